@@ -1,0 +1,48 @@
+"""BuildConfig: every knob of one build, validated at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["BuildConfig", "DEFAULT_EVENT_WEIGHTS"]
+
+DEFAULT_EVENT_WEIGHTS = {"view": 1.0, "cart": 4.0, "purchase": 10.0}
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """One build: where to read, where to write, how to learn."""
+
+    data_dir: Path
+    out_root: Path
+    dim: int = 64
+    iterations: int = 12
+    regularization: float = 0.05
+    seed: int = 7
+    event_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
+    recent_items: int = 20
+    popularity_half_life_days: float = 14.0
+    popular_list: int = 2000
+    # Catalogs at least this large get an IVF index instead of exact search.
+    ivf_threshold: int = 200_000
+    ivf_nprobe: int = 16
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "dim": self.dim >= 2,
+            "iterations": self.iterations >= 1,
+            "regularization": self.regularization >= 0,
+            "recent_items": 0 <= self.recent_items <= 1000,
+            "popularity_half_life_days": self.popularity_half_life_days > 0,
+            "popular_list": self.popular_list >= 1,
+            "ivf_threshold": self.ivf_threshold >= 1000,
+            "ivf_nprobe": self.ivf_nprobe >= 1,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ValueError(f"BuildConfig.{key}: invalid value {getattr(self, key)!r}")
+        missing = {"view", "cart", "purchase"} - set(self.event_weights)
+        if missing or any(w < 0 for w in self.event_weights.values()):
+            raise ValueError(f"BuildConfig.event_weights: need non-negative view, cart, purchase; got {self.event_weights}")

@@ -1,0 +1,96 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ArtifactFile(_message.Message):
+    __slots__ = ("path", "size_bytes", "sha256")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    size_bytes: int
+    sha256: str
+    def __init__(self, path: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class IndexInfo(_message.Message):
+    __slots__ = ("factory", "nprobe", "recall_at_100")
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    NPROBE_FIELD_NUMBER: _ClassVar[int]
+    RECALL_AT_100_FIELD_NUMBER: _ClassVar[int]
+    factory: str
+    nprobe: int
+    recall_at_100: float
+    def __init__(self, factory: _Optional[str] = ..., nprobe: _Optional[int] = ..., recall_at_100: _Optional[float] = ...) -> None: ...
+
+class Counts(_message.Message):
+    __slots__ = ("items", "users", "events", "profiles", "items_cold", "events_dropped_unknown_item", "events_dropped_unknown_user", "users_without_consent")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_COLD_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_DROPPED_UNKNOWN_ITEM_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_DROPPED_UNKNOWN_USER_FIELD_NUMBER: _ClassVar[int]
+    USERS_WITHOUT_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    items: int
+    users: int
+    events: int
+    profiles: int
+    items_cold: int
+    events_dropped_unknown_item: int
+    events_dropped_unknown_user: int
+    users_without_consent: int
+    def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ...) -> None: ...
+
+class BuildParams(_message.Message):
+    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items")
+    class EventWeightsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    ITERATIONS_FIELD_NUMBER: _ClassVar[int]
+    REGULARIZATION_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    EVENT_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    RECENT_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    dim: int
+    iterations: int
+    regularization: float
+    seed: int
+    event_weights: _containers.ScalarMap[str, float]
+    recent_items: int
+    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ...) -> None: ...
+
+class Manifest(_message.Message):
+    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds")
+    SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    BRANDS_FIELD_NUMBER: _ClassVar[int]
+    BUILD_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    schema_version: int
+    version: str
+    created_at: str
+    dim: int
+    counts: Counts
+    params: BuildParams
+    index: IndexInfo
+    files: _containers.RepeatedCompositeFieldContainer[ArtifactFile]
+    categories: _containers.RepeatedScalarFieldContainer[str]
+    brands: _containers.RepeatedScalarFieldContainer[str]
+    build_seconds: float
+    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ...) -> None: ...

@@ -1,0 +1,161 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InteractionType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INTERACTION_TYPE_UNSPECIFIED: _ClassVar[InteractionType]
+    INTERACTION_TYPE_VIEW: _ClassVar[InteractionType]
+    INTERACTION_TYPE_CART: _ClassVar[InteractionType]
+    INTERACTION_TYPE_PURCHASE: _ClassVar[InteractionType]
+
+class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHANNEL_UNSPECIFIED: _ClassVar[Channel]
+    CHANNEL_WEB: _ClassVar[Channel]
+    CHANNEL_APP: _ClassVar[Channel]
+    CHANNEL_EMAIL: _ClassVar[Channel]
+    CHANNEL_STORE: _ClassVar[Channel]
+
+class Page(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAGE_UNSPECIFIED: _ClassVar[Page]
+    PAGE_HOME: _ClassVar[Page]
+    PAGE_PRODUCT: _ClassVar[Page]
+    PAGE_CART: _ClassVar[Page]
+    PAGE_SEARCH: _ClassVar[Page]
+INTERACTION_TYPE_UNSPECIFIED: InteractionType
+INTERACTION_TYPE_VIEW: InteractionType
+INTERACTION_TYPE_CART: InteractionType
+INTERACTION_TYPE_PURCHASE: InteractionType
+CHANNEL_UNSPECIFIED: Channel
+CHANNEL_WEB: Channel
+CHANNEL_APP: Channel
+CHANNEL_EMAIL: Channel
+CHANNEL_STORE: Channel
+PAGE_UNSPECIFIED: Page
+PAGE_HOME: Page
+PAGE_PRODUCT: Page
+PAGE_CART: Page
+PAGE_SEARCH: Page
+
+class Interaction(_message.Message):
+    __slots__ = ("item_id", "type", "timestamp_ms")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    type: InteractionType
+    timestamp_ms: int
+    def __init__(self, item_id: _Optional[str] = ..., type: _Optional[_Union[InteractionType, str]] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
+
+class Context(_message.Message):
+    __slots__ = ("channel", "page", "anchor_item_id", "query")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    channel: Channel
+    page: Page
+    anchor_item_id: str
+    query: str
+    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., page: _Optional[_Union[Page, str]] = ..., anchor_item_id: _Optional[str] = ..., query: _Optional[str] = ...) -> None: ...
+
+class Filters(_message.Message):
+    __slots__ = ("categories", "brands", "min_price", "max_price", "in_stock_only")
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    BRANDS_FIELD_NUMBER: _ClassVar[int]
+    MIN_PRICE_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRICE_FIELD_NUMBER: _ClassVar[int]
+    IN_STOCK_ONLY_FIELD_NUMBER: _ClassVar[int]
+    categories: _containers.RepeatedScalarFieldContainer[str]
+    brands: _containers.RepeatedScalarFieldContainer[str]
+    min_price: float
+    max_price: float
+    in_stock_only: bool
+    def __init__(self, categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., in_stock_only: _Optional[bool] = ...) -> None: ...
+
+class RecommendRequest(_message.Message):
+    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    session: _containers.RepeatedCompositeFieldContainer[Interaction]
+    context: Context
+    n: int
+    filters: Filters
+    request_id: str
+    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class Candidate(_message.Message):
+    __slots__ = ("item_id", "score")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    score: float
+    def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class RerankRequest(_message.Message):
+    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "candidates")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    session: _containers.RepeatedCompositeFieldContainer[Interaction]
+    context: Context
+    n: int
+    filters: Filters
+    request_id: str
+    candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
+    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ...) -> None: ...
+
+class Reason(_message.Message):
+    __slots__ = ("code", "text")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    text: str
+    def __init__(self, code: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class ScoredItem(_message.Message):
+    __slots__ = ("item_id", "score", "reasons")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    score: float
+    reasons: _containers.RepeatedCompositeFieldContainer[Reason]
+    def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ...) -> None: ...
+
+class RecommendResponse(_message.Message):
+    __slots__ = ("items", "version", "request_id")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ScoredItem]
+    version: str
+    request_id: str
+    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RerankResponse(_message.Message):
+    __slots__ = ("items", "version", "request_id")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ScoredItem]
+    version: str
+    request_id: str
+    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
