@@ -1,0 +1,128 @@
+"""TailorClient: a typed client for the Decision service, with a deadline on every call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import grpc
+
+from clients.errors import from_rpc_error
+from protos import decision_pb2 as pb
+from protos import decision_pb2_grpc
+
+__all__ = ["DEFAULT_TARGET", "Reason", "ScoredItem", "Decision", "Filters", "TailorClient", "default_target"]
+
+DEFAULT_TARGET = "localhost:50051"
+_TYPES = {"view": pb.INTERACTION_TYPE_VIEW, "cart": pb.INTERACTION_TYPE_CART,
+          "purchase": pb.INTERACTION_TYPE_PURCHASE}
+_PAGES = {"": pb.PAGE_UNSPECIFIED, "home": pb.PAGE_HOME, "product": pb.PAGE_PRODUCT,
+          "cart": pb.PAGE_CART, "search": pb.PAGE_SEARCH}
+
+
+def default_target() -> str:
+    return os.environ.get("TAILOR_TARGET", DEFAULT_TARGET)
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    item_id: str
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An answer: items best first, and the artifact version that gave it."""
+
+    items: tuple[ScoredItem, ...]
+    version: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Filters:
+    categories: Sequence[str] = ()
+    brands: Sequence[str] = ()
+    min_price: float = 0.0
+    max_price: float = 0.0
+    in_stock_only: bool = False
+
+
+@dataclass(frozen=True)
+class _Common:
+    user_id: str = ""
+    session: Sequence[tuple[str, str]] = ()  # (item_id, "view" | "cart" | "purchase"), oldest first
+    page: str = ""
+    anchor_item_id: str = ""
+    filters: Filters = field(default_factory=Filters)
+    request_id: str = ""
+
+
+def _decision(response: pb.RecommendResponse | pb.RerankResponse) -> Decision:
+    items = tuple(
+        ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text) for r in i.reasons)) for i in response.items
+    )
+    return Decision(items, response.version, response.request_id)
+
+
+def _lookup(table: dict[str, int], value: str, name: str) -> int:
+    if value not in table:
+        raise ValueError(f"{name}: unknown value {value!r}; expected one of {', '.join(k for k in table if k)}")
+    return table[value]
+
+
+def _fields(c: _Common) -> dict[str, object]:
+    session = [pb.Interaction(item_id=item, type=_lookup(_TYPES, kind, "session type")) for item, kind in c.session]
+    f = c.filters
+    return {
+        "user_id": c.user_id, "session": session, "request_id": c.request_id,
+        "context": pb.Context(page=_lookup(_PAGES, c.page, "page"), anchor_item_id=c.anchor_item_id),
+        "filters": pb.Filters(categories=list(f.categories), brands=list(f.brands), min_price=f.min_price,
+                              max_price=f.max_price, in_stock_only=f.in_stock_only),
+    }
+
+
+class TailorClient:
+    """Calls Recommend and Rerank; raises clients.errors.TailorClientError subclasses on failure."""
+
+    def __init__(self, target: str | None = None, *, timeout: float = 1.0) -> None:
+        self._channel = grpc.insecure_channel(target or default_target())
+        self._stub = decision_pb2_grpc.DecisionStub(self._channel)
+        self._timeout = timeout
+
+    def recommend(self, n: int, *, timeout: float | None = None, **common: object) -> Decision:
+        request = pb.RecommendRequest(n=n, **_fields(_Common(**common)))  # type: ignore[arg-type]
+        return self._call(self._stub.Recommend, request, timeout)
+
+    def rerank(self, candidates: Sequence[tuple[str, float]], n: int | None = None, *,
+               timeout: float | None = None, **common: object) -> Decision:
+        request = pb.RerankRequest(
+            n=len(candidates) if n is None else n,
+            candidates=[pb.Candidate(item_id=i, score=s) for i, s in candidates],
+            **_fields(_Common(**common)),  # type: ignore[arg-type]
+        )
+        return self._call(self._stub.Rerank, request, timeout)
+
+    def _call(self, method: grpc.UnaryUnaryMultiCallable, request: object, timeout: float | None) -> Decision:
+        try:
+            return _decision(method(request, timeout=self._timeout if timeout is None else timeout))
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> TailorClient:
+        return self
+
+    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+        self.close()

@@ -1,0 +1,156 @@
+"""Validate wire requests into plain, typed queries for the ranking code.
+
+Every check raises InvalidRequest naming the field as the caller wrote it
+(e.g. `session[3].item_id`), so a bad request is never silently answered.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
+from protos import decision_pb2 as pb
+from server.errors import InvalidRequest
+
+__all__ = ["Limits", "Event", "Filter", "Query", "parse_recommend", "parse_rerank"]
+
+_ID = re.compile(rb"[\x21-\x7e]{1,128}")
+_TYPE_NAMES = {pb.INTERACTION_TYPE_VIEW: "view", pb.INTERACTION_TYPE_CART: "cart",
+               pb.INTERACTION_TYPE_PURCHASE: "purchase"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Documented request bounds (see decision.proto)."""
+
+    max_recommend: int = 500
+    max_rerank_n: int = 1000
+    max_candidates: int = 1000
+    max_session: int = 100
+    max_filter_values: int = 100
+    max_query_bytes: int = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    item_id: str
+    kind: str  # view | cart | purchase
+    timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    categories: frozenset[str]
+    brands: frozenset[str]
+    min_price: float
+    max_price: float
+    in_stock_only: bool
+
+    @property
+    def empty(self) -> bool:
+        return not (self.categories or self.brands or self.min_price or self.max_price or self.in_stock_only)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    user_id: str
+    session: tuple[Event, ...]
+    anchor_item_id: str
+    n: int
+    filters: Filter
+    candidate_ids: tuple[str, ...] = ()
+    candidate_scores: tuple[float, ...] = ()
+
+
+def _check_id(value: str, field: str, *, optional: bool = False) -> str:
+    if optional and not value:
+        return value
+    if not _ID.fullmatch(value.encode("utf-8")):
+        raise InvalidRequest(field, "must be 1-128 printable ASCII characters without spaces")
+    return value
+
+
+def _check_enum(value: int, enum: EnumTypeWrapper, field: str) -> None:
+    if value not in enum.values():
+        raise InvalidRequest(field, f"unknown value {value}")
+
+
+def _check_n(n: int, limit: int) -> int:
+    if not 1 <= n <= limit:
+        raise InvalidRequest("n", f"must be between 1 and {limit}, got {n}")
+    return n
+
+
+def _session(interactions: list[pb.Interaction], limits: Limits) -> tuple[Event, ...]:
+    if len(interactions) > limits.max_session:
+        raise InvalidRequest("session", f"at most {limits.max_session} interactions, got {len(interactions)}")
+    events = []
+    for i, it in enumerate(interactions):
+        _check_id(it.item_id, f"session[{i}].item_id")
+        if it.type not in _TYPE_NAMES:
+            raise InvalidRequest(f"session[{i}].type", f"must be VIEW, CART or PURCHASE, got {it.type}")
+        if it.timestamp_ms < 0:
+            raise InvalidRequest(f"session[{i}].timestamp_ms", "must not be negative")
+        events.append(Event(it.item_id, _TYPE_NAMES[it.type], it.timestamp_ms))
+    return tuple(events)
+
+
+def _context(context: pb.Context, limits: Limits) -> str:
+    _check_enum(context.channel, pb.Channel, "context.channel")
+    _check_enum(context.page, pb.Page, "context.page")
+    if len(context.query.encode("utf-8")) > limits.max_query_bytes:
+        raise InvalidRequest("context.query", f"at most {limits.max_query_bytes} bytes")
+    return _check_id(context.anchor_item_id, "context.anchor_item_id", optional=True)
+
+
+def _filters(f: pb.Filters, limits: Limits) -> Filter:
+    for name in ("categories", "brands"):
+        values = getattr(f, name)
+        if len(values) > limits.max_filter_values:
+            raise InvalidRequest(f"filters.{name}", f"at most {limits.max_filter_values} values")
+    for name in ("min_price", "max_price"):
+        value = getattr(f, name)
+        if not math.isfinite(value) or value < 0:
+            raise InvalidRequest(f"filters.{name}", f"must be a finite number >= 0, got {value}")
+    if f.max_price and f.min_price > f.max_price:
+        raise InvalidRequest("filters.min_price", "must not exceed filters.max_price")
+    return Filter(frozenset(f.categories), frozenset(f.brands), f.min_price, f.max_price, f.in_stock_only)
+
+
+def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> dict[str, object]:
+    if len(request.request_id.encode("utf-8")) > 128:
+        raise InvalidRequest("request_id", "at most 128 bytes")
+    return {
+        "user_id": _check_id(request.user_id, "user_id", optional=True),
+        "session": _session(list(request.session), limits),
+        "anchor_item_id": _context(request.context, limits),
+        "filters": _filters(request.filters, limits),
+    }
+
+
+def parse_recommend(request: pb.RecommendRequest, limits: Limits) -> Query:
+    return Query(n=_check_n(request.n, limits.max_recommend), **_common(request, limits))  # type: ignore[arg-type]
+
+
+def parse_rerank(request: pb.RerankRequest, limits: Limits) -> Query:
+    n = _check_n(request.n, limits.max_rerank_n)
+    count = len(request.candidates)
+    if not 1 <= count <= limits.max_candidates:
+        raise InvalidRequest("candidates", f"must hold 1 to {limits.max_candidates} items, got {count}")
+    ids: list[str] = []
+    scores: list[float] = []
+    seen: dict[str, int] = {}
+    for i, c in enumerate(request.candidates):
+        _check_id(c.item_id, f"candidates[{i}].item_id")
+        if c.item_id in seen:
+            raise InvalidRequest(f"candidates[{i}].item_id", f"duplicate of candidates[{seen[c.item_id]}]")
+        if not math.isfinite(c.score):
+            raise InvalidRequest(f"candidates[{i}].score", "must be a finite number")
+        seen[c.item_id] = i
+        ids.append(c.item_id)
+        scores.append(c.score)
+    return Query(n=n, candidate_ids=tuple(ids), candidate_scores=tuple(scores),
+                 **_common(request, limits))  # type: ignore[arg-type]
