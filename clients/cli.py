@@ -14,8 +14,9 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from clients.client import Decision, Filters, TailorClient, default_target
 from clients.errors import TailorClientError
@@ -57,8 +58,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from server.config import config_from_env
 
     config = config_from_env(ServerConfig(artifacts=args.artifacts))
-    overrides = {k: v for k, v in {"port": args.port, "host": args.host, "threads": args.threads}.items() if v is not None}
-    config = ServerConfig(**{**config.__dict__, **overrides})
+    flags = {"port": args.port, "host": args.host, "threads": args.threads}
+    config = replace(config, **{k: v for k, v in flags.items() if v is not None})
     try:
         serve(config)
     except ArtifactError as exc:
@@ -75,7 +76,8 @@ def _session(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _common(args: argparse.Namespace) -> dict[str, object]:
+def _ask(args: argparse.Namespace) -> dict[str, Any]:
+    """The shopper and page flags shared by recommend and rerank, as client keyword arguments."""
     filters = Filters(categories=args.category or (), brands=args.brand or (), min_price=args.min_price,
                       max_price=args.max_price, in_stock_only=args.in_stock)
     page = args.page or ("product" if args.anchor else "")
@@ -96,7 +98,7 @@ def _print(decision: Decision, as_json: bool) -> None:
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
     with TailorClient(args.target, timeout=args.timeout) as client:
-        _print(client.recommend(args.n, **_common(args)), args.json)
+        _print(client.recommend(args.n, **_ask(args)), args.json)
     return 0
 
 
@@ -105,7 +107,7 @@ def _cmd_rerank(args: argparse.Namespace) -> int:
     # Without the search engine's scores, the given order is the relevance: first = best.
     candidates = [(item, float(len(ids) - rank)) for rank, item in enumerate(ids)]
     with TailorClient(args.target, timeout=args.timeout) as client:
-        _print(client.rerank(candidates, args.n, **_common(args)), args.json)
+        _print(client.rerank(candidates, args.n, **_ask(args)), args.json)
     return 0
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
+from typing import TypeVar
 
 import grpc
 
@@ -16,6 +17,7 @@ from protos import decision_pb2_grpc
 __all__ = ["DEFAULT_TARGET", "Reason", "ScoredItem", "Decision", "Filters", "TailorClient", "default_target"]
 
 DEFAULT_TARGET = "localhost:50051"
+_E = TypeVar("_E")
 _TYPES = {"view": pb.INTERACTION_TYPE_VIEW, "cart": pb.INTERACTION_TYPE_CART,
           "purchase": pb.INTERACTION_TYPE_PURCHASE}
 _PAGES = {"": pb.PAGE_UNSPECIFIED, "home": pb.PAGE_HOME, "product": pb.PAGE_PRODUCT,
@@ -57,16 +59,6 @@ class Filters:
     in_stock_only: bool = False
 
 
-@dataclass(frozen=True)
-class _Common:
-    user_id: str = ""
-    session: Sequence[tuple[str, str]] = ()  # (item_id, "view" | "cart" | "purchase"), oldest first
-    page: str = ""
-    anchor_item_id: str = ""
-    filters: Filters = field(default_factory=Filters)
-    request_id: str = ""
-
-
 def _decision(response: pb.RecommendResponse | pb.RerankResponse) -> Decision:
     items = tuple(
         ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text) for r in i.reasons)) for i in response.items
@@ -74,21 +66,24 @@ def _decision(response: pb.RecommendResponse | pb.RerankResponse) -> Decision:
     return Decision(items, response.version, response.request_id)
 
 
-def _lookup(table: dict[str, int], value: str, name: str) -> int:
+def _lookup(table: Mapping[str, _E], value: str, name: str) -> _E:
     if value not in table:
         raise ValueError(f"{name}: unknown value {value!r}; expected one of {', '.join(k for k in table if k)}")
     return table[value]
 
 
-def _fields(c: _Common) -> dict[str, object]:
-    session = [pb.Interaction(item_id=item, type=_lookup(_TYPES, kind, "session type")) for item, kind in c.session]
-    f = c.filters
-    return {
-        "user_id": c.user_id, "session": session, "request_id": c.request_id,
-        "context": pb.Context(page=_lookup(_PAGES, c.page, "page"), anchor_item_id=c.anchor_item_id),
-        "filters": pb.Filters(categories=list(f.categories), brands=list(f.brands), min_price=f.min_price,
-                              max_price=f.max_price, in_stock_only=f.in_stock_only),
-    }
+def _context(page: str, anchor_item_id: str) -> pb.Context:
+    return pb.Context(page=_lookup(_PAGES, page, "page"), anchor_item_id=anchor_item_id)
+
+
+def _session(session: Sequence[tuple[str, str]]) -> list[pb.Interaction]:
+    return [pb.Interaction(item_id=item, type=_lookup(_TYPES, kind, "session type")) for item, kind in session]
+
+
+def _filters(f: Filters | None) -> pb.Filters:
+    f = f or Filters()
+    return pb.Filters(categories=list(f.categories), brands=list(f.brands), min_price=f.min_price,
+                      max_price=f.max_price, in_stock_only=f.in_stock_only)
 
 
 class TailorClient:
@@ -99,17 +94,24 @@ class TailorClient:
         self._stub = decision_pb2_grpc.DecisionStub(self._channel)
         self._timeout = timeout
 
-    def recommend(self, n: int, *, timeout: float | None = None, **common: object) -> Decision:
-        request = pb.RecommendRequest(n=n, **_fields(_Common(**common)))  # type: ignore[arg-type]
+    def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
+                  page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
+                  request_id: str = "", timeout: float | None = None) -> Decision:
+        """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page."""
+        request = pb.RecommendRequest(
+            n=n, user_id=user_id, session=_session(session), context=_context(page, anchor_item_id),
+            filters=_filters(filters), request_id=request_id)
         return self._call(self._stub.Recommend, request, timeout)
 
-    def rerank(self, candidates: Sequence[tuple[str, float]], n: int | None = None, *,
-               timeout: float | None = None, **common: object) -> Decision:
+    def rerank(self, candidates: Sequence[tuple[str, float]], n: int | None = None, *, user_id: str = "",
+               session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
+               filters: Filters | None = None, request_id: str = "", timeout: float | None = None) -> Decision:
+        """Reorder (item_id, search score) candidates for this shopper; n defaults to all of them."""
         request = pb.RerankRequest(
             n=len(candidates) if n is None else n,
             candidates=[pb.Candidate(item_id=i, score=s) for i, s in candidates],
-            **_fields(_Common(**common)),  # type: ignore[arg-type]
-        )
+            user_id=user_id, session=_session(session), context=_context(page, anchor_item_id),
+            filters=_filters(filters), request_id=request_id)
         return self._call(self._stub.Rerank, request, timeout)
 
     def _call(self, method: grpc.UnaryUnaryMultiCallable, request: object, timeout: float | None) -> Decision:

@@ -1,0 +1,57 @@
+# Tailor: `make demo` builds a demo store and serves it; `make test` runs every check.
+# Works on a fresh machine with only python3: the first run creates .venv and installs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO := var/demo
+PORT ?= 50051
+
+.PHONY: install demo data artifacts test lint typecheck unit protos loadtest clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/tailor demo-data --out $(DEMO)/data
+
+artifacts: data
+	$(BIN)/tailor build --data $(DEMO)/data --out $(DEMO)/artifacts
+
+demo: artifacts
+	@echo ""
+	@echo "Tailor is serving $(DEMO)/artifacts/current on localhost:$(PORT). Try, in another shell:"
+	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --user u00042 --n 10"
+	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --session i00017,i00023:cart"
+	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --anchor i00017"
+	@echo "  $(BIN)/tailor rerank --target localhost:$(PORT) --user u00042 --items i00001,i00002,i00003"
+	@echo "Stop with Ctrl-C."
+	$(BIN)/tailor serve --artifacts $(DEMO)/artifacts --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+protos: $(STAMP)
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. protos/decision.proto
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. protos/artifact.proto
+
+# A short headless locust run against a server you started (make demo).
+loadtest: $(STAMP)
+	TAILOR_ARTIFACTS=$(DEMO)/artifacts $(BIN)/locust -f loadtests/locustfile.py --headless \
+		--host 127.0.0.1:$(PORT) -u 20 -r 10 -t 20s --only-summary
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

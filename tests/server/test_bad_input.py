@@ -1,0 +1,66 @@
+"""Bad requests get INVALID_ARGUMENT naming the field, over the real wire."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from protos import decision_pb2 as pb
+from protos import decision_pb2_grpc
+from server import RunningServer
+
+
+@pytest.fixture(scope="module")
+def stub(running: RunningServer) -> decision_pb2_grpc.DecisionStub:
+    return decision_pb2_grpc.DecisionStub(grpc.insecure_channel(f"127.0.0.1:{running.port}"))
+
+
+def _cands(*ids: str) -> list[pb.Candidate]:
+    return [pb.Candidate(item_id=i, score=1.0) for i in ids]
+
+
+RECOMMEND = [
+    (pb.RecommendRequest(n=0), "n"),
+    (pb.RecommendRequest(n=-3), "n"),
+    (pb.RecommendRequest(n=501), "n"),
+    (pb.RecommendRequest(n=5, user_id="has space"), "user_id"),
+    (pb.RecommendRequest(n=5, user_id="x" * 129), "user_id"),
+    (pb.RecommendRequest(n=5, session=[pb.Interaction(item_id="", type=1)]), "session[0].item_id"),
+    (pb.RecommendRequest(n=5, session=[pb.Interaction(item_id="i1", type=0)]), "session[0].type"),
+    (pb.RecommendRequest(n=5, session=[pb.Interaction(item_id="i1", type=1)] * 101), "session"),
+    (pb.RecommendRequest(n=5, context=pb.Context(channel=42)), "context.channel"),  # type: ignore[arg-type]
+    (pb.RecommendRequest(n=5, context=pb.Context(page=9)), "context.page"),  # type: ignore[arg-type]
+    (pb.RecommendRequest(n=5, context=pb.Context(anchor_item_id="a\tb")), "context.anchor_item_id"),
+    (pb.RecommendRequest(n=5, filters=pb.Filters(min_price=-1)), "filters.min_price"),
+    (pb.RecommendRequest(n=5, filters=pb.Filters(min_price=10, max_price=5)), "filters.min_price"),
+    (pb.RecommendRequest(n=5, request_id="r" * 200), "request_id"),
+]
+
+RERANK = [
+    (pb.RerankRequest(n=5), "candidates"),
+    (pb.RerankRequest(n=0, candidates=_cands("a")), "n"),
+    (pb.RerankRequest(n=5, candidates=_cands(*[f"i{k}" for k in range(1001)])), "candidates"),
+    (pb.RerankRequest(n=5, candidates=_cands("a", "b", "a")), "candidates[2].item_id"),
+    (pb.RerankRequest(n=5, candidates=_cands("a", "")), "candidates[1].item_id"),
+    (pb.RerankRequest(n=5, candidates=[pb.Candidate(item_id="a", score=float("nan"))]), "candidates[0].score"),
+]
+
+
+@pytest.mark.parametrize(("request_", "field"), RECOMMEND)
+def test_recommend_rejects(stub: decision_pb2_grpc.DecisionStub, request_: pb.RecommendRequest, field: str) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Recommend(request_, timeout=5)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details().startswith(f"{field}:"), info.value.details()
+
+
+@pytest.mark.parametrize(("request_", "field"), RERANK)
+def test_rerank_rejects(stub: decision_pb2_grpc.DecisionStub, request_: pb.RerankRequest, field: str) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Rerank(request_, timeout=5)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details().startswith(f"{field}:"), info.value.details()
+
+
+def test_server_still_answers_after_bad_input(stub: decision_pb2_grpc.DecisionStub) -> None:
+    assert len(stub.Recommend(pb.RecommendRequest(n=3), timeout=5).items) == 3

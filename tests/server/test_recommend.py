@@ -1,0 +1,84 @@
+"""Recommend end to end: real artifacts, real server on a free port, real client."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from clients import Filters, TailorClient
+from tests.conftest import Built
+from tests.support import LOYAL_USER, NO_CONSENT_USER
+
+
+def _codes(decision_items: object) -> set[str]:
+    return {r.code for item in decision_items for r in item.reasons}  # type: ignore[attr-defined]
+
+
+def test_single_category_shopper_gets_that_category(client: TailorClient, built: Built) -> None:
+    answer = client.recommend(10, user_id=LOYAL_USER)
+    categories = [built.store.category[i.item_id] for i in answer.items]
+    assert len(answer.items) == 10
+    assert categories.count(built.loyal_category) >= 8, categories
+    assert "user_affinity" in _codes(answer.items)
+
+
+def test_purchased_and_out_of_stock_items_are_never_recommended(client: TailorClient, built: Built) -> None:
+    buyers = sorted((u for u, items in built.store.purchased.items() if built.store.consent.get(u)),
+                    key=lambda u: -len(built.store.purchased[u]))[:25]
+    assert buyers
+    for user in buyers:
+        ids = {i.item_id for i in client.recommend(50, user_id=user).items}
+        assert not ids & built.store.purchased[user], user
+        assert all(built.store.in_stock[i] for i in ids)
+
+
+def test_anonymous_session_follows_the_session(client: TailorClient, built: Built) -> None:
+    session_items = [i for i in built.store.items_in(built.loyal_category) if built.store.in_stock[i]][:3]
+    answer = client.recommend(10, session=[(i, "view") for i in session_items])
+    categories = Counter(built.store.category[i.item_id] for i in answer.items)
+    assert categories[built.loyal_category] >= 6, categories
+    assert not {i.item_id for i in answer.items} & set(session_items)
+    assert "session_similar" in _codes(answer.items)
+
+
+def test_product_page_recommends_neighbours_of_the_anchor(client: TailorClient, built: Built) -> None:
+    anchor = next(i for i in built.store.items_in(built.loyal_category) if built.store.in_stock[i])
+    answer = client.recommend(10, page="product", anchor_item_id=anchor)
+    ids = [i.item_id for i in answer.items]
+    assert anchor not in ids
+    assert sum(built.store.category[i] == built.loyal_category for i in ids) >= 6
+    assert "anchor_similar" in _codes(answer.items)
+
+
+def test_unknown_user_gets_a_non_personal_answer(client: TailorClient, built: Built) -> None:
+    answer = client.recommend(10, user_id="u_nobody_knows_me")
+    assert len(answer.items) == 10
+    assert _codes(answer.items) == {"popular"}
+    assert answer.version == built.manifest.version
+
+
+def test_no_consent_means_no_personalization(client: TailorClient, built: Built) -> None:
+    session = [(i, "view") for i in built.store.items_in(built.loyal_category)[:3]]
+    answer = client.recommend(10, user_id=NO_CONSENT_USER, session=session)
+    assert _codes(answer.items) == {"popular"}
+    with_consent = client.recommend(10, user_id=LOYAL_USER, session=session)
+    assert "popular" not in _codes(with_consent.items)
+
+
+def test_filters_hold_for_every_item(client: TailorClient, built: Built) -> None:
+    other = next(c for c in set(built.store.category.values()) if c != built.loyal_category)
+    prices = sorted(built.store.price[i] for i in built.store.items_in(other))
+    low, high = prices[len(prices) // 4], prices[3 * len(prices) // 4]
+    answer = client.recommend(20, user_id=LOYAL_USER, filters=Filters(categories=[other], min_price=low,
+                                                                       max_price=high))
+    assert answer.items
+    for item in answer.items:
+        assert built.store.category[item.item_id] == other
+        assert low <= built.store.price[item.item_id] <= high + 1e-3
+
+
+def test_version_and_request_id_are_echoed(client: TailorClient, built: Built) -> None:
+    answer = client.recommend(3, user_id=LOYAL_USER, request_id="req-42")
+    assert answer.request_id == "req-42"
+    assert answer.version == built.manifest.version
+    scores = [i.score for i in answer.items]
+    assert scores == sorted(scores, reverse=True)

@@ -1,0 +1,45 @@
+"""Rerank end to end: the shopper's affinity moves candidates; unknowns keep a sensible order."""
+
+from __future__ import annotations
+
+from clients import Filters, TailorClient
+from tests.conftest import Built
+from tests.support import LOYAL_USER
+
+
+def _mixed_candidates(built: Built, favourite_last: bool = True) -> list[tuple[str, float]]:
+    others = [i for i, c in built.store.category.items() if c != built.loyal_category][:9]
+    favourite = next(i for i in built.store.items_in(built.loyal_category) if built.store.in_stock[i])
+    ids = others + [favourite] if favourite_last else [favourite] + others
+    return [(item, float(10 - rank)) for rank, item in enumerate(ids)]
+
+
+def test_rerank_moves_a_preferred_candidate_up(client: TailorClient, built: Built) -> None:
+    candidates = _mixed_candidates(built)
+    favourite = candidates[-1][0]
+    answer = client.rerank(candidates, user_id=LOYAL_USER)
+    order = [i.item_id for i in answer.items]
+    assert order.index(favourite) <= 4, order
+    assert sorted(order) == sorted(i for i, _ in candidates)
+
+
+def test_unknown_shopper_keeps_the_search_order(client: TailorClient, built: Built) -> None:
+    candidates = _mixed_candidates(built)
+    answer = client.rerank(candidates, user_id="u_stranger")
+    assert [i.item_id for i in answer.items] == [i for i, _ in candidates]
+    assert all([r.code for r in i.reasons] == ["search_relevance"] for i in answer.items)
+
+
+def test_unknown_items_are_kept_and_flagged(client: TailorClient, built: Built) -> None:
+    candidates = _mixed_candidates(built)[:4] + [("not-in-catalog", 5.5)]
+    answer = client.rerank(candidates, user_id=LOYAL_USER)
+    unknown = next(i for i in answer.items if i.item_id == "not-in-catalog")
+    assert "unknown_item" in {r.code for r in unknown.reasons}
+    assert len(answer.items) == 5
+
+
+def test_n_truncates_and_filters_drop(client: TailorClient, built: Built) -> None:
+    candidates = _mixed_candidates(built)
+    assert len(client.rerank(candidates, 3, user_id=LOYAL_USER).items) == 3
+    answer = client.rerank(candidates, user_id=LOYAL_USER, filters=Filters(categories=[built.loyal_category]))
+    assert [i.item_id for i in answer.items] == [candidates[-1][0]]

@@ -1,0 +1,67 @@
+"""Test support: read a demo store back and add shoppers with known tastes."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOYAL_USER = "u_loyal_shopper"
+NO_CONSENT_USER = "u_no_consent"
+
+
+@dataclass
+class Store:
+    """The demo store as plain dicts, for asserting on answers."""
+
+    category: dict[str, str] = field(default_factory=dict)
+    brand: dict[str, str] = field(default_factory=dict)
+    price: dict[str, float] = field(default_factory=dict)
+    in_stock: dict[str, bool] = field(default_factory=dict)
+    purchased: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    consent: dict[str, bool] = field(default_factory=dict)
+
+    def items_in(self, category: str) -> list[str]:
+        return [i for i, c in self.category.items() if c == category]
+
+
+def read_store(data: Path) -> Store:
+    store = Store()
+    with (data / "items.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            store.category[row["item_id"]] = row["category"]
+            store.brand[row["item_id"]] = row["brand"]
+            store.price[row["item_id"]] = float(row["price"])
+            store.in_stock[row["item_id"]] = row["in_stock"] == "true"
+    with (data / "users.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            store.consent[row["user_id"]] = row["consent"] == "true"
+    with (data / "events.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            if row["type"] == "purchase" and row["user_id"]:
+                store.purchased[row["user_id"]].add(row["item_id"])
+    return store
+
+
+def add_known_shoppers(data: Path) -> str:
+    """Append a shopper who bought only from one category, and one without consent.
+
+    Returns the loyal shopper's category (the catalog's largest, so there is plenty to recommend).
+    """
+    store = read_store(data)
+    category = Counter(store.category.values()).most_common(1)[0][0]
+    items = [i for i in store.items_in(category) if store.in_stock[i]][:12]
+    with (data / "users.csv").open("a", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([LOYAL_USER, "2026-01-05T10:00:00Z", "DE", "25-34", "true"])
+        w.writerow([NO_CONSENT_USER, "2026-01-05T10:00:00Z", "FR", "35-44", "false"])
+    with (data / "events.csv").open("a", newline="") as f:
+        w = csv.writer(f)
+        for k, item in enumerate(items):
+            for j, kind in enumerate(("view", "cart", "purchase") if k % 3 == 0 else ("view", "view")):
+                for user in (LOYAL_USER, NO_CONSENT_USER):
+                    ts = f"2026-10-{1 + k % 28:02d}T1{j}:00:00Z"
+                    w.writerow([f"ex-{user}-{k}-{j}", ts, user, f"sx-{user}-{k}", item, kind, 1,
+                                store.price[item], "web"])
+    return category
