@@ -1,0 +1,92 @@
+"""The `tailor` CLI against a real `tailor serve` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Built
+from tests.support import LOYAL_USER
+
+TAILOR = [sys.executable, "-m", "clients.cli"]
+
+
+@pytest.fixture(scope="module")
+def target(built: Built) -> Iterator[str]:
+    proc = subprocess.Popen([*TAILOR, "serve", "--artifacts", str(built.root), "--port", "0"],
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    port = None
+    while port is None and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        if match := re.search(r"server_started port=(\d+)", line):
+            port = match.group(1)
+    if port is None:
+        proc.kill()
+        pytest.fail("tailor serve did not start")
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    code = proc.wait(timeout=30)
+    proc.stderr.close()
+    assert code == 0
+
+
+def _tailor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TAILOR, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def test_recommend_prints_a_table(target: str, built: Built) -> None:
+    out = _tailor("recommend", "--target", target, "--user", LOYAL_USER, "--n", "5")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"version {built.manifest.version}"
+    assert len(lines) == 2 + 5
+    assert "user_affinity" in out.stdout
+
+
+def test_target_from_environment_and_json(target: str, built: Built) -> None:
+    first, second = list(built.store.category)[:2]
+    out = _tailor("recommend", "--session", f"{first},{second}:cart", "--n", "3", "--json",
+                  env={"TAILOR_TARGET": target})
+    assert out.returncode == 0, out.stderr
+    items = json.loads(out.stdout)["items"]
+    assert len(items) == 3
+    assert items[0]["reasons"][0]["code"] == "session_similar"
+
+
+def test_rerank_keeps_every_candidate(target: str, built: Built) -> None:
+    ids = list(built.store.category)[:6]
+    out = _tailor("rerank", "--target", target, "--user", LOYAL_USER, "--items", ",".join(ids), "--json")
+    assert out.returncode == 0, out.stderr
+    assert sorted(i["item_id"] for i in json.loads(out.stdout)["items"]) == sorted(ids)
+
+
+def test_bad_input_is_a_clear_error(target: str) -> None:
+    out = _tailor("recommend", "--target", target, "--n", "0")
+    assert out.returncode == 2
+    assert "INVALID_ARGUMENT: n:" in out.stderr
+
+
+def test_no_server_is_unavailable(tmp_path: Path) -> None:
+    out = _tailor("recommend", "--target", "127.0.0.1:1", "--n", "3", "--timeout", "2")
+    assert out.returncode == 2
+    assert "UNAVAILABLE" in out.stderr or "DEADLINE_EXCEEDED" in out.stderr
+
+
+def test_build_reports_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "items.csv").write_text("item_id,category,brand,price,in_stock\ni1,shoes,acme,abc,true\n")
+    out = _tailor("build", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--quiet")
+    assert out.returncode == 2
+    assert "items.csv:2: column 'price'" in out.stderr

@@ -1,0 +1,150 @@
+"""The builder: a complete, verified version becomes current; anything less never does."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from index_builder import BuildConfig, InputError, build_artifacts
+from protos import artifact
+from server import ArtifactError, load_snapshot
+from tests.conftest import Built, small_config
+
+
+def _copy_store(built: Built, dest: Path) -> Path:
+    shutil.copytree(built.data, dest)
+    return dest
+
+
+def _rewrite_cell(path: Path, line: int, column: str, value: str) -> None:
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    rows[line - 1][rows[0].index(column)] = value
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def test_version_is_complete_and_verifies(built: Built) -> None:
+    current = (built.root / artifact.CURRENT_LINK).resolve()
+    assert current.name == built.manifest.version
+    manifest = artifact.read_manifest(current)
+    artifact.verify_files(current, manifest)
+    listed = {f.path for f in manifest.files}
+    assert listed == {*artifact.ITEM_ARRAYS.values(), artifact.INDEX, artifact.STORE}
+    assert manifest.counts.items == len(built.store.category)
+    assert manifest.counts.users_without_consent >= 1
+    assert manifest.dim == 32
+    assert not list(built.root.glob(".staging-*"))
+
+
+def test_item_vectors_are_learned_not_noise(built: Built) -> None:
+    snapshot = load_snapshot((built.root / artifact.CURRENT_LINK).resolve())
+    vectors = np.asarray(snapshot.vectors)
+    category = np.asarray(snapshot.category)
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, len(vectors), size=(2, 5000))
+    same = category[a] == category[b]
+    cos = np.einsum("ij,ij->i", vectors[a], vectors[b])
+    # Items of one category sit closer together than random pairs.
+    assert cos[same].mean() > cos[~same].mean() + 0.2
+    snapshot.close()
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "column", "value", "message"),
+    [
+        ("items", 5, "price", "cheap", "cannot parse"),
+        ("items", 7, "price", "-3", "must be a finite number"),
+        ("items", 4, "in_stock", "maybe", "cannot parse"),
+        ("items", 3, "item_id", "", "must not be empty"),
+        ("events", 9, "type", "wishlist", "must be one of"),
+        ("events", 6, "ts", "yesterday", "cannot parse"),
+        ("users", 8, "consent", "perhaps", "cannot parse"),
+    ],
+)
+def test_bad_cell_is_reported_with_file_line_and_column(
+    built: Built, tmp_path: Path, table: str, line: int, column: str, value: str, message: str
+) -> None:
+    data = _copy_store(built, tmp_path / "data")
+    _rewrite_cell(data / f"{table}.csv", line, column, value)
+    with pytest.raises(InputError) as info:
+        build_artifacts(small_config(data, tmp_path / "out"))
+    error = info.value
+    assert (error.path.name, error.line, error.column) == (f"{table}.csv", line, column)
+    assert message in str(error)
+    assert not (tmp_path / "out" / artifact.CURRENT_LINK).exists()
+
+
+def test_duplicate_item_id_and_missing_column(built: Built, tmp_path: Path) -> None:
+    data = _copy_store(built, tmp_path / "data")
+    first_id = next(iter(built.store.category))
+    _rewrite_cell(data / "items.csv", 6, "item_id", first_id)
+    with pytest.raises(InputError, match="duplicate id") as info:
+        build_artifacts(small_config(data, tmp_path / "out"))
+    assert info.value.line == 6
+    (data / "users.csv").write_text("user_id,signup_at\nu1,2026-01-01T00:00:00Z\n")
+    shutil.copy(built.data / "items.csv", data / "items.csv")
+    with pytest.raises(InputError, match="missing column") as info:
+        build_artifacts(small_config(data, tmp_path / "out"))
+    assert (info.value.line, info.value.column) == (1, "consent")
+
+
+def test_parquet_inputs_build_the_same_catalog(built: Built, tmp_path: Path) -> None:
+    data = tmp_path / "parquet"
+    data.mkdir()
+    for name in ("items", "users", "events"):
+        pq.write_table(pacsv.read_csv(built.data / f"{name}.csv"), data / f"{name}.parquet")
+    manifest = build_artifacts(small_config(data, tmp_path / "out"))
+    assert manifest.counts.items == built.manifest.counts.items
+    assert manifest.counts.profiles == built.manifest.counts.profiles
+
+
+def test_corrupted_version_is_refused(built: Built, tmp_path: Path) -> None:
+    version = tmp_path / "v"
+    shutil.copytree((built.root / artifact.CURRENT_LINK).resolve(), version)
+    with (version / artifact.ITEM_ARRAYS["price"]).open("r+b") as f:
+        f.seek(-4, os.SEEK_END)
+        f.write(b"\x00\x00\x80\x7f")
+    with pytest.raises(ArtifactError, match="sha256"):
+        load_snapshot(version)
+
+
+def test_interrupted_build_leaves_current_untouched(built: Built, tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    first = build_artifacts(small_config(built.data, root))
+    script = (
+        "import sys; from pathlib import Path; from index_builder import BuildConfig, build_artifacts; "
+        f"build_artifacts(BuildConfig(data_dir=Path({str(built.data)!r}), out_root=Path({str(root)!r}), "
+        "dim=32, iterations=8, show_progress=False))"
+    )
+    killed = False
+    for _attempt in range(5):
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        while proc.poll() is None and not list(root.glob(".staging-*/*")):
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGKILL)
+        if proc.wait() == -signal.SIGKILL:
+            killed = True
+            break
+    assert killed, "the build finished before it could be interrupted"
+    assert (root / artifact.CURRENT_LINK).resolve().name == first.version
+    load_snapshot((root / artifact.CURRENT_LINK).resolve()).close()
+    second = build_artifacts(small_config(built.data, root))
+    assert (root / artifact.CURRENT_LINK).resolve().name == second.version
+    assert not list(root.glob(".staging-*"))
+
+
+def test_config_names_the_bad_key(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="BuildConfig.dim"):
+        BuildConfig(data_dir=tmp_path, out_root=tmp_path, dim=0)

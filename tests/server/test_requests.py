@@ -1,0 +1,49 @@
+"""Request validation as a pure function: every bound, and what passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from protos import decision_pb2 as pb
+from server.errors import InvalidRequest
+from server.requests import Limits, parse_recommend, parse_rerank
+
+LIMITS = Limits()
+
+
+def test_a_full_request_parses() -> None:
+    query = parse_recommend(pb.RecommendRequest(
+        user_id="u1", n=10, request_id="r",
+        session=[pb.Interaction(item_id="i1", type=pb.INTERACTION_TYPE_CART, timestamp_ms=5)],
+        context=pb.Context(channel=pb.CHANNEL_APP, page=pb.PAGE_PRODUCT, anchor_item_id="i9", query="red shoes"),
+        filters=pb.Filters(categories=["shoes"], min_price=1, max_price=9, in_stock_only=True),
+    ), LIMITS)
+    assert query.session[0].kind == "cart"
+    assert query.anchor_item_id == "i9"
+    assert query.filters.categories == frozenset({"shoes"})
+    assert not query.filters.empty
+
+
+def test_limits_are_the_documented_ones() -> None:
+    assert parse_recommend(pb.RecommendRequest(n=500), LIMITS).n == 500
+    with pytest.raises(InvalidRequest) as info:
+        parse_recommend(pb.RecommendRequest(n=501), LIMITS)
+    assert info.value.field == "n"
+    ok = parse_rerank(pb.RerankRequest(n=1000, candidates=[pb.Candidate(item_id=f"i{k}") for k in range(1000)]),
+                      LIMITS)
+    assert len(ok.candidate_ids) == 1000
+
+
+def test_non_ascii_id_is_rejected() -> None:
+    with pytest.raises(InvalidRequest, match="user_id"):
+        parse_recommend(pb.RecommendRequest(n=1, user_id="ü"), LIMITS)
+
+
+def test_query_text_is_bounded() -> None:
+    with pytest.raises(InvalidRequest, match="context.query"):
+        parse_recommend(pb.RecommendRequest(n=1, context=pb.Context(query="x" * 1025)), LIMITS)
+
+
+def test_filter_values_are_bounded() -> None:
+    with pytest.raises(InvalidRequest, match="filters.brands"):
+        parse_recommend(pb.RecommendRequest(n=1, filters=pb.Filters(brands=["b"] * 101)), LIMITS)
