@@ -26,10 +26,10 @@ artifacts: data
 demo: artifacts
 	@echo ""
 	@echo "Tailor is serving $(DEMO)/artifacts/current on localhost:$(PORT). Try, in another shell:"
-	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --user u00042 --n 10"
-	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --session i00017,i00023:cart"
-	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --anchor i00017"
-	@echo "  $(BIN)/tailor rerank --target localhost:$(PORT) --user u00042 --items i00001,i00002,i00003"
+	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --user u0001 --n 10"
+	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --session i0017,i0023:cart"
+	@echo "  $(BIN)/tailor recommend --target localhost:$(PORT) --anchor i0017"
+	@echo "  $(BIN)/tailor rerank --target localhost:$(PORT) --user u0001 --items i0001,i0002,i0003"
 	@echo "Stop with Ctrl-C."
 	$(BIN)/tailor serve --artifacts $(DEMO)/artifacts --port $(PORT)
 

@@ -43,6 +43,7 @@ __all__ = [
     "Profile",
     "pack_profile",
     "unpack_profile",
+    "ROW_DTYPE",
     "pack_row",
     "unpack_row",
     "file_sha256",
@@ -77,6 +78,7 @@ _PROFILE_HEADER = struct.Struct("<BBHHH")
 _PROFILE_LAYOUT = 1
 _FLAG_CONSENT = 1
 _ROW = struct.Struct("<i")
+ROW_DTYPE = np.dtype("<i4")
 
 
 class ManifestMismatch(Exception):

@@ -59,6 +59,8 @@ def _eligible(snapshot: Snapshot, rows: np.ndarray, signals: Signals, f: Filter)
 
 def _nearest(snapshot: Snapshot, signals: Signals, n: int, f: Filter) -> tuple[np.ndarray, np.ndarray]:
     query = signals.vector
+    if query is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     k = min(snapshot.n_items, 4 * n + len(signals.exclude) + 32)
     while True:
         scores, rows = snapshot.index.search(query[None, :], k)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from protos import decision_pb2 as pb
@@ -18,6 +19,7 @@ from server.errors import InvalidRequest
 __all__ = ["Limits", "Event", "Filter", "Query", "parse_recommend", "parse_rerank"]
 
 _ID = re.compile(rb"[\x21-\x7e]{1,128}")
+_IDS = re.compile(rb"[\x21-\x7e]{1,128}(?:\n[\x21-\x7e]{1,128})*")
 _TYPE_NAMES = {pb.INTERACTION_TYPE_VIEW: "view", pb.INTERACTION_TYPE_CART: "cart",
                pb.INTERACTION_TYPE_PURCHASE: "purchase"}
 
@@ -62,7 +64,7 @@ class Query:
     n: int
     filters: Filter
     candidate_ids: tuple[str, ...] = ()
-    candidate_scores: tuple[float, ...] = ()
+    candidate_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -135,22 +137,29 @@ def parse_recommend(request: pb.RecommendRequest, limits: Limits) -> Query:
     return Query(n=_check_n(request.n, limits.max_recommend), **_common(request, limits))  # type: ignore[arg-type]
 
 
-def parse_rerank(request: pb.RerankRequest, limits: Limits) -> Query:
-    n = _check_n(request.n, limits.max_rerank_n)
-    count = len(request.candidates)
+def _candidates(candidates: list[pb.Candidate], limits: Limits) -> tuple[tuple[str, ...], np.ndarray]:
+    """Ids and scores, checked in bulk; the slow per-item walk runs only to name a bad one."""
+    count = len(candidates)
     if not 1 <= count <= limits.max_candidates:
         raise InvalidRequest("candidates", f"must hold 1 to {limits.max_candidates} items, got {count}")
-    ids: list[str] = []
-    scores: list[float] = []
-    seen: dict[str, int] = {}
-    for i, c in enumerate(request.candidates):
-        _check_id(c.item_id, f"candidates[{i}].item_id")
-        if c.item_id in seen:
-            raise InvalidRequest(f"candidates[{i}].item_id", f"duplicate of candidates[{seen[c.item_id]}]")
-        if not math.isfinite(c.score):
-            raise InvalidRequest(f"candidates[{i}].score", "must be a finite number")
-        seen[c.item_id] = i
-        ids.append(c.item_id)
-        scores.append(c.score)
-    return Query(n=n, candidate_ids=tuple(ids), candidate_scores=tuple(scores),
-                 **_common(request, limits))  # type: ignore[arg-type]
+    ids = tuple(c.item_id for c in candidates)
+    scores = np.fromiter((c.score for c in candidates), dtype=np.float64, count=count)
+    if not _IDS.fullmatch("\n".join(ids).encode("utf-8")):
+        for i, item_id in enumerate(ids):
+            _check_id(item_id, f"candidates[{i}].item_id")
+    if len(set(ids)) != count:
+        first: dict[str, int] = {}
+        for i, item_id in enumerate(ids):
+            if item_id in first:
+                raise InvalidRequest(f"candidates[{i}].item_id", f"duplicate of candidates[{first[item_id]}]")
+            first[item_id] = i
+    finite = np.isfinite(scores)
+    if not finite.all():
+        raise InvalidRequest(f"candidates[{int(np.argmin(finite))}].score", "must be a finite number")
+    return ids, scores
+
+
+def parse_rerank(request: pb.RerankRequest, limits: Limits) -> Query:
+    n = _check_n(request.n, limits.max_rerank_n)
+    ids, scores = _candidates(list(request.candidates), limits)
+    return Query(n=n, candidate_ids=ids, candidate_scores=scores, **_common(request, limits))  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import grpc
-import numpy as np
 
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
@@ -76,7 +75,8 @@ def _grpc_errors(method: Callable[..., Resp]) -> Callable[..., Resp]:
 
 def _fill(items: object, snapshot: Snapshot, ranked: ranking.Ranked, ids: tuple[str, ...] = ()) -> None:
     add = items.add  # type: ignore[attr-defined]
-    for i, (row, score, codes) in enumerate(zip(ranked.rows.tolist(), ranked.scores.tolist(), ranked.reasons)):
+    triples = zip(ranked.rows.tolist(), ranked.scores.tolist(), ranked.reasons, strict=True)
+    for i, (row, score, codes) in enumerate(triples):
         item_id = ids[int(ranked.candidate_index[i])] if ranked.candidate_index is not None else snapshot.item_id(row)
         add(item_id=item_id, score=score, reasons=[_REASONS[c] for c in codes])
 
@@ -99,8 +99,8 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
     def Rerank(self, request: pb.RerankRequest, context: grpc.ServicerContext) -> pb.RerankResponse:
         query = requests.parse_rerank(request, self._config.limits)
         snapshot = self._holder.get()
-        scores = np.array(query.candidate_scores, dtype=np.float64)
-        ranked = ranking.rerank(snapshot, gather_signals(snapshot, query), scores, query.n, query.filters,
+        ranked = ranking.rerank(snapshot, gather_signals(snapshot, query), query.candidate_scores, query.n,
+                                query.filters,
                                 self._config.rerank_search_weight)
         response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
         _fill(response.items, snapshot, ranked, query.candidate_ids)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import lmdb
 import numpy as np
 
-from protos.artifact import unpack_profile, unpack_row
+from protos.artifact import ROW_DTYPE, pack_row, unpack_profile
 from server.requests import Query
 from server.snapshot import Snapshot
 
 __all__ = ["Signals", "gather_signals", "lookup_rows"]
 
+_UNKNOWN_ROW = pack_row(-1)
 _TYPE_WEIGHT = {"view": 1.0, "cart": 2.0, "purchase": 3.0}
 _RECENCY = 0.85
 _SESSION_SHARE = 0.6  # of a known user's query when a session is present
@@ -30,18 +31,16 @@ class Signals:
 
     vector: np.ndarray | None
     sources: tuple[str, ...]
-    exclude: np.ndarray  # int rows never to recommend: purchased, the anchor itself
+    exclude: np.ndarray  # rows never to recommend: purchased, touched this session, the anchor
     candidate_rows: np.ndarray  # Rerank: row per candidate, -1 when unknown
     personalized: bool
 
 
 def lookup_rows(snapshot: Snapshot, txn: lmdb.Transaction, item_ids: tuple[str, ...]) -> np.ndarray:
-    rows = np.full(len(item_ids), -1, dtype=np.int64)
-    for i, item_id in enumerate(item_ids):
-        value = txn.get(item_id.encode("utf-8"), db=snapshot.item_db)
-        if value is not None:
-            rows[i] = unpack_row(value)
-    return rows
+    """Catalog row per id, -1 where unknown."""
+    get, db = txn.get, snapshot.item_db
+    values = b"".join([get(item_id.encode("utf-8"), _UNKNOWN_ROW, db=db) for item_id in item_ids])
+    return np.frombuffer(values, dtype=ROW_DTYPE).astype(np.int64)
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -58,31 +57,40 @@ def _session_vector(snapshot: Snapshot, rows: np.ndarray, kinds: list[str]) -> n
     return _normalize(weights[known] @ snapshot.vectors[rows[known]])
 
 
-def _personal(snapshot: Snapshot, txn: lmdb.Transaction, query: Query) -> tuple[np.ndarray | None, tuple[str, ...], list[np.ndarray], bool]:
-    """The shopper's vector and purchased rows, or nothing when unknown or without consent."""
+@dataclass(frozen=True, slots=True)
+class _Personal:
+    vector: np.ndarray | None = None
+    sources: tuple[str, ...] = ()
+    seen: tuple[np.ndarray, ...] = ()  # rows to exclude: purchased ever, touched this session
+
+
+def _personal(snapshot: Snapshot, txn: lmdb.Transaction, query: Query) -> _Personal:
+    """The shopper's query vector and seen rows; nothing when unknown or without consent."""
     record = txn.get(query.user_id.encode("utf-8"), db=snapshot.profile_db) if query.user_id else None
-    profile = unpack_profile(record) if record is not None else None
+    profile = unpack_profile(bytes(record)) if record is not None else None
     if profile is not None and not profile.consent:
-        return None, (), [], False
+        return _Personal()
     session_rows = lookup_rows(snapshot, txn, tuple(e.item_id for e in query.session))
-    bought = [session_rows[[e.kind == "purchase" for e in query.session]]] if query.session else []
     session = _session_vector(snapshot, session_rows, [e.kind for e in query.session])
     user = profile.vector if profile is not None and len(profile.vector) else None
-    if profile is not None:
-        bought.append(profile.purchased)
+    seen = (session_rows, profile.purchased) if profile is not None else (session_rows,)
     if user is not None and session is not None:
-        return _normalize(_SESSION_SHARE * session + (1 - _SESSION_SHARE) * user), ("session_similar", "user_affinity"), bought, True
+        blended = _normalize(_SESSION_SHARE * session + (1 - _SESSION_SHARE) * user)
+        return _Personal(blended, ("session_similar", "user_affinity"), seen)
     if session is not None:
-        return session, ("session_similar",), bought, True
-    return user, (("user_affinity",) if user is not None else ()), bought, user is not None
+        return _Personal(session, ("session_similar",), seen)
+    if user is not None:
+        return _Personal(user, ("user_affinity",), seen)
+    return _Personal(seen=seen)
 
 
 def gather_signals(snapshot: Snapshot, query: Query) -> Signals:
     with snapshot.env.begin(buffers=False) as txn:
-        vector, sources, bought, personalized = _personal(snapshot, txn, query)
+        personal = _personal(snapshot, txn, query)
         anchor = lookup_rows(snapshot, txn, (query.anchor_item_id,))[0] if query.anchor_item_id else -1
         candidates = lookup_rows(snapshot, txn, query.candidate_ids)
-    exclude = [b for b in bought if len(b)]
+    vector, sources = personal.vector, personal.sources
+    exclude = [np.asarray(rows, dtype=np.int64) for rows in personal.seen if len(rows)]
     if anchor >= 0:
         anchor_vec = np.asarray(snapshot.vectors[anchor], dtype=np.float32)
         vector = anchor_vec if vector is None else _normalize(_ANCHOR_SHARE * anchor_vec + (1 - _ANCHOR_SHARE) * vector)
@@ -90,4 +98,4 @@ def gather_signals(snapshot: Snapshot, query: Query) -> Signals:
         exclude.append(np.array([anchor]))
     rows = np.unique(np.concatenate(exclude)) if exclude else np.zeros(0, dtype=np.int64)
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
-    return Signals(vec, sources, rows[rows >= 0], candidates, personalized)
+    return Signals(vec, sources, rows[rows >= 0], candidates, personal.vector is not None)

@@ -38,7 +38,8 @@ class Snapshot:
         self.directory = directory
         self.manifest = manifest
         self.version = manifest.version
-        arrays = {k: np.load(directory / f, mmap_mode="r") for k, f in artifact.ITEM_ARRAYS.items()}
+        # Plain ndarray views of the maps: np.memmap's Python-level __getitem__ costs µs per index.
+        arrays = {k: np.load(directory / f, mmap_mode="r").view(np.ndarray) for k, f in artifact.ITEM_ARRAYS.items()}
         self.vectors: np.ndarray = arrays["vectors"]
         self.item_ids: np.ndarray = arrays["ids"]
         self.category: np.ndarray = arrays["category"]
@@ -61,8 +62,9 @@ class Snapshot:
         if self.manifest.index.nprobe > 0:
             ivf = faiss.extract_index_ivf(index)
             ivf.nprobe = self.manifest.index.nprobe
+            # Mapped inverted lists prefetch with threads by default: 5x slower per query.
             invlists = ivf.invlists
-            if hasattr(invlists, "prefetch_nthread"):
+            if invlists is not None and hasattr(invlists, "prefetch_nthread"):
                 invlists.prefetch_nthread = 0
         return index
 
