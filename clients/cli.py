@@ -58,7 +58,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from server.config import config_from_env
 
     config = config_from_env(ServerConfig(artifacts=args.artifacts))
-    flags = {"port": args.port, "host": args.host, "threads": args.threads}
+    flags = {"port": args.port, "host": args.host, "threads": args.threads, "workers": args.workers,
+             "metrics_port": args.metrics_port, "max_concurrent": args.max_concurrent}
     config = replace(config, **{k: v for k, v in flags.items() if v is not None})
     try:
         serve(config)
@@ -149,7 +150,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--artifacts", type=Path, required=True)
     p.add_argument("--port", type=int)
     p.add_argument("--host")
-    p.add_argument("--threads", type=int)
+    p.add_argument("--workers", type=int, help="worker processes sharing the port (default: one per core)")
+    p.add_argument("--threads", type=int, help="threads per worker")
+    p.add_argument("--max-concurrent", type=int, help="calls in flight per worker before RESOURCE_EXHAUSTED")
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port (0 = off)")
     p.set_defaults(func=_cmd_serve)
     p = sub.add_parser("recommend", help="ask for N products")
     p.add_argument("--n", type=int, default=10)

@@ -1,9 +1,12 @@
 """Online server: memory-maps the current artifact version and answers Decision calls."""
 
-from server.app import RunningServer, serve, start_server
+from server.app import RunningServer, ServicerFactory, start_server
 from server.config import ServerConfig
 from server.errors import ArtifactError, InvalidRequest, NoArtifact, Overloaded, TailorError
 from server.snapshot import Snapshot, load_snapshot
+from server.versions import ArtifactWatcher, SnapshotHolder
+from server.workers import serve
 
-__all__ = ["RunningServer", "serve", "start_server", "ServerConfig", "TailorError", "InvalidRequest",
-           "Overloaded", "NoArtifact", "ArtifactError", "Snapshot", "load_snapshot"]
+__all__ = ["RunningServer", "ServicerFactory", "serve", "start_server", "ServerConfig", "TailorError",
+           "InvalidRequest", "Overloaded", "NoArtifact", "ArtifactError", "Snapshot", "load_snapshot",
+           "ArtifactWatcher", "SnapshotHolder"]

@@ -1,10 +1,9 @@
-"""Assemble and run the gRPC server: Decision, health and reflection."""
+"""Assemble one gRPC server process: Decision, health, reflection, and the artifact watcher."""
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -15,13 +14,16 @@ from grpc_reflection.v1alpha import reflection
 
 from protos import decision_pb2, decision_pb2_grpc
 from server.config import ServerConfig
-from server.service import DecisionServicer, SnapshotHolder
+from server.metrics import Metrics, process_metrics
+from server.service import DecisionServicer
 from server.snapshot import load_snapshot, resolve_current
+from server.versions import ArtifactWatcher, SnapshotHolder
 
-__all__ = ["RunningServer", "start_server", "serve"]
+__all__ = ["RunningServer", "ServicerFactory", "start_server"]
 
 log = logging.getLogger(__name__)
-_SERVICE = decision_pb2.DESCRIPTOR.services_by_name["Decision"].full_name
+SERVICE_NAME = decision_pb2.DESCRIPTOR.services_by_name["Decision"].full_name
+ServicerFactory = Callable[[ServerConfig, SnapshotHolder, Metrics], decision_pb2_grpc.DecisionServicer]
 
 
 @dataclass
@@ -29,39 +31,43 @@ class RunningServer:
     server: grpc.Server
     port: int
     holder: SnapshotHolder
+    watcher: ArtifactWatcher
     health: health.HealthServicer
 
     def stop(self, grace: float | None = 5.0) -> None:
+        """Report NOT_SERVING, refuse new calls, let in-flight ones finish for `grace` seconds."""
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+        self.watcher.stop()
+        snapshot = self.holder.current
+        if snapshot is not None:
+            snapshot.close()
 
 
-def start_server(config: ServerConfig) -> RunningServer:
-    """Load `current`, bind, start; returns once the server is answering."""
+def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = DecisionServicer,
+                 reuse_port: bool = False) -> RunningServer:
+    """Load `current`, bind, start; returns once the server is answering.
+
+    `reuse_port` lets several worker processes bind the same port (SO_REUSEPORT);
+    `make_servicer` swaps the Decision implementation (the benchmark's floor server).
+    """
     # One query at a time per call: OpenMP threads inside FAISS only add overhead.
     faiss.omp_set_num_threads(1)
+    metrics = process_metrics()
     holder = SnapshotHolder(load_snapshot(resolve_current(config.artifacts)))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.threads))
-    decision_pb2_grpc.add_DecisionServicer_to_server(DecisionServicer(config, holder), server)
+    watcher = ArtifactWatcher(config.artifacts, holder, metrics, config.poll_seconds)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.threads),
+                         maximum_concurrent_rpcs=config.max_concurrent,
+                         options=[("grpc.so_reuseport", int(reuse_port))])
+    decision_pb2_grpc.add_DecisionServicer_to_server(make_servicer(config, holder, metrics), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((_SERVICE, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
+    reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
     port = server.add_insecure_port(f"{config.host}:{config.port}")
-    if port == 0:
-        raise OSError(f"cannot bind {config.host}:{config.port}")
     server.start()
-    for name in ("", _SERVICE):
+    watcher.start()
+    for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("server_started port=%d version=%s", port, holder.get().version)
-    return RunningServer(server, port, holder, health_servicer)
-
-
-def serve(config: ServerConfig) -> None:
-    """Run until SIGINT/SIGTERM, then drain in-flight calls."""
-    running = start_server(config)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    log.info("server_stopping")
-    running.stop()
+    snapshot = holder.current
+    log.info("worker_started port=%d version=%s", port, snapshot.version if snapshot else "")
+    return RunningServer(server, port, holder, watcher, health_servicer)

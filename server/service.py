@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
+import os
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -14,15 +15,17 @@ from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from server import ranking, requests
 from server.config import ServerConfig
-from server.errors import NoArtifact, TailorError, status_of
+from server.errors import TailorError, status_of
+from server.metrics import Metrics
 from server.signals import gather_signals
 from server.snapshot import Snapshot
+from server.versions import SnapshotHolder
 
-__all__ = ["SnapshotHolder", "DecisionServicer"]
+__all__ = ["DecisionServicer", "REASON_TEXT"]
 
 log = logging.getLogger(__name__)
 
-_REASON_TEXT = {
+REASON_TEXT = {
     "user_affinity": "Matches this shopper's tastes",
     "session_similar": "Similar to what this visitor looked at",
     "anchor_similar": "Similar to the product on this page",
@@ -30,44 +33,39 @@ _REASON_TEXT = {
     "search_relevance": "Relevant to the search",
     "unknown_item": "Not in Tailor's catalog; kept at its search position",
 }
-_REASONS = {code: pb.Reason(code=code, text=text) for code, text in _REASON_TEXT.items()}
-
-
-class SnapshotHolder:
-    """The snapshot requests are answered from; swapped whole, never mutated."""
-
-    def __init__(self, snapshot: Snapshot | None = None) -> None:
-        self._snapshot = snapshot
-        self._lock = threading.Lock()
-
-    def get(self) -> Snapshot:
-        snapshot = self._snapshot
-        if snapshot is None:
-            raise NoArtifact("no artifact version loaded")
-        return snapshot
-
-    def swap(self, snapshot: Snapshot) -> Snapshot | None:
-        with self._lock:
-            old, self._snapshot = self._snapshot, snapshot
-        return old
-
+_REASONS = {code: pb.Reason(code=code, text=text) for code, text in REASON_TEXT.items()}
+_WORKER = (("x-tailor-worker", str(os.getpid())),)
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
+Handler = Callable[["DecisionServicer", Req, grpc.ServicerContext], Resp]
 
 
-def _grpc_errors(method: Callable[..., Resp]) -> Callable[..., Resp]:
-    """Where requests enter: our errors become statuses; anything else is INTERNAL, logged."""
+def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
+    """Where requests enter: deadline check, metrics, and our errors mapped to statuses."""
+    rpc = method.__name__
 
     @functools.wraps(method)
     def wrapper(self: DecisionServicer, request: Req, context: grpc.ServicerContext) -> Resp:
+        start = time.perf_counter()
+        code = grpc.StatusCode.OK
+        context.set_trailing_metadata(_WORKER)
         try:
+            remaining = context.time_remaining()
+            if remaining is not None and remaining <= 0:
+                code = grpc.StatusCode.DEADLINE_EXCEEDED
+                context.abort(code, "deadline passed before the call was computed")
             return method(self, request, context)
         except TailorError as exc:
-            context.abort(status_of(exc), str(exc))
-        except (ValueError, RuntimeError, OSError) as exc:
-            log.exception("internal_error rpc=%s", method.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}")
+            code = status_of(exc)
+            context.abort(code, str(exc))
+        except (ValueError, RuntimeError, OSError, KeyError, IndexError) as exc:
+            code = grpc.StatusCode.INTERNAL
+            log.exception("internal_error rpc=%s", rpc)
+            context.abort(code, f"internal error: {type(exc).__name__}")
+        finally:
+            self._metrics.latency.labels(rpc).observe(time.perf_counter() - start)
+            self._metrics.calls.labels(rpc, code.name).inc()
         raise AssertionError("unreachable: context.abort raises")
 
     return wrapper
@@ -82,26 +80,26 @@ def _fill(items: object, snapshot: Snapshot, ranked: ranking.Ranked, ids: tuple[
 
 
 class DecisionServicer(decision_pb2_grpc.DecisionServicer):
-    def __init__(self, config: ServerConfig, holder: SnapshotHolder) -> None:
+    def __init__(self, config: ServerConfig, holder: SnapshotHolder, metrics: Metrics) -> None:
         self._config = config
         self._holder = holder
+        self._metrics = metrics
 
-    @_grpc_errors
+    @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
         query = requests.parse_recommend(request, self._config.limits)
-        snapshot = self._holder.get()
-        ranked = ranking.recommend(snapshot, gather_signals(snapshot, query), query.n, query.filters)
-        response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
-        _fill(response.items, snapshot, ranked)
+        with self._holder.use() as snapshot:
+            ranked = ranking.recommend(snapshot, gather_signals(snapshot, query), query.n, query.filters)
+            response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
+            _fill(response.items, snapshot, ranked)
         return response
 
-    @_grpc_errors
+    @_entry
     def Rerank(self, request: pb.RerankRequest, context: grpc.ServicerContext) -> pb.RerankResponse:
         query = requests.parse_rerank(request, self._config.limits)
-        snapshot = self._holder.get()
-        ranked = ranking.rerank(snapshot, gather_signals(snapshot, query), query.candidate_scores, query.n,
-                                query.filters,
-                                self._config.rerank_search_weight)
-        response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
-        _fill(response.items, snapshot, ranked, query.candidate_ids)
+        with self._holder.use() as snapshot:
+            ranked = ranking.rerank(snapshot, gather_signals(snapshot, query), query.candidate_scores, query.n,
+                                    query.filters, self._config.rerank_search_weight)
+            response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
+            _fill(response.items, snapshot, ranked, query.candidate_ids)
         return response

@@ -107,14 +107,80 @@ def test_item_popularity_is_long_tailed(events: dict[str, np.ndarray]) -> None:
 
 
 def test_users_concentrate_on_a_category(items: dict[str, np.ndarray], events: dict[str, np.ndarray]) -> None:
-    category_of = dict(zip(items["item_id"], items["category"]))
+    category_of = dict(zip(items["item_id"], items["category"], strict=True))
     per_user: dict[str, Counter[str]] = defaultdict(Counter)
-    for user, item in zip(events["user_id"], events["item_id"]):
+    for user, item in zip(events["user_id"], events["item_id"], strict=True):
         if user:
             per_user[user][category_of[item]] += 1
     shares = [max(c.values()) / c.total() for c in per_user.values() if c.total() >= 10]
     assert len(shares) > 100
     assert np.median(shares) >= 0.5
+
+
+def test_users_return_to_their_favourite_category(items: dict[str, np.ndarray],
+                                                  events: dict[str, np.ndarray]) -> None:
+    """Across sessions, not just within one: most of a regular's sessions share a main category."""
+    category_of = dict(zip(items["item_id"], items["category"], strict=True))
+    per_session: dict[str, Counter[str]] = defaultdict(Counter)
+    owner: dict[str, str] = {}
+    for user, session, item in zip(events["user_id"], events["session_id"], events["item_id"], strict=True):
+        if user:
+            per_session[session][category_of[item]] += 1
+            owner[session] = user
+    per_user: dict[str, Counter[str]] = defaultdict(Counter)
+    for session, counts in per_session.items():
+        per_user[owner[session]][counts.most_common(1)[0][0]] += 1
+    shares = [max(c.values()) / c.total() for c in per_user.values() if c.total() >= 4]
+    assert len(shares) > 100
+    assert np.median(shares) >= 0.5
+
+
+def price_terciles(items: dict[str, np.ndarray]) -> dict[str, int]:
+    """0/1/2 for the cheapest, middle and dearest third of each item's category."""
+    price, tercile = items["price"].astype(float), {}
+    for category in set(items["category"]):
+        members = np.flatnonzero(items["category"] == category)
+        for rank, index in enumerate(members[np.argsort(price[members], kind="stable")]):
+            tercile[items["item_id"][index]] = rank * 3 // len(members)
+    return tercile
+
+
+def shuffled_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` permuted among rows of the same group: keeps group mixes, breaks everything else."""
+    out, rng = values.copy(), np.random.default_rng(0)
+    for group in np.unique(groups):
+        rows = np.flatnonzero(groups == group)
+        out[rows] = values[rng.permutation(rows)]
+    return out
+
+
+def mean_top_share(owners: np.ndarray, labels: list[object]) -> float:
+    """Mean, over owners with >= 8 rows, of the share of their rows carrying their commonest label."""
+    counts: dict[str, Counter[object]] = defaultdict(Counter)
+    for owner, label in zip(owners, labels, strict=True):
+        counts[owner][label] += 1
+    return float(np.mean([max(c.values()) / c.total() for c in counts.values() if c.total() >= 8]))
+
+
+def test_users_keep_price_and_brand_tastes(items: dict[str, np.ndarray], events: dict[str, np.ndarray]) -> None:
+    """A user's views in a category stick to a price tercile and a brand more than chance does.
+
+    Chance is the same views with items shuffled among all users: within the category
+    for the tercile, and within category and tercile for the brand (brand tiers set prices).
+    """
+    category = dict(zip(items["item_id"], items["category"], strict=True))
+    brand = dict(zip(items["item_id"], items["brand"], strict=True))
+    tercile = price_terciles(items)
+    known_views = (events["type"] == "view") & (events["user_id"] != "")
+    viewed = events["item_id"][known_views]
+    cats = np.array([category[i] for i in viewed])
+    owners = np.char.add(np.char.add(events["user_id"][known_views], "/"), cats)
+    cat_terciles = np.char.add(cats, [str(tercile[i]) for i in viewed])
+    for attribute, groups, margin in ((tercile, cats, 0.08), (brand, cat_terciles, 0.04)):
+        baseline = shuffled_within(groups, viewed)
+        real_share = mean_top_share(owners, [attribute[i] for i in viewed])
+        chance_share = mean_top_share(owners, [attribute[i] for i in baseline])
+        assert real_share >= chance_share + margin
 
 
 def test_funnel_narrows_and_purchases_follow_carts(events: dict[str, np.ndarray]) -> None:
@@ -123,7 +189,7 @@ def test_funnel_narrows_and_purchases_follow_carts(events: dict[str, np.ndarray]
     assert 0.10 <= kinds["cart"] / kinds["view"] <= 0.20
     assert 0.40 <= kinds["purchase"] / kinds["cart"] <= 0.60
     carted: set[tuple[str, str]] = set()
-    for session, item, kind in zip(events["session_id"], events["item_id"], events["type"]):
+    for session, item, kind in zip(events["session_id"], events["item_id"], events["type"], strict=True):
         if kind == "cart":
             carted.add((session, item))
         elif kind == "purchase":
@@ -132,7 +198,7 @@ def test_funnel_narrows_and_purchases_follow_carts(events: dict[str, np.ndarray]
 
 def test_sessions_have_one_user_and_a_third_are_anonymous(events: dict[str, np.ndarray]) -> None:
     user_of: dict[str, set[str]] = defaultdict(set)
-    for session, user in zip(events["session_id"], events["user_id"]):
+    for session, user in zip(events["session_id"], events["user_id"], strict=True):
         user_of[session].add(user)
     assert all(len(u) == 1 for u in user_of.values())
     anonymous = sum(1 for u in user_of.values() if u == {""})
@@ -150,7 +216,7 @@ def test_events_within_a_session_are_minutes_apart(events: dict[str, np.ndarray]
     ts = np.array([datetime.fromisoformat(t).timestamp() for t in events["ts"]])
     first: dict[str, float] = {}
     last: dict[str, float] = {}
-    for session, t in zip(events["session_id"], ts):
+    for session, t in zip(events["session_id"], ts, strict=True):
         first.setdefault(session, t)
         last[session] = t
     durations = np.array([last[s] - first[s] for s in first])
@@ -160,30 +226,31 @@ def test_events_within_a_session_are_minutes_apart(events: dict[str, np.ndarray]
 
 def test_signups_and_listings_precede_activity(items: dict[str, np.ndarray], users: dict[str, np.ndarray],
                                                events: dict[str, np.ndarray]) -> None:
-    signup = dict(zip(users["user_id"], users["signup_at"]))
-    listed = dict(zip(items["item_id"], items["created_at"]))
+    signup = dict(zip(users["user_id"], users["signup_at"], strict=True))
+    listed = dict(zip(items["item_id"], items["created_at"], strict=True))
     # ISO strings of one fixed format compare like the instants they name.
-    assert all(signup[u] <= t for u, t in zip(events["user_id"], events["ts"]) if u)
-    assert all(listed[i] <= t for i, t in zip(events["item_id"], events["ts"]))
+    assert all(signup[u] <= t for u, t in zip(events["user_id"], events["ts"], strict=True) if u)
+    assert all(listed[i] <= t for i, t in zip(events["item_id"], events["ts"], strict=True))
     assert min(items["created_at"]) < "2025-03-01"
 
 
 def test_category_prices_differ(items: dict[str, np.ndarray]) -> None:
     prices: dict[str, list[float]] = defaultdict(list)
-    for category, price in zip(items["category"], items["price"].astype(float)):
+    for category, price in zip(items["category"], items["price"].astype(float), strict=True):
         prices[category].append(price)
     assert 20 <= len(prices) <= 40
-    medians = [np.median(p) for p in prices.values()]
-    assert max(medians) >= 3 * min(medians)
+    medians = {category: np.median(p) for category, p in prices.items()}
+    assert max(medians.values()) >= 10 * min(medians.values())
+    assert medians["laptops"] >= 20 * medians["coffee"]
 
 
 def test_brands_mostly_belong_to_one_category(items: dict[str, np.ndarray]) -> None:
     per_brand: dict[str, Counter[str]] = defaultdict(Counter)
-    for brand, category in zip(items["brand"], items["category"]):
+    for brand, category in zip(items["brand"], items["category"], strict=True):
         per_brand[brand][category] += 1
     home_share = sum(max(c.values()) for c in per_brand.values()) / ITEMS
     assert home_share > 0.85
-    assert all(brand in title for brand, title in zip(items["brand"], items["title"]))
+    assert all(brand in title for brand, title in zip(items["brand"], items["title"], strict=True))
 
 
 def test_tiny_store(tmp_path: Path) -> None:
