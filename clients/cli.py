@@ -155,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-concurrent", type=int, help="calls in flight per worker before RESOURCE_EXHAUSTED")
     p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port (0 = off)")
     p.set_defaults(func=_cmd_serve)
+    sub.add_parser("bench", help="benchmark Tailor against a floor server (see `tailor bench --help`)")
     p = sub.add_parser("recommend", help="ask for N products")
     p.add_argument("--n", type=int, default=10)
     _call_flags(p)
@@ -168,6 +169,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        # The benchmark owns its flags (see loadtests/bench.py); `tailor bench --help` lists them.
+        from loadtests.bench import main as bench_main
+
+        _configure_logging(True)
+        return bench_main(argv[1:])
     args = _parser().parse_args(argv)
     _configure_logging(args.verbose or args.command in ("serve", "build"))
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
@@ -34,9 +35,16 @@ class RunningServer:
     watcher: ArtifactWatcher
     health: health.HealthServicer
 
-    def stop(self, grace: float | None = 5.0) -> None:
-        """Report NOT_SERVING, refuse new calls, let in-flight ones finish for `grace` seconds."""
+    def stop(self, grace: float | None = 5.0, lame_duck: float = 0.0) -> None:
+        """Report NOT_SERVING, keep answering for `lame_duck` seconds, then refuse new calls and
+        give in-flight ones `grace` seconds to finish.
+
+        The lame-duck period matters: gRPC cancels calls that arrived but have not started
+        when stop() is called, so callers that have not yet seen NOT_SERVING get served first.
+        """
         self.health.enter_graceful_shutdown()
+        if lame_duck > 0:
+            time.sleep(lame_duck)
         self.server.stop(grace).wait()
         self.watcher.stop()
         snapshot = self.holder.current

@@ -29,6 +29,8 @@ class ServerConfig:
     # How often each worker checks ROOT/current for a new version, and how long SIGTERM drains.
     poll_seconds: float = 1.0
     drain_seconds: float = 10.0
+    # After SIGTERM, keep answering (health NOT_SERVING) this long before refusing new calls.
+    lame_duck_seconds: float = 1.0
     # Weight of the search engine's own score in Rerank (the rest is the shopper's affinity).
     rerank_search_weight: float = 0.5
     limits: Limits = field(default_factory=Limits)
@@ -41,6 +43,8 @@ class ServerConfig:
         for key, value in positive.items():
             if value <= 0:
                 raise ValueError(f"ServerConfig.{key}: must be > 0, got {value}")
+        if self.lame_duck_seconds < 0:
+            raise ValueError(f"ServerConfig.lame_duck_seconds: must be >= 0, got {self.lame_duck_seconds}")
         if self.workers < 0:
             raise ValueError(f"ServerConfig.workers: must be >= 0, got {self.workers}")
         if not 0 <= self.metrics_port <= 65535:
@@ -50,7 +54,8 @@ class ServerConfig:
 
 
 _ENV = {"artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
-        "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "rerank_search_weight": float}
+        "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float,
+        "rerank_search_weight": float}
 
 
 def config_from_env(base: ServerConfig, environ: dict[str, str] | None = None) -> ServerConfig:

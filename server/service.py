@@ -34,7 +34,6 @@ REASON_TEXT = {
     "unknown_item": "Not in Tailor's catalog; kept at its search position",
 }
 _REASONS = {code: pb.Reason(code=code, text=text) for code, text in REASON_TEXT.items()}
-_WORKER = (("x-tailor-worker", str(os.getpid())),)
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -49,7 +48,7 @@ def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
     def wrapper(self: DecisionServicer, request: Req, context: grpc.ServicerContext) -> Resp:
         start = time.perf_counter()
         code = grpc.StatusCode.OK
-        context.set_trailing_metadata(_WORKER)
+        context.set_trailing_metadata(self._worker)
         try:
             remaining = context.time_remaining()
             if remaining is not None and remaining <= 0:
@@ -84,6 +83,8 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
         self._config = config
         self._holder = holder
         self._metrics = metrics
+        # Which worker answered, for operators and tests; the servicer is built inside the worker.
+        self._worker = (("x-tailor-worker", str(os.getpid())),)
 
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:

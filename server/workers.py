@@ -58,7 +58,7 @@ def _worker_main(config: ServerConfig, ready: multiprocessing.SimpleQueue, make_
     ready.put(("ready", os.getpid(), ""))
     stop.wait()
     log.info("worker_draining pid=%d", os.getpid())
-    running.stop(config.drain_seconds)
+    running.stop(config.drain_seconds, lame_duck=config.lame_duck_seconds)
 
 
 class _Supervisor:

@@ -65,3 +65,75 @@ def add_known_shoppers(data: Path) -> str:
                     w.writerow([f"ex-{user}-{k}-{j}", ts, user, f"sx-{user}-{k}", item, kind, 1,
                                 store.price[item], "web"])
     return category
+
+
+def publish_copy(root: Path, version: str, corrupt: str | None = None, source: str = "current") -> Path:
+    """Copy ROOT/<source> to ROOT/<version> (manifest renamed) and switch `current` to it atomically.
+
+    With `corrupt`, that file of the copy gets one byte flipped, so verification must refuse it.
+    """
+    import json
+    import os
+    import shutil
+
+    target = root / version
+    shutil.copytree((root / source).resolve(), target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["version"] = version
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    if corrupt:
+        with (target / corrupt).open("r+b") as f:
+            f.seek(-1, os.SEEK_END)
+            last = f.read(1)
+            f.seek(-1, os.SEEK_END)
+            f.write(bytes([last[0] ^ 0xFF]))
+    link = root / ".current.test"
+    link.symlink_to(version)
+    os.replace(link, root / "current")
+    return target
+
+
+class ServeProcess:
+    """`tailor serve` in a subprocess on a free port; the port is read from its start-up log."""
+
+    def __init__(self, root: Path, *flags: str) -> None:
+        import re
+        import subprocess
+        import sys
+        import time
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "clients.cli", "serve", "--artifacts", str(root), "--port", "0", *flags],
+            stderr=subprocess.PIPE, text=True)
+        assert self.proc.stderr is not None
+        self.log: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.log.append(line)
+            if match := re.search(r"server_started port=(\d+)", line):
+                self.port = int(match.group(1))
+                return
+        self.proc.kill()
+        raise RuntimeError("tailor serve did not start:\n" + "".join(self.log))
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def worker_pids(self) -> set[int]:
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return {int(pid) for pid in children}
+
+    def stop(self, timeout: float = 30) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        assert self.proc.stderr is not None
+        self.log.extend(self.proc.stderr.readlines())
+        self.proc.stderr.close()
+        return code

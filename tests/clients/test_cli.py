@@ -4,42 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Built
-from tests.support import LOYAL_USER
+from tests.support import LOYAL_USER, ServeProcess
 
 TAILOR = [sys.executable, "-m", "clients.cli"]
 
 
 @pytest.fixture(scope="module")
 def target(built: Built) -> Iterator[str]:
-    proc = subprocess.Popen([*TAILOR, "serve", "--artifacts", str(built.root), "--port", "0"],
-                            stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 60
-    port = None
-    while port is None and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        if match := re.search(r"server_started port=(\d+)", line):
-            port = match.group(1)
-    if port is None:
-        proc.kill()
-        pytest.fail("tailor serve did not start")
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    code = proc.wait(timeout=30)
-    proc.stderr.close()
-    assert code == 0
+    server = ServeProcess(built.root, "--workers", "1")
+    yield server.target
+    assert server.stop() == 0
 
 
 def _tailor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,120 @@
+"""Worker processes: all answer on one port, a killed one is restarted, SIGTERM drains."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent import futures
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from protos import decision_pb2 as pb
+from protos import decision_pb2_grpc
+from server import RunningServer, ServerConfig, start_server
+from tests.conftest import Built
+from tests.support import LOYAL_USER, ServeProcess
+
+
+@pytest.fixture(scope="module")
+def workers(built: Built) -> Iterator[ServeProcess]:
+    server = ServeProcess(built.root, "--workers", "2", "--threads", "2")
+    yield server
+    server.stop()
+
+
+def _answering_pid(target: str) -> int:
+    """Ask over a fresh connection (no shared subchannel), so SO_REUSEPORT may pick any worker."""
+    with grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+        stub = decision_pb2_grpc.DecisionStub(channel)
+        _, call = stub.Recommend.with_call(pb.RecommendRequest(user_id=LOYAL_USER, n=3), timeout=10)
+        return int(dict(call.trailing_metadata())["x-tailor-worker"])
+
+
+def _pids_seen(target: str, calls: int) -> set[int]:
+    return {_answering_pid(target) for _ in range(calls)}
+
+
+def test_every_worker_answers(workers: ServeProcess) -> None:
+    assert len(workers.worker_pids()) == 2
+    assert _pids_seen(workers.target, 60) == workers.worker_pids()
+
+
+def test_killed_worker_is_restarted_and_the_port_keeps_serving(workers: ServeProcess) -> None:
+    before = workers.worker_pids()
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    survivors = _pids_seen(workers.target, 20)
+    assert victim not in survivors and survivors
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(workers.worker_pids() - {victim}) < 2:
+        time.sleep(0.1)
+    after = workers.worker_pids()
+    assert len(after) == 2 and victim not in after
+    # The restarted worker takes its share of new connections.
+    assert _pids_seen(workers.target, 80) == after
+
+
+def test_sigterm_reports_not_serving_then_drains(built: Built) -> None:
+    server = ServeProcess(built.root, "--workers", "1")
+    channel = grpc.insecure_channel(server.target)
+    watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    stub = decision_pb2_grpc.DecisionStub(channel)
+    big = pb.RerankRequest(user_id=LOYAL_USER, n=1000, candidates=[
+        pb.Candidate(item_id=i, score=float(k)) for k, i in enumerate(list(built.store.category)[:800])])
+    in_flight = [stub.Rerank.future(big, timeout=30) for _ in range(20)]
+    server.proc.send_signal(signal.SIGTERM)
+    statuses = []
+    for reply in watch:
+        statuses.append(reply.status)
+        if reply.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+            watch.cancel()
+            break
+    codes = []
+    for call in in_flight:
+        try:
+            call.result()
+            codes.append(grpc.StatusCode.OK)
+        except grpc.RpcError as exc:
+            codes.append(exc.code())
+    assert server.stop() == 0
+    channel.close()
+    assert statuses[-1] == health_pb2.HealthCheckResponse.NOT_SERVING
+    # Sent before SIGTERM: answered during the lame-duck period, none cancelled.
+    assert codes == [grpc.StatusCode.OK] * len(in_flight)
+    assert any("worker_draining" in line for line in server.log)
+
+
+@pytest.fixture
+def tiny_server(built: Built) -> Iterator[RunningServer]:
+    server = start_server(ServerConfig(artifacts=built.root, port=0, threads=1, max_concurrent=2))
+    yield server
+    server.stop(grace=None)
+
+
+def test_calls_beyond_the_concurrency_bound_are_refused_at_once(tiny_server: RunningServer, built: Built) -> None:
+    channel = grpc.insecure_channel(f"127.0.0.1:{tiny_server.port}")
+    stub = decision_pb2_grpc.DecisionStub(channel)
+    big = pb.RerankRequest(user_id=LOYAL_USER, n=1000, candidates=[
+        pb.Candidate(item_id=i, score=float(k)) for k, i in enumerate(list(built.store.category)[:800])])
+    barrier = threading.Barrier(24)
+
+    def call() -> grpc.StatusCode:
+        barrier.wait()
+        try:
+            stub.Rerank(big, timeout=30)
+            return grpc.StatusCode.OK
+        except grpc.RpcError as exc:
+            return exc.code()
+
+    with futures.ThreadPoolExecutor(24) as pool:
+        codes = list(pool.map(lambda _: call(), range(24)))
+    channel.close()
+    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes
+    assert grpc.StatusCode.OK in codes
+    assert set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
