@@ -47,16 +47,17 @@ def _reserve_port(host: str, port: int) -> Iterator[int]:
 
 
 def _worker_main(config: ServerConfig, ready: multiprocessing.SimpleQueue, make_servicer: ServicerFactory) -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which drains us
+    # Block SIGTERM/SIGINT before gRPC starts its threads (they inherit the mask), then wait for
+    # SIGTERM synchronously: a handler could run only when the main thread wakes, and a signal
+    # delivered to a gRPC thread would never wake it. Ctrl-C reaches the supervisor, which drains us.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
         running = start_server(config, make_servicer=make_servicer, reuse_port=True)
     except ArtifactError as exc:
         ready.put(("failed", os.getpid(), str(exc)))
         return
     ready.put(("ready", os.getpid(), ""))
-    stop.wait()
+    signal.sigwait({signal.SIGTERM})
     log.info("worker_draining pid=%d", os.getpid())
     running.stop(config.drain_seconds, lame_duck=config.lame_duck_seconds)
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 import pytest
@@ -35,6 +36,19 @@ def _answering_pid(target: str) -> int:
         return int(dict(call.trailing_metadata())["x-tailor-worker"])
 
 
+def _until_exited(pid: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def _pids_seen(target: str, calls: int) -> set[int]:
     return {_answering_pid(target) for _ in range(calls)}
 
@@ -48,6 +62,9 @@ def test_killed_worker_is_restarted_and_the_port_keeps_serving(workers: ServePro
     before = workers.worker_pids()
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
+    # Connections the kernel had already queued on the victim's socket are reset with it;
+    # once it has exited, every new connection lands on a live worker.
+    assert _until_exited(victim)
     survivors = _pids_seen(workers.target, 20)
     assert victim not in survivors and survivors
     deadline = time.monotonic() + 30
