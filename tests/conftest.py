@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,3 +51,13 @@ def running(built: Built) -> Iterator[RunningServer]:
 def client(running: RunningServer) -> Iterator[TailorClient]:
     with TailorClient(f"127.0.0.1:{running.port}", timeout=5.0) as c:
         yield c
+
+
+@pytest.fixture
+def own_root(built: Built, tmp_path: Path) -> Path:
+    """A private copy of the built artifact root (LMDB allows one open per file per process)."""
+    root = tmp_path / "artifacts"
+    version = (built.root / "current").resolve().name
+    shutil.copytree(built.root / version, root / version)
+    (root / "current").symlink_to(version)
+    return root

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -12,18 +11,13 @@ import pytest
 
 from clients import TailorClient, TailorClientError
 from server import RunningServer, ServerConfig, start_server
-from tests.conftest import Built
 from tests.support import LOYAL_USER, publish_copy
 
 
 @pytest.fixture
-def own_server(built: Built, tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
-    root = tmp_path / "artifacts"
-    version = (built.root / "current").resolve().name
-    shutil.copytree(built.root / version, root / version)
-    (root / "current").symlink_to(version)
-    server = start_server(ServerConfig(artifacts=root, port=0, poll_seconds=0.05))
-    yield server, root
+def own_server(own_root: Path) -> Iterator[tuple[RunningServer, Path]]:
+    server = start_server(ServerConfig(artifacts=own_root, port=0, poll_seconds=0.05))
+    yield server, own_root
     server.stop(grace=None)
 
 

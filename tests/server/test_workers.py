@@ -108,8 +108,8 @@ def test_sigterm_reports_not_serving_then_drains(built: Built) -> None:
 
 
 @pytest.fixture
-def tiny_server(built: Built) -> Iterator[RunningServer]:
-    server = start_server(ServerConfig(artifacts=built.root, port=0, threads=1, max_concurrent=2))
+def tiny_server(own_root: Path) -> Iterator[RunningServer]:
+    server = start_server(ServerConfig(artifacts=own_root, port=0, threads=1, max_concurrent=2))
     yield server
     server.stop(grace=None)
 
