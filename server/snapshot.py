@@ -62,9 +62,9 @@ class Snapshot:
         if self.manifest.index.nprobe > 0:
             ivf = faiss.extract_index_ivf(index)
             ivf.nprobe = self.manifest.index.nprobe
-            # Mapped inverted lists prefetch with threads by default: 5x slower per query.
-            invlists = ivf.invlists
-            if invlists is not None and hasattr(invlists, "prefetch_nthread"):
+            # Mapped (on-disk) inverted lists prefetch with threads by default: ~5x slower per query.
+            invlists = faiss.downcast_InvertedLists(ivf.invlists) if ivf.invlists is not None else None
+            if isinstance(invlists, faiss.OnDiskInvertedLists):
                 invlists.prefetch_nthread = 0
         return index
 

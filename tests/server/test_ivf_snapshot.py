@@ -1,0 +1,33 @@
+"""Large catalogs get an IVF index whose inverted lists the server maps from disk, not copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+
+from index_builder import BuildConfig, build_artifacts
+from index_builder.demo_store import write_demo_store
+from server import load_snapshot
+from server.ranking import recommend
+from server.requests import Filter
+from server.signals import Signals
+
+
+def test_ivf_version_is_mapped_and_searched_without_prefetch_threads(tmp_path: Path) -> None:
+    write_demo_store(tmp_path / "data", users=800, items=3000, events=20_000, seed=3)
+    manifest = build_artifacts(BuildConfig(data_dir=tmp_path / "data", out_root=tmp_path / "out", dim=16,
+                                           iterations=4, ivf_threshold=1000, show_progress=False))
+    assert manifest.index.factory.startswith("IVF")
+    assert 0.0 < manifest.index.recall_at_100 <= 1.0
+    snapshot = load_snapshot((tmp_path / "out" / "current").resolve())
+    ivf = faiss.extract_index_ivf(snapshot.index)
+    lists = faiss.downcast_InvertedLists(ivf.invlists)
+    assert isinstance(lists, faiss.OnDiskInvertedLists)
+    assert lists.prefetch_nthread == 0
+    assert ivf.nprobe == manifest.index.nprobe
+    query = Signals(vector=snapshot.vectors[0].copy(), sources=("anchor_similar",), exclude=snapshot.popular_rows[:0],
+                    candidate_rows=snapshot.popular_rows[:0], personalized=False)
+    ranked = recommend(snapshot, query, 10, Filter(frozenset(), frozenset(), 0.0, 0.0, False))
+    assert len(ranked.rows) == 10
+    snapshot.close()
