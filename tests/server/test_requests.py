@@ -47,3 +47,4 @@ def test_query_text_is_bounded() -> None:
 def test_filter_values_are_bounded() -> None:
     with pytest.raises(InvalidRequest, match="filters.brands"):
         parse_recommend(pb.RecommendRequest(n=1, filters=pb.Filters(brands=["b"] * 101)), LIMITS)
+
