@@ -165,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="worker processes sharing the port (default: one per core)")
     p.add_argument("--threads", type=int, help="threads per worker")
     p.add_argument("--max-concurrent", type=int, help="calls in flight per worker before RESOURCE_EXHAUSTED")
-    p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port (0 = off)")
+    p.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (0 = any free port; default: off)")
     p.set_defaults(func=_cmd_serve)
     sub.add_parser("bench", help="benchmark Tailor against a floor server (see `tailor bench --help`)")
     p = sub.add_parser("recommend", help="ask for N products")

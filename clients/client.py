@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,9 +15,21 @@ from clients.errors import from_rpc_error
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 
-__all__ = ["DEFAULT_TARGET", "Reason", "ScoredItem", "Decision", "Filters", "TailorClient", "default_target"]
+__all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision", "Filters", "TailorClient", "default_target"]
 
 DEFAULT_TARGET = "localhost:50051"
+# Decision calls are reads, safe to retry: a connection reset while a worker process restarts
+# (gRPC re-creates its SO_REUSEPORT listeners at start) or drains is retried, not surfaced.
+RETRY_OPTIONS = (
+    ("grpc.enable_retries", 1),
+    ("grpc.initial_reconnect_backoff_ms", 50),
+    ("grpc.min_reconnect_backoff_ms", 50),
+    ("grpc.service_config", json.dumps({"methodConfig": [{
+        "name": [{"service": "tailor.v1.Decision"}],
+        "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.05s", "maxBackoff": "0.2s",
+                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+    }]})),
+)
 _E = TypeVar("_E")
 _TYPES = {"view": pb.INTERACTION_TYPE_VIEW, "cart": pb.INTERACTION_TYPE_CART,
           "purchase": pb.INTERACTION_TYPE_PURCHASE}
@@ -90,7 +103,7 @@ class TailorClient:
     """Calls Recommend and Rerank; raises clients.errors.TailorClientError subclasses on failure."""
 
     def __init__(self, target: str | None = None, *, timeout: float = 1.0) -> None:
-        self._channel = grpc.insecure_channel(target or default_target())
+        self._channel = grpc.insecure_channel(target or default_target(), options=RETRY_OPTIONS)
         self._stub = decision_pb2_grpc.DecisionStub(self._channel)
         self._timeout = timeout
 

@@ -24,8 +24,8 @@ class ServerConfig:
     # Threads per worker; calls beyond `max_concurrent` in flight get RESOURCE_EXHAUSTED at once.
     threads: int = 4
     max_concurrent: int = 32
-    # Prometheus endpoint on the supervisor (aggregates all workers); 0 = off.
-    metrics_port: int = 0
+    # Prometheus endpoint on the supervisor (aggregates all workers); None = off, 0 = any free port.
+    metrics_port: int | None = None
     # How often each worker checks ROOT/current for a new version, and how long SIGTERM drains.
     poll_seconds: float = 1.0
     drain_seconds: float = 10.0
@@ -47,7 +47,7 @@ class ServerConfig:
             raise ValueError(f"ServerConfig.lame_duck_seconds: must be >= 0, got {self.lame_duck_seconds}")
         if self.workers < 0:
             raise ValueError(f"ServerConfig.workers: must be >= 0, got {self.workers}")
-        if not 0 <= self.metrics_port <= 65535:
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ValueError(f"ServerConfig.metrics_port: must be 0-65535, got {self.metrics_port}")
         if not 0.0 <= self.rerank_search_weight <= 1.0:
             raise ValueError(f"ServerConfig.rerank_search_weight: must be in [0, 1], got {self.rerank_search_weight}")

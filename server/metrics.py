@@ -53,18 +53,18 @@ def process_metrics() -> Metrics:
     return Metrics()
 
 
-def start_metrics_endpoint(port: int, host: str) -> None:
-    """Serve /metrics aggregated over every worker's files (or the default registry)."""
-    from prometheus_client import CollectorRegistry, start_http_server
+def start_metrics_endpoint(port: int, host: str) -> int:
+    """Serve /metrics aggregated over every worker's files (or the default registry); returns the port."""
+    from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
+    registry = REGISTRY
     if _ENV in os.environ:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        start_http_server(port, addr=host, registry=registry)
-    else:
-        start_http_server(port, addr=host)
+    httpd, _ = start_http_server(port, addr=host, registry=registry)
+    return int(httpd.server_port)
 
 
 def worker_exited(pid: int) -> None:

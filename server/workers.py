@@ -121,7 +121,7 @@ class _Supervisor:
             if time.monotonic() - started < _FAST_CRASH:
                 time.sleep(1.0)  # do not spin on a worker that dies at start
             log.warning("worker_restarted slot=%d pid=%s exitcode=%s", slot, process.pid, process.exitcode)
-            if self._config.metrics_port:
+            if self._config.metrics_port is not None:
                 process_metrics().restarts.inc()
             self._spawn(slot)
 
@@ -141,10 +141,11 @@ class _Supervisor:
 
 def serve(config: ServerConfig, make_servicer: ServicerFactory = DecisionServicer) -> None:
     """Run `workers` processes on one port until SIGTERM/SIGINT, then drain them all."""
-    if config.metrics_port:
+    if config.metrics_port is not None:
         prepare_multiprocess()
     with _reserve_port(config.host, config.port) as port:
         config = replace(config, port=port)
-        if config.metrics_port:
-            start_metrics_endpoint(config.metrics_port, config.host)
+        if config.metrics_port is not None:
+            metrics_port = start_metrics_endpoint(config.metrics_port, config.host)
+            log.info("metrics_started port=%d", metrics_port)
         _Supervisor(config, worker_count(config), make_servicer).run()

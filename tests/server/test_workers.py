@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -14,6 +16,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from clients.client import RETRY_OPTIONS
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from server import RunningServer, ServerConfig, start_server
@@ -23,14 +26,15 @@ from tests.support import LOYAL_USER, ServeProcess
 
 @pytest.fixture(scope="module")
 def workers(built: Built) -> Iterator[ServeProcess]:
-    server = ServeProcess(built.root, "--workers", "2", "--threads", "2")
+    server = ServeProcess(built.root, "--workers", "2", "--threads", "2", "--metrics-port", "0")
     yield server
     server.stop()
 
 
 def _answering_pid(target: str) -> int:
     """Ask over a fresh connection (no shared subchannel), so SO_REUSEPORT may pick any worker."""
-    with grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+    options = [("grpc.use_local_subchannel_pool", 1), *RETRY_OPTIONS]
+    with grpc.insecure_channel(target, options=options) as channel:
         stub = decision_pb2_grpc.DecisionStub(channel)
         _, call = stub.Recommend.with_call(pb.RecommendRequest(user_id=LOYAL_USER, n=3), timeout=10)
         return int(dict(call.trailing_metadata())["x-tailor-worker"])
@@ -74,6 +78,26 @@ def test_killed_worker_is_restarted_and_the_port_keeps_serving(workers: ServePro
     assert len(after) == 2 and victim not in after
     # The restarted worker takes its share of new connections.
     assert _pids_seen(workers.target, 80) == after
+
+
+def _scrape(server: ServeProcess) -> dict[str, float]:
+    port = next(m.group(1) for line in server.log if (m := re.search(r"metrics_started port=(\d+)", line)))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    return {name: float(value) for name, value in
+            (line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("tailor_"))}
+
+
+def test_metrics_aggregate_every_worker(workers: ServeProcess, built: Built) -> None:
+    calls = 40
+    for _ in range(calls):
+        _answering_pid(workers.target)
+    metrics = _scrape(workers)
+    assert metrics['tailor_rpc_calls_total{code="OK",rpc="Recommend"}'] >= calls
+    assert metrics[f'tailor_artifact_version_info{{version="{built.manifest.version}"}}'] == 1.0
+    assert metrics["tailor_worker_restarts_total"] >= 1.0  # the worker killed above
+    assert metrics['tailor_rpc_latency_seconds_count{rpc="Recommend"}'] >= calls
+    assert 0 <= metrics["tailor_artifact_age_seconds"] < 24 * 3600
 
 
 def test_sigterm_reports_not_serving_then_drains(built: Built) -> None:
