@@ -15,7 +15,8 @@ from clients.errors import from_rpc_error
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 
-__all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision", "Filters", "TailorClient", "default_target"]
+__all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision", "Filters", "TailorClient",
+           "default_target"]
 
 DEFAULT_TARGET = "localhost:50051"
 # Decision calls are reads, safe to retry: a connection reset while a worker process restarts

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -215,7 +215,7 @@ def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Eve
               n_profiles: int, index_info: artifact_pb2.IndexInfo) -> artifact_pb2.Manifest:
     return artifact_pb2.Manifest(
         schema_version=artifact.SCHEMA_VERSION, version=version,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), dim=config.dim,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"), dim=config.dim,
         counts=artifact_pb2.Counts(
             items=len(catalog.category), users=users.num_rows, events=len(events.item),
             profiles=n_profiles, events_dropped_unknown_item=events.dropped_unknown_item,

@@ -45,4 +45,5 @@ class BuildConfig:
                 raise ValueError(f"BuildConfig.{key}: invalid value {getattr(self, key)!r}")
         missing = {"view", "cart", "purchase"} - set(self.event_weights)
         if missing or any(w < 0 for w in self.event_weights.values()):
-            raise ValueError(f"BuildConfig.event_weights: need non-negative view, cart, purchase; got {self.event_weights}")
+            raise ValueError(
+                f"BuildConfig.event_weights: need non-negative view, cart, purchase; got {self.event_weights}")

@@ -32,9 +32,9 @@ def build_index(vectors: np.ndarray, queries: np.ndarray, *, ivf_threshold: int,
     """Index `vectors` (inner product); report recall@100 of the chosen index on `queries`."""
     n_items, dim = vectors.shape
     if n_items < ivf_threshold:
-        index = faiss.IndexFlatIP(dim)
-        index.add(vectors)
-        return index, artifact_pb2.IndexInfo(factory="Flat", nprobe=0, recall_at_100=1.0)
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(vectors)
+        return flat, artifact_pb2.IndexInfo(factory="Flat", nprobe=0, recall_at_100=1.0)
     factory = f"IVF{_ivf_lists(n_items)},Flat"
     index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(seed)
@@ -54,5 +54,5 @@ def recall_at_k(index: faiss.Index, vectors: np.ndarray, queries: np.ndarray, *,
     exact.add(vectors)
     _, truth = exact.search(queries, k)
     _, found = index.search(queries, k)
-    hits = sum(len(np.intersect1d(t, f[f >= 0])) for t, f in zip(truth, found))
+    hits = sum(len(np.intersect1d(t, f[f >= 0])) for t, f in zip(truth, found, strict=True))
     return hits / float(truth.size)

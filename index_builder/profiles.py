@@ -66,5 +66,6 @@ def profile_records(user_ids: list[str], consent: np.ndarray, vectors: np.ndarra
             yield keys[u], pack_profile(False, empty_f, empty_i, empty_i)
         elif vector_of[u] >= 0:
             recent = touched[max(bounds[u + 1] - recent_items, bounds[u]):bounds[u + 1]]
-            yield keys[u], pack_profile(True, vectors[vector_of[u]], recent, bought[bought_starts[u]:bought_starts[u + 1]])
+            purchased = bought[bought_starts[u]:bought_starts[u + 1]]
+            yield keys[u], pack_profile(True, vectors[vector_of[u]], recent, purchased)
 
