@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +66,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from server import ArtifactError, ServerConfig, serve
-    from server.config import config_from_env
+    from server import ArtifactError, serve
+    from server.config import load_server_config
 
-    config = config_from_env(ServerConfig(artifacts=args.artifacts))
-    flags = {"port": args.port, "host": args.host, "threads": args.threads, "workers": args.workers,
-             "metrics_port": args.metrics_port, "max_concurrent": args.max_concurrent}
-    config = replace(config, **{k: v for k, v in flags.items() if v is not None})
+    flags = {"artifacts": args.artifacts, "port": args.port, "host": args.host, "threads": args.threads,
+             "workers": args.workers, "metrics_port": args.metrics_port, "max_concurrent": args.max_concurrent}
+    config = load_server_config(args.config, flags=flags)
     try:
         serve(config)
     except ArtifactError as exc:
@@ -159,7 +158,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("serve", help="serve ROOT/current over gRPC")
-    p.add_argument("--artifacts", type=Path, required=True)
+    p.add_argument("--artifacts", type=Path, help="artifact root holding `current`")
+    p.add_argument("--config", type=Path, help="TOML file with a [server] table (see tailor.example.toml)")
     p.add_argument("--port", type=int)
     p.add_argument("--host")
     p.add_argument("--workers", type=int, help="worker processes sharing the port (default: one per core)")

@@ -1,17 +1,20 @@
 """ServerConfig: one typed, frozen object, validated at start.
 
-Precedence: defaults < TAILOR_* environment < flags (the CLI applies flags last).
+Precedence: defaults < config file ([server] table of a TOML file) < TAILOR_* environment < flags.
+`tailor.example.toml` at the repository root lists every key with its default.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from server.requests import Limits
 
-__all__ = ["ServerConfig", "config_from_env", "worker_count"]
+__all__ = ["ServerConfig", "load_server_config", "config_from_env", "worker_count"]
 
 
 @dataclass(frozen=True)
@@ -53,23 +56,58 @@ class ServerConfig:
             raise ValueError(f"ServerConfig.rerank_search_weight: must be in [0, 1], got {self.rerank_search_weight}")
 
 
-_ENV = {"artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
-        "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float,
-        "rerank_search_weight": float}
+_TYPES: dict[str, type] = {
+    "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
+    "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float,
+    "rerank_search_weight": float,
+}
 
 
-def config_from_env(base: ServerConfig, environ: dict[str, str] | None = None) -> ServerConfig:
-    """Apply TAILOR_<KEY> environment variables over `base`; a bad value names its variable."""
-    environ = dict(os.environ) if environ is None else environ
-    changes: dict[str, object] = {}
-    for f in fields(base):
-        name = f"TAILOR_{f.name.upper()}"
-        if f.name in _ENV and name in environ:
-            try:
-                changes[f.name] = _ENV[f.name](environ[name])
-            except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from exc
-    return replace(base, **changes)  # type: ignore[arg-type]
+def _convert(key: str, value: object, source: str) -> object:
+    kind = _TYPES[key]
+    try:
+        if kind is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
+            raise ValueError(f"not an integer: {value!r}")
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: {exc}") from exc
+
+
+def _from_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as f:
+            table = tomllib.load(f).get("server", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read config: {exc}") from exc
+    unknown = sorted(set(table) - set(_TYPES))
+    if unknown:
+        raise ValueError(f"{path}: unknown key server.{unknown[0]}")
+    return {k: _convert(k, v, f"{path}: server.{k}") for k, v in table.items()}
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for key in _TYPES:
+        name = f"TAILOR_{key.upper()}"
+        if name in environ:
+            values[key] = _convert(key, environ[name], name)
+    return values
+
+
+def load_server_config(file: Path | None = None, environ: Mapping[str, str] | None = None,
+                       flags: Mapping[str, object] | None = None) -> ServerConfig:
+    """Defaults < `file` < TAILOR_* `environ` < `flags` (None values ignored); errors name the key."""
+    values = _from_file(file) if file is not None else {}
+    values.update(_from_env(os.environ if environ is None else environ))
+    values.update({k: _convert(k, v, f"--{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None})
+    if "artifacts" not in values:
+        raise ValueError("artifacts: required (--artifacts, TAILOR_ARTIFACTS or server.artifacts in the config file)")
+    return ServerConfig(**values)  # type: ignore[arg-type]
+
+
+def config_from_env(base: ServerConfig, environ: Mapping[str, str] | None = None) -> ServerConfig:
+    """`base` with TAILOR_* environment variables applied over it (for programs that build a config)."""
+    return replace(base, **_from_env(os.environ if environ is None else environ))  # type: ignore[arg-type]
 
 
 def worker_count(config: ServerConfig) -> int:

@@ -1,0 +1,48 @@
+"""Server configuration: precedence, errors that name the key, and the shipped example."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from server.config import ServerConfig, load_server_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_config_matches_the_defaults() -> None:
+    from_file = load_server_config(ROOT / "tailor.example.toml", environ={})
+    defaults = ServerConfig(artifacts=Path("var/demo/artifacts"))
+    assert from_file == defaults
+    documented = (ROOT / "tailor.example.toml").read_text()
+    for f in dataclasses.fields(ServerConfig):
+        if f.name != "limits":
+            assert f"{f.name} =" in documented, f"tailor.example.toml does not document {f.name}"
+
+
+def test_precedence_file_then_environment_then_flags(tmp_path: Path) -> None:
+    file = tmp_path / "t.toml"
+    file.write_text('[server]\nartifacts = "/a"\nport = 1000\nthreads = 3\nworkers = 2\n')
+    config = load_server_config(file, environ={"TAILOR_PORT": "2000", "TAILOR_THREADS": "5"},
+                                flags={"port": 3000, "threads": None})
+    assert (config.artifacts, config.port, config.threads, config.workers) == (Path("/a"), 3000, 5, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ('[server]\nartifacts = "/a"\nprot = 1\n', {}, "unknown key server.prot"),
+        ('[server]\nartifacts = "/a"\nport = "many"\n', {}, "server.port"),
+        ('[server]\nartifacts = "/a"\n', {"TAILOR_THREADS": "lots"}, "TAILOR_THREADS"),
+        ('[server]\nartifacts = "/a"\nthreads = 0\n', {}, "ServerConfig.threads"),
+        ("[server]\n", {}, "artifacts: required"),
+        ("[server\n", {}, "cannot read config"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, text: str, environ: dict[str, str], message: str) -> None:
+    file = tmp_path / "t.toml"
+    file.write_text(text)
+    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+        load_server_config(file, environ=environ)
