@@ -206,5 +206,6 @@ def _check_unique(path: Path, table: pa.Table, column: str) -> None:
     dup[1:] = sorted_codes[1:] == sorted_codes[:-1]
     seen[order[dup]] = True
     row = _first_bad(seen)
-    _fail_at(path, row, column, f"duplicate id {ids[row].as_py() if row is not None else ''!r}")
+    # The id itself is not echoed: user ids are personal data and error text ends up in logs.
+    _fail_at(path, row, column, "duplicate id (an earlier row has the same one)")
 
