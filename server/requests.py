@@ -142,8 +142,10 @@ def _candidates(candidates: list[pb.Candidate], limits: Limits) -> tuple[tuple[s
     count = len(candidates)
     if not 1 <= count <= limits.max_candidates:
         raise InvalidRequest("candidates", f"must hold 1 to {limits.max_candidates} items, got {count}")
-    ids = tuple(c.item_id for c in candidates)
-    scores = np.fromiter((c.score for c in candidates), dtype=np.float64, count=count)
+    # One pass over the repeated field: each element access builds a message wrapper.
+    id_list, score_list = zip(*[(c.item_id, c.score) for c in candidates], strict=True)
+    ids: tuple[str, ...] = id_list
+    scores = np.array(score_list, dtype=np.float64)
     if not _IDS.fullmatch("\n".join(ids).encode("utf-8")):
         for i, item_id in enumerate(ids):
             _check_id(item_id, f"candidates[{i}].item_id")
