@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO := var/demo
 PORT ?= 50051
 
-.PHONY: install demo data artifacts test lint typecheck unit protos loadtest clean
+.PHONY: install demo data artifacts test lint typecheck unit protos loadtest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ protos: $(STAMP)
 loadtest: $(STAMP)
 	TAILOR_ARTIFACTS=$(DEMO)/artifacts $(BIN)/locust -f loadtests/locustfile.py --headless \
 		--host 127.0.0.1:$(PORT) -u 20 -r 10 -t 20s --only-summary
+
+# Tailor against the floor server at 1M users x 1M items x 10M events (store and artifacts are built once
+# under var/bench/ and reused); see docs/benchmarks.md. Extra flags: make bench BENCH_ARGS="--duration 10".
+bench: $(STAMP)
+	$(BIN)/tailor bench --users 1000000 --items 1000000 --events 10000000 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
