@@ -9,6 +9,7 @@ A version that fails verification is refused, logged, and never retried.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -67,6 +68,15 @@ class SnapshotHolder:
             return self._idle.wait_for(lambda: id(snapshot) not in self._in_flight, timeout)
 
 
+def _lower_thread_priority() -> None:
+    """Nice this thread: verifying a new version hashes every file (hashlib releases the GIL),
+    and that work must take only CPU the serving threads leave idle, or calls queue up during a swap."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except OSError as exc:
+        log.warning("watcher_priority_unchanged reason=%s", exc.strerror)
+
+
 def _created_ts(snapshot: Snapshot) -> float:
     try:
         return datetime.fromisoformat(snapshot.manifest.created_at).timestamp()
@@ -98,6 +108,7 @@ class ArtifactWatcher:
             self._thread.join(timeout=self._poll + 5)
 
     def _run(self) -> None:
+        _lower_thread_priority()
         while not self._stop.wait(self._poll):
             self.check_once()
 
