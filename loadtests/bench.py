@@ -15,6 +15,8 @@
    removed afterwards.
 4. One table: RPS, p50, p95, p99, errors per phase and RPC, Tailor ÷ floor,
    server CPU per call, and each worker's private memory (USS).
+
+The server processes and their /proc figures are in loadtests/procs.py; the printed report in loadtests/report.py.
 """
 
 from __future__ import annotations
@@ -26,30 +28,23 @@ import logging
 import math
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-
-from loadtests.loadgen import RPCS, LoadGenerator, Payload, PhaseResult, Summary, build_payloads
+from loadtests.loadgen import LoadGenerator, Payload, PhaseResult, Summary, build_payloads
 from loadtests.payloads import load_pool
+from loadtests.procs import ServerProcess, free_port, machine_busy, private_mib, running, server_command
+from loadtests.report import cells, figures, format_swap, format_table, phase_labels, summarize_profile, target_checks
 from protos import artifact
 
 __all__ = ["main", "BenchArgs", "ServerProcess", "ServerRun", "cells", "drive", "free_port", "measure", "parse_args",
            "phase_labels", "prepare_artifacts", "run_bench", "server_command", "private_mib"]
 
 log = logging.getLogger(__name__)
-_READY_TIMEOUT = 600.0
-_STOP_TIMEOUT = 30.0
-_TICK = os.sysconf("SC_CLK_TCK")
 _SWAP_SETTLE = 2.0  # seconds of new-version-only answers that end the swap phase
 _SWAP_LIMIT = 90.0  # the swap phase never runs longer
 _SETTLE = 0.5  # seconds of quiet before each measured phase
@@ -133,124 +128,6 @@ def prepare_artifacts(args: BenchArgs) -> Path:
     return root
 
 
-# --- server processes ------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
-
-
-def _cpu_and_faults(pid: int) -> tuple[float, int]:
-    """CPU seconds (user + system) and minor page faults of a process so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0, 0
-    return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[7])
-
-
-def _machine_busy() -> float:
-    """CPU seconds all cores spent not idle since boot."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / _TICK  # minus idle and iowait
-
-
-def private_mib(pid: int) -> tuple[float, float]:
-    """USS (Private_Clean + Private_Dirty of smaps_rollup) and its Private_Dirty part, MiB.
-
-    Private_Clean holds mapped artifact pages that no other process has touched: page cache,
-    shared as soon as a second worker reads them. Private_Dirty is the worker's own heap.
-    """
-    kib = {"Private_Clean:": 0, "Private_Dirty:": 0}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        key = line.split(maxsplit=1)[0] if line else ""
-        if key in kib:
-            kib[key] = int(line.split()[1])
-    return sum(kib.values()) / 1024, kib["Private_Dirty:"] / 1024
-
-
-class ServerProcess:
-    """A server command run in its own process group on 127.0.0.1:<port>; its workers are its children."""
-
-    def __init__(self, name: str, command: list[str], port: int, log_path: Path) -> None:
-        self.name = name
-        self.port = port
-        self.target = f"127.0.0.1:{port}"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = log_path.open("wb")
-        self.log_path = log_path
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self, probe: Payload) -> None:
-        """Until a real call succeeds; raises RuntimeError if the process dies or never answers."""
-        deadline = time.monotonic() + _READY_TIMEOUT
-        with grpc.insecure_channel(self.target) as channel:
-            call = channel.unary_unary(f"/tailor.v1.Decision/{RPCS[probe.rpc]}", request_serializer=None,
-                                       response_deserializer=None)
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
-                try:
-                    call(probe.data, timeout=1.0)
-                    return
-                except grpc.RpcError:
-                    time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not answering after {_READY_TIMEOUT:.0f}s; see {self.log_path}")
-
-    def workers(self) -> list[int]:
-        """The processes that serve: the supervisor's children, or the process itself when it has none."""
-        return _children(self.process.pid) or [self.process.pid]
-
-    def usage(self) -> tuple[float, int]:
-        """CPU seconds and minor page faults of the server and its workers so far."""
-        counts = [_cpu_and_faults(pid) for pid in {self.process.pid, *self.workers()}]
-        return sum(c for c, _ in counts), sum(f for _, f in counts)
-
-    def stop(self) -> None:
-        """SIGTERM (the supervisor drains its workers), then SIGKILL to the group if it lingers."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._log.close()
-
-
-@contextmanager
-def running(name: str, command: list[str], port: int, log_path: Path, probe: Payload) -> Iterator[ServerProcess]:
-    server = ServerProcess(name, command, port, log_path)
-    try:
-        server.wait_ready(probe)
-        yield server
-    finally:
-        server.stop()
-
-
-def server_command(kind: str, root: Path, port: int, workers: int, threads: int | None) -> list[str]:
-    """`tailor serve` or the floor, with identical flags."""
-    module = {"tailor": ["clients.cli", "serve"], "floor": ["loadtests.floor"]}[kind]
-    command = [sys.executable, "-m", *module, "--artifacts", str(root), "--port", str(port),
-               "--workers", str(workers)]
-    return command + (["--threads", str(threads)] if threads else [])
-
-
 # --- driving one server ----------------------------------------------------------------------------------------
 
 
@@ -302,7 +179,7 @@ class ServerRun:
 def _measured(server: ServerProcess, result: PhaseResult, before: tuple[float, int], busy0: float) -> Measured:
     cpu, faults = server.usage()
     server_cpu = cpu - before[0]
-    other = _machine_busy() - busy0 - server_cpu - result.client_cpu
+    other = machine_busy() - busy0 - server_cpu - result.client_cpu
     return Measured(result, server_cpu, max(0.0, other), faults - before[1])
 
 
@@ -321,7 +198,7 @@ async def drive(server: ServerProcess, payloads: Sequence[Payload], args: BenchA
         for key, start in plan.items():
             await asyncio.sleep(_SETTLE)  # let the server finish what an overloaded phase left queued
             profiler = _profiler(server, args) if key == "max" else None
-            before, busy0 = server.usage(), _machine_busy()
+            before, busy0 = server.usage(), machine_busy()
             run.phases[key] = _measured(server, await start(), before, busy0)
             log.info("bench_phase server=%s phase=%s calls=%d", server.name, key, len(run.phases[key].result.latency))
             if profiler is not None:
@@ -351,33 +228,6 @@ def _profiler(server: ServerProcess, args: BenchArgs) -> subprocess.Popen[bytes]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError as exc:
         raise RuntimeError(f"--profile needs py-spy (pip install py-spy): {exc}") from exc
-
-
-def summarize_profile(path: Path, seconds: float, top: int = 12) -> list[str]:
-    """Where the GIL-holding time went: functions by self time, then Tailor's own functions by total time."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    frames = data["shared"]["frames"]
-    names = [f"{f['name']} ({Path(f.get('file', '')).name}:{f.get('line', '')})" for f in frames]
-    own: Counter[int] = Counter()
-    total: Counter[str] = Counter()
-    samples = 0.0
-    for profile in data["profiles"]:
-        for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
-            samples += weight
-            if stack:
-                own[stack[-1]] += weight
-            for name in {f"{frames[i]['name']} ({Path(frames[i].get('file', '')).name})" for i in stack
-                         if "site-packages" not in frames[i].get("file", "") and "/lib/python" not in
-                         frames[i].get("file", "")}:
-                total[name] += weight
-    if not samples:
-        return ["profile: no samples"]
-    lines = [f"profile of one Tailor worker ({path}): the GIL was held {samples:.1f} s of {seconds:.0f} s",
-             "  self % of GIL time, by line:"]
-    lines += [f"    {100 * w / samples:5.1f}  {names[i]}" for i, w in own.most_common(top)]
-    lines.append("  total % of GIL time, Tailor's functions:")
-    lines += [f"    {100 * w / samples:5.1f}  {name}" for name, w in total.most_common(top)]
-    return lines
 
 
 def copy_version(root: Path) -> tuple[Path, Path]:
@@ -445,114 +295,6 @@ async def _swap_under_load(gen: LoadGenerator, new_dir: Path, rate: float) -> Sw
     return report
 
 
-# --- the report ------------------------------------------------------------------------------------------------
-
-_RPC_ROWS: tuple[tuple[str, int | None], ...] = (("Recommend", 0), ("Rerank", 1), ("all", None))
-
-
-def _f(value: float, width: int, digits: int = 2) -> str:
-    if math.isnan(value):
-        return f"{'-':>{width}}"
-    return f"{value:>{width}.{digits}f}" if math.isfinite(value) else f"{'inf':>{width}}"
-
-
-def cells(s: Summary) -> str:
-    return f"{_f(s.rps, 7, 0)} {_f(s.p50, 6)} {_f(s.p95, 6)} {_f(s.p99, 7)} {s.errors:>5}"
-
-
-def phase_labels(args: BenchArgs) -> dict[str, str]:
-    return {"low": f"low {args.low_rate:g}/s", "open": f"open {args.rate:g}/s", "max": f"max c={args.concurrency}"}
-
-
-def format_table(runs: Sequence[ServerRun], args: BenchArgs, heading: str) -> str:
-    """Side by side: each server's RPS, p50/p95/p99 (ms), errors; the last ÷ the first; server CPU per call."""
-    labels = phase_labels(args)
-    block = f"{'RPS':>7} {'p50':>6} {'p95':>6} {'p99':>7} {'err':>5}"
-    names = " | ".join(f"{r.name:^{len(block)}}" for r in runs)
-    ratio = len(runs) > 1
-    ratio_head = f" | {runs[-1].name + ' ÷ ' + runs[0].name:^13}" if ratio else ""
-    lines = [heading, f"{'':<14}{'':<10} | {names}{ratio_head} | server CPU µs/call",
-             f"{'phase':<14}{'rpc':<10} | {' | '.join([block] * len(runs))}"
-             + (f" | {'RPS':>6} {'p99':>6}" if ratio else "") + " | " + " ".join(f"{r.name:>8}" for r in runs)]
-    lines.append("-" * len(lines[-1]))
-    for key, label in labels.items():
-        for rpc_name, rpc in _RPC_ROWS:
-            sums = [r.phases[key].result.summary(rpc) for r in runs]
-            row = f"{label if rpc == 0 else '':<14}{rpc_name:<10} | " + " | ".join(cells(s) for s in sums)
-            if ratio:
-                rps = sums[-1].rps / sums[0].rps if sums[0].rps else math.nan
-                p99 = sums[-1].p99 / sums[0].p99 if sums[0].p99 else math.nan
-                row += f" | {_f(rps, 6)} {_f(p99, 6)}"
-            cpu = [r.phases[key].cpu_us_per_call() for r in runs] if rpc is None else []
-            row += " | " + " ".join(_f(c, 8, 0) for c in cpu)
-            lines.append(row.rstrip(" |"))
-    lines.append("latency in ms from each call's scheduled send time (open loop) or its send (closed loop);"
-                 " errors include calls unfinished past the deadline (latency inf)")
-    for r in runs:
-        uss = ", ".join(f"{u:.1f} ({d:.1f} dirty)" for u, d in zip(r.uss, r.dirty, strict=True)) or "-"
-        cores = "; ".join(f"{labels[k]} {m.cores()} {m.result.send_lag_p99():.1f} {m.faults_per_call():.0f}"
-                          for k, m in r.phases.items())
-        size = "/".join(f"{r.phases['max'].result.mean_response_bytes(i):.0f}" for i in range(len(RPCS)))
-        lines.append(f"{r.name}: worker USS MiB {uss}; response bytes Recommend/Rerank {size}; "
-                     f"cores generator/server/other, send lag p99 ms, server page faults/call: {cores}")
-    return "\n".join(lines)
-
-
-def format_swap(swap: SwapReport) -> str:
-    phase, window = swap.phase.summary(), swap.window()
-    lines = [
-        f"swap under load ({swap.phase.rate:g}/s offered): current -> {swap.version} at "
-        f"{swap.switched_at:.1f}s; last answer from the old version {swap.settled_at - swap.switched_at:.2f}s later",
-        f"  in the swap window: {window.calls} calls, {window.errors} failed, p50 {window.p50:.2f} ms, "
-        f"p99 {window.p99:.2f} ms; whole swap phase: {phase.calls} calls, {phase.errors} failed"
-        + (f" ({dict(swap.phase.errors)})" if phase.errors else ""),
-        f"  after the swap: {swap.new_after} of {swap.new_after + swap.old_after} sampled answers "
-        f"name {swap.version}",
-    ]
-    return "\n".join(lines)
-
-
-def target_checks(floor: ServerRun, tailor: ServerRun, args: BenchArgs) -> list[tuple[str, bool, str]]:
-    """The issue's targets, each with the measured figure."""
-    checks = []
-    for rpc_name, rpc in _RPC_ROWS[:2]:
-        s = tailor.phases["open"].result.summary(rpc)
-        checks.append((f"{rpc_name} p99 <= 5 ms at {args.rate:g}/s offered", s.p99 <= 5.0 and s.errors == 0,
-                       f"{s.p99:.2f} ms, {s.errors} errors"))
-    for rpc_name, rpc in _RPC_ROWS[:2]:
-        s = tailor.phases["low"].result.summary(rpc)
-        checks.append((f"{rpc_name} p50 <= 1 ms at {args.low_rate:g}/s", s.p50 <= 1.0, f"{s.p50:.2f} ms"))
-    top, base = tailor.phases["max"].result.summary(), floor.phases["max"].result.summary()
-    share = top.rps / base.rps if base.rps else 0.0
-    checks.append(("Tailor throughput >= 80 % of the floor", share >= 0.8,
-                   f"{top.rps:.0f} / {base.rps:.0f} RPS = {share:.0%}"))
-    if tailor.swap is not None:
-        failed = tailor.swap.phase.summary().errors
-        seen = tailor.swap.new_after > 0 and tailor.swap.old_after == 0
-        checks.append(("version swap under load: zero failed calls", failed == 0 and seen,
-                       f"{failed} failed; new version answering: {'yes' if seen else 'no'}"))
-    worst = max(tailor.uss, default=math.nan)
-    checks.append(("private memory <= 150 MiB per worker", worst <= 150.0, f"max {worst:.1f} MiB"))
-    return checks
-
-
-def _figures(run: ServerRun) -> dict[str, object]:
-    phases = {k: {name: vars(m.result.summary(rpc)) for name, rpc in _RPC_ROWS} | {
-        "server_cpu_us_per_call": m.cpu_us_per_call(), "client_cpu_s": m.result.client_cpu,
-        "server_cpu_s": m.server_cpu, "other_cpu_s": m.other_cpu, "seconds": m.result.seconds,
-        "wall_s": m.result.wall, "send_lag_p99_ms": m.result.send_lag_p99(),
-        "server_faults_per_call": m.faults_per_call(),
-        "response_bytes": {name: m.result.mean_response_bytes(i) for i, name in enumerate(RPCS)},
-        "errors_by_code": dict(m.result.errors)} for k, m in run.phases.items()}
-    out: dict[str, object] = {"phases": phases, "uss_mib": run.uss, "private_dirty_mib": run.dirty}
-    if run.swap is not None:
-        out["swap"] = {"version": run.swap.version, "switched_at": run.swap.switched_at,
-                       "settled_after": run.swap.settled_at - run.swap.switched_at,
-                       "window": vars(run.swap.window()), "phase": vars(run.swap.phase.summary()),
-                       "new_after": run.swap.new_after, "old_after": run.swap.old_after}
-    return out
-
-
 # --- the command -----------------------------------------------------------------------------------------------
 
 
@@ -601,7 +343,7 @@ def run_bench(args: BenchArgs) -> str:
     parts.append("targets:\n" + "\n".join(f"  [{'PASS' if ok else 'MISS'}] {name}: {figure}"
                                           for name, ok, figure in checks))
     if args.json_out is not None:
-        args.json_out.write_text(json.dumps({"floor": _figures(floor), "tailor": _figures(tailor),
+        args.json_out.write_text(json.dumps({"floor": figures(floor), "tailor": figures(tailor),
                                              "targets": checks, "root": str(root)}, indent=1, default=str))
     return "\n".join(parts)
 
