@@ -70,12 +70,18 @@ def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
     return wrapper
 
 
+@functools.cache
+def _reason_list(codes: tuple[str, ...]) -> list[pb.Reason]:
+    """The Reason messages for a tuple of codes, built once (a handful of distinct tuples exist)."""
+    return [_REASONS[c] for c in codes]
+
+
 def _fill(items: object, snapshot: Snapshot, ranked: ranking.Ranked, ids: tuple[str, ...] = ()) -> None:
     add = items.add  # type: ignore[attr-defined]
     triples = zip(ranked.rows.tolist(), ranked.scores.tolist(), ranked.reasons, strict=True)
     for i, (row, score, codes) in enumerate(triples):
         item_id = ids[int(ranked.candidate_index[i])] if ranked.candidate_index is not None else snapshot.item_id(row)
-        add(item_id=item_id, score=score, reasons=[_REASONS[c] for c in codes])
+        add(item_id=item_id, score=score, reasons=_reason_list(codes))
 
 
 class DecisionServicer(decision_pb2_grpc.DecisionServicer):
