@@ -159,3 +159,35 @@ def test_calls_beyond_the_concurrency_bound_are_refused_at_once(tiny_server: Run
     assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes
     assert grpc.StatusCode.OK in codes
     assert set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+def test_a_call_whose_deadline_passed_in_the_queue_is_not_computed(own_root: Path, built: Built) -> None:
+    from server.metrics import process_metrics
+
+    server = start_server(ServerConfig(artifacts=own_root, port=0, threads=1, max_concurrent=16))
+
+    computed = process_metrics().calls.labels("Rerank", "OK")
+    before = computed._value.get()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    stub = decision_pb2_grpc.DecisionStub(channel)
+    big = pb.RerankRequest(user_id=LOYAL_USER, n=1000, candidates=[
+        pb.Candidate(item_id=i, score=float(k)) for k, i in enumerate(list(built.store.category)[:800])])
+    # One thread: the short-deadline calls wait behind the slow ones and expire in the queue.
+    slow = [stub.Rerank.future(big, timeout=30) for _ in range(3)]
+    hurried = [stub.Rerank.future(big, timeout=0.003) for _ in range(5)]
+    for call in slow:
+        call.result()
+    answered = 0
+    for call in hurried:
+        try:
+            call.result()
+            answered += 1
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    channel.close()
+    time.sleep(0.2)
+    server.stop(grace=None)
+    assert answered < 5
+    # Calls the server computed to the end are exactly those the callers received: none was
+    # computed for a caller who had already given up.
+    assert computed._value.get() - before == 3 + answered
