@@ -174,6 +174,7 @@ def test_a_call_whose_deadline_passed_in_the_queue_is_not_computed(own_root: Pat
         pb.Candidate(item_id=i, score=float(k)) for k, i in enumerate(list(built.store.category)[:800])])
     # One thread: the short-deadline calls wait behind the slow ones and expire in the queue.
     slow = [stub.Rerank.future(big, timeout=30) for _ in range(3)]
+    time.sleep(0.01)  # the slow calls reach the server first; the hurried ones queue behind them
     hurried = [stub.Rerank.future(big, timeout=0.003) for _ in range(5)]
     for call in slow:
         call.result()
