@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from tqdm import tqdm
 from index_builder import embeddings, inputs
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
-from index_builder.index import build_index
+from index_builder.index import IvfParams, build_index
 from index_builder.profiles import UserEvents, profile_records
 from index_builder.publish import Staging, new_version_name
 from protos import artifact, artifact_pb2
@@ -33,7 +35,12 @@ def _step(name: str) -> Iterator[None]:
     start = time.perf_counter()
     log.info("step_start step=%s", name)
     yield
-    log.info("step_done step=%s seconds=%.2f", name, time.perf_counter() - start)
+    log.info("step_done step=%s seconds=%.2f max_rss_mb=%d", name, time.perf_counter() - start, _max_rss_mb())
+
+
+def _max_rss_mb() -> int:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 @dataclass(frozen=True)
@@ -75,22 +82,27 @@ def _catalog(items: pa.Table) -> _Catalog:
     )
 
 
+def _lookup(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
+    """Row of each value in `value_set`, -1 where absent (int64, no float round trip)."""
+    return pc.fill_null(pc.index_in(values, value_set=value_set), -1).to_numpy().astype(np.int64)
+
+
 def _events(table: pa.Table, catalog: _Catalog, users: pa.Table) -> _Events:
-    item = pc.index_in(table["item_id"], value_set=catalog.ids).to_numpy(zero_copy_only=False)
-    known_item = ~np.isnan(item.astype("f8"))
-    user_col = table["user_id"]
-    user = pc.index_in(user_col, value_set=users["user_id"].combine_chunks()).to_numpy(zero_copy_only=False)
-    user = np.where(np.isnan(user.astype("f8")), -1, user).astype(np.int64)
-    has_user = pc.not_equal(user_col, "").to_numpy(zero_copy_only=False)
-    session = pc.dictionary_encode(table["session_id"]).combine_chunks().indices.to_numpy().astype(np.int64)
-    kind = pc.index_in(table["type"], value_set=pa.array(inputs.EVENT_TYPES)).to_numpy(zero_copy_only=False)
+    # The three hash passes over millions of strings are independent and release the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        item_job = pool.submit(_lookup, table["item_id"], catalog.ids)
+        user_job = pool.submit(_lookup, table["user_id"], users["user_id"].combine_chunks())
+        session = pc.dictionary_encode(table["session_id"]).combine_chunks().indices.to_numpy().astype(np.int64)
+        item, user = item_job.result(), user_job.result()
+    keep = item >= 0
+    has_user = pc.not_equal(table["user_id"], "").to_numpy()
+    kind = _lookup(table["type"], pa.array(inputs.EVENT_TYPES))
     ts = table["ts"].cast(pa.int64()).to_numpy()
-    keep = known_item
     return _Events(
         item=item[keep].astype(np.int32), user=user[keep], session=session[keep],
         kind=kind[keep].astype(np.int8), ts=ts[keep], anonymous=~has_user[keep],
-        dropped_unknown_item=int((~known_item).sum()),
-        unknown_user=int((has_user & (user < 0))[keep].sum()),
+        dropped_unknown_item=int((~keep).sum()),
+        unknown_user=int((has_user & (user < 0) & keep).sum()),
     )
 
 
@@ -100,22 +112,27 @@ def _popularity(events: _Events, n_items: int, weights: np.ndarray, half_life_da
     return np.bincount(events.item, weights=mass, minlength=n_items).astype(np.float32)
 
 
+def _dense_codes(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, int]:
+    """Code -> 0..k-1 for the k codes that occur, in code order (np.unique's inverse without a sort); -1 else."""
+    present = np.zeros(n_codes, dtype=bool)
+    present[codes] = True
+    return np.where(present, np.cumsum(present) - 1, -1), int(present.sum())
+
+
 def _training_rows(events: _Events, consent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Matrix row per event: consenting users first (compact codes), then anonymous sessions.
 
     Events of users without consent (or unknown to users.csv) train nothing.
     Returns (event mask, matrix row per kept event, user code -> matrix row or -1).
     """
-    known = events.user >= 0
-    consenting = known & consent[np.maximum(events.user, 0)]
+    consenting = (events.user >= 0) & consent[np.maximum(events.user, 0)]
     anonymous = events.anonymous
-    user_rows = np.full(len(consent), -1, dtype=np.int64)
-    active = np.unique(events.user[consenting])
-    user_rows[active] = np.arange(len(active))
-    _, session_rows = np.unique(events.session[anonymous], return_inverse=True)
+    user_rows, n_active = _dense_codes(events.user[consenting], len(consent))
+    sessions = events.session[anonymous]
+    session_rows, _ = _dense_codes(sessions, int(sessions.max()) + 1 if len(sessions) else 0)
     rows = np.empty(len(events.user), dtype=np.int64)
     rows[consenting] = user_rows[events.user[consenting]]
-    rows[anonymous] = len(active) + session_rows
+    rows[anonymous] = n_active + session_rows[sessions]
     return consenting | anonymous, rows, user_rows
 
 
@@ -128,9 +145,10 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
         event_table = inputs.read_table(inputs.find_input(config.data_dir, "events"), inputs.EVENTS)
     if items.num_rows == 0:
         raise InputError(inputs.find_input(config.data_dir, "items"), "the catalog has no items")
-    catalog = _catalog(items)
-    events = _events(event_table, catalog, users)
-    del event_table
+    with _step("events"):
+        catalog = _catalog(items)
+        events = _events(event_table, catalog, users)
+        del event_table
     consent = users["consent"].to_numpy(zero_copy_only=False).astype(bool)
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float32)
     with _step("embeddings"):
@@ -160,53 +178,77 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
         raise BuildError("no usable interactions: every event is from a user without consent or unknown")
     matrix = embeddings.interaction_matrix(rows[train], events.item[train], weights[events.kind[train]],
                                            n_rows, n_items)
+    del train, rows
     raw_users, raw_items = embeddings.learn_embeddings(
         matrix, dim=config.dim, iterations=config.iterations, regularization=config.regularization,
         seed=config.seed, show_progress=config.show_progress)
     item_vectors = embeddings.normalize_rows(raw_items)
-    cold = np.diff(matrix.tocsc().indptr) == 0
+    cold = np.bincount(matrix.indices, minlength=n_items) == 0
     if cold.any():
         item_vectors[cold] = embeddings.content_vectors(
-            item_vectors, ~cold, catalog.category, catalog.brand,
-            len(catalog.categories), len(catalog.brands))[cold]
+            item_vectors, ~cold, catalog.category, catalog.brand, len(catalog.categories), len(catalog.brands))
     return item_vectors, embeddings.normalize_rows(raw_users), user_rows, cold
+
+
+def _fixed_width_bytes(strings: pa.Array) -> np.ndarray:
+    """UTF-8 strings as a numpy bytes ('S') array, without a Python object per string."""
+    binary = strings.cast(pa.large_binary())
+    offsets = np.frombuffer(binary.buffers()[1], dtype=np.int64)[binary.offset:binary.offset + len(binary) + 1]
+    data = np.frombuffer(binary.buffers()[2], dtype=np.uint8)
+    lengths = np.diff(offsets)
+    width = max(int(lengths.max(initial=0)), 1)
+    out = np.zeros((len(binary), width), dtype=np.uint8)
+    row = np.repeat(np.arange(len(binary)), lengths)
+    out[row, np.arange(len(row)) - np.repeat(offsets[:-1] - offsets[0], lengths)] = data[offsets[0]:offsets[-1]]
+    return out.view(f"S{width}").ravel()
+
+
+def _recall_queries(item_vectors: np.ndarray, user_vectors: np.ndarray, user_rows: np.ndarray,
+                    seed: int, n: int = 500) -> np.ndarray:
+    """What the server searches with: half item vectors (product pages), half known users' vectors."""
+    rng = np.random.default_rng(seed)
+    users = user_rows[user_rows >= 0]
+    n_users = min(len(users), n // 2)
+    picked_users = user_vectors[rng.choice(users, size=n_users, replace=False)]
+    n_items = min(len(item_vectors), n - n_users)
+    picked_items = item_vectors[rng.choice(len(item_vectors), size=n_items, replace=False)]
+    return np.ascontiguousarray(np.concatenate([picked_items, picked_users]), dtype=np.float32)
 
 
 def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, users: pa.Table,
            consent: np.ndarray, item_vectors: np.ndarray, user_vectors: np.ndarray,
            user_rows: np.ndarray, popularity: np.ndarray) -> artifact_pb2.Manifest:
-    n_items = len(catalog.category)
-    item_ids = np.array(catalog.ids.to_pylist(), dtype=np.bytes_)
     in_stock_rows = np.flatnonzero(catalog.in_stock)
     popular = in_stock_rows[np.argsort(-popularity[in_stock_rows], kind="stable")][: config.popular_list]
     for name, array in {
-        "vectors": item_vectors, "ids": item_ids, "category": catalog.category, "brand": catalog.brand,
-        "price": catalog.price, "in_stock": catalog.in_stock, "popularity": popularity,
-        "popular_rows": popular.astype(np.int32),
+        "vectors": item_vectors, "ids": _fixed_width_bytes(catalog.ids), "category": catalog.category,
+        "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
+        "popularity": popularity, "popular_rows": popular.astype(np.int32),
     }.items():
         staging.save_array(artifact.ITEM_ARRAYS[name], array)
     with _step("index"):
-        rng = np.random.default_rng(config.seed)
-        queries = item_vectors[rng.choice(n_items, size=min(n_items, 500), replace=False)]
-        index, index_info = build_index(item_vectors, queries, ivf_threshold=config.ivf_threshold,
-                                        nprobe=config.ivf_nprobe, seed=config.seed)
+        queries = _recall_queries(item_vectors, user_vectors, user_rows, config.seed)
+        params = IvfParams(threshold=config.ivf_threshold, target_recall=config.ivf_target_recall,
+                           max_nprobe=config.ivf_max_nprobe, seed=config.seed)
+        index, index_info = build_index(item_vectors, queries, params)
         staging.save_index(index)
+        del index
     with _step("store"):
-        n_profiles = _write_store(config, staging, item_ids, events, users, consent, user_vectors, user_rows)
+        n_profiles = _write_store(config, staging, catalog, events, users, consent, user_vectors, user_rows)
     return _manifest(config, staging.version, catalog, events, users, n_profiles, index_info)
 
 
-def _write_store(config: BuildConfig, staging: Staging, item_ids: np.ndarray, events: _Events,
+def _write_store(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events,
                  users: pa.Table, consent: np.ndarray, user_vectors: np.ndarray, user_rows: np.ndarray) -> int:
-    order = np.argsort(item_ids, kind="stable")
-    item_rows = ((bytes(item_ids[r]), artifact.pack_row(int(r))) for r in order)
+    order = pc.sort_indices(catalog.ids).to_numpy()  # byte order of the UTF-8 ids, as LMDB sorts keys
+    keys = catalog.ids.take(pa.array(order)).cast(pa.binary()).to_pylist()
+    item_rows = zip(keys, map(artifact.pack_row, order.tolist()), strict=True)
     mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
     user_events = UserEvents(user=events.user[mine], item=events.item[mine], ts=events.ts[mine],
                              purchase=events.kind[mine] == inputs.EVENT_TYPES.index("purchase"))
-    records = profile_records(users["user_id"].to_pylist(), consent, user_vectors, user_rows,
+    records = profile_records(users["user_id"].combine_chunks(), consent, user_vectors, user_rows,
                               user_events, config.recent_items)
-    progress = tqdm(records, total=len(consent), desc="profiles", unit="user",
-                    disable=not config.show_progress, mininterval=1.0)
+    progress = tqdm(records, desc="profiles", unit="user", disable=not config.show_progress, mininterval=1.0)
     map_size = 1 << 40  # a sparse file's ceiling, not an allocation
     return staging.save_store(item_rows, progress, map_size)
 

@@ -24,9 +24,11 @@ class BuildConfig:
     recent_items: int = 20
     popularity_half_life_days: float = 14.0
     popular_list: int = 2000
-    # Catalogs at least this large get an IVF index instead of exact search.
+    # Catalogs at least this large get an IVF index instead of exact search; its nprobe is the
+    # smallest reaching ivf_target_recall (recall@100 vs exact search), at most ivf_max_nprobe.
     ivf_threshold: int = 200_000
-    ivf_nprobe: int = 16
+    ivf_target_recall: float = 0.92
+    ivf_max_nprobe: int = 32
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -38,7 +40,8 @@ class BuildConfig:
             "popularity_half_life_days": self.popularity_half_life_days > 0,
             "popular_list": self.popular_list >= 1,
             "ivf_threshold": self.ivf_threshold >= 1000,
-            "ivf_nprobe": self.ivf_nprobe >= 1,
+            "ivf_target_recall": 0.0 < self.ivf_target_recall <= 1.0,
+            "ivf_max_nprobe": self.ivf_max_nprobe >= 1,
         }
         for key, ok in checks.items():
             if not ok:

@@ -10,10 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from protos.artifact import pack_profile
 
-__all__ = ["UserEvents", "profile_records"]
+__all__ = ["UserEvents", "ProfileRecords", "profile_records"]
+
+_LOW_BITS = 1 << 32
 
 
 @dataclass(frozen=True)
@@ -31,16 +35,31 @@ def _segments(sorted_codes: np.ndarray, n_codes: int) -> np.ndarray:
     return np.searchsorted(sorted_codes, np.arange(n_codes + 1))
 
 
+def _by_user_then_time(events: UserEvents) -> np.ndarray:
+    """Event indices ordered by (user, ts); equal timestamps keep their order in the log."""
+    n_events = len(events.ts)
+    by_time = np.argsort(events.ts, kind="stable")  # near-linear: logs are mostly time-ordered
+    if n_events < _LOW_BITS and int(events.user.max()) < _LOW_BITS // 2:
+        # A value sort of (user, time rank) packed in one int64 is several times faster than argsort.
+        packed = np.sort((events.user[by_time].astype(np.int64) << 32) | np.arange(n_events))
+        return by_time[packed & (_LOW_BITS - 1)]
+    return by_time[np.argsort(events.user[by_time], kind="stable")]
+
+
 def _recent(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct items per user ordered by last touch; user u's slice is bounds[u]:bounds[u+1]."""
-    order = np.lexsort((events.ts, events.item, events.user))
-    user, item = events.user[order], events.item[order]
-    last = np.ones(len(order), dtype=bool)
-    last[:-1] = (user[1:] != user[:-1]) | (item[1:] != item[:-1])
-    picked = order[last]
-    picked = picked[np.lexsort((events.ts[picked], events.user[picked]))]
-    bounds = _segments(events.user[picked], n_users)
-    return events.item[picked], bounds
+    """Distinct items per user ordered by last touch; user u's slice is bounds[u]:bounds[u+1].
+
+    Of two touches with the same timestamp, the later one in the log is the later touch.
+    """
+    if len(events.ts) == 0:
+        return np.zeros(0, np.int32), np.zeros(n_users + 1, np.int64)
+    order = _by_user_then_time(events)
+    n_items = int(events.item.max()) + 1
+    pairs = events.user[order] * n_items + events.item[order]
+    # Arrow's `unique` lists values in first-seen order (a hash kernel, no sort); walking the
+    # (user, time) order backwards, a pair is first seen at its last touch.
+    last_touches = pc.unique(pa.array(pairs[::-1])).to_numpy()[::-1]
+    return (last_touches % n_items).astype(np.int32), _segments(last_touches // n_items, n_users)
 
 
 def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray]:
@@ -49,23 +68,51 @@ def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray
     return (pairs & 0xFFFFFFFF).astype(np.int32), _segments(pairs >> 32, n_users)
 
 
-def profile_records(user_ids: list[str], consent: np.ndarray, vectors: np.ndarray,
-                    vector_of: np.ndarray, events: UserEvents, recent_items: int) -> Iterator[tuple[bytes, bytes]]:
-    """(user id, record) for every user with consent=false or with events, sorted by key bytes.
+@dataclass(frozen=True)
+class ProfileRecords:
+    """(user id, record) pairs sorted by key bytes, packed lazily as they are iterated."""
+
+    key_bytes: list[bytes]
+    users: np.ndarray  # user code per key
+    consent: np.ndarray
+    vectors: np.ndarray
+    vector_of: np.ndarray
+    recent: tuple[np.ndarray, np.ndarray]  # items, per-user bounds
+    purchased: tuple[np.ndarray, np.ndarray]
+    recent_items: int
+
+    def __len__(self) -> int:
+        return len(self.key_bytes)
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        touched, bounds = self.recent
+        bought, bought_bounds = self.purchased
+        users = self.users
+        # Per-record slice ends as Python ints, computed for all records at once.
+        recent_end = bounds[users + 1]
+        recent_start = np.maximum(recent_end - self.recent_items, bounds[users])
+        columns = (self.consent[users], np.maximum(self.vector_of[users], 0), recent_start, recent_end,
+                   bought_bounds[users], bought_bounds[users + 1])
+        empty_f, empty_i = np.zeros(0, np.float32), np.zeros(0, np.int32)
+        withheld = pack_profile(False, empty_f, empty_i, empty_i)
+        for key, consent, row, r0, r1, p0, p1 in zip(self.key_bytes, *(c.tolist() for c in columns), strict=True):
+            if not consent:
+                yield key, withheld
+            else:
+                yield key, pack_profile(True, self.vectors[row], touched[r0:r1], bought[p0:p1])
+
+
+def profile_records(user_ids: pa.Array, consent: np.ndarray, vectors: np.ndarray,
+                    vector_of: np.ndarray, events: UserEvents, recent_items: int) -> ProfileRecords:
+    """Records for every user with consent=false or with a vector, sorted by key bytes.
 
     `vector_of[u]` is the row of `vectors` for user code u, or -1 when the user has none.
     Users without consent get a record that says so and holds nothing else.
     """
     n_users = len(user_ids)
-    touched, bounds = _recent(events, n_users)
-    bought, bought_starts = _purchased(events, n_users)
-    keys = [u.encode("utf-8") for u in user_ids]
-    empty_f, empty_i = np.zeros(0, np.float32), np.zeros(0, np.int32)
-    for u in sorted(range(n_users), key=keys.__getitem__):
-        if not consent[u]:
-            yield keys[u], pack_profile(False, empty_f, empty_i, empty_i)
-        elif vector_of[u] >= 0:
-            recent = touched[max(bounds[u + 1] - recent_items, bounds[u]):bounds[u + 1]]
-            purchased = bought[bought_starts[u]:bought_starts[u + 1]]
-            yield keys[u], pack_profile(True, vectors[vector_of[u]], recent, purchased)
-
+    order = pc.sort_indices(user_ids).to_numpy()  # byte order of the UTF-8 ids, as LMDB sorts keys
+    order = order[~consent[order] | (vector_of[order] >= 0)]
+    keys = user_ids.take(pa.array(order)).cast(pa.binary()).to_pylist()
+    return ProfileRecords(key_bytes=keys, users=order, consent=consent, vectors=vectors, vector_of=vector_of,
+                          recent=_recent(events, n_users), purchased=_purchased(events, n_users),
+                          recent_items=recent_items)

@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from index_builder import BuildConfig, InputError, build_artifacts
+from index_builder import BuildConfig, InputError, build, build_artifacts
 from protos import artifact
 from server import ArtifactError, load_snapshot
 from tests.conftest import Built, small_config
@@ -148,3 +149,28 @@ def test_interrupted_build_leaves_current_untouched(built: Built, tmp_path: Path
 def test_config_names_the_bad_key(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="BuildConfig.dim"):
         BuildConfig(data_dir=tmp_path, out_root=tmp_path, dim=0)
+    with pytest.raises(ValueError, match="BuildConfig.ivf_target_recall"):
+        BuildConfig(data_dir=tmp_path, out_root=tmp_path, ivf_target_recall=1.5)
+    with pytest.raises(ValueError, match="BuildConfig.ivf_max_nprobe"):
+        BuildConfig(data_dir=tmp_path, out_root=tmp_path, ivf_max_nprobe=0)
+
+
+def test_item_ids_become_fixed_width_utf8_bytes() -> None:
+    ids = pa.array(["x", "i0001", "é", "", "longest-id-0009"]).slice(1)  # a sliced array keeps its offset
+    packed = build._fixed_width_bytes(ids)
+    assert packed.dtype == np.dtype("S15")
+    assert packed.tolist() == [b"i0001", "é".encode(), b"", b"longest-id-0009"]
+    assert build._fixed_width_bytes(pa.array(["a", "bc"])).tolist() == np.array(["a", "bc"], dtype=np.bytes_).tolist()
+
+
+def test_training_rows_number_users_then_sessions_in_code_order() -> None:
+    user = np.array([5, -1, 2, 5, 0, -1, 2, 3])
+    session = np.array([9, 7, 8, 9, 1, 3, 8, 4])
+    anonymous = user < 0
+    consent = np.array([True, False, True, False, True, True])
+    events = build._Events(item=np.zeros(8, np.int32), user=user, session=session, kind=np.zeros(8, np.int8),
+                           ts=np.zeros(8, np.int64), anonymous=anonymous, dropped_unknown_item=0, unknown_user=0)
+    train, rows, user_rows = build._training_rows(events, consent)
+    assert train.tolist() == [True, True, True, True, True, True, True, False]  # user 3 has no consent
+    assert user_rows.tolist() == [0, -1, 1, -1, -1, 2]  # users 0, 2, 5 in code order
+    assert rows[train].tolist() == [2, 3 + 1, 1, 2, 0, 3 + 0, 1]  # sessions 3 and 7 after the users
