@@ -152,13 +152,12 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     consent = users["consent"].to_numpy(zero_copy_only=False).astype(bool)
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float32)
     with _step("embeddings"):
-        item_vectors, user_vectors, user_rows, cold = _learn(config, catalog, events, consent, weights)
+        learned = _learn(config, catalog, events, consent, weights)
     popularity = _popularity(events, len(catalog.category), weights, config.popularity_half_life_days)
     staging = Staging(config.out_root, new_version_name())
     try:
-        manifest = _write(config, staging, catalog, events, users, consent, item_vectors,
-                          user_vectors, user_rows, popularity)
-        manifest.counts.items_cold = int(cold.sum())
+        manifest = _write(config, staging, catalog, events, users, consent, learned, popularity)
+        manifest.counts.items_cold = int(learned.cold.sum())
         manifest.counts.users_without_consent = int((~consent).sum())
         manifest.build_seconds = round(time.perf_counter() - started, 3)
         staging.publish(manifest)
@@ -169,8 +168,20 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     return manifest
 
 
+@dataclass(frozen=True)
+class _Learned:
+    """Item directions (cosine similarity), item factors (the index: inner product = predicted
+    preference, so popular evidence counts), unit user vectors and user code -> matrix row."""
+
+    item_vectors: np.ndarray
+    item_factors: np.ndarray
+    user_vectors: np.ndarray
+    user_rows: np.ndarray
+    cold: np.ndarray
+
+
 def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.ndarray,
-           weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+           weights: np.ndarray) -> _Learned:
     train, rows, user_rows = _training_rows(events, consent)
     n_items = len(catalog.category)
     n_rows = int(rows[train].max()) + 1 if train.any() else 0
@@ -183,11 +194,14 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
         matrix, dim=config.dim, iterations=config.iterations, regularization=config.regularization,
         seed=config.seed, show_progress=config.show_progress)
     item_vectors = embeddings.normalize_rows(raw_items)
+    item_factors = np.array(raw_items, dtype=np.float32)
     cold = np.bincount(matrix.indices, minlength=n_items) == 0
     if cold.any():
-        item_vectors[cold] = embeddings.content_vectors(
+        content = embeddings.content_vectors(
             item_vectors, ~cold, catalog.category, catalog.brand, len(catalog.categories), len(catalog.brands))
-    return item_vectors, embeddings.normalize_rows(raw_users), user_rows, cold
+        item_vectors[cold] = content
+        item_factors[cold] = content * embeddings.cold_item_norm(item_factors, ~cold)
+    return _Learned(item_vectors, item_factors, embeddings.normalize_rows(raw_users), user_rows, cold)
 
 
 def _fixed_width_bytes(strings: pa.Array) -> np.ndarray:
@@ -216,8 +230,8 @@ def _recall_queries(item_vectors: np.ndarray, user_vectors: np.ndarray, user_row
 
 
 def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, users: pa.Table,
-           consent: np.ndarray, item_vectors: np.ndarray, user_vectors: np.ndarray,
-           user_rows: np.ndarray, popularity: np.ndarray) -> artifact_pb2.Manifest:
+           consent: np.ndarray, learned: _Learned, popularity: np.ndarray) -> artifact_pb2.Manifest:
+    item_vectors, user_vectors, user_rows = learned.item_vectors, learned.user_vectors, learned.user_rows
     in_stock_rows = np.flatnonzero(catalog.in_stock)
     popular = in_stock_rows[np.argsort(-popularity[in_stock_rows], kind="stable")][: config.popular_list]
     for name, array in {
@@ -230,7 +244,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         queries = _recall_queries(item_vectors, user_vectors, user_rows, config.seed)
         params = IvfParams(threshold=config.ivf_threshold, target_recall=config.ivf_target_recall,
                            max_nprobe=config.ivf_max_nprobe, seed=config.seed)
-        index, index_info = build_index(item_vectors, queries, params)
+        index, index_info = build_index(learned.item_factors, queries, params)
         staging.save_index(index)
         del index
     with _step("store"):

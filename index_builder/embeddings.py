@@ -15,7 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-__all__ = ["Embeddings", "interaction_matrix", "learn_embeddings", "content_vectors", "normalize_rows"]
+__all__ = ["Embeddings", "cold_item_norm", "interaction_matrix", "learn_embeddings", "content_vectors",
+           "normalize_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +96,10 @@ def content_vectors(item_vectors: np.ndarray, warm: np.ndarray, category: np.nda
         per_category = rng.standard_normal((n_categories, item_vectors.shape[1])).astype(np.float32)
         vectors[empty] = per_category[category[cold][empty]]
     return normalize_rows(vectors)
+
+
+def cold_item_norm(item_factors: np.ndarray, warm: np.ndarray) -> float:
+    """Length given to cold items' content vectors in the index: the warm items' lower quartile,
+    so an item nobody has touched can be found but does not outrank items with evidence."""
+    norms = np.linalg.norm(item_factors[warm], axis=1)
+    return float(np.percentile(norms, 25)) if len(norms) else 1.0

@@ -49,8 +49,8 @@ def test_version_is_complete_and_verifies(built: Built) -> None:
     assert not list(built.root.glob(".staging-*"))
 
 
-def test_item_vectors_are_learned_not_noise(built: Built) -> None:
-    snapshot = load_snapshot((built.root / artifact.CURRENT_LINK).resolve())
+def test_item_vectors_are_learned_not_noise(own_root: Path) -> None:
+    snapshot = load_snapshot((own_root / artifact.CURRENT_LINK).resolve())
     vectors = np.asarray(snapshot.vectors)
     category = np.asarray(snapshot.category)
     rng = np.random.default_rng(0)
