@@ -4,8 +4,10 @@ ROOT/
   current -> <version>          symlink, switched atomically with os.replace
   <version>/
     manifest.json               written last; lists every file with its sha256
-    index.faiss                 FAISS index over item vectors (inner product)
-    item_vectors.npy            float32 [items, dim], L2-normalised
+    index.faiss                 FAISS index (inner product) over the raw ALS item factors, so a
+                                user's score is the predicted preference; cold items are their
+                                content vector at the warm items' lower-quartile length
+    item_vectors.npy            float32 [items, dim], the same directions L2-normalised (cosine)
     item_ids.npy                bytes [items]: row -> item id
     item_category.npy           int32 [items]: code into manifest.categories
     item_brand.npy              int32 [items]: code into manifest.brands
