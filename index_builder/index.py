@@ -55,9 +55,29 @@ def _ivf_lists(n_items: int) -> int:
     return max(16, min(lists, n_items // 39))
 
 
+def equal_length(vectors: np.ndarray) -> np.ndarray:
+    """Append one coordinate that gives every row the same length (Bachrach et al. 2014).
+
+    Inner product with a query padded by a 0 is unchanged, but on equal-length rows it ranks like
+    cosine, which IVF's k-means partitions well; on raw factors IVF recall collapses (0.39 at nprobe 32).
+    """
+    norms = np.einsum("ij,ij->i", vectors, vectors)
+    extra = np.sqrt(np.maximum(norms.max() - norms, 0.0)).astype(np.float32)
+    return np.ascontiguousarray(np.hstack([vectors, extra[:, None]]), dtype=np.float32)
+
+
+def pad_queries(queries: np.ndarray) -> np.ndarray:
+    """Queries for an `equal_length` index: a 0 appended."""
+    return np.ascontiguousarray(np.hstack([queries, np.zeros((len(queries), 1), np.float32)]))
+
+
 def build_index(vectors: np.ndarray, queries: np.ndarray,
                 params: IvfParams) -> tuple[faiss.Index, artifact_pb2.IndexInfo]:
-    """Index `vectors` (inner product); report recall@100 of the chosen index on `queries`."""
+    """Index `vectors` (inner product); report recall@100 of the chosen index on `queries`.
+
+    The index has dim + 1 dimensions (see `equal_length`); the server pads its queries with a 0.
+    """
+    vectors, queries = equal_length(vectors), pad_queries(queries)
     n_items, dim = vectors.shape
     if n_items < params.threshold:
         flat = faiss.IndexFlatIP(dim)

@@ -6,7 +6,9 @@ ROOT/
     manifest.json               written last; lists every file with its sha256
     index.faiss                 FAISS index (inner product) over the raw ALS item factors, so a
                                 user's score is the predicted preference; cold items are their
-                                content vector at the warm items' lower-quartile length
+                                content vector at the warm items' lower-quartile length. It has
+                                dim + 1 dimensions: the last makes every row the same length
+                                (so IVF partitions well); queries append a 0
     item_vectors.npy            float32 [items, dim], the same directions L2-normalised (cosine)
     item_ids.npy                bytes [items]: row -> item id
     item_category.npy           int32 [items]: code into manifest.categories

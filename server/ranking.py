@@ -72,8 +72,10 @@ def _nearest(snapshot: Snapshot, signals: Signals, n: int, f: Filter) -> tuple[n
     if query is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     k = min(snapshot.n_items, 4 * n + len(signals.exclude) + 32)
+    padded = np.zeros((1, snapshot.index_dim), dtype=np.float32)
+    padded[0, :len(query)] = query
     while True:
-        scores, rows = snapshot.index.search(query[None, :], k)
+        scores, rows = snapshot.index.search(padded, k)
         keep = _eligible(snapshot, rows[0], signals, f)
         if keep.sum() >= n or k >= min(snapshot.n_items, _MAX_K):
             return rows[0][keep][:n], scores[0][keep][:n]

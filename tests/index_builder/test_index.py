@@ -5,7 +5,15 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from index_builder.index import _NPROBE_LADDER, IvfParams, build_index, exact_kth_scores, recall_at_k
+from index_builder.index import (
+    _NPROBE_LADDER,
+    IvfParams,
+    build_index,
+    equal_length,
+    exact_kth_scores,
+    pad_queries,
+    recall_at_k,
+)
 
 
 def _unit(rows: int, dim: int, seed: int) -> np.ndarray:
@@ -70,10 +78,21 @@ def test_ivf_nprobe_is_the_smallest_that_reaches_the_target() -> None:
     assert ivf.nprobe == info.nprobe
     if info.nprobe > 1:
         ivf.nprobe = _NPROBE_LADDER[_NPROBE_LADDER.index(info.nprobe) - 1]
-        assert recall_at_k(index, vectors, queries, exact_kth_scores(vectors, queries, k=100)) < 0.9
+        rows, padded = equal_length(vectors), pad_queries(queries)
+        assert recall_at_k(index, rows, padded, exact_kth_scores(rows, padded, k=100)) < 0.9
 
 
 def test_ivf_nprobe_stops_at_the_cap() -> None:
     vectors = _clustered(6000, 16, 8)
     _, info = build_index(vectors, np.ascontiguousarray(vectors[:100]), IvfParams(1000, 1.0, 2, seed=1))
     assert info.nprobe == 2 and info.recall_at_100 < 1.0
+
+
+def test_equal_length_keeps_inner_products_and_equalises_norms() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((50, 8)).astype(np.float32) * rng.uniform(0.1, 3, (50, 1)).astype(np.float32)
+    queries = rng.standard_normal((5, 8)).astype(np.float32)
+    rows, padded = equal_length(vectors), pad_queries(queries)
+    np.testing.assert_allclose(padded @ rows.T, queries @ vectors.T, rtol=1e-5, atol=1e-5)
+    norms = np.linalg.norm(rows, axis=1)
+    np.testing.assert_allclose(norms, norms.max(), rtol=1e-5)

@@ -164,7 +164,7 @@ def test_calls_beyond_the_concurrency_bound_are_refused_at_once(tiny_server: Run
 def test_a_call_whose_deadline_passed_in_the_queue_is_not_computed(own_root: Path, built: Built) -> None:
     from server.metrics import process_metrics
 
-    server = start_server(ServerConfig(artifacts=own_root, port=0, threads=1, max_concurrent=16))
+    server = start_server(ServerConfig(artifacts=own_root, port=0, threads=1, max_concurrent=64))
 
     computed = process_metrics().calls.labels("Rerank", "OK")
     before = computed._value.get()
@@ -173,8 +173,8 @@ def test_a_call_whose_deadline_passed_in_the_queue_is_not_computed(own_root: Pat
     big = pb.RerankRequest(user_id=LOYAL_USER, n=1000, candidates=[
         pb.Candidate(item_id=i, score=float(k)) for k, i in enumerate(list(built.store.category)[:800])])
     # One thread: the short-deadline calls wait behind the slow ones and expire in the queue.
-    slow = [stub.Rerank.future(big, timeout=30) for _ in range(3)]
-    time.sleep(0.01)  # the slow calls reach the server first; the hurried ones queue behind them
+    slow = [stub.Rerank.future(big, timeout=30) for _ in range(20)]
+    time.sleep(0.005)  # the slow calls reach the server first; the hurried ones queue behind them all
     hurried = [stub.Rerank.future(big, timeout=0.003) for _ in range(5)]
     for call in slow:
         call.result()
@@ -191,4 +191,4 @@ def test_a_call_whose_deadline_passed_in_the_queue_is_not_computed(own_root: Pat
     assert answered < 5
     # Calls the server computed to the end are exactly those the callers received: none was
     # computed for a caller who had already given up.
-    assert computed._value.get() - before == 3 + answered
+    assert computed._value.get() - before == len(slow) + answered
