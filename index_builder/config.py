@@ -28,7 +28,7 @@ class BuildConfig:
     # smallest reaching ivf_target_recall (recall@100 vs exact search), at most ivf_max_nprobe.
     ivf_threshold: int = 200_000
     ivf_target_recall: float = 0.92
-    ivf_max_nprobe: int = 32
+    ivf_max_nprobe: int = 64
     show_progress: bool = True
 
     def __post_init__(self) -> None:
