@@ -230,10 +230,11 @@ def _profiler(server: ServerProcess, args: BenchArgs) -> subprocess.Popen[bytes]
         raise RuntimeError(f"--profile needs py-spy (pip install py-spy): {exc}") from exc
 
 
-def copy_version(root: Path) -> tuple[Path, Path]:
-    """Copy ROOT/current's directory to a new version (manifest "version" rewritten); returns (old, new)."""
-    old = (root / artifact.CURRENT_LINK).resolve(strict=True)
-    name = f"{old.name.split('-bench')[0]}-bench{time.strftime('%Y%m%dT%H%M%S')}"
+def copy_version(root: Path, name: str | None = None, source: str = artifact.CURRENT_LINK) -> tuple[Path, Path]:
+    """Copy ROOT/<source> (default: current's directory) to a new version named `name` (default: a
+    bench-stamped name), manifest "version" rewritten; returns (old, new). `current` is not moved."""
+    old = (root / source).resolve(strict=True)
+    name = name or f"{old.name.split('-bench')[0]}-bench{time.strftime('%Y%m%dT%H%M%S')}"
     staging = root / f".staging-{name}"
     try:
         shutil.copytree(old, staging)

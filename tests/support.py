@@ -72,24 +72,18 @@ def publish_copy(root: Path, version: str, corrupt: str | None = None, source: s
 
     With `corrupt`, that file of the copy gets one byte flipped, so verification must refuse it.
     """
-    import json
     import os
-    import shutil
 
-    target = root / version
-    shutil.copytree((root / source).resolve(), target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest["version"] = version
-    (target / "manifest.json").write_text(json.dumps(manifest))
+    from loadtests.bench import copy_version, point_current
+
+    _, target = copy_version(root, name=version, source=source)
     if corrupt:
         with (target / corrupt).open("r+b") as f:
             f.seek(-1, os.SEEK_END)
             last = f.read(1)
             f.seek(-1, os.SEEK_END)
             f.write(bytes([last[0] ^ 0xFF]))
-    link = root / ".current.test"
-    link.symlink_to(version)
-    os.replace(link, root / "current")
+    point_current(root, target)
     return target
 
 
