@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
@@ -63,8 +63,7 @@ def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
             log.exception("internal_error rpc=%s", rpc)
             context.abort(code, f"internal error: {type(exc).__name__}")
         finally:
-            self._metrics.latency.labels(rpc).observe(time.perf_counter() - start)
-            self._metrics.calls.labels(rpc, code.name).inc()
+            self._record(rpc, code, time.perf_counter() - start)
         raise AssertionError("unreachable: context.abort raises")
 
     return wrapper
@@ -91,6 +90,16 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
         self._metrics = metrics
         # Which worker answered, for operators and tests; the servicer is built inside the worker.
         self._worker = (("x-tailor-worker", str(os.getpid())),)
+        self._children: dict[tuple[str, grpc.StatusCode], tuple[Any, Any]] = {}
+
+    def _record(self, rpc: str, code: grpc.StatusCode, seconds: float) -> None:
+        """Observe one call; metric children are looked up once per (rpc, code), not per call."""
+        children = self._children.get((rpc, code))
+        if children is None:
+            children = (self._metrics.latency.labels(rpc), self._metrics.calls.labels(rpc, code.name))
+            self._children[(rpc, code)] = children
+        children[0].observe(seconds)
+        children[1].inc()
 
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
