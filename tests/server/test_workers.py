@@ -192,3 +192,42 @@ def test_a_call_whose_deadline_passed_in_the_queue_is_not_computed(own_root: Pat
     # Calls the server computed to the end are exactly those the callers received: none was
     # computed for a caller who had already given up.
     assert computed._value.get() - before == len(slow) + answered
+
+
+def test_workers_swap_versions_under_a_stream_without_errors(own_root: Path) -> None:
+    from tests.support import publish_copy
+
+    server = ServeProcess(own_root, "--workers", "2")
+    answers: list[tuple[str, int]] = []  # (version, worker pid)
+    errors: list[grpc.RpcError] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        options = [("grpc.use_local_subchannel_pool", 1), *RETRY_OPTIONS]
+        with grpc.insecure_channel(server.target, options=options) as channel:
+            stub = decision_pb2_grpc.DecisionStub(channel)
+            while not stop.is_set():
+                try:
+                    reply, call = stub.Recommend.with_call(pb.RecommendRequest(user_id=LOYAL_USER, n=5), timeout=5)
+                    answers.append((reply.version, int(dict(call.trailing_metadata())["x-tailor-worker"])))
+                except grpc.RpcError as exc:
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=stream) for _ in range(10)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    publish_copy(own_root, "v-workers")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and [v for v, _ in answers[-60:]].count("v-workers") < 60:
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert server.stop() == 0
+    assert errors == []
+    assert answers[0][0] != "v-workers"
+    last = answers[-60:]
+    assert {v for v, _ in last} == {"v-workers"}
+    # Every worker that answered (ten connections: both, but for a 1-in-500 chance) now answers new.
+    assert {pid for _, pid in last} == {pid for _, pid in answers}
