@@ -46,18 +46,13 @@ RERANK = [
 ]
 
 
-@pytest.mark.parametrize(("request_", "field"), RECOMMEND)
-def test_recommend_rejects(stub: decision_pb2_grpc.DecisionStub, request_: pb.RecommendRequest, field: str) -> None:
+@pytest.mark.parametrize(("request_", "field"), RECOMMEND + RERANK)
+def test_bad_request_is_rejected_naming_the_field(
+    stub: decision_pb2_grpc.DecisionStub, request_: pb.RecommendRequest | pb.RerankRequest, field: str
+) -> None:
+    method = stub.Rerank if isinstance(request_, pb.RerankRequest) else stub.Recommend
     with pytest.raises(grpc.RpcError) as info:
-        stub.Recommend(request_, timeout=5)
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert info.value.details().startswith(f"{field}:"), info.value.details()
-
-
-@pytest.mark.parametrize(("request_", "field"), RERANK)
-def test_rerank_rejects(stub: decision_pb2_grpc.DecisionStub, request_: pb.RerankRequest, field: str) -> None:
-    with pytest.raises(grpc.RpcError) as info:
-        stub.Rerank(request_, timeout=5)
+        method(request_, timeout=5)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details().startswith(f"{field}:"), info.value.details()
 
