@@ -32,14 +32,6 @@ def new_version_name() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Staging:
     """A version being written; `publish` makes it current, nothing else does."""
 
@@ -87,7 +79,7 @@ class Staging:
         return int(added)
 
     def _done(self, name: str) -> None:
-        _fsync_path(self.dir / name)
+        artifact.fsync_path(self.dir / name)
         self._files.append(name)
 
     def file_entries(self) -> list[artifact_pb2.ArtifactFile]:
@@ -103,7 +95,7 @@ class Staging:
         artifact.write_manifest(self.dir, manifest)
         final = self.root / self.version
         os.rename(self.dir, final)
-        _fsync_path(self.root)
+        artifact.fsync_path(self.root)
         try:
             artifact.verify_files(final, artifact.read_manifest(final))
         except artifact.ManifestMismatch as exc:
@@ -112,7 +104,7 @@ class Staging:
         link.unlink(missing_ok=True)
         link.symlink_to(self.version)
         os.replace(link, self.root / artifact.CURRENT_LINK)
-        _fsync_path(self.root)
+        artifact.fsync_path(self.root)
         log.info("version_published version=%s", self.version)
         return final
 

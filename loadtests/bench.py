@@ -242,11 +242,7 @@ def copy_version(root: Path, name: str | None = None, source: str = artifact.CUR
         manifest["version"] = name
         (staging / artifact.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for path in staging.iterdir():  # on disk before Tailor is measured: no writeback during its phases
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            artifact.fsync_path(path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

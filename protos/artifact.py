@@ -51,6 +51,7 @@ __all__ = [
     "pack_row",
     "unpack_row",
     "file_sha256",
+    "fsync_path",
     "read_manifest",
     "write_manifest",
     "verify_files",
@@ -139,6 +140,15 @@ def unpack_row(value: bytes) -> int:
 def file_sha256(path: Path) -> str:
     with path.open("rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's (or a directory's entries') data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_manifest(version_dir: Path, manifest: artifact_pb2.Manifest) -> None:
