@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from protos import artifact_pb2
+from protos import artifact, artifact_pb2
 
 __all__ = ["IvfParams", "build_index", "exact_kth_scores", "recall_at_k"]
 
@@ -66,18 +66,13 @@ def equal_length(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.hstack([vectors, extra[:, None]]), dtype=np.float32)
 
 
-def pad_queries(queries: np.ndarray) -> np.ndarray:
-    """Queries for an `equal_length` index: a 0 appended."""
-    return np.ascontiguousarray(np.hstack([queries, np.zeros((len(queries), 1), np.float32)]))
-
-
 def build_index(vectors: np.ndarray, queries: np.ndarray,
                 params: IvfParams) -> tuple[faiss.Index, artifact_pb2.IndexInfo]:
     """Index `vectors` (inner product); report recall@100 of the chosen index on `queries`.
 
     The index has dim + 1 dimensions (see `equal_length`); the server pads its queries with a 0.
     """
-    vectors, queries = equal_length(vectors), pad_queries(queries)
+    vectors, queries = equal_length(vectors), artifact.index_queries(queries)
     n_items, dim = vectors.shape
     if n_items < params.threshold:
         flat = faiss.IndexFlatIP(dim)

@@ -52,6 +52,7 @@ __all__ = [
     "unpack_row",
     "file_sha256",
     "fsync_path",
+    "index_queries",
     "read_manifest",
     "write_manifest",
     "verify_files",
@@ -140,6 +141,13 @@ def unpack_row(value: bytes) -> int:
 def file_sha256(path: Path) -> str:
     with path.open("rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def index_queries(queries: np.ndarray) -> np.ndarray:
+    """Queries [n, dim] laid out for index.faiss, whose rows carry one extra coordinate: a 0 appended."""
+    padded = np.zeros((len(queries), queries.shape[1] + 1), dtype=np.float32)
+    padded[:, :-1] = queries
+    return padded
 
 
 def fsync_path(path: Path) -> None:

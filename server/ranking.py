@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from protos.artifact import index_queries
 from server.requests import Filter
 from server.signals import Signals
 from server.snapshot import Snapshot
@@ -72,8 +73,7 @@ def _nearest(snapshot: Snapshot, signals: Signals, n: int, f: Filter) -> tuple[n
     if query is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     k = min(snapshot.n_items, 4 * n + len(signals.exclude) + 32)
-    padded = np.zeros((1, snapshot.index_dim), dtype=np.float32)
-    padded[0, :len(query)] = query
+    padded = index_queries(query[None, :])
     while True:
         scores, rows = snapshot.index.search(padded, k)
         keep = _eligible(snapshot, rows[0], signals, f)

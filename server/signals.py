@@ -33,7 +33,6 @@ class Signals:
     sources: tuple[str, ...]
     exclude: np.ndarray  # rows never to recommend: purchased, touched this session, the anchor
     candidate_rows: np.ndarray  # Rerank: row per candidate, -1 when unknown
-    personalized: bool
 
 
 def lookup_rows(snapshot: Snapshot, txn: lmdb.Transaction, item_ids: tuple[str, ...]) -> np.ndarray:
@@ -98,4 +97,4 @@ def gather_signals(snapshot: Snapshot, query: Query) -> Signals:
         exclude.append(np.array([anchor]))
     rows = np.unique(np.concatenate(exclude)) if exclude else np.zeros(0, dtype=np.int64)
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
-    return Signals(vec, sources, rows[rows >= 0], candidates, personal.vector is not None)
+    return Signals(vec, sources, rows[rows >= 0], candidates)

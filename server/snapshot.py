@@ -52,8 +52,6 @@ class Snapshot:
         self.category_codes = {name: code for code, name in enumerate(manifest.categories)}
         self.brand_codes = {name: code for code, name in enumerate(manifest.brands)}
         self.index = self._open_index()
-        # The index holds one extra coordinate (equal-length rows); queries get a 0 there.
-        self.index_dim = int(self.index.d)
         self.env = lmdb.open(str(directory / artifact.STORE), subdir=False, readonly=True, lock=False,
                              max_dbs=2, readahead=False)
         self.item_db = self.env.open_db(artifact.DB_ITEM_ROWS, create=False)

@@ -11,9 +11,9 @@ from index_builder.index import (
     build_index,
     equal_length,
     exact_kth_scores,
-    pad_queries,
     recall_at_k,
 )
+from protos.artifact import index_queries
 
 
 def _unit(rows: int, dim: int, seed: int) -> np.ndarray:
@@ -78,7 +78,7 @@ def test_ivf_nprobe_is_the_smallest_that_reaches_the_target() -> None:
     assert ivf.nprobe == info.nprobe
     if info.nprobe > 1:
         ivf.nprobe = _NPROBE_LADDER[_NPROBE_LADDER.index(info.nprobe) - 1]
-        rows, padded = equal_length(vectors), pad_queries(queries)
+        rows, padded = equal_length(vectors), index_queries(queries)
         assert recall_at_k(index, rows, padded, exact_kth_scores(rows, padded, k=100)) < 0.9
 
 
@@ -92,7 +92,7 @@ def test_equal_length_keeps_inner_products_and_equalises_norms() -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((50, 8)).astype(np.float32) * rng.uniform(0.1, 3, (50, 1)).astype(np.float32)
     queries = rng.standard_normal((5, 8)).astype(np.float32)
-    rows, padded = equal_length(vectors), pad_queries(queries)
+    rows, padded = equal_length(vectors), index_queries(queries)
     np.testing.assert_allclose(padded @ rows.T, queries @ vectors.T, rtol=1e-5, atol=1e-5)
     norms = np.linalg.norm(rows, axis=1)
     np.testing.assert_allclose(norms, norms.max(), rtol=1e-5)

@@ -27,7 +27,7 @@ def test_ivf_version_is_mapped_and_searched_without_prefetch_threads(tmp_path: P
     assert lists.prefetch_nthread == 0
     assert ivf.nprobe == manifest.index.nprobe
     query = Signals(vector=snapshot.vectors[0].copy(), sources=("anchor_similar",), exclude=snapshot.popular_rows[:0],
-                    candidate_rows=snapshot.popular_rows[:0], personalized=False)
+                    candidate_rows=snapshot.popular_rows[:0])
     ranked = recommend(snapshot, query, 10, Filter(frozenset(), frozenset(), 0.0, 0.0, False))
     assert len(ranked.rows) == 10
     snapshot.close()
