@@ -1,19 +1,21 @@
 """Errors a TailorClient raises, one per gRPC status a caller can act on.
 
-TailorClientError            any failed call; `.code` is the gRPC status
- +-- InvalidArgument         the request was wrong; the message names the field
- +-- NotFound
+TailorClientError            any failed call; `.code` is the gRPC status, `.details` its message
+ +-- InvalidArgument         the request was wrong; `.field` names the offending field
  +-- Overloaded              RESOURCE_EXHAUSTED: back off and retry
  +-- DeadlineExceeded        the call's deadline passed
- +-- Unavailable             no server, or no artifact loaded yet
+ +-- Unavailable             no server listening, or it is draining
+ +-- Internal                a fault on the server's side (logged there)
 """
 
 from __future__ import annotations
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
-__all__ = ["TailorClientError", "InvalidArgument", "NotFound", "Overloaded", "DeadlineExceeded",
-           "Unavailable", "from_rpc_error"]
+__all__ = ["TailorClientError", "InvalidArgument", "Overloaded", "DeadlineExceeded", "Unavailable", "Internal",
+           "from_rpc_error"]
 
 
 class TailorClientError(Exception):
@@ -24,11 +26,9 @@ class TailorClientError(Exception):
 
 
 class InvalidArgument(TailorClientError):
-    pass
-
-
-class NotFound(TailorClientError):
-    pass
+    def __init__(self, code: grpc.StatusCode, details: str, field: str = "") -> None:
+        super().__init__(code, details)
+        self.field = field
 
 
 class Overloaded(TailorClientError):
@@ -43,16 +43,34 @@ class Unavailable(TailorClientError):
     pass
 
 
+class Internal(TailorClientError):
+    pass
+
+
 _BY_CODE: dict[grpc.StatusCode, type[TailorClientError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
-    grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.RESOURCE_EXHAUSTED: Overloaded,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
+    grpc.StatusCode.INTERNAL: Internal,
 }
 
 
+def _violated_field(error: grpc.Call) -> str:
+    """The field of the first google.rpc.BadRequest violation in the status details ("" if none)."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            if bad.field_violations:
+                return str(bad.field_violations[0].field)
+    return ""
+
+
 def from_rpc_error(error: grpc.RpcError) -> TailorClientError:
-    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
-    details = (error.details() if isinstance(error, grpc.Call) else str(error)) or ""
+    if not isinstance(error, grpc.Call):
+        return TailorClientError(grpc.StatusCode.UNKNOWN, str(error))
+    code, details = error.code(), error.details() or ""
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgument(code, details, _violated_field(error))
     return _BY_CODE.get(code, TailorClientError)(code, details)

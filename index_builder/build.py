@@ -21,7 +21,7 @@ from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.index import IvfParams, build_index
 from index_builder.profiles import UserEvents, profile_records
-from index_builder.publish import Staging, new_version_name
+from index_builder.publish import Staging
 from protos import artifact, artifact_pb2
 
 __all__ = ["build_artifacts"]
@@ -154,7 +154,7 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     with _step("embeddings"):
         learned = _learn(config, catalog, events, consent, weights)
     popularity = _popularity(events, len(catalog.category), weights, config.popularity_half_life_days)
-    staging = Staging(config.out_root, new_version_name())
+    staging = Staging(config.out_root, artifact.new_version_name())
     try:
         manifest = _write(config, staging, catalog, events, users, consent, learned, popularity)
         manifest.counts.items_cold = int(learned.cold.sum())
@@ -234,12 +234,14 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     item_vectors, user_vectors, user_rows = learned.item_vectors, learned.user_vectors, learned.user_rows
     in_stock_rows = np.flatnonzero(catalog.in_stock)
     popular = in_stock_rows[np.argsort(-popularity[in_stock_rows], kind="stable")][: config.popular_list]
+    ids = _fixed_width_bytes(catalog.ids)
+    ids_sorted, rows_by_id = artifact.sorted_ids(ids)
     for name, array in {
-        "vectors": item_vectors, "ids": _fixed_width_bytes(catalog.ids), "category": catalog.category,
-        "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
-        "popularity": popularity, "popular_rows": popular.astype(np.int32),
+        "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,
+        "category": catalog.category, "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
+        "popular_rows": popular.astype(np.int32),
     }.items():
-        staging.save_array(artifact.ITEM_ARRAYS[name], array)
+        staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
     with _step("index"):
         queries = _recall_queries(item_vectors, user_vectors, user_rows, config.seed)
         params = IvfParams(threshold=config.ivf_threshold, target_recall=config.ivf_target_recall,
@@ -248,29 +250,25 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         staging.save_index(index)
         del index
     with _step("store"):
-        n_profiles = _write_store(config, staging, catalog, events, users, consent, user_vectors, user_rows)
+        n_profiles = _write_store(config, staging, events, users, consent, user_vectors, user_rows)
     return _manifest(config, staging.version, catalog, events, users, n_profiles, index_info)
 
 
-def _write_store(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events,
-                 users: pa.Table, consent: np.ndarray, user_vectors: np.ndarray, user_rows: np.ndarray) -> int:
-    order = pc.sort_indices(catalog.ids).to_numpy()  # byte order of the UTF-8 ids, as LMDB sorts keys
-    keys = catalog.ids.take(pa.array(order)).cast(pa.binary()).to_pylist()
-    item_rows = zip(keys, map(artifact.pack_row, order.tolist()), strict=True)
+def _write_store(config: BuildConfig, staging: Staging, events: _Events, users: pa.Table, consent: np.ndarray,
+                 user_vectors: np.ndarray, user_rows: np.ndarray) -> int:
     mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
     user_events = UserEvents(user=events.user[mine], item=events.item[mine], ts=events.ts[mine],
                              purchase=events.kind[mine] == inputs.EVENT_TYPES.index("purchase"))
     records = profile_records(users["user_id"].combine_chunks(), consent, user_vectors, user_rows,
                               user_events, config.recent_items)
     progress = tqdm(records, desc="profiles", unit="user", disable=not config.show_progress, mininterval=1.0)
-    map_size = 1 << 40  # a sparse file's ceiling, not an allocation
-    return staging.save_store(item_rows, progress, map_size)
+    return staging.save_store(progress)
 
 
 def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Events, users: pa.Table,
               n_profiles: int, index_info: artifact_pb2.IndexInfo) -> artifact_pb2.Manifest:
     return artifact_pb2.Manifest(
-        schema_version=artifact.SCHEMA_VERSION, version=version,
+        schema_version=artifact.SCHEMA_VERSION, profile_layout=artifact.PROFILE_LAYOUT, version=version,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"), dim=config.dim,
         counts=artifact_pb2.Counts(
             items=len(catalog.category), users=users.num_rows, events=len(events.item),
@@ -278,6 +276,7 @@ def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Eve
             events_dropped_unknown_user=events.unknown_user),
         params=artifact_pb2.BuildParams(
             dim=config.dim, iterations=config.iterations, regularization=config.regularization,
-            seed=config.seed, event_weights=config.event_weights, recent_items=config.recent_items),
+            seed=config.seed, event_weights=config.event_weights, recent_items=config.recent_items,
+            popularity_half_life_days=config.popularity_half_life_days),
         index=index_info, categories=catalog.categories, brands=catalog.brands,
     )

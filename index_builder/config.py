@@ -7,6 +7,8 @@ from pathlib import Path
 
 __all__ = ["BuildConfig", "DEFAULT_EVENT_WEIGHTS"]
 
+# Confidence of one event per type in the interaction matrix. Recorded in the manifest: the server
+# weighs a request's session with the same numbers, so offline and online agree.
 DEFAULT_EVENT_WEIGHTS = {"view": 1.0, "cart": 4.0, "purchase": 10.0}
 
 

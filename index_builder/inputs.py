@@ -21,12 +21,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from index_builder.errors import InputError
+from protos import artifact
 
 __all__ = ["EVENT_TYPES", "TableSpec", "ITEMS", "USERS", "EVENTS", "find_input", "read_table"]
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("view", "cart", "purchase")
+EVENT_TYPES = artifact.EVENT_TYPES
 _TRUE = ["true", "True", "TRUE", "1"]
 _FALSE = ["false", "False", "FALSE", "0"]
 _TS = pa.timestamp("ms", tz="UTC")

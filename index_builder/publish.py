@@ -12,7 +12,6 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import faiss
@@ -22,14 +21,9 @@ import numpy as np
 from index_builder.errors import ArtifactWriteError
 from protos import artifact, artifact_pb2
 
-__all__ = ["new_version_name", "Staging"]
+__all__ = ["Staging"]
 
 log = logging.getLogger(__name__)
-_STAGING_PREFIX = ".staging-"
-
-
-def new_version_name() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 class Staging:
@@ -38,7 +32,7 @@ class Staging:
     def __init__(self, root: Path, version: str) -> None:
         self.root = root
         self.version = version
-        self.dir = root / f"{_STAGING_PREFIX}{version}"
+        self.dir = artifact.staging_dir(root, version)
         try:
             root.mkdir(parents=True, exist_ok=True)
             self._remove_stale()
@@ -48,7 +42,7 @@ class Staging:
         self._files: list[str] = []
 
     def _remove_stale(self) -> None:
-        for stale in self.root.glob(f"{_STAGING_PREFIX}*"):
+        for stale in self.root.glob(f"{artifact.STAGING_PREFIX}*"):
             log.warning("staging_removed dir=%s", stale.name)
             shutil.rmtree(stale, ignore_errors=True)
 
@@ -61,14 +55,15 @@ class Staging:
         faiss.write_index(index, str(self.dir / artifact.INDEX))
         self._done(artifact.INDEX)
 
-    def save_store(self, item_rows: Iterable[tuple[bytes, bytes]], profiles: Iterable[tuple[bytes, bytes]],
-                   map_size: int) -> int:
+    def save_store(self, profiles: Iterable[tuple[bytes, bytes]]) -> int:
         """Write the LMDB store (keys must come sorted); returns the number of profiles."""
         path = self.dir / artifact.STORE
-        env = lmdb.open(str(path), subdir=False, map_size=map_size, max_dbs=2, lock=False, sync=True)
+        try:
+            env = artifact.open_store(path, write=True)
+        except lmdb.Error as exc:
+            raise ArtifactWriteError(f"{path}: cannot create LMDB store: {exc}") from exc
         try:
             with env.begin(write=True) as txn:
-                txn.cursor(env.open_db(artifact.DB_ITEM_ROWS, txn=txn)).putmulti(item_rows, append=True)
                 _, added = txn.cursor(env.open_db(artifact.DB_PROFILES, txn=txn)).putmulti(profiles, append=True)
             env.sync(True)
         except lmdb.Error as exc:
@@ -100,11 +95,7 @@ class Staging:
             artifact.verify_files(final, artifact.read_manifest(final))
         except artifact.ManifestMismatch as exc:
             raise ArtifactWriteError(f"written version does not verify: {exc}") from exc
-        link = self.root / f".{artifact.CURRENT_LINK}.tmp"
-        link.unlink(missing_ok=True)
-        link.symlink_to(self.version)
-        os.replace(link, self.root / artifact.CURRENT_LINK)
-        artifact.fsync_path(self.root)
+        artifact.switch_current(self.root, final)
         log.info("version_published version=%s", self.version)
         return final
 

@@ -230,33 +230,12 @@ def _profiler(server: ServerProcess, args: BenchArgs) -> subprocess.Popen[bytes]
         raise RuntimeError(f"--profile needs py-spy (pip install py-spy): {exc}") from exc
 
 
-def copy_version(root: Path, name: str | None = None, source: str = artifact.CURRENT_LINK) -> tuple[Path, Path]:
-    """Copy ROOT/<source> (default: current's directory) to a new version named `name` (default: a
-    bench-stamped name), manifest "version" rewritten; returns (old, new). `current` is not moved."""
-    old = (root / source).resolve(strict=True)
-    name = name or f"{old.name.split('-bench')[0]}-bench{time.strftime('%Y%m%dT%H%M%S')}"
-    staging = root / f".staging-{name}"
-    try:
-        shutil.copytree(old, staging)
-        manifest = json.loads((staging / artifact.MANIFEST).read_text(encoding="utf-8"))
-        manifest["version"] = name
-        (staging / artifact.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        for path in staging.iterdir():  # on disk before Tailor is measured: no writeback during its phases
-            artifact.fsync_path(path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    new = root / name
-    os.rename(staging, new)
-    return old, new
-
-
-def point_current(root: Path, version_dir: Path) -> None:
-    """Switch ROOT/current atomically: a temporary symlink renamed over it."""
-    link = root / f".{artifact.CURRENT_LINK}.bench-tmp"
-    link.unlink(missing_ok=True)
-    link.symlink_to(version_dir.name)
-    os.replace(link, root / artifact.CURRENT_LINK)
+def _bench_copy(root: Path) -> tuple[Path, Path]:
+    """A copy of current's version under a bench-stamped name (on disk before Tailor is measured:
+    no writeback during its phases); returns (old, new). `current` is not moved."""
+    old = artifact.resolve_current(root)
+    name = f"{old.name.split('-bench')[0]}-bench{time.strftime('%Y%m%dT%H%M%S')}"
+    return old, artifact.copy_version(root, name=name)
 
 
 async def _swap_under_load(gen: LoadGenerator, new_dir: Path, rate: float) -> SwapReport:
@@ -274,7 +253,7 @@ async def _swap_under_load(gen: LoadGenerator, new_dir: Path, rate: float) -> Sw
 
     async def switch() -> None:
         await asyncio.sleep(1.0)
-        point_current(new_dir.parent, new_dir)
+        artifact.switch_current(new_dir.parent, new_dir)
         state["switched"] = time.perf_counter()
         log.info("bench_swap version=%s", new_dir.name)
 
@@ -323,12 +302,12 @@ def run_bench(args: BenchArgs) -> str:
     old = new = None
     try:
         if args.swap:
-            old, new = copy_version(root)
+            old, new = _bench_copy(root)
         tailor = measure("tailor", root, payloads, args, logs, swap_to=new)
         tailor.name = "Tailor"
     finally:
         if old is not None and new is not None:
-            point_current(root, old)
+            artifact.switch_current(root, old)
             shutil.rmtree(new, ignore_errors=True)
     heading = (f"tailor bench: {root} ({_describe(root)}); workers={args.workers}, {args.connections} connections, "
                f"{args.duration:g} s per phase, deadline {args.timeout:g} s")

@@ -57,17 +57,16 @@ class OfflineContext:
     def abort(self, code: grpc.StatusCode, details: str) -> NoReturn:
         raise RuntimeError(f"request failed outside gRPC: {code.name}: {details}")
 
+    def abort_with_status(self, status: grpc.Status) -> NoReturn:
+        raise RuntimeError(f"request failed outside gRPC: {status.code.name}: {status.details}")
+
 
 def _sample_pool(snapshot: Snapshot, rng: random.Random, size: int = 256) -> PayloadPool:
     """A few users with a profile and items of the catalog, read straight from the snapshot."""
-    with snapshot.env.begin(db=snapshot.profile_db) as txn:
-        users = []
-        for key in txn.cursor().iternext(values=False):
-            users.append(bytes(key).decode())
-            if len(users) >= size:
-                break
-    rows = rng.sample(range(snapshot.n_items), min(size * 4, snapshot.n_items))
-    return PayloadPool(users=users or ["anonymous"], items=[snapshot.item_id(r) for r in rows])
+    users = snapshot.profiles.user_ids(size)
+    catalog = snapshot.catalog
+    rows = rng.sample(range(catalog.n_items), min(size * 4, catalog.n_items))
+    return PayloadPool(users=users or ["anonymous"], items=[catalog.item_id(r) for r in rows])
 
 
 def _median_by_n(responses: Iterable[Message]) -> dict[int, Any]:

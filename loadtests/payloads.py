@@ -6,13 +6,12 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import lmdb
 import numpy as np
 
 from protos import artifact
 from protos import decision_pb2 as pb
 
-__all__ = ["PayloadPool", "load_pool"]
+__all__ = ["PayloadPool", "load_pool", "profile_user_ids"]
 
 _VIEW, _CART = pb.INTERACTION_TYPE_VIEW, pb.INTERACTION_TYPE_CART
 
@@ -45,8 +44,9 @@ class PayloadPool:
                                 context=pb.Context(page=pb.PAGE_SEARCH, query="shoes"))
 
 
-def _user_ids(store: Path, limit: int) -> list[str]:
-    env = lmdb.open(str(store), subdir=False, readonly=True, lock=False, max_dbs=2)
+def profile_user_ids(store: Path, limit: int) -> list[str]:
+    """About `limit` user ids with a profile, spread over the store's key order."""
+    env = artifact.open_store(store)
     try:
         db = env.open_db(artifact.DB_PROFILES, create=False)
         with env.begin(db=db) as txn:
@@ -60,7 +60,7 @@ def _user_ids(store: Path, limit: int) -> list[str]:
 def load_pool(root: Path, users: int = 20_000, items: int = 50_000) -> PayloadPool:
     """Sample ids from ROOT/current: users with a profile, items from the catalog."""
     version = (root / artifact.CURRENT_LINK).resolve(strict=True)
-    ids = np.load(version / artifact.ITEM_ARRAYS["ids"], mmap_mode="r")
+    ids = np.load(version / artifact.ITEM_ARRAYS["ids"].file, mmap_mode="r")
     rows = np.random.default_rng(0).choice(len(ids), size=min(items, len(ids)), replace=False)
-    return PayloadPool(users=_user_ids(version / artifact.STORE, users) or ["anonymous"],
+    return PayloadPool(users=profile_user_ids(version / artifact.STORE, users) or ["anonymous"],
                        items=[bytes(ids[r]).decode() for r in rows])

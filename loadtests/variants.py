@@ -77,6 +77,9 @@ class _SyncContext:
     def abort(self, code: grpc.StatusCode, details: str) -> NoReturn:
         raise _Abort(code, details)
 
+    def abort_with_status(self, status: grpc.Status) -> NoReturn:
+        raise _Abort(status.code, status.details)
+
 
 class AioDecision(decision_pb2_grpc.DecisionServicer):
     """The Decision service on grpc.aio: each call runs DecisionServicer's method on the loop."""
@@ -194,19 +197,19 @@ _REPEATS = 3
 def _time_stages(servicer: DecisionServicer, context: Any, snapshot: Any, config: ServerConfig,
                  request: Any) -> tuple[float, float, float, float]:
     """Seconds for parse, signals, rank, and the whole servicer call, of one request."""
-    from server import ranking, requests
+    from server import queries, ranking
     from server.signals import gather_signals
 
-    rerank, limits = isinstance(request, pb.RerankRequest), config.limits
+    rerank, limits, policy = isinstance(request, pb.RerankRequest), config.limits, config.ranking
     t0 = time.perf_counter()
-    query = requests.parse_rerank(request, limits) if rerank else requests.parse_recommend(request, limits)
+    query = queries.parse_rerank(request, limits) if rerank else queries.parse_recommend(request, limits)
     t1 = time.perf_counter()
-    signals = gather_signals(snapshot, query)
+    signals = gather_signals(snapshot, policy, query)
     t2 = time.perf_counter()
     if rerank:
-        ranking.rerank(snapshot, signals, query.candidate_scores, query.n, query.filters, config.rerank_search_weight)
+        ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters)
     else:
-        ranking.recommend(snapshot, signals, query.n, query.filters)
+        ranking.recommend(snapshot, policy, signals, query.n, query.filters)
     t3 = time.perf_counter()
     (servicer.Rerank if rerank else servicer.Recommend)(request, context)
     return t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3
@@ -227,12 +230,10 @@ def decision_costs(root: Path, calls: int = 300, seed: int = 3) -> str:
     servicer, rng = DecisionServicer(config, holder, process_metrics()), random.Random(seed)
     context: Any = OfflineContext()
     snapshot = holder.current
-    if snapshot is None:
-        raise RuntimeError(f"{root}: no snapshot loaded")
     kinds: dict[str, Callable[[random.Random], Any]] = {
         "Recommend user": pool.recommend_for_user, "Recommend session": pool.recommend_for_session,
         "Recommend product": pool.recommend_for_product, "Rerank": pool.rerank}
-    lines = [f"decision cost per call, µs ({calls} calls each, {snapshot.n_items} items)",
+    lines = [f"decision cost per call, µs ({calls} calls each, {snapshot.catalog.n_items} items)",
              f"{'request':<18}{'parse':>7}{'signals':>8}{'rank':>7}{'respond':>8}{'total':>7}"]
     for name, draw in kinds.items():
         stage = dict.fromkeys(("parse", "signals", "rank", "total"), 0.0)

@@ -1,94 +1,101 @@
-"""The artifact directory layout: one place both the builder and the server import.
+"""The artifact directory: the one disk contract the builder, server, benchmark and tests share.
 
 ROOT/
-  current -> <version>          symlink, switched atomically with os.replace
+  current -> <version>          symlink, switched atomically with os.replace (`switch_current`)
+  .staging-<version>/           a version being written (`staging_dir`); never served
   <version>/
     manifest.json               written last; lists every file with its sha256
     index.faiss                 FAISS index (inner product) over the raw ALS item factors, so a
                                 user's score is the predicted preference; cold items are their
                                 content vector at the warm items' lower-quartile length. It has
                                 dim + 1 dimensions: the last makes every row the same length
-                                (so IVF partitions well); queries append a 0
+                                (so IVF partitions well); queries append a 0 (`index_queries`)
     item_vectors.npy            float32 [items, dim], the same directions L2-normalised (cosine)
-    item_ids.npy                bytes [items]: row -> item id
+    item_ids.npy                S [items]: row -> item id
+    item_ids_sorted.npy         S [items]: the ids in byte order, one byte wider than the longest
+                                id (so a longer query id can never match a truncated prefix)
+    item_rows_by_id.npy         int32 [items]: catalog row of each sorted id (`find_rows`)
     item_category.npy           int32 [items]: code into manifest.categories
     item_brand.npy              int32 [items]: code into manifest.brands
     item_price.npy              float32 [items]
     item_in_stock.npy           bool [items]
-    item_popularity.npy         float32 [items], recency-weighted event mass
-    popular_rows.npy            int32: in-stock rows, most popular first
-    store.lmdb                  LMDB, two named dbs:
-                                  item_rows: item id -> int32 row
-                                  profiles:  user id -> profile record
+    popular_rows.npy            int32 [<= items]: in-stock rows, most popular first
+    store.lmdb                  LMDB (`open_store`), one named db:
+                                  profiles: user id -> profile record (`pack_profile`)
+
+Every check of a version's shape happens once, at load (`check_arrays`, `check_index`,
+`read_manifest`), never per request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import struct
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import lmdb
 import numpy as np
 from google.protobuf import json_format
 
 from protos import artifact_pb2
 
 __all__ = [
-    "SCHEMA_VERSION",
-    "CURRENT_LINK",
-    "MANIFEST",
-    "INDEX",
-    "ITEM_ARRAYS",
-    "STORE",
-    "DB_ITEM_ROWS",
-    "DB_PROFILES",
-    "Profile",
-    "pack_profile",
-    "unpack_profile",
-    "ROW_DTYPE",
-    "pack_row",
-    "unpack_row",
-    "file_sha256",
-    "fsync_path",
-    "index_queries",
-    "read_manifest",
-    "write_manifest",
-    "verify_files",
-    "ManifestMismatch",
+    "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
+    "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "Profile", "pack_profile", "unpack_profile",
+    "sorted_ids", "find_rows", "file_sha256", "fsync_path", "index_queries", "open_store", "staging_dir",
+    "new_version_name", "switch_current", "resolve_current", "copy_version", "read_manifest", "write_manifest",
+    "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+PROFILE_LAYOUT = 1
 CURRENT_LINK = "current"
+STAGING_PREFIX = ".staging-"
 MANIFEST = "manifest.json"
 INDEX = "index.faiss"
 STORE = "store.lmdb"
-DB_ITEM_ROWS = b"item_rows"
 DB_PROFILES = b"profiles"
-# Column name -> file; every per-item array has one row per catalog item.
+# Event types in the order the builder codes them; manifest.params.event_weights is keyed by these.
+EVENT_TYPES = ("view", "cart", "purchase")
+
+
+class ManifestMismatch(Exception):
+    """A version directory's files do not match its manifest, or its layout is unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArraySpec:
+    """One memory-mapped per-item file: its name, dtype kind/size and whether it has a row per item."""
+
+    file: str
+    dtype: str  # numpy dtype string; "S" = any byte-string width
+    per_item: bool = True
+
+
 ITEM_ARRAYS = {
-    "vectors": "item_vectors.npy",
-    "ids": "item_ids.npy",
-    "category": "item_category.npy",
-    "brand": "item_brand.npy",
-    "price": "item_price.npy",
-    "in_stock": "item_in_stock.npy",
-    "popularity": "item_popularity.npy",
-    "popular_rows": "popular_rows.npy",
+    "vectors": ArraySpec("item_vectors.npy", "<f4"),
+    "ids": ArraySpec("item_ids.npy", "S"),
+    "ids_sorted": ArraySpec("item_ids_sorted.npy", "S"),
+    "rows_by_id": ArraySpec("item_rows_by_id.npy", "<i4"),
+    "category": ArraySpec("item_category.npy", "<i4"),
+    "brand": ArraySpec("item_brand.npy", "<i4"),
+    "price": ArraySpec("item_price.npy", "<f4"),
+    "in_stock": ArraySpec("item_in_stock.npy", "|b1"),
+    "popular_rows": ArraySpec("popular_rows.npy", "<i4", per_item=False),
 }
+
+
+# --- records -------------------------------------------------------------------------------------------------------
 
 # Profile record: header, then float32[dim] vector, int32[n_recent] recent
 # item rows (oldest first), int32[n_purchased] purchased item rows (sorted).
 _PROFILE_HEADER = struct.Struct("<BBHHH")
-_PROFILE_LAYOUT = 1
 _FLAG_CONSENT = 1
-_ROW = struct.Struct("<i")
-ROW_DTYPE = np.dtype("<i4")
-
-
-class ManifestMismatch(Exception):
-    """A version directory's files do not match its manifest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +111,7 @@ class Profile:
 def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchased: np.ndarray) -> bytes:
     """Encode one user's profile record (no JSON: the server decodes it per request)."""
     header = _PROFILE_HEADER.pack(
-        _PROFILE_LAYOUT, _FLAG_CONSENT if consent else 0, len(vector), len(recent), len(purchased)
+        PROFILE_LAYOUT, _FLAG_CONSENT if consent else 0, len(vector), len(recent), len(purchased)
     )
     return b"".join(
         (
@@ -117,10 +124,11 @@ def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchase
 
 
 def unpack_profile(record: bytes) -> Profile:
-    """Decode a record written by `pack_profile` without copying the arrays."""
-    layout, flags, dim, n_recent, n_purchased = _PROFILE_HEADER.unpack_from(record)
-    if layout != _PROFILE_LAYOUT:
-        raise ManifestMismatch(f"profile record layout {layout}, expected {_PROFILE_LAYOUT}")
+    """Decode a record written by `pack_profile` without copying the arrays.
+
+    The layout is checked once per version (manifest.profile_layout), not here.
+    """
+    _, flags, dim, n_recent, n_purchased = _PROFILE_HEADER.unpack_from(record)
     offset = _PROFILE_HEADER.size
     vector = np.frombuffer(record, dtype="<f4", count=dim, offset=offset)
     offset += 4 * dim
@@ -130,17 +138,24 @@ def unpack_profile(record: bytes) -> Profile:
     return Profile(bool(flags & _FLAG_CONSENT), vector, recent, purchased)
 
 
-def pack_row(row: int) -> bytes:
-    return _ROW.pack(row)
+def sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ids in byte order, one byte wider than the longest; catalog row of each) for `find_rows`."""
+    order = np.argsort(ids, kind="stable").astype(np.int32)
+    return ids[order].astype(f"S{ids.dtype.itemsize + 1}"), order
 
 
-def unpack_row(value: bytes) -> int:
-    return int(_ROW.unpack(value)[0])
+def find_rows(ids_sorted: np.ndarray, rows_by_id: np.ndarray, ids: tuple[str, ...]) -> np.ndarray:
+    """Catalog row of each id (int64), -1 where unknown: one binary search over the mapped arrays.
 
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    Ids are cast to the sorted array's width; an id longer than every catalog id keeps more bytes
+    than any of them has, so truncation can never turn it into a match.
+    """
+    if not ids or not len(ids_sorted):
+        return np.full(len(ids), -1, dtype=np.int64)
+    wanted = np.array(ids, dtype=ids_sorted.dtype)
+    at = np.searchsorted(ids_sorted, wanted)
+    np.minimum(at, len(ids_sorted) - 1, out=at)
+    return np.where(ids_sorted[at] == wanted, rows_by_id[at], -1).astype(np.int64)
 
 
 def index_queries(queries: np.ndarray) -> np.ndarray:
@@ -150,6 +165,14 @@ def index_queries(queries: np.ndarray) -> np.ndarray:
     return padded
 
 
+# --- files and versions --------------------------------------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file's (or a directory's entries') data to disk."""
     fd = os.open(path, os.O_RDONLY)
@@ -157,6 +180,64 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def open_store(path: Path, *, write: bool = False) -> lmdb.Environment:
+    """The version's LMDB store: read-only and lock-free for serving (one copy in the page cache for
+    every worker), or writable once by the builder. Raises lmdb.Error."""
+    if write:
+        # A sparse file's ceiling, not an allocation.
+        return lmdb.open(str(path), subdir=False, map_size=1 << 40, max_dbs=1, lock=False, sync=True)
+    return lmdb.open(str(path), subdir=False, readonly=True, lock=False, max_dbs=1, readahead=False)
+
+
+def staging_dir(root: Path, version: str) -> Path:
+    """Where a version is written before it is renamed to ROOT/<version>; never served."""
+    return root / f"{STAGING_PREFIX}{version}"
+
+
+def new_version_name() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def switch_current(root: Path, version_dir: Path) -> None:
+    """Point ROOT/current at `version_dir` atomically (symlink + os.replace), durably."""
+    link = root / f".{CURRENT_LINK}.tmp-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(version_dir.name)
+    os.replace(link, root / CURRENT_LINK)
+    fsync_path(root)
+
+
+def resolve_current(root: Path) -> Path:
+    """The version directory ROOT/current points at; raises ManifestMismatch when there is none."""
+    link = root / CURRENT_LINK
+    try:
+        return link.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise ManifestMismatch(f"{link}: no current version ({exc})") from exc
+
+
+def copy_version(root: Path, name: str | None = None, source: str = CURRENT_LINK) -> Path:
+    """Copy ROOT/<source> to ROOT/<name> as a new version (staged, fsynced, manifest renamed and
+    written last); `current` is not switched. Returns the new version directory."""
+    name = name or new_version_name()
+    staging = staging_dir(root, name)
+    try:
+        shutil.copytree((root / source).resolve(strict=True), staging)
+        manifest = read_manifest(staging)
+        manifest.version = name
+        for path in staging.iterdir():
+            if path.name != MANIFEST:
+                fsync_path(path)
+        write_manifest(staging, manifest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    final = root / name
+    os.rename(staging, final)
+    fsync_path(root)
+    return final
 
 
 def write_manifest(version_dir: Path, manifest: artifact_pb2.Manifest) -> None:
@@ -170,6 +251,7 @@ def write_manifest(version_dir: Path, manifest: artifact_pb2.Manifest) -> None:
 
 
 def read_manifest(version_dir: Path) -> artifact_pb2.Manifest:
+    """Parse manifest.json and refuse a schema or profile layout this code does not read."""
     path = version_dir / MANIFEST
     try:
         text = path.read_text(encoding="utf-8")
@@ -178,12 +260,12 @@ def read_manifest(version_dir: Path) -> artifact_pb2.Manifest:
     manifest = artifact_pb2.Manifest()
     try:
         json_format.Parse(text, manifest)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, json.JSONDecodeError) as exc:
         raise ManifestMismatch(f"{path}: invalid manifest: {exc}") from exc
     if manifest.schema_version != SCHEMA_VERSION:
-        raise ManifestMismatch(
-            f"{path}: schema_version {manifest.schema_version}, this code reads {SCHEMA_VERSION}"
-        )
+        raise ManifestMismatch(f"{path}: schema_version {manifest.schema_version}, this code reads {SCHEMA_VERSION}")
+    if manifest.profile_layout != PROFILE_LAYOUT:
+        raise ManifestMismatch(f"{path}: profile_layout {manifest.profile_layout}, this code reads {PROFILE_LAYOUT}")
     return manifest
 
 
@@ -199,3 +281,30 @@ def verify_files(version_dir: Path, manifest: artifact_pb2.Manifest) -> None:
             raise ManifestMismatch(f"{path}: {size} bytes, manifest says {entry.size_bytes}")
         if file_sha256(path) != entry.sha256:
             raise ManifestMismatch(f"{path}: sha256 does not match the manifest")
+
+
+def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest) -> None:
+    """Every item array present, with its dtype and a row per catalog item; raise ManifestMismatch."""
+    n_items = int(manifest.counts.items)
+    for name, spec in ITEM_ARRAYS.items():
+        array = arrays.get(name)
+        if array is None:
+            raise ManifestMismatch(f"{spec.file}: missing")
+        kind_ok = array.dtype.kind == "S" if spec.dtype == "S" else array.dtype == np.dtype(spec.dtype)
+        if not kind_ok:
+            raise ManifestMismatch(f"{spec.file}: dtype {array.dtype}, expected {spec.dtype}")
+        rows = array.shape[0] if array.ndim else -1
+        if spec.per_item and rows != n_items or not spec.per_item and not 0 <= rows <= n_items:
+            raise ManifestMismatch(f"{spec.file}: {rows} rows for {n_items} items")
+    if arrays["vectors"].ndim != 2 or arrays["vectors"].shape[1] != manifest.dim:
+        raise ManifestMismatch(f"{ITEM_ARRAYS['vectors'].file}: shape {arrays['vectors'].shape}, dim {manifest.dim}")
+    for name in ("rows_by_id", "popular_rows"):
+        if len(arrays[name]) and not 0 <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
+            raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
+
+
+def check_index(dimension: int, count: int, manifest: artifact_pb2.Manifest) -> None:
+    """index.faiss holds one dim + 1 row per catalog item; raise ManifestMismatch."""
+    if dimension != manifest.dim + 1 or count != manifest.counts.items:
+        raise ManifestMismatch(f"{INDEX}: d={dimension} ntotal={count}, expected d={manifest.dim + 1} "
+                               f"ntotal={manifest.counts.items}")

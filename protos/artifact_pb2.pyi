@@ -47,7 +47,7 @@ class Counts(_message.Message):
     def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ...) -> None: ...
 
 class BuildParams(_message.Message):
-    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items")
+    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days")
     class EventWeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -61,16 +61,18 @@ class BuildParams(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     EVENT_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     RECENT_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    POPULARITY_HALF_LIFE_DAYS_FIELD_NUMBER: _ClassVar[int]
     dim: int
     iterations: int
     regularization: float
     seed: int
     event_weights: _containers.ScalarMap[str, float]
     recent_items: int
-    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ...) -> None: ...
+    popularity_half_life_days: float
+    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ...) -> None: ...
 
 class Manifest(_message.Message):
-    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds")
+    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +84,7 @@ class Manifest(_message.Message):
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     BRANDS_FIELD_NUMBER: _ClassVar[int]
     BUILD_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_LAYOUT_FIELD_NUMBER: _ClassVar[int]
     schema_version: int
     version: str
     created_at: str
@@ -93,4 +96,5 @@ class Manifest(_message.Message):
     categories: _containers.RepeatedScalarFieldContainer[str]
     brands: _containers.RepeatedScalarFieldContainer[str]
     build_seconds: float
-    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ...) -> None: ...
+    profile_layout: int
+    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ...) -> None: ...

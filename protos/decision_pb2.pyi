@@ -29,6 +29,16 @@ class Page(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PAGE_PRODUCT: _ClassVar[Page]
     PAGE_CART: _ClassVar[Page]
     PAGE_SEARCH: _ClassVar[Page]
+
+class ReasonCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REASON_CODE_UNSPECIFIED: _ClassVar[ReasonCode]
+    REASON_CODE_SEARCH_RELEVANCE: _ClassVar[ReasonCode]
+    REASON_CODE_ANCHOR_SIMILAR: _ClassVar[ReasonCode]
+    REASON_CODE_SESSION_SIMILAR: _ClassVar[ReasonCode]
+    REASON_CODE_USER_AFFINITY: _ClassVar[ReasonCode]
+    REASON_CODE_POPULAR: _ClassVar[ReasonCode]
+    REASON_CODE_UNKNOWN_ITEM: _ClassVar[ReasonCode]
 INTERACTION_TYPE_UNSPECIFIED: InteractionType
 INTERACTION_TYPE_VIEW: InteractionType
 INTERACTION_TYPE_CART: InteractionType
@@ -43,6 +53,13 @@ PAGE_HOME: Page
 PAGE_PRODUCT: Page
 PAGE_CART: Page
 PAGE_SEARCH: Page
+REASON_CODE_UNSPECIFIED: ReasonCode
+REASON_CODE_SEARCH_RELEVANCE: ReasonCode
+REASON_CODE_ANCHOR_SIMILAR: ReasonCode
+REASON_CODE_SESSION_SIMILAR: ReasonCode
+REASON_CODE_USER_AFFINITY: ReasonCode
+REASON_CODE_POPULAR: ReasonCode
+REASON_CODE_UNKNOWN_ITEM: ReasonCode
 
 class Interaction(_message.Message):
     __slots__ = ("item_id", "type", "timestamp_ms")
@@ -123,12 +140,14 @@ class RerankRequest(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ...) -> None: ...
 
 class Reason(_message.Message):
-    __slots__ = ("code", "text")
+    __slots__ = ("code", "text", "kind")
     CODE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     code: str
     text: str
-    def __init__(self, code: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+    kind: ReasonCode
+    def __init__(self, code: _Optional[str] = ..., text: _Optional[str] = ..., kind: _Optional[_Union[ReasonCode, str]] = ...) -> None: ...
 
 class ScoredItem(_message.Message):
     __slots__ = ("item_id", "score", "reasons")

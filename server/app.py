@@ -47,9 +47,7 @@ class RunningServer:
             time.sleep(lame_duck)
         self.server.stop(grace).wait()
         self.watcher.stop()
-        snapshot = self.holder.current
-        if snapshot is not None:
-            snapshot.close()
+        self.holder.current.close()
 
 
 def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = DecisionServicer,
@@ -76,6 +74,5 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     watcher.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    snapshot = holder.current
-    log.info("worker_started port=%d version=%s", port, snapshot.version if snapshot else "")
+    log.info("worker_started port=%d version=%s", port, holder.current.version)
     return RunningServer(server, port, holder, watcher, health_servicer)

@@ -1,7 +1,8 @@
 """ServerConfig: one typed, frozen object, validated at start.
 
-Precedence: defaults < config file ([server] table of a TOML file) < TAILOR_* environment < flags.
-`tailor.example.toml` at the repository root lists every key with its default.
+Precedence: defaults < config file ([server] and [ranking] tables of a TOML file) < TAILOR_*
+environment (TAILOR_PORT, TAILOR_RANKING_SEARCH_WEIGHT, ...) < flags. `tailor.example.toml` at the
+repository root lists every key with its default.
 """
 
 from __future__ import annotations
@@ -9,12 +10,24 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from server.requests import Limits
+from server.policy import RankingPolicy
 
-__all__ = ["ServerConfig", "load_server_config", "config_from_env", "worker_count"]
+__all__ = ["Limits", "ServerConfig", "load_server_config", "config_from_env", "worker_count"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Documented request bounds (see decision.proto)."""
+
+    max_recommend: int = 500
+    max_rerank_n: int = 1000
+    max_candidates: int = 1000
+    max_session: int = 100
+    max_filter_values: int = 100
+    max_query_bytes: int = 1024
 
 
 @dataclass(frozen=True)
@@ -34,8 +47,7 @@ class ServerConfig:
     drain_seconds: float = 10.0
     # After SIGTERM, keep answering (health NOT_SERVING) this long before refusing new calls.
     lame_duck_seconds: float = 1.0
-    # Weight of the search engine's own score in Rerank (the rest is the shopper's affinity).
-    rerank_search_weight: float = 0.5
+    ranking: RankingPolicy = field(default_factory=RankingPolicy)
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -52,19 +64,17 @@ class ServerConfig:
             raise ValueError(f"ServerConfig.workers: must be >= 0, got {self.workers}")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ValueError(f"ServerConfig.metrics_port: must be 0-65535, got {self.metrics_port}")
-        if not 0.0 <= self.rerank_search_weight <= 1.0:
-            raise ValueError(f"ServerConfig.rerank_search_weight: must be in [0, 1], got {self.rerank_search_weight}")
 
 
 _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
     "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float,
-    "rerank_search_weight": float,
 }
+_RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int}[str(f.type)] for f in fields(RankingPolicy)}
 
 
-def _convert(key: str, value: object, source: str) -> object:
-    kind = _TYPES[key]
+def _convert(key: str, value: object, source: str, types: Mapping[str, type] = _TYPES) -> object:
+    kind = types[key]
     try:
         if kind is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
             raise ValueError(f"not an integer: {value!r}")
@@ -73,41 +83,64 @@ def _convert(key: str, value: object, source: str) -> object:
         raise ValueError(f"{source}: {exc}") from exc
 
 
-def _from_file(path: Path) -> dict[str, object]:
+def _table(path: Path, document: Mapping[str, object], name: str, types: Mapping[str, type]) -> dict[str, object]:
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: {name}: must be a table")
+    unknown = sorted(set(table) - set(types))
+    if unknown:
+        raise ValueError(f"{path}: unknown key {name}.{unknown[0]}")
+    return {k: _convert(k, v, f"{path}: {name}.{k}", types) for k, v in table.items()}
+
+
+def _from_file(path: Path) -> tuple[dict[str, object], dict[str, object]]:
+    """The [server] and [ranking] tables of a TOML file; any other table is an error."""
     try:
         with path.open("rb") as f:
-            table = tomllib.load(f).get("server", {})
+            document = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: cannot read config: {exc}") from exc
-    unknown = sorted(set(table) - set(_TYPES))
+    unknown = sorted(set(document) - {"server", "ranking"})
     if unknown:
-        raise ValueError(f"{path}: unknown key server.{unknown[0]}")
-    return {k: _convert(k, v, f"{path}: server.{k}") for k, v in table.items()}
+        raise ValueError(f"{path}: unknown table [{unknown[0]}]")
+    return _table(path, document, "server", _TYPES), _table(path, document, "ranking", _RANKING_TYPES)
 
 
-def _from_env(environ: Mapping[str, str]) -> dict[str, object]:
+def _from_env(environ: Mapping[str, str], prefix: str = "TAILOR_",
+              types: Mapping[str, type] = _TYPES) -> dict[str, object]:
     values: dict[str, object] = {}
-    for key in _TYPES:
-        name = f"TAILOR_{key.upper()}"
+    for key in types:
+        name = f"{prefix}{key.upper()}"
         if name in environ:
-            values[key] = _convert(key, environ[name], name)
+            values[key] = _convert(key, environ[name], name, types)
     return values
+
+
+def _ranking(base: RankingPolicy, values: Mapping[str, object]) -> RankingPolicy:
+    try:
+        return replace(base, **values)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise ValueError(f"ranking: {exc}") from exc
 
 
 def load_server_config(file: Path | None = None, environ: Mapping[str, str] | None = None,
                        flags: Mapping[str, object] | None = None) -> ServerConfig:
     """Defaults < `file` < TAILOR_* `environ` < `flags` (None values ignored); errors name the key."""
-    values = _from_file(file) if file is not None else {}
-    values.update(_from_env(os.environ if environ is None else environ))
+    environ = os.environ if environ is None else environ
+    values, ranking = _from_file(file) if file is not None else ({}, {})
+    values.update(_from_env(environ))
+    ranking.update(_from_env(environ, "TAILOR_RANKING_", _RANKING_TYPES))
     values.update({k: _convert(k, v, f"--{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None})
     if "artifacts" not in values:
         raise ValueError("artifacts: required (--artifacts, TAILOR_ARTIFACTS or server.artifacts in the config file)")
-    return ServerConfig(**values)  # type: ignore[arg-type]
+    return ServerConfig(ranking=_ranking(RankingPolicy(), ranking), **values)  # type: ignore[arg-type]
 
 
 def config_from_env(base: ServerConfig, environ: Mapping[str, str] | None = None) -> ServerConfig:
     """`base` with TAILOR_* environment variables applied over it (for programs that build a config)."""
-    return replace(base, **_from_env(os.environ if environ is None else environ))  # type: ignore[arg-type]
+    environ = os.environ if environ is None else environ
+    ranking = _ranking(base.ranking, _from_env(environ, "TAILOR_RANKING_", _RANKING_TYPES))
+    return replace(base, ranking=ranking, **_from_env(environ))  # type: ignore[arg-type]
 
 
 def worker_count(config: ServerConfig) -> int:

@@ -1,17 +1,20 @@
-"""Errors the server raises, and their one mapping to gRPC status codes.
+"""Errors the server raises on purpose, and their one mapping to gRPC status codes.
 
 TailorError
- +-- InvalidRequest      INVALID_ARGUMENT; `field` names the offending field
- +-- Overloaded          RESOURCE_EXHAUSTED
- +-- NoArtifact          UNAVAILABLE: no verified version loaded yet
- +-- ArtifactError       a version that cannot be opened or does not verify
+ +-- InvalidRequest      INVALID_ARGUMENT; `field` names the offending field (also sent as a
+ |                       google.rpc.BadRequest field violation)
+ +-- ArtifactError       INTERNAL: a version that cannot be opened, does not verify, or fails
+                         to read (LMDB, FAISS, arrays); converted where the library is called
+
+Anything else escaping a handler is a bug: the servicer answers INTERNAL with a generic
+message, logs the exception, and counts the call as INTERNAL.
 """
 
 from __future__ import annotations
 
 import grpc
 
-__all__ = ["TailorError", "InvalidRequest", "Overloaded", "NoArtifact", "ArtifactError", "status_of"]
+__all__ = ["TailorError", "InvalidRequest", "ArtifactError", "status_of"]
 
 
 class TailorError(Exception):
@@ -21,25 +24,16 @@ class TailorError(Exception):
 class InvalidRequest(TailorError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.description = message
         super().__init__(f"{field}: {message}")
 
 
-class Overloaded(TailorError):
-    """Too many calls in flight; the caller should back off."""
-
-
-class NoArtifact(TailorError):
-    """The server has no verified artifact version to answer from."""
-
-
 class ArtifactError(TailorError):
-    """A version directory that cannot be opened or fails verification."""
+    """A version directory that cannot be opened, fails verification, or fails to read."""
 
 
-_STATUS = {
+_STATUS: dict[type[TailorError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
-    Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    NoArtifact: grpc.StatusCode.UNAVAILABLE,
     ArtifactError: grpc.StatusCode.INTERNAL,
 }
 

@@ -43,8 +43,6 @@ class Metrics:
                          multiprocess_mode="livemax")
         self.swaps = Counter("tailor_artifact_swaps", "Version swaps", ["outcome"])
         self.restarts = Counter("tailor_worker_restarts", "Worker processes restarted by the supervisor")
-        self.rules = Gauge("tailor_rules_version", "Version of the merchandising rules in force (0 = none)",
-                           multiprocess_mode="livemax")
 
 
 @functools.cache

@@ -1,4 +1,10 @@
-"""DecisionServicer: parse -> pure ranking -> respond. Errors map to statuses here, once."""
+"""DecisionServicer: parse -> signals -> ranking pipeline -> respond. The error boundary is `_entry`.
+
+Every call leaves `_entry` with exactly one status, and that status is what the metrics count:
+OK; INVALID_ARGUMENT with a google.rpc.BadRequest naming the field; DEADLINE_EXCEEDED for a call
+whose deadline passed while it queued; our own errors mapped by `status_of`; and INTERNAL with a
+generic message (the exception logged) for anything else.
+"""
 
 from __future__ import annotations
 
@@ -10,38 +16,46 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
-from server import ranking, requests
+from server import queries, ranking
 from server.config import ServerConfig
-from server.errors import TailorError, status_of
+from server.errors import InvalidRequest, TailorError, status_of
 from server.metrics import Metrics
+from server.respond import fill_items
 from server.signals import gather_signals
-from server.snapshot import Snapshot
 from server.versions import SnapshotHolder
 
-__all__ = ["DecisionServicer", "REASON_TEXT"]
+__all__ = ["DecisionServicer"]
 
 log = logging.getLogger(__name__)
-
-REASON_TEXT = {
-    "user_affinity": "Matches this shopper's tastes",
-    "session_similar": "Similar to what this visitor looked at",
-    "anchor_similar": "Similar to the product on this page",
-    "popular": "Popular right now",
-    "search_relevance": "Relevant to the search",
-    "unknown_item": "Not in Tailor's catalog; kept at its search position",
-}
-_REASONS = {code: pb.Reason(code=code, text=text) for code, text in REASON_TEXT.items()}
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 Handler = Callable[["DecisionServicer", Req, grpc.ServicerContext], Resp]
 
 
+def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
+    packed = []
+    for detail in details:
+        wrapper = any_pb2.Any()
+        wrapper.Pack(detail)
+        packed.append(wrapper)
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=packed))
+
+
+def _bad_request(error: InvalidRequest) -> grpc.Status:
+    violation = error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.description)
+    bad = error_details_pb2.BadRequest(field_violations=[violation])
+    return _status(grpc.StatusCode.INVALID_ARGUMENT, str(error), bad)
+
+
 def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
-    """Where requests enter: deadline check, metrics, and our errors mapped to statuses."""
+    """Where requests enter: deadline check, metrics, and every failure turned into one status."""
     rpc = method.__name__
 
     @functools.wraps(method)
@@ -51,41 +65,33 @@ def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
         context.set_trailing_metadata(self._worker)
         try:
             remaining = context.time_remaining()
-            if remaining is not None and remaining <= 0:
-                code = grpc.StatusCode.DEADLINE_EXCEEDED
-                context.abort(code, "deadline passed before the call was computed")
-            return method(self, request, context)
+            if remaining is None or remaining > 0:
+                return method(self, request, context)
+            code = grpc.StatusCode.DEADLINE_EXCEEDED
+            failure = _status(code, "deadline passed before the call was computed")
+        except InvalidRequest as exc:
+            code = grpc.StatusCode.INVALID_ARGUMENT
+            failure = _bad_request(exc)
         except TailorError as exc:
             code = status_of(exc)
-            context.abort(code, str(exc))
-        except (ValueError, RuntimeError, OSError, KeyError, IndexError) as exc:
+            log.error("call_failed rpc=%s code=%s error=%s", rpc, code.name, exc)
+            failure = _status(code, f"{type(exc).__name__}: {exc}")
+        except Exception:  # noqa: BLE001 - the boundary: a bug must still answer INTERNAL and be counted
             code = grpc.StatusCode.INTERNAL
             log.exception("internal_error rpc=%s", rpc)
-            context.abort(code, f"internal error: {type(exc).__name__}")
+            failure = _status(code, "internal error")
         finally:
             self._record(rpc, code, time.perf_counter() - start)
-        raise AssertionError("unreachable: context.abort raises")
+        context.abort_with_status(failure)
+        raise AssertionError("unreachable: abort_with_status raises")
 
     return wrapper
-
-
-@functools.cache
-def _reason_list(codes: tuple[str, ...]) -> list[pb.Reason]:
-    """The Reason messages for a tuple of codes, built once (a handful of distinct tuples exist)."""
-    return [_REASONS[c] for c in codes]
-
-
-def _fill(items: object, snapshot: Snapshot, ranked: ranking.Ranked, ids: tuple[str, ...] = ()) -> None:
-    add = items.add  # type: ignore[attr-defined]
-    triples = zip(ranked.rows.tolist(), ranked.scores.tolist(), ranked.reasons, strict=True)
-    for i, (row, score, codes) in enumerate(triples):
-        item_id = ids[int(ranked.candidate_index[i])] if ranked.candidate_index is not None else snapshot.item_id(row)
-        add(item_id=item_id, score=score, reasons=_reason_list(codes))
 
 
 class DecisionServicer(decision_pb2_grpc.DecisionServicer):
     def __init__(self, config: ServerConfig, holder: SnapshotHolder, metrics: Metrics) -> None:
         self._config = config
+        self._policy = config.ranking
         self._holder = holder
         self._metrics = metrics
         # Which worker answered, for operators and tests; the servicer is built inside the worker.
@@ -103,19 +109,20 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
 
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
-        query = requests.parse_recommend(request, self._config.limits)
+        query = queries.parse_recommend(request, self._config.limits)
         with self._holder.use() as snapshot:
-            ranked = ranking.recommend(snapshot, gather_signals(snapshot, query), query.n, query.filters)
+            signals = gather_signals(snapshot, self._policy, query)
+            ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters)
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
-            _fill(response.items, snapshot, ranked)
+            fill_items(response.items, snapshot.catalog, ranked)
         return response
 
     @_entry
     def Rerank(self, request: pb.RerankRequest, context: grpc.ServicerContext) -> pb.RerankResponse:
-        query = requests.parse_rerank(request, self._config.limits)
+        query = queries.parse_rerank(request, self._config.limits)
         with self._holder.use() as snapshot:
-            ranked = ranking.rerank(snapshot, gather_signals(snapshot, query), query.candidate_scores, query.n,
-                                    query.filters, self._config.rerank_search_weight)
+            signals = gather_signals(snapshot, self._policy, query)
+            ranked = ranking.rerank(snapshot, self._policy, signals, query.candidate_scores, query.n, query.filters)
             response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
-            _fill(response.items, snapshot, ranked, query.candidate_ids)
+            fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids)
         return response

@@ -1,28 +1,22 @@
-"""Turn a validated Query into what ranking needs: a query vector, its sources, exclusions.
+"""Turn a checked Query into what ranking needs: a query vector, its sources, rows to exclude.
 
-All artifact lookups of one request go through one LMDB read transaction.
-Consent is honoured here: a user whose record says no consent is treated
-as anonymous and their session is not used; only the page context is.
+Consent is honoured here: a user whose record says no consent is treated as anonymous and
+their session is not used; only the page context is. The only store read of a request is
+the shopper's profile; item ids become rows by one binary search over the mapped id array.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import lmdb
 import numpy as np
 
-from protos.artifact import ROW_DTYPE, pack_row, unpack_profile
-from server.requests import Query
+from server import reasons
+from server.policy import RankingPolicy
+from server.queries import Query
 from server.snapshot import Snapshot
 
-__all__ = ["Signals", "gather_signals", "lookup_rows"]
-
-_UNKNOWN_ROW = pack_row(-1)
-_TYPE_WEIGHT = {"view": 1.0, "cart": 2.0, "purchase": 3.0}
-_RECENCY = 0.85
-_SESSION_SHARE = 0.6  # of a known user's query when a session is present
-_ANCHOR_SHARE = 0.75  # of the query on a product page
+__all__ = ["Signals", "gather_signals", "session_vector", "blend"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +24,9 @@ class Signals:
     """`vector` is None when nothing personal or contextual is known (popularity answers)."""
 
     vector: np.ndarray | None
-    sources: tuple[str, ...]
+    sources: int  # reason mask of what the vector is made of
     exclude: np.ndarray  # rows never to recommend: purchased, touched this session, the anchor
     candidate_rows: np.ndarray  # Rerank: row per candidate, -1 when unknown
-
-
-def lookup_rows(snapshot: Snapshot, txn: lmdb.Transaction, item_ids: tuple[str, ...]) -> np.ndarray:
-    """Catalog row per id, -1 where unknown."""
-    get, db = txn.get, snapshot.item_db
-    values = b"".join([get(item_id.encode("utf-8"), _UNKNOWN_ROW, db=db) for item_id in item_ids])
-    return np.frombuffer(values, dtype=ROW_DTYPE).astype(np.int64)
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -47,54 +34,54 @@ def _normalize(v: np.ndarray) -> np.ndarray:
     return v / norm if norm > 1e-12 else v
 
 
-def _session_vector(snapshot: Snapshot, rows: np.ndarray, kinds: list[str]) -> np.ndarray | None:
+def session_vector(vectors: np.ndarray, rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
+                   recency: float) -> np.ndarray | None:
+    """Unit vector of the session's known items, weighted by event type and geometric recency
+    (most recent = 1); None when no item is known."""
     known = rows >= 0
     if not known.any():
         return None
     age = np.arange(len(rows))[::-1]
-    weights = np.array([_TYPE_WEIGHT[k] for k in kinds]) * np.power(_RECENCY, age)
-    return _normalize(weights[known] @ snapshot.vectors[rows[known]])
+    weights = event_weights[types] * np.power(recency, age)
+    return _normalize(weights[known] @ vectors[rows[known]])
 
 
-@dataclass(frozen=True, slots=True)
-class _Personal:
-    vector: np.ndarray | None = None
-    sources: tuple[str, ...] = ()
-    seen: tuple[np.ndarray, ...] = ()  # rows to exclude: purchased ever, touched this session
+def blend(first: np.ndarray, second: np.ndarray, share: float) -> np.ndarray:
+    """Unit vector `share` of the way to `first` from `second`."""
+    return _normalize(share * first + (1 - share) * second)
 
 
-def _personal(snapshot: Snapshot, txn: lmdb.Transaction, query: Query) -> _Personal:
-    """The shopper's query vector and seen rows; nothing when unknown or without consent."""
-    record = txn.get(query.user_id.encode("utf-8"), db=snapshot.profile_db) if query.user_id else None
-    profile = unpack_profile(bytes(record)) if record is not None else None
+def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> tuple[np.ndarray | None, int, list]:
+    """The shopper's vector, its reason mask, and rows seen (purchased ever, touched this session)."""
+    profile = snapshot.profiles.read(query.user_id) if query.user_id else None
     if profile is not None and not profile.consent:
-        return _Personal()
-    session_rows = lookup_rows(snapshot, txn, tuple(e.item_id for e in query.session))
-    session = _session_vector(snapshot, session_rows, [e.kind for e in query.session])
+        return None, 0, []
+    catalog = snapshot.catalog
+    session_rows = catalog.rows_of(query.session_ids)
+    session = session_vector(catalog.vectors, session_rows, query.session_types, snapshot.event_weights,
+                             policy.session_recency)
     user = profile.vector if profile is not None and len(profile.vector) else None
-    seen = (session_rows, profile.purchased) if profile is not None else (session_rows,)
+    seen = [session_rows, profile.purchased] if profile is not None else [session_rows]
     if user is not None and session is not None:
-        blended = _normalize(_SESSION_SHARE * session + (1 - _SESSION_SHARE) * user)
-        return _Personal(blended, ("session_similar", "user_affinity"), seen)
+        return blend(session, user, policy.session_share), reasons.bit(reasons.SESSION_SIMILAR,
+                                                                       reasons.USER_AFFINITY), seen
     if session is not None:
-        return _Personal(session, ("session_similar",), seen)
+        return session, reasons.bit(reasons.SESSION_SIMILAR), seen
     if user is not None:
-        return _Personal(user, ("user_affinity",), seen)
-    return _Personal(seen=seen)
+        return user, reasons.bit(reasons.USER_AFFINITY), seen
+    return None, 0, seen
 
 
-def gather_signals(snapshot: Snapshot, query: Query) -> Signals:
-    with snapshot.env.begin(buffers=False) as txn:
-        personal = _personal(snapshot, txn, query)
-        anchor = lookup_rows(snapshot, txn, (query.anchor_item_id,))[0] if query.anchor_item_id else -1
-        candidates = lookup_rows(snapshot, txn, query.candidate_ids)
-    vector, sources = personal.vector, personal.sources
-    exclude = [np.asarray(rows, dtype=np.int64) for rows in personal.seen if len(rows)]
+def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> Signals:
+    catalog = snapshot.catalog
+    vector, sources, seen = _personal(snapshot, policy, query)
+    anchor = int(catalog.rows_of((query.anchor_item_id,))[0]) if query.anchor_item_id else -1
     if anchor >= 0:
-        anchor_vec = np.asarray(snapshot.vectors[anchor], dtype=np.float32)
-        vector = anchor_vec if vector is None else _normalize(_ANCHOR_SHARE * anchor_vec + (1 - _ANCHOR_SHARE) * vector)
-        sources = ("anchor_similar",) + sources
-        exclude.append(np.array([anchor]))
+        anchor_vec = np.asarray(catalog.vectors[anchor], dtype=np.float32)
+        vector = anchor_vec if vector is None else blend(anchor_vec, vector, policy.anchor_share)
+        sources |= reasons.bit(reasons.ANCHOR_SIMILAR)
+        seen.append(np.array([anchor]))
+    exclude = [np.asarray(rows, dtype=np.int64) for rows in seen if len(rows)]
     rows = np.unique(np.concatenate(exclude)) if exclude else np.zeros(0, dtype=np.int64)
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
-    return Signals(vec, sources, rows[rows >= 0], candidates)
+    return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids))

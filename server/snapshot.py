@@ -3,87 +3,220 @@
 Per-item arrays are `np.load(mmap_mode="r")` views, the FAISS index is read
 with IO_FLAG_MMAP, and LMDB is opened read-only without a lock file, so
 every worker process shares one copy of the artifact in the page cache.
+Every shape check runs once here, at load; a request trusts the snapshot.
+`memory_snapshot` builds the same object from arrays, for unit tests of the
+ranking stages.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import lmdb
 import numpy as np
 
-from protos import artifact, artifact_pb2
+from protos import artifact
+from protos import decision_pb2 as pb
 from server.errors import ArtifactError
 
-__all__ = ["Snapshot", "load_snapshot", "resolve_current"]
+__all__ = ["Catalog", "ProfileStore", "LmdbProfiles", "MemoryProfiles", "Snapshot", "load_snapshot",
+           "memory_snapshot", "resolve_current"]
 
 log = logging.getLogger(__name__)
+# InteractionType value -> the manifest's event type name.
+_EVENT_TYPE = {pb.INTERACTION_TYPE_VIEW: "view", pb.INTERACTION_TYPE_CART: "cart",
+               pb.INTERACTION_TYPE_PURCHASE: "purchase"}
 
 
 def resolve_current(root: Path) -> Path:
     """The version directory `ROOT/current` points at."""
-    link = root / artifact.CURRENT_LINK
     try:
-        return link.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
-        raise ArtifactError(f"{link}: no current version ({exc})") from exc
+        return artifact.resolve_current(root)
+    except artifact.ManifestMismatch as exc:
+        raise ArtifactError(str(exc)) from exc
 
 
+@dataclass(frozen=True, eq=False)
+class Catalog:
+    """Per-item arrays, row = item, and the id -> row lookup."""
+
+    ids: np.ndarray
+    ids_sorted: np.ndarray
+    rows_by_id: np.ndarray
+    vectors: np.ndarray
+    category: np.ndarray
+    brand: np.ndarray
+    price: np.ndarray
+    in_stock: np.ndarray
+    popular_rows: np.ndarray
+    category_codes: Mapping[str, int]
+    brand_codes: Mapping[str, int]
+
+    @property
+    def n_items(self) -> int:
+        return int(self.vectors.shape[0])
+
+    def rows_of(self, ids: tuple[str, ...]) -> np.ndarray:
+        """Row per id (int64), -1 where unknown."""
+        return artifact.find_rows(self.ids_sorted, self.rows_by_id, ids)
+
+    def item_id(self, row: int) -> str:
+        return bytes(self.ids[row]).decode("utf-8")
+
+
+class ProfileStore(Protocol):
+    def read(self, user_id: str) -> artifact.Profile | None: ...
+
+    def user_ids(self, limit: int) -> list[str]:
+        """Up to `limit` user ids with a profile, spread over the store (benchmarks sample these)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LmdbProfiles:
+    """Profiles in the version's LMDB store; lmdb errors become ArtifactError here."""
+
+    def __init__(self, path: Path) -> None:
+        self._env = artifact.open_store(path)
+        try:
+            self._db = self._env.open_db(artifact.DB_PROFILES, create=False)
+        except lmdb.Error:
+            self._env.close()
+            raise
+
+    def read(self, user_id: str) -> artifact.Profile | None:
+        try:
+            with self._env.begin(db=self._db, buffers=False) as txn:
+                record = txn.get(user_id.encode("utf-8"))
+        except lmdb.Error as exc:
+            raise ArtifactError(f"profile read failed: {type(exc).__name__}") from exc
+        return artifact.unpack_profile(record) if record is not None else None
+
+    def user_ids(self, limit: int) -> list[str]:
+        try:
+            with self._env.begin(db=self._db) as txn:
+                step = max(1, txn.stat(self._db)["entries"] // max(limit, 1))
+                keys = txn.cursor().iternext(values=False)
+                return [bytes(k).decode() for i, k in enumerate(keys) if i % step == 0][:limit]
+        except lmdb.Error as exc:
+            raise ArtifactError(f"profile scan failed: {type(exc).__name__}") from exc
+
+    def close(self) -> None:
+        self._env.close()
+
+
+class MemoryProfiles:
+    """Profiles held in a dict (unit tests and in-memory snapshots)."""
+
+    def __init__(self, profiles: Mapping[str, artifact.Profile]) -> None:
+        self._profiles = dict(profiles)
+
+    def read(self, user_id: str) -> artifact.Profile | None:
+        return self._profiles.get(user_id)
+
+    def user_ids(self, limit: int) -> list[str]:
+        return list(self._profiles)[:limit]
+
+    def close(self) -> None:
+        self._profiles.clear()
+
+
+@dataclass(frozen=True, eq=False)
 class Snapshot:
     """Everything one version offers the ranking code; immutable once loaded."""
 
-    def __init__(self, directory: Path, manifest: artifact_pb2.Manifest) -> None:
-        self.directory = directory
-        self.manifest = manifest
-        self.version = manifest.version
-        # Plain ndarray views of the maps: np.memmap's Python-level __getitem__ costs µs per index.
-        arrays = {k: np.load(directory / f, mmap_mode="r").view(np.ndarray) for k, f in artifact.ITEM_ARRAYS.items()}
-        self.vectors: np.ndarray = arrays["vectors"]
-        self.item_ids: np.ndarray = arrays["ids"]
-        self.category: np.ndarray = arrays["category"]
-        self.brand: np.ndarray = arrays["brand"]
-        self.price: np.ndarray = arrays["price"]
-        self.in_stock: np.ndarray = arrays["in_stock"]
-        self.popularity: np.ndarray = arrays["popularity"]
-        self.popular_rows: np.ndarray = arrays["popular_rows"]
-        self.n_items = int(self.vectors.shape[0])
-        self.category_codes = {name: code for code, name in enumerate(manifest.categories)}
-        self.brand_codes = {name: code for code, name in enumerate(manifest.brands)}
-        self.index = self._open_index()
-        self.env = lmdb.open(str(directory / artifact.STORE), subdir=False, readonly=True, lock=False,
-                             max_dbs=2, readahead=False)
-        self.item_db = self.env.open_db(artifact.DB_ITEM_ROWS, create=False)
-        self.profile_db = self.env.open_db(artifact.DB_PROFILES, create=False)
-
-    def _open_index(self) -> faiss.Index:
-        index = faiss.read_index(str(self.directory / artifact.INDEX), faiss.IO_FLAG_MMAP)
-        if self.manifest.index.nprobe > 0:
-            ivf = faiss.extract_index_ivf(index)
-            ivf.nprobe = self.manifest.index.nprobe
-            # Mapped (on-disk) inverted lists prefetch with threads by default: ~5x slower per query.
-            invlists = faiss.downcast_InvertedLists(ivf.invlists) if ivf.invlists is not None else None
-            if isinstance(invlists, faiss.OnDiskInvertedLists):
-                invlists.prefetch_nthread = 0
-        return index
-
-    def item_id(self, row: int) -> str:
-        return bytes(self.item_ids[row]).decode("utf-8")
+    version: str
+    catalog: Catalog
+    index: faiss.Index
+    profiles: ProfileStore
+    # Weight per InteractionType value (index 0 unused): the builder's, from the manifest.
+    event_weights: np.ndarray
+    created_at: str = ""
+    directory: Path | None = None
 
     def close(self) -> None:
-        self.env.close()
+        self.profiles.close()
+
+
+def _event_weights(weights: Mapping[str, float]) -> np.ndarray:
+    missing = sorted(set(_EVENT_TYPE.values()) - set(weights))
+    if missing:
+        raise artifact.ManifestMismatch(f"{artifact.MANIFEST}: params.event_weights lacks {missing[0]}")
+    out = np.zeros(max(_EVENT_TYPE) + 1, dtype=np.float32)
+    for value, name in _EVENT_TYPE.items():
+        out[value] = weights[name]
+    return out
+
+
+def _open_index(path: Path, nprobe: int) -> faiss.Index:
+    index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+    if nprobe > 0:
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = nprobe
+        # Mapped (on-disk) inverted lists prefetch with threads by default: ~5x slower per query.
+        invlists = faiss.downcast_InvertedLists(ivf.invlists) if ivf.invlists is not None else None
+        if isinstance(invlists, faiss.OnDiskInvertedLists):
+            invlists.prefetch_nthread = 0
+    return index
+
+
+def _load(directory: Path, stack: ExitStack) -> Snapshot:
+    manifest = artifact.read_manifest(directory)
+    artifact.verify_files(directory, manifest)
+    # Plain ndarray views of the maps: np.memmap's Python-level __getitem__ costs µs per index.
+    arrays = {k: np.load(directory / spec.file, mmap_mode="r").view(np.ndarray)
+              for k, spec in artifact.ITEM_ARRAYS.items()}
+    artifact.check_arrays(arrays, manifest)
+    index = _open_index(directory / artifact.INDEX, manifest.index.nprobe)
+    artifact.check_index(index.d, index.ntotal, manifest)
+    weights = _event_weights(manifest.params.event_weights)
+    profiles = LmdbProfiles(directory / artifact.STORE)
+    stack.callback(profiles.close)
+    catalog = Catalog(
+        **arrays, category_codes={name: code for code, name in enumerate(manifest.categories)},
+        brand_codes={name: code for code, name in enumerate(manifest.brands)})
+    return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory)
 
 
 def load_snapshot(directory: Path) -> Snapshot:
     """Open and verify one version; raises ArtifactError and leaves nothing open on failure."""
-    try:
-        manifest = artifact.read_manifest(directory)
-        artifact.verify_files(directory, manifest)
-        snapshot = Snapshot(directory, manifest)
-    except artifact.ManifestMismatch as exc:
-        raise ArtifactError(str(exc)) from exc
-    except (OSError, ValueError, RuntimeError, lmdb.Error) as exc:
-        raise ArtifactError(f"{directory}: cannot open: {exc}") from exc
-    log.info("snapshot_loaded version=%s items=%d", snapshot.version, snapshot.n_items)
+    with ExitStack() as stack:
+        try:
+            snapshot = _load(directory, stack)
+        except artifact.ManifestMismatch as exc:
+            raise ArtifactError(str(exc)) from exc
+        except (OSError, ValueError, RuntimeError, lmdb.Error) as exc:
+            raise ArtifactError(f"{directory}: cannot open: {type(exc).__name__}: {exc}") from exc
+        stack.pop_all()
+    log.info("snapshot_loaded version=%s items=%d", snapshot.version, snapshot.catalog.n_items)
     return snapshot
+
+
+def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[str], brand: Sequence[str],
+                    price: Sequence[float], in_stock: Sequence[bool], popular: Sequence[int] | None = None,
+                    profiles: Mapping[str, artifact.Profile] | None = None,
+                    event_weights: Mapping[str, float] | None = None, version: str = "memory") -> Snapshot:
+    """A snapshot from plain arrays (exact index over `vectors`), for unit tests of ranking stages."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    id_bytes = np.array([i.encode("utf-8") for i in ids])
+    ids_sorted, rows_by_id = artifact.sorted_ids(id_bytes)
+    categories, category_codes = np.unique(np.asarray(category), return_inverse=True)
+    brands, brand_codes = np.unique(np.asarray(brand), return_inverse=True)
+    index = faiss.IndexFlatIP(vectors.shape[1] + 1)
+    index.add(artifact.index_queries(vectors))
+    catalog = Catalog(
+        ids=id_bytes, ids_sorted=ids_sorted, rows_by_id=rows_by_id, vectors=vectors,
+        category=category_codes.astype(np.int32), brand=brand_codes.astype(np.int32),
+        price=np.asarray(price, dtype=np.float32), in_stock=np.asarray(in_stock, dtype=bool),
+        popular_rows=np.asarray(range(len(ids)) if popular is None else popular, dtype=np.int32),
+        category_codes={str(n): c for c, n in enumerate(categories)},
+        brand_codes={str(n): c for c, n in enumerate(brands)})
+    weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})
+    return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from server.errors import ArtifactError, NoArtifact
+from server.errors import ArtifactError
 from server.metrics import Metrics
 from server.snapshot import Snapshot, load_snapshot, resolve_current
 
@@ -29,13 +29,13 @@ log = logging.getLogger(__name__)
 class SnapshotHolder:
     """The snapshot calls are answered from, with a count of calls using each one."""
 
-    def __init__(self, snapshot: Snapshot | None = None) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         self._current = snapshot
         self._in_flight: dict[int, int] = {}
         self._idle = threading.Condition()
 
     @property
-    def current(self) -> Snapshot | None:
+    def current(self) -> Snapshot:
         return self._current
 
     @contextmanager
@@ -43,8 +43,6 @@ class SnapshotHolder:
         """The current snapshot, guaranteed open until the block ends."""
         with self._idle:
             snapshot = self._current
-            if snapshot is None:
-                raise NoArtifact("no artifact version loaded")
             key = id(snapshot)
             self._in_flight[key] = self._in_flight.get(key, 0) + 1
         try:
@@ -56,7 +54,7 @@ class SnapshotHolder:
                     del self._in_flight[key]
                     self._idle.notify_all()
 
-    def swap(self, snapshot: Snapshot) -> Snapshot | None:
+    def swap(self, snapshot: Snapshot) -> Snapshot:
         """Make `snapshot` current; returns the previous one (still possibly in use)."""
         with self._idle:
             old, self._current = self._current, snapshot
@@ -79,7 +77,7 @@ def _lower_thread_priority() -> None:
 
 def _created_ts(snapshot: Snapshot) -> float:
     try:
-        return datetime.fromisoformat(snapshot.manifest.created_at).timestamp()
+        return datetime.fromisoformat(snapshot.created_at).timestamp()
     except ValueError:
         return 0.0
 
@@ -119,8 +117,7 @@ class ArtifactWatcher:
             target = resolve_current(self._root)
         except ArtifactError:
             return False
-        current = self._holder.current
-        if (current is not None and current.directory == target) or target in self._refused:
+        if self._holder.current.directory == target or target in self._refused:
             return False
         try:
             snapshot = load_snapshot(target)
@@ -135,9 +132,7 @@ class ArtifactWatcher:
         log.info("version_swapped version=%s", snapshot.version)
         return True
 
-    def _retire(self, old: Snapshot | None) -> None:
-        if old is None:
-            return
+    def _retire(self, old: Snapshot) -> None:
         self._metrics.version.labels(old.version).set(0)
         if self._holder.wait_idle(old, self._close_timeout):
             old.close()
@@ -146,8 +141,6 @@ class ArtifactWatcher:
 
     def publish_gauges(self) -> None:
         snapshot = self._holder.current
-        if snapshot is None:
-            return
         created = _created_ts(snapshot)
         self._metrics.version.labels(snapshot.version).set(1)
         self._metrics.created.set(created)

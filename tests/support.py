@@ -74,16 +74,16 @@ def publish_copy(root: Path, version: str, corrupt: str | None = None, source: s
     """
     import os
 
-    from loadtests.bench import copy_version, point_current
+    from protos import artifact
 
-    _, target = copy_version(root, name=version, source=source)
+    target = artifact.copy_version(root, name=version, source=source)
     if corrupt:
         with (target / corrupt).open("r+b") as f:
             f.seek(-1, os.SEEK_END)
             last = f.read(1)
             f.seek(-1, os.SEEK_END)
             f.write(bytes([last[0] ^ 0xFF]))
-    point_current(root, target)
+    artifact.switch_current(root, target)
     return target
 
 

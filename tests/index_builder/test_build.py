@@ -42,7 +42,7 @@ def test_version_is_complete_and_verifies(built: Built) -> None:
     manifest = artifact.read_manifest(current)
     artifact.verify_files(current, manifest)
     listed = {f.path for f in manifest.files}
-    assert listed == {*artifact.ITEM_ARRAYS.values(), artifact.INDEX, artifact.STORE}
+    assert listed == {*(spec.file for spec in artifact.ITEM_ARRAYS.values()), artifact.INDEX, artifact.STORE}
     assert manifest.counts.items == len(built.store.category)
     assert manifest.counts.users_without_consent >= 1
     assert manifest.dim == 32
@@ -51,8 +51,8 @@ def test_version_is_complete_and_verifies(built: Built) -> None:
 
 def test_item_vectors_are_learned_not_noise(own_root: Path) -> None:
     snapshot = load_snapshot((own_root / artifact.CURRENT_LINK).resolve())
-    vectors = np.asarray(snapshot.vectors)
-    category = np.asarray(snapshot.category)
+    vectors = np.asarray(snapshot.catalog.vectors)
+    category = np.asarray(snapshot.catalog.category)
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, len(vectors), size=(2, 5000))
     same = category[a] == category[b]
@@ -114,7 +114,7 @@ def test_parquet_inputs_build_the_same_catalog(built: Built, tmp_path: Path) -> 
 def test_corrupted_version_is_refused(built: Built, tmp_path: Path) -> None:
     version = tmp_path / "v"
     shutil.copytree((built.root / artifact.CURRENT_LINK).resolve(), version)
-    with (version / artifact.ITEM_ARRAYS["price"]).open("r+b") as f:
+    with (version / artifact.ITEM_ARRAYS["price"].file).open("r+b") as f:
         f.seek(-4, os.SEEK_END)
         f.write(b"\x00\x00\x80\x7f")
     with pytest.raises(ArtifactError, match="sha256"):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.config import ServerConfig, load_server_config
+from server.policy import RankingPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,8 +19,10 @@ def test_example_config_matches_the_defaults() -> None:
     assert from_file == defaults
     documented = (ROOT / "tailor.example.toml").read_text()
     for f in dataclasses.fields(ServerConfig):
-        if f.name != "limits":
+        if f.name not in ("limits", "ranking"):
             assert f"{f.name} =" in documented, f"tailor.example.toml does not document {f.name}"
+    for f in dataclasses.fields(RankingPolicy):
+        assert f"\n{f.name} =" in documented, f"tailor.example.toml does not document ranking.{f.name}"
 
 
 def test_precedence_file_then_environment_then_flags(tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ import faiss
 
 from index_builder import BuildConfig, build_artifacts
 from index_builder.demo_store import write_demo_store
-from server import load_snapshot
+from server import load_snapshot, reasons
+from server.policy import RankingPolicy
+from server.queries import Filter
 from server.ranking import recommend
-from server.requests import Filter
 from server.signals import Signals
 
 
@@ -26,8 +27,9 @@ def test_ivf_version_is_mapped_and_searched_without_prefetch_threads(tmp_path: P
     assert isinstance(lists, faiss.OnDiskInvertedLists)
     assert lists.prefetch_nthread == 0
     assert ivf.nprobe == manifest.index.nprobe
-    query = Signals(vector=snapshot.vectors[0].copy(), sources=("anchor_similar",), exclude=snapshot.popular_rows[:0],
-                    candidate_rows=snapshot.popular_rows[:0])
-    ranked = recommend(snapshot, query, 10, Filter(frozenset(), frozenset(), 0.0, 0.0, False))
+    catalog = snapshot.catalog
+    query = Signals(vector=catalog.vectors[0].copy(), sources=reasons.bit(reasons.ANCHOR_SIMILAR),
+                    exclude=catalog.popular_rows[:0], candidate_rows=catalog.popular_rows[:0])
+    ranked = recommend(snapshot, RankingPolicy(), query, 10, Filter(frozenset(), frozenset(), 0.0, 0.0, False))
     assert len(ranked.rows) == 10
     snapshot.close()

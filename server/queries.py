@@ -14,33 +14,14 @@ import numpy as np
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from protos import decision_pb2 as pb
+from server.config import Limits
 from server.errors import InvalidRequest
 
-__all__ = ["Limits", "Event", "Filter", "Query", "parse_recommend", "parse_rerank"]
+__all__ = ["Filter", "Query", "parse_recommend", "parse_rerank"]
 
 _ID = re.compile(rb"[\x21-\x7e]{1,128}")
 _IDS = re.compile(rb"[\x21-\x7e]{1,128}(?:\n[\x21-\x7e]{1,128})*")
-_TYPE_NAMES = {pb.INTERACTION_TYPE_VIEW: "view", pb.INTERACTION_TYPE_CART: "cart",
-               pb.INTERACTION_TYPE_PURCHASE: "purchase"}
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Documented request bounds (see decision.proto)."""
-
-    max_recommend: int = 500
-    max_rerank_n: int = 1000
-    max_candidates: int = 1000
-    max_session: int = 100
-    max_filter_values: int = 100
-    max_query_bytes: int = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    item_id: str
-    kind: str  # view | cart | purchase
-    timestamp_ms: int
+_TYPES = frozenset((pb.INTERACTION_TYPE_VIEW, pb.INTERACTION_TYPE_CART, pb.INTERACTION_TYPE_PURCHASE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +39,12 @@ class Filter:
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """A checked request. The session is parallel arrays, oldest first: item ids and
+    InteractionType values (VIEW=1, CART=2, PURCHASE=3)."""
+
     user_id: str
-    session: tuple[Event, ...]
+    session_ids: tuple[str, ...]
+    session_types: np.ndarray
     anchor_item_id: str
     n: int
     filters: Filter
@@ -86,18 +71,17 @@ def _check_n(n: int, limit: int) -> int:
     return n
 
 
-def _session(interactions: list[pb.Interaction], limits: Limits) -> tuple[Event, ...]:
+def _session(interactions: list[pb.Interaction], limits: Limits) -> tuple[tuple[str, ...], np.ndarray]:
     if len(interactions) > limits.max_session:
         raise InvalidRequest("session", f"at most {limits.max_session} interactions, got {len(interactions)}")
-    events = []
     for i, it in enumerate(interactions):
         _check_id(it.item_id, f"session[{i}].item_id")
-        if it.type not in _TYPE_NAMES:
+        if it.type not in _TYPES:
             raise InvalidRequest(f"session[{i}].type", f"must be VIEW, CART or PURCHASE, got {it.type}")
         if it.timestamp_ms < 0:
             raise InvalidRequest(f"session[{i}].timestamp_ms", "must not be negative")
-        events.append(Event(it.item_id, _TYPE_NAMES[it.type], it.timestamp_ms))
-    return tuple(events)
+    ids = tuple(it.item_id for it in interactions)
+    return ids, np.array([it.type for it in interactions], dtype=np.int8)
 
 
 def _context(context: pb.Context, limits: Limits) -> str:
@@ -125,9 +109,11 @@ def _filters(f: pb.Filters, limits: Limits) -> Filter:
 def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> dict[str, object]:
     if len(request.request_id.encode("utf-8")) > 128:
         raise InvalidRequest("request_id", "at most 128 bytes")
+    session_ids, session_types = _session(list(request.session), limits)
     return {
         "user_id": _check_id(request.user_id, "user_id", optional=True),
-        "session": _session(list(request.session), limits),
+        "session_ids": session_ids,
+        "session_types": session_types,
         "anchor_item_id": _context(request.context, limits),
         "filters": _filters(request.filters, limits),
     }

@@ -1,10 +1,10 @@
-"""Pure ranking helpers."""
+"""Ranking stages as pure functions over arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from server.ranking import member
+from server.stages import member
 
 
 def test_member_matches_isin_on_both_paths() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from protos import decision_pb2 as pb
+from server.config import Limits
 from server.errors import InvalidRequest
-from server.requests import Limits, parse_recommend, parse_rerank
+from server.queries import parse_recommend, parse_rerank
 
 LIMITS = Limits()
 
@@ -18,7 +19,8 @@ def test_a_full_request_parses() -> None:
         context=pb.Context(channel=pb.CHANNEL_APP, page=pb.PAGE_PRODUCT, anchor_item_id="i9", query="red shoes"),
         filters=pb.Filters(categories=["shoes"], min_price=1, max_price=9, in_stock_only=True),
     ), LIMITS)
-    assert query.session[0].kind == "cart"
+    assert query.session_ids == ("i1",)
+    assert query.session_types.tolist() == [pb.INTERACTION_TYPE_CART]
     assert query.anchor_item_id == "i9"
     assert query.filters.categories == frozenset({"shoes"})
     assert not query.filters.empty

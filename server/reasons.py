@@ -1,0 +1,59 @@
+"""Reason codes: the proto enum, one table of texts, and bit masks for ranking arrays.
+
+Ranking carries an item's reasons as one integer (bit `code` set per reason), so a request's
+reasons are an array like its rows and scores; the response encoder turns a mask into the
+Reason messages, in enum order, once per distinct mask.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from protos import decision_pb2 as pb
+
+__all__ = ["SEARCH_RELEVANCE", "ANCHOR_SIMILAR", "SESSION_SIMILAR", "USER_AFFINITY", "POPULAR", "UNKNOWN_ITEM",
+           "TEXT", "MASK_DTYPE", "bit", "name", "codes_of", "messages"]
+
+SEARCH_RELEVANCE = pb.REASON_CODE_SEARCH_RELEVANCE
+ANCHOR_SIMILAR = pb.REASON_CODE_ANCHOR_SIMILAR
+SESSION_SIMILAR = pb.REASON_CODE_SESSION_SIMILAR
+USER_AFFINITY = pb.REASON_CODE_USER_AFFINITY
+POPULAR = pb.REASON_CODE_POPULAR
+UNKNOWN_ITEM = pb.REASON_CODE_UNKNOWN_ITEM
+
+TEXT: dict[int, str] = {
+    SEARCH_RELEVANCE: "Relevant to the search",
+    ANCHOR_SIMILAR: "Similar to the product on this page",
+    SESSION_SIMILAR: "Similar to what this visitor looked at",
+    USER_AFFINITY: "Matches this shopper's tastes",
+    POPULAR: "Popular right now",
+    UNKNOWN_ITEM: "Not in Tailor's catalog; kept at its search position",
+}
+MASK_DTYPE = np.uint32
+_PREFIX = "REASON_CODE_"
+
+
+def bit(*codes: int) -> int:
+    """The mask with each of `codes` set."""
+    mask = 0
+    for code in codes:
+        mask |= 1 << code
+    return mask
+
+
+def name(code: int) -> str:
+    """The stable text code of an enum value, e.g. "user_affinity"."""
+    return pb.ReasonCode.Name(code).removeprefix(_PREFIX).lower()
+
+
+def codes_of(mask: int) -> tuple[int, ...]:
+    """The codes set in `mask`, in enum order."""
+    return tuple(code for code in TEXT if mask >> code & 1)
+
+
+@functools.cache
+def messages(mask: int) -> list[pb.Reason]:
+    """The Reason messages of one mask, built once per distinct mask (a handful exist)."""
+    return [pb.Reason(code=name(code), text=TEXT[code], kind=code) for code in codes_of(mask)]  # type: ignore[arg-type]
