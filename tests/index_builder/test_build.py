@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from index_builder import BuildConfig, InputError, build, build_artifacts
+from index_builder import ArtifactWriteError, BuildConfig, BuildError, InputError, build, build_artifacts
 from protos import artifact
 from server import ArtifactError, load_snapshot
 from tests.conftest import Built, small_config
@@ -174,3 +174,30 @@ def test_training_rows_number_users_then_sessions_in_code_order() -> None:
     assert train.tolist() == [True, True, True, True, True, True, True, False]  # user 3 has no consent
     assert user_rows.tolist() == [0, -1, 1, -1, -1, 2]  # users 0, 2, 5 in code order
     assert rows[train].tolist() == [2, 3 + 1, 1, 2, 0, 3 + 0, 1]  # sessions 3 and 7 after the users
+
+
+def _tiny_store(data: Path, consent: str) -> None:
+    data.mkdir()
+    (data / "items.csv").write_text("item_id,title,category,brand,price,in_stock,created_at\n"
+                                    "i1,One,shoes,b,9.5,true,2025-05-31T06:51:26Z\n"
+                                    "i2,Two,shoes,b,9.5,true,2025-05-31T06:51:26Z\n")
+    (data / "users.csv").write_text(f"user_id,signup_at,country,age_band,consent\nu1,2026-04-01T01:14:56Z,IT,25-34,"
+                                    f"{consent}\n")
+    (data / "events.csv").write_text("event_id,ts,user_id,session_id,item_id,type,qty,price,channel\n"
+                                     "e1,2026-05-02T00:00:08Z,u1,s1,i1,view,1,9.5,web\n"
+                                     "e2,2026-05-02T00:01:08Z,u1,s1,i2,purchase,1,9.5,web\n")
+
+
+def test_nothing_to_learn_from_is_a_build_error(tmp_path: Path) -> None:
+    _tiny_store(tmp_path / "data", consent="false")
+    with pytest.raises(BuildError, match="no usable interactions") as info:
+        build_artifacts(small_config(tmp_path / "data", tmp_path / "out"))
+    assert type(info.value) is BuildError
+    assert not (tmp_path / "out" / artifact.CURRENT_LINK).exists()
+
+
+def test_an_unwritable_root_is_an_artifact_write_error(tmp_path: Path) -> None:
+    _tiny_store(tmp_path / "data", consent="true")
+    (tmp_path / "out").write_text("a file where the artifact root should be")
+    with pytest.raises(ArtifactWriteError, match="cannot create staging directory"):
+        build_artifacts(small_config(tmp_path / "data", tmp_path / "out"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
@@ -55,6 +57,11 @@ def test_bad_request_is_rejected_naming_the_field(
         method(request_, timeout=5)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details().startswith(f"{field}:"), info.value.details()
+    status = rpc_status.from_call(info.value)  # type: ignore[arg-type]
+    assert status is not None and len(status.details) == 1
+    bad = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad)
+    assert [v.field for v in bad.field_violations] == [field]
 
 
 def test_server_still_answers_after_bad_input(stub: decision_pb2_grpc.DecisionStub) -> None:

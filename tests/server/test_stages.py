@@ -1,10 +1,52 @@
-"""Ranking stages as pure functions over arrays."""
+"""Ranking stages and pipelines as pure functions over an in-memory snapshot."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from server.stages import member
+from protos import artifact
+from protos import decision_pb2 as pb
+from server import reasons, stages
+from server.policy import RankingPolicy
+from server.queries import Filter, Query
+from server.ranking import recommend, rerank
+from server.signals import Signals, gather_signals, session_vector
+from server.snapshot import Snapshot, memory_snapshot
+
+NO_FILTER = Filter(frozenset(), frozenset(), 0.0, 0.0, False)
+POLICY = RankingPolicy()
+# Category a points along x, category b along y; a3 is out of stock.
+IDS = ["a1", "a2", "a3", "b1", "b2", "b3"]
+
+
+def _unit(x: float, y: float) -> list[float]:
+    n = float(np.hypot(x, y))
+    return [x / n, y / n]
+
+
+@pytest.fixture
+def snap() -> Snapshot:
+    vectors = np.array([_unit(1, 0), _unit(0.9, 0.1), _unit(0.95, 0.05), _unit(0, 1), _unit(0.1, 0.9),
+                        _unit(0.2, 0.8)], dtype=np.float32)
+    a_fan = artifact.Profile(True, np.array(_unit(1, 0.05), dtype=np.float32), np.zeros(0, np.int32),
+                             np.array([0], dtype=np.int32))
+    refuser = artifact.Profile(False, np.array(_unit(1, 0), dtype=np.float32), np.zeros(0, np.int32),
+                               np.zeros(0, np.int32))
+    return memory_snapshot(vectors, IDS, ["a", "a", "a", "b", "b", "b"], ["x", "y", "x", "x", "y", "y"],
+                           [10, 20, 30, 40, 50, 60], [True, True, False, True, True, True],
+                           popular=[4, 3, 0, 1, 5], profiles={"fan": a_fan, "refuser": refuser})
+
+
+def _query(user: str = "", session: tuple[tuple[str, int], ...] = (), anchor: str = "",
+           candidates: tuple[str, ...] = ()) -> Query:
+    return Query(user_id=user, session_ids=tuple(i for i, _ in session),
+                 session_types=np.array([t for _, t in session], dtype=np.int8), anchor_item_id=anchor, n=10,
+                 filters=NO_FILTER, candidate_ids=candidates, candidate_scores=np.arange(len(candidates))[::-1] * 1.0)
+
+
+def _ids(snap: Snapshot, rows: np.ndarray) -> list[str]:
+    return [snap.catalog.item_id(r) for r in rows.tolist()]
 
 
 def test_member_matches_isin_on_both_paths() -> None:
@@ -12,4 +54,107 @@ def test_member_matches_isin_on_both_paths() -> None:
     for n_values, n_of in ((50, 0), (50, 7), (300, 200), (5000, 40)):
         values = rng.integers(0, 500, n_values)
         of = rng.integers(0, 500, n_of)
-        assert (member(values, of) == np.isin(values, of)).all()
+        assert (stages.member(values, of) == np.isin(values, of)).all()
+
+
+def test_filter_mask_holds_every_set_filter(snap: Snapshot) -> None:
+    rows = np.arange(6)
+    cases = {
+        Filter(frozenset({"b"}), frozenset(), 0.0, 0.0, False): ["b1", "b2", "b3"],
+        Filter(frozenset({"a", "nope"}), frozenset({"y"}), 0.0, 0.0, False): ["a2"],
+        Filter(frozenset(), frozenset(), 20.0, 40.0, False): ["a2", "a3", "b1"],
+        Filter(frozenset(), frozenset(), 0.0, 0.0, True): ["a1", "a2", "b1", "b2", "b3"],
+        Filter(frozenset({"unknown"}), frozenset(), 0.0, 0.0, False): [],
+    }
+    for f, expected in cases.items():
+        assert _ids(snap, rows[stages.filter_mask(snap.catalog, rows, f)]) == expected
+
+
+def test_eligible_drops_unknown_excluded_and_out_of_stock(snap: Snapshot) -> None:
+    rows = np.array([-1, 0, 1, 2, 3])
+    assert stages.eligible(snap.catalog, rows, np.array([1]), NO_FILTER).tolist() == [False, True, False, False, True]
+
+
+def test_top_n_keeps_ties_in_input_order() -> None:
+    scores = np.array([1.0, 3.0, 3.0, 2.0, 5.0])
+    keep = np.array([True, True, True, True, False])
+    assert stages.top_n(scores, keep, 3).tolist() == [1, 2, 3]
+
+
+def test_rerank_reasons_are_masks() -> None:
+    known = np.array([True, True, False])
+    cosine = np.array([0.9, 0.1, 0.5])
+    user = reasons.bit(reasons.USER_AFFINITY)
+    masks = stages.rerank_reasons(known, cosine, user, True, 0.3)
+    codes = [reasons.codes_of(int(m)) for m in masks]
+    assert codes == [(reasons.SEARCH_RELEVANCE, reasons.USER_AFFINITY), (reasons.SEARCH_RELEVANCE,),
+                     (reasons.SEARCH_RELEVANCE, reasons.UNKNOWN_ITEM)]
+    assert [m.code for m in reasons.messages(int(masks[0]))] == ["search_relevance", "user_affinity"]
+
+
+def test_session_vector_weighs_types_and_recency() -> None:
+    vectors = np.array([_unit(1, 0), _unit(0, 1)], dtype=np.float32)
+    weights = np.array([0, 1, 4, 10], dtype=np.float32)
+    bought_then_viewed = session_vector(vectors, np.array([0, 1]), np.array([3, 1]), weights, 0.85)
+    assert bought_then_viewed is not None and bought_then_viewed[0] > bought_then_viewed[1]
+    viewed_both = session_vector(vectors, np.array([0, 1]), np.array([1, 1]), weights, 0.85)
+    assert viewed_both is not None and viewed_both[1] > viewed_both[0]  # the later view counts more
+    assert session_vector(vectors, np.array([-1]), np.array([1]), weights, 0.85) is None
+
+
+def test_recommend_for_a_known_shopper_skips_bought_and_out_of_stock(snap: Snapshot) -> None:
+    signals = gather_signals(snap, POLICY, _query(user="fan"))
+    ranked = recommend(snap, POLICY, signals, 3, NO_FILTER)
+    assert _ids(snap, ranked.rows) == ["a2", "b3", "b2"]
+    assert set(ranked.reasons.tolist()) == {reasons.bit(reasons.USER_AFFINITY)}
+    assert (np.diff(ranked.scores) <= 0).all()
+
+
+def test_recommend_tops_up_from_popularity_below_every_similar_item(snap: Snapshot) -> None:
+    signals = gather_signals(snap, POLICY, _query(user="fan"))
+    ranked = recommend(snap, POLICY, signals, 10, Filter(frozenset({"a"}), frozenset(), 0.0, 0.0, False))
+    assert _ids(snap, ranked.rows) == ["a2"]  # a1 bought, a3 out of stock: nothing to top up with
+    anonymous = recommend(snap, POLICY, gather_signals(snap, POLICY, _query()), 4, NO_FILTER)
+    assert _ids(snap, anonymous.rows) == ["b2", "b1", "a1", "a2"]
+    assert set(anonymous.reasons.tolist()) == {reasons.bit(reasons.POPULAR)}
+    assert (np.diff(anonymous.scores) < 0).all()
+
+
+def test_no_consent_is_anonymous_even_with_a_session(snap: Snapshot) -> None:
+    signals = gather_signals(snap, POLICY, _query(user="refuser", session=(("b1", pb.INTERACTION_TYPE_CART),)))
+    assert signals.vector is None and signals.sources == 0
+
+
+def test_anchor_blends_and_is_excluded(snap: Snapshot) -> None:
+    signals = gather_signals(snap, POLICY, _query(session=(("a1", pb.INTERACTION_TYPE_VIEW),), anchor="b1"))
+    assert signals.sources == reasons.bit(reasons.ANCHOR_SIMILAR, reasons.SESSION_SIMILAR)
+    ranked = recommend(snap, POLICY, signals, 2, NO_FILTER)
+    assert _ids(snap, ranked.rows) == ["b3", "b2"]  # (0.25, 0.75) normalised is closest to b3
+
+
+def test_rerank_blends_search_and_affinity_and_keeps_unknown_items(snap: Snapshot) -> None:
+    query = _query(user="fan", candidates=("b1", "zz", "a2"))
+    signals = gather_signals(snap, POLICY, query)
+    assert signals.candidate_rows.tolist() == [3, -1, 1]
+    personal = RankingPolicy(search_weight=0.2)
+    ranked = rerank(snap, personal, signals, query.candidate_scores, 3, NO_FILTER)
+    assert ranked.candidate_index is not None
+    # a2 matches the shopper; zz (unknown) gets the known candidates' mean affinity.
+    assert [query.candidate_ids[i] for i in ranked.candidate_index.tolist()] == ["a2", "zz", "b1"]
+    assert ranked.rows.tolist() == [1, -1, 3]
+    search_only = rerank(snap, RankingPolicy(search_weight=1.0), signals, query.candidate_scores, 3, NO_FILTER)
+    assert search_only.candidate_index is not None and search_only.candidate_index.tolist() == [0, 1, 2]
+
+
+def test_find_rows_never_matches_a_longer_id() -> None:
+    ids = np.array([b"b", b"abc", b"ab"])
+    ids_sorted, rows_by_id = artifact.sorted_ids(ids)
+    found = artifact.find_rows(ids_sorted, rows_by_id, ("ab", "abc", "abcd", "b", "a", "zzz", "abc" + "x" * 100))
+    assert found.tolist() == [2, 1, -1, 0, -1, -1, -1]
+    assert artifact.find_rows(ids_sorted, rows_by_id, ()).tolist() == []
+
+
+def test_signals_exclude_is_sorted_unique_rows(snap: Snapshot) -> None:
+    signals = gather_signals(snap, POLICY, _query(user="fan", session=(("a1", 1), ("b1", 1), ("nope", 1))))
+    assert signals.exclude.tolist() == [0, 3]
+    assert isinstance(signals, Signals)

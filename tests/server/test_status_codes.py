@@ -1,0 +1,99 @@
+"""The error boundary over the real wire: each status code a caller can get, and what the metrics count."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from prometheus_client import REGISTRY
+
+from clients import Internal, InvalidArgument, TailorClient, Unavailable
+from protos import decision_pb2 as pb
+from protos import decision_pb2_grpc
+from server import RunningServer, ServerConfig, start_server
+from server.config import ServerConfig as Config
+from server.metrics import Metrics
+from server.service import DecisionServicer
+from server.versions import SnapshotHolder
+from tests.conftest import Built
+from tests.support import LOYAL_USER
+
+
+def _count(rpc: str, code: str) -> float:
+    return REGISTRY.get_sample_value("tailor_rpc_calls_total", {"rpc": rpc, "code": code}) or 0.0
+
+
+class _BuggyServicer(DecisionServicer):
+    """A Decision service with a bug past the parser: what the catch-all must turn into INTERNAL."""
+
+    def __init__(self, config: Config, holder: SnapshotHolder, metrics: Metrics) -> None:
+        super().__init__(config, holder, metrics)
+        self._policy = None  # type: ignore[assignment]
+
+
+@pytest.fixture
+def own_server(own_root: Path) -> Iterator[RunningServer]:
+    server = start_server(ServerConfig(artifacts=own_root, port=0))
+    yield server
+    server.stop(grace=None)
+
+
+def test_ok_and_invalid_argument_are_counted_with_the_field(client: TailorClient) -> None:
+    ok, bad = _count("Recommend", "OK"), _count("Recommend", "INVALID_ARGUMENT")
+    client.recommend(3)
+    with pytest.raises(InvalidArgument) as info:
+        client.recommend(0)
+    assert info.value.field == "n"
+    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert (_count("Recommend", "OK") - ok, _count("Recommend", "INVALID_ARGUMENT") - bad) == (1, 1)
+
+
+def test_a_store_that_fails_to_read_is_internal_and_counted_so(own_server: RunningServer, built: Built) -> None:
+    """A real LMDB error on the request path (the environment closed under the server)."""
+    own_server.holder.current.profiles.close()
+    ok, internal = _count("Recommend", "OK"), _count("Recommend", "INTERNAL")
+    with TailorClient(f"127.0.0.1:{own_server.port}", timeout=5) as client:
+        with pytest.raises(Internal) as info:
+            client.recommend(5, user_id=LOYAL_USER)
+        assert "ArtifactError" in info.value.details and LOYAL_USER not in info.value.details
+        assert len(client.recommend(5).items) == 5  # anonymous calls read no profile: still answered
+    assert _count("Recommend", "INTERNAL") - internal == 1
+    assert _count("Recommend", "OK") - ok == 1
+
+
+def test_an_unexpected_exception_is_internal_with_a_generic_message(own_root: Path) -> None:
+    server = start_server(ServerConfig(artifacts=own_root, port=0), make_servicer=_BuggyServicer)
+    try:
+        before = _count("Rerank", "INTERNAL")
+        with TailorClient(f"127.0.0.1:{server.port}", timeout=5) as client, pytest.raises(Internal) as info:
+            client.rerank([("i0001", 1.0)])
+        assert info.value.details == "internal error"
+        assert _count("Rerank", "INTERNAL") - before == 1
+    finally:
+        server.stop(grace=None)
+
+
+def test_no_server_is_unavailable() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: nothing answers there
+        with TailorClient(f"127.0.0.1:{port}", timeout=2) as client, pytest.raises(Unavailable):
+            client.recommend(1)
+
+
+def test_every_reason_carries_its_enum_and_stable_code(running: RunningServer) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        stub = decision_pb2_grpc.DecisionStub(channel)
+        answers = [stub.Recommend(pb.RecommendRequest(n=5, user_id=LOYAL_USER), timeout=5),
+                   stub.Recommend(pb.RecommendRequest(n=5), timeout=5),
+                   stub.Rerank(pb.RerankRequest(n=2, candidates=[pb.Candidate(item_id="not-an-item")]), timeout=5)]
+    kinds = set()
+    for answer in answers:
+        for reason in (r for item in answer.items for r in item.reasons):
+            assert reason.kind != pb.REASON_CODE_UNSPECIFIED and reason.text
+            assert pb.ReasonCode.Name(reason.kind) == "REASON_CODE_" + reason.code.upper()
+            kinds.add(reason.kind)
+    assert {pb.REASON_CODE_USER_AFFINITY, pb.REASON_CODE_POPULAR, pb.REASON_CODE_UNKNOWN_ITEM} <= kinds
