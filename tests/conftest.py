@@ -12,7 +12,7 @@ import pytest
 from clients import TailorClient
 from index_builder import BuildConfig, build_artifacts
 from index_builder.demo_store import write_demo_store
-from protos import artifact_pb2
+from protos import artifact, artifact_pb2
 from server import RunningServer, ServerConfig, start_server
 from tests.support import Store, add_known_shoppers, read_store
 
@@ -59,5 +59,5 @@ def own_root(built: Built, tmp_path: Path) -> Path:
     root = tmp_path / "artifacts"
     version = (built.root / "current").resolve().name
     shutil.copytree(built.root / version, root / version)
-    (root / "current").symlink_to(version)
+    artifact.switch_current(root, root / version)
     return root
