@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from index_builder import BuildConfig, build_artifacts
-from index_builder.demo_store import write_demo_store
+from index_builder.demo import write_demo_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
