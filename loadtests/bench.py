@@ -113,7 +113,7 @@ def prepare_artifacts(args: BenchArgs) -> Path:
             raise FileNotFoundError(f"--artifacts: {args.artifacts}/{artifact.CURRENT_LINK} does not exist")
         return args.artifacts
     from index_builder import BuildConfig, build_artifacts
-    from index_builder.demo_store import write_demo_store
+    from index_builder.demo import write_demo_store
 
     base = args.cache / f"{args.users}x{args.items}x{args.events}"
     root = base / "artifacts"

@@ -137,7 +137,7 @@ def running(name: str, command: list[str], port: int, log_path: Path, probe: Pay
 
 def server_command(kind: str, root: Path, port: int, workers: int, threads: int | None) -> list[str]:
     """`tailor serve` or the floor, with identical flags."""
-    module = {"tailor": ["clients.cli", "serve"], "floor": ["loadtests.floor"]}[kind]
+    module = {"tailor": ["clients.tailor", "serve"], "floor": ["loadtests.floor"]}[kind]
     command = [sys.executable, "-m", *module, "--artifacts", str(root), "--port", str(port),
                "--workers", str(workers)]
     return command + (["--threads", str(threads)] if threads else [])

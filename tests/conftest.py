@@ -11,7 +11,7 @@ import pytest
 
 from clients import TailorClient
 from index_builder import BuildConfig, build_artifacts
-from index_builder.demo_store import write_demo_store
+from index_builder.demo import write_demo_store
 from protos import artifact, artifact_pb2
 from server import RunningServer, ServerConfig, start_server
 from tests.support import Store, add_known_shoppers, read_store

@@ -97,7 +97,7 @@ class ServeProcess:
         import time
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "clients.cli", "serve", "--artifacts", str(root), "--port", "0", *flags],
+            [sys.executable, "-m", "clients.tailor", "serve", "--artifacts", str(root), "--port", "0", *flags],
             stderr=subprocess.PIPE, text=True)
         assert self.proc.stderr is not None
         self.log: list[str] = []

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import Built
 from tests.support import LOYAL_USER, ServeProcess
 
-TAILOR = [sys.executable, "-m", "clients.cli"]
+TAILOR = [sys.executable, "-m", "clients.tailor"]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pytest
 
-from index_builder.demo_store import END, DemoStoreSummary, write_demo_store
+from index_builder.demo.store import END, DemoStoreSummary, write_demo_store
 
 USERS, ITEMS, EVENTS = 2000, 1000, 60_000
 HEADERS = {

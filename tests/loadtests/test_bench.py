@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from index_builder import BuildConfig, build_artifacts
-from index_builder.demo_store import write_demo_store
+from index_builder.demo import write_demo_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_end_to_end_on_a_tiny_store(tmp_path: Path) -> None:
     figures = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "clients.cli", "bench", "--users", "300", "--items", "200", "--events", "5000",
+        [sys.executable, "-m", "clients.tailor", "bench", "--users", "300", "--items", "200", "--events", "5000",
          "--duration", "2", "--warmup", "0.5", "--workers", "1", "--rate", "200", "--low-rate", "50",
          "--cache", str(tmp_path / "cache"), "--json", str(figures)],
         capture_output=True, text=True, timeout=150, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
@@ -54,7 +54,7 @@ def test_bench_end_to_end_on_a_tiny_store(tmp_path: Path) -> None:
 
 def test_bench_rejects_a_missing_artifact_root(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "clients.cli", "bench", "--artifacts", str(tmp_path / "nothing"), "--duration", "1"],
+        [sys.executable, "-m", "clients.tailor", "bench", "--artifacts", str(tmp_path / "nothing"), "--duration", "1"],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )
     assert result.returncode == 2
@@ -68,7 +68,7 @@ def test_bench_reports_a_server_that_cannot_start(tmp_path: Path) -> None:
     price = (root / "current").resolve() / "item_price.npy"
     price.write_bytes(price.read_bytes()[:-4] + b"\xff\xff\xff\xff")  # same size, checksum no longer matches
     result = subprocess.run(
-        [sys.executable, "-m", "clients.cli", "bench", "--artifacts", str(root), "--duration", "1",
+        [sys.executable, "-m", "clients.tailor", "bench", "--artifacts", str(root), "--duration", "1",
          "--cache", str(tmp_path / "cache")],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import faiss
 
 from index_builder import BuildConfig, build_artifacts
-from index_builder.demo_store import write_demo_store
+from index_builder.demo import write_demo_store
 from server import load_snapshot, reasons
 from server.policy import RankingPolicy
 from server.queries import Filter

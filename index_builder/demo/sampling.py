@@ -1,6 +1,6 @@
 """Vectorised building blocks of the demo store: column bundles, weighted group draws, stable hashes.
 
-Part of :mod:`index_builder.demo_store`; nothing here knows about shops.
+Part of :mod:`index_builder.demo`; nothing here knows about shops.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The demo store's event log: each session's views, carts and purchases, written in time order.
 
-Part of :mod:`index_builder.demo_store`. Events are generated and written in chunks
+Part of :mod:`index_builder.demo`. Events are generated and written in chunks
 of sessions, so a ten-million-event log never sits in memory whole.
 """
 
@@ -13,11 +13,11 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from index_builder.demo_catalog import Catalog
-from index_builder.demo_csv import csv_writer, ids, prices, timestamps
-from index_builder.demo_sampling import Columns
-from index_builder.demo_shoppers import Sessions, Shoppers, Taste
-from index_builder.demo_vocabulary import CHANNELS, EVENT_TYPES, MAX_CHECKOUT, MAX_GAP
+from index_builder.demo.catalog import Catalog
+from index_builder.demo.csv import csv_writer, ids, prices, timestamps
+from index_builder.demo.sampling import Columns
+from index_builder.demo.shoppers import Sessions, Shoppers, Taste
+from index_builder.demo.vocabulary import CHANNELS, EVENT_TYPES, MAX_CHECKOUT, MAX_GAP
 
 _CHUNK_EVENTS = 1_000_000
 _EVENTS_SCHEMA = pa.schema([("event_id", pa.string()), ("ts", pa.string()), ("user_id", pa.string()),

@@ -1,6 +1,6 @@
 """The demo store's catalog: long-tailed categories, tiered brands, prices and titles.
 
-Part of :mod:`index_builder.demo_store`; writes ``items.csv`` once the event log has
+Part of :mod:`index_builder.demo`; writes ``items.csv`` once the event log has
 said when each item was first seen.
 """
 
@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from index_builder.demo_csv import ids, prices, timestamps
-from index_builder.demo_sampling import GroupSampler
-from index_builder.demo_vocabulary import (
+from index_builder.demo.csv import ids, prices, timestamps
+from index_builder.demo.sampling import GroupSampler
+from index_builder.demo.vocabulary import (
     BRAND_HEADS,
     BRAND_MIDDLES,
     BRAND_TAILS,

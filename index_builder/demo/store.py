@@ -12,10 +12,10 @@ Byte-identity holds for one numpy/pyarrow version; other versions may draw diffe
 Generation is vectorised and events are produced and written in time-sorted chunks,
 so a 1M-user, 1M-item, 10M-event store takes well under a minute and about 1 GiB.
 
-The generator is split by what it makes: :mod:`demo_vocabulary` (clock, word lists,
-shares), :mod:`demo_catalog` (items), :mod:`demo_shoppers` (users, tastes, sessions),
-:mod:`demo_events` (the event log), with :mod:`demo_sampling` and :mod:`demo_csv`
-underneath. This module is the only public door.
+The generator is split by what it makes: :mod:`vocabulary` (clock, word lists,
+shares), :mod:`catalog` (items), :mod:`shoppers` (users, tastes, sessions),
+:mod:`events` (the event log), with :mod:`sampling` and :mod:`csv`
+underneath. This module puts them together; :mod:`index_builder.demo` is the public door.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index_builder.demo_catalog import items_table, make_catalog
-from index_builder.demo_csv import write_table
-from index_builder.demo_events import write_events
-from index_builder.demo_shoppers import Taste, make_sessions, make_shoppers, users_table
-from index_builder.demo_vocabulary import END
+from index_builder.demo.catalog import items_table, make_catalog
+from index_builder.demo.csv import write_table
+from index_builder.demo.events import write_events
+from index_builder.demo.shoppers import Taste, make_sessions, make_shoppers, users_table
+from index_builder.demo.vocabulary import END
 
 __all__ = ["END", "DemoStoreSummary", "write_demo_store"]
 

@@ -1,6 +1,6 @@
 """The demo store's vocabulary: its clock, categories, brand words and population shares.
 
-Part of :mod:`index_builder.demo_store` (its public door); these are the knobs that
+Part of :mod:`index_builder.demo` (its public door); these are the knobs that
 make the synthetic store look like a shop, kept in one place so they read as a table.
 """
 

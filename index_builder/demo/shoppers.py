@@ -1,8 +1,8 @@
 """The demo store's shoppers and their visits: tastes, the items tastes lead to, and sessions.
 
-Part of :mod:`index_builder.demo_store`. A session fixes who came (or an anonymous
+Part of :mod:`index_builder.demo`. A session fixes who came (or an anonymous
 visitor), when, through which channel, with what intent (category and price tercile)
-and how far down the view -> cart -> purchase funnel it got; :mod:`demo_events`
+and how far down the view -> cart -> purchase funnel it got; :mod:`events`
 turns that into events.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from index_builder.demo_catalog import Catalog
-from index_builder.demo_csv import ids, timestamps
-from index_builder.demo_sampling import Columns, GroupSampler, unit_hash
-from index_builder.demo_vocabulary import (
+from index_builder.demo.catalog import Catalog
+from index_builder.demo.csv import ids, timestamps
+from index_builder.demo.sampling import Columns, GroupSampler, unit_hash
+from index_builder.demo.vocabulary import (
     AGE_BANDS,
     AGE_SHARE,
     ANON_CHANNEL_SHARE,

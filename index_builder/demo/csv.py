@@ -1,6 +1,6 @@
 """How the demo store's CSV files look and are written: ids, prices, timestamps, atomic files.
 
-Part of :mod:`index_builder.demo_store`. Columns are formatted with pyarrow compute
+Part of :mod:`index_builder.demo`. Columns are formatted with pyarrow compute
 kernels rather than Python loops, which matters for ten million events.
 """
 
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from index_builder.demo_vocabulary import DAY
+from index_builder.demo.vocabulary import DAY
 
 _WRITE_OPTIONS = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
 
