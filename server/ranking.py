@@ -52,6 +52,8 @@ def _nearest(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int
 
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter) -> Ranked:
     rows, scores = _nearest(snapshot, policy, signals, n, f)
+    if len(rows) == n:
+        return Ranked(rows, scores, np.full(n, signals.sources, dtype=reasons.MASK_DTYPE))
     extra = stages.popular_rows(snapshot.catalog, signals.exclude, f, rows, n - len(rows))
     masks = np.concatenate([np.full(len(rows), signals.sources, dtype=reasons.MASK_DTYPE),
                             np.full(len(extra), reasons.bit(reasons.POPULAR), dtype=reasons.MASK_DTYPE)])
