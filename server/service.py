@@ -13,10 +13,12 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -37,21 +39,32 @@ log = logging.getLogger(__name__)
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 Handler = Callable[["DecisionServicer", Req, grpc.ServicerContext], Resp]
+Metadata = tuple[tuple[str, str | bytes], ...]
 
 
-def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
+@dataclass(frozen=True)
+class _Failure(grpc.Status):
+    """A call's final status; its trailing metadata keeps the worker's pid beside the status details."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def _status(worker: Metadata, code: grpc.StatusCode, message: str, *details: Message) -> grpc.Status:
     packed = []
     for detail in details:
         wrapper = any_pb2.Any()
         wrapper.Pack(detail)
         packed.append(wrapper)
-    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=packed))
+    status = rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=packed))
+    return _Failure(code, message, worker + tuple(status.trailing_metadata))
 
 
-def _bad_request(error: InvalidRequest) -> grpc.Status:
+def _bad_request(worker: Metadata, error: InvalidRequest) -> grpc.Status:
     violation = error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.description)
     bad = error_details_pb2.BadRequest(field_violations=[violation])
-    return _status(grpc.StatusCode.INVALID_ARGUMENT, str(error), bad)
+    return _status(worker, grpc.StatusCode.INVALID_ARGUMENT, str(error), bad)
 
 
 def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
@@ -68,18 +81,18 @@ def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
             if remaining is None or remaining > 0:
                 return method(self, request, context)
             code = grpc.StatusCode.DEADLINE_EXCEEDED
-            failure = _status(code, "deadline passed before the call was computed")
+            failure = _status(self._worker, code, "deadline passed before the call was computed")
         except InvalidRequest as exc:
             code = grpc.StatusCode.INVALID_ARGUMENT
-            failure = _bad_request(exc)
+            failure = _bad_request(self._worker, exc)
         except TailorError as exc:
             code = status_of(exc)
             log.error("call_failed rpc=%s code=%s error=%s", rpc, code.name, exc)
-            failure = _status(code, f"{type(exc).__name__}: {exc}")
+            failure = _status(self._worker, code, f"{type(exc).__name__}: {exc}")
         except Exception:  # noqa: BLE001 - the boundary: a bug must still answer INTERNAL and be counted
             code = grpc.StatusCode.INTERNAL
             log.exception("internal_error rpc=%s", rpc)
-            failure = _status(code, "internal error")
+            failure = _status(self._worker, code, "internal error")
         finally:
             self._record(rpc, code, time.perf_counter() - start)
         context.abort_with_status(failure)
@@ -95,7 +108,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
         self._holder = holder
         self._metrics = metrics
         # Which worker answered, for operators and tests; the servicer is built inside the worker.
-        self._worker = (("x-tailor-worker", str(os.getpid())),)
+        self._worker: Metadata = (("x-tailor-worker", str(os.getpid())),)
         self._children: dict[tuple[str, grpc.StatusCode], tuple[Any, Any]] = {}
 
     def _record(self, rpc: str, code: grpc.StatusCode, seconds: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,10 @@ def test_an_unexpected_exception_is_internal_with_a_generic_message(own_root: Pa
         with TailorClient(f"127.0.0.1:{server.port}", timeout=5) as client, pytest.raises(Internal) as info:
             client.rerank([("i0001", 1.0)])
         assert info.value.details == "internal error"
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel, pytest.raises(grpc.RpcError) as raw:
+            decision_pb2_grpc.DecisionStub(channel).Recommend(pb.RecommendRequest(n=1), timeout=5)
+        assert raw.value.code() == grpc.StatusCode.INTERNAL
+        assert ("x-tailor-worker", str(os.getpid())) in raw.value.trailing_metadata()  # type: ignore[attr-defined]
         assert _count("Rerank", "INTERNAL") - before == 1
     finally:
         server.stop(grace=None)
