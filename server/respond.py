@@ -19,8 +19,8 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
     """Append one ScoredItem per ranked entry to the repeated field `items`; Rerank answers with the
     caller's own ids (unknown candidates have no catalog row)."""
     add = items.add  # type: ignore[attr-defined]
-    if ranked.candidate_index is not None:
-        ids = [candidate_ids[i] for i in ranked.candidate_index.tolist()]
+    if ranked.positions is not None:
+        ids = [candidate_ids[i] for i in ranked.positions.tolist()]
     else:
         ids = [catalog.item_id(row) for row in ranked.rows.tolist()]
     for item_id, score, mask in zip(ids, ranked.scores.tolist(), ranked.reasons.tolist(), strict=True):

@@ -1,13 +1,15 @@
-"""Ranking stages: pure functions from arrays to arrays.
+"""Ranking stages: pure functions over `Candidates`, the parallel arrays a pipeline carries.
 
 A request walks through candidates -> eligibility masks -> score terms -> re-ranking steps
--> top-n (see server/ranking.py for the two pipelines). Each stage costs a fixed number of
+-> top-n (server/ranking.py composes the two pipelines). Each stage costs a fixed number of
 array operations whatever the number of candidates: no Python loop per candidate, item or
 rule. A new feature (segment popularity, rules, diversity, exploration) is a new stage here
-and one line in a pipeline.
+and one line in a pipeline; the array helpers below are its building blocks.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import faiss
 import numpy as np
@@ -15,16 +17,43 @@ import numpy as np
 from protos.artifact import index_queries
 from server import reasons
 from server.errors import ArtifactError
+from server.policy import RankingPolicy
 from server.queries import Filter
 from server.snapshot import Catalog
 
-__all__ = ["member", "filter_mask", "eligible", "search_index", "popular_rows", "scores_below", "minmax",
-           "affinity", "blend_scores", "rerank_reasons", "top_n"]
+__all__ = ["Candidates", "nearest", "top_up_popular", "from_request", "keep_filtered", "blend_affinity", "top_n",
+           "member", "filter_mask", "eligible", "search_index", "minmax", "affinity"]
 
 _BROADCAST_LIMIT = 16_384
+_MASK = reasons.MASK_DTYPE
 
 
-# --- eligibility -----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """One entry per candidate: catalog row (-1 = not in the catalog), score (higher is better),
+    reason mask (server/reasons.py), whether it is still eligible, and (Rerank) its position in
+    the request."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    reasons: np.ndarray
+    keep: np.ndarray
+    positions: np.ndarray | None = None
+
+    def with_(self, *, scores: np.ndarray | None = None, reasons: np.ndarray | None = None,
+              keep: np.ndarray | None = None) -> Candidates:
+        """A copy with some arrays replaced (dataclasses.replace costs µs of introspection per call)."""
+        return Candidates(self.rows, self.scores if scores is None else scores,
+                          self.reasons if reasons is None else reasons, self.keep if keep is None else keep,
+                          self.positions)
+
+
+def _candidates(rows: np.ndarray, scores: np.ndarray, mask: int) -> Candidates:
+    return Candidates(rows, scores.astype(np.float64), np.full(len(rows), mask, dtype=_MASK),
+                      np.ones(len(rows), dtype=bool))
+
+
+# --- array helpers ---------------------------------------------------------------------------------------------------
 
 
 def member(values: np.ndarray, of: np.ndarray) -> np.ndarray:
@@ -36,9 +65,9 @@ def member(values: np.ndarray, of: np.ndarray) -> np.ndarray:
     return np.isin(values, of)
 
 
-def _codes(names: frozenset[str], codes: dict[str, int] | object) -> np.ndarray:
-    table: dict[str, int] = codes  # type: ignore[assignment]
-    return np.array([table[n] for n in names if n in table], dtype=np.int32)
+def _codes(names: frozenset[str], table: object) -> np.ndarray:
+    codes: dict[str, int] = table  # type: ignore[assignment]
+    return np.array([codes[n] for n in names if n in codes], dtype=np.int32)
 
 
 def filter_mask(catalog: Catalog, rows: np.ndarray, f: Filter) -> np.ndarray:
@@ -65,9 +94,6 @@ def eligible(catalog: Catalog, rows: np.ndarray, exclude: np.ndarray, f: Filter)
     return mask & catalog.in_stock[safe] & filter_mask(catalog, safe, f)
 
 
-# --- score terms -----------------------------------------------------------------------------------------------------
-
-
 def search_index(index: faiss.Index, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The index's k best rows for one query vector and their inner products (FAISS pads -1)."""
     try:
@@ -77,23 +103,8 @@ def search_index(index: faiss.Index, vector: np.ndarray, k: int) -> tuple[np.nda
     return rows[0].astype(np.int64), scores[0]
 
 
-def popular_rows(catalog: Catalog, exclude: np.ndarray, f: Filter, taken: np.ndarray, n: int) -> np.ndarray:
-    """Up to n eligible rows from the popularity list, skipping `taken`."""
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    rows = catalog.popular_rows.astype(np.int64)
-    keep = eligible(catalog, rows, exclude, f) & ~member(rows, taken)
-    return rows[keep][:n]
-
-
-def scores_below(scores: np.ndarray, count: int) -> np.ndarray:
-    """`count` descending scores strictly below every one of `scores` (fill-ins keep their order)."""
-    floor = float(scores.min()) if len(scores) else 1.0
-    return (floor - 1.0 - np.arange(count, dtype=np.float32) / max(count, 1)).astype(np.float32)
-
-
 def minmax(values: np.ndarray) -> np.ndarray:
-    spread = float(values.max() - values.min())
+    spread = float(values.max() - values.min()) if len(values) else 0.0
     return (values - values.min()) / spread if spread > 0 else np.ones_like(values)
 
 
@@ -107,29 +118,76 @@ def affinity(vectors: np.ndarray, rows: np.ndarray, vector: np.ndarray | None) -
     return out
 
 
-def blend_scores(search: np.ndarray, cosine: np.ndarray, search_weight: float, personal: bool) -> np.ndarray:
-    """Rerank score: min-max search score, blended with clipped affinity when there is a personal vector."""
-    scaled = minmax(search.astype(np.float64))
-    if not personal:
-        return scaled
-    return search_weight * scaled + (1 - search_weight) * np.clip(cosine, 0.0, 1.0)
+# --- candidates ------------------------------------------------------------------------------------------------------
 
 
-# --- reasons and order -----------------------------------------------------------------------------------------------
+def nearest(index: faiss.Index, catalog: Catalog, policy: RankingPolicy, vector: np.ndarray | None, sources: int,
+            exclude: np.ndarray, f: Filter, n: int) -> Candidates:
+    """Recommend's candidates: eligible index neighbours of the query vector, best first. The search
+    grows (4x per round, a bounded number of rounds) while fewer than n pass eligibility."""
+    if vector is None:
+        return _candidates(np.zeros(0, dtype=np.int64), np.zeros(0), sources)
+    limit = min(catalog.n_items, policy.max_search_k)
+    k = min(catalog.n_items, policy.search_overfetch * n + len(exclude) + 32)
+    while True:
+        rows, scores = search_index(index, vector, k)
+        keep = eligible(catalog, rows, exclude, f)
+        if keep.sum() >= n or k >= limit:
+            return _candidates(rows[keep][:n], scores[keep][:n], sources)
+        k = min(limit, 4 * k)
 
 
-def rerank_reasons(known: np.ndarray, cosine: np.ndarray, sources: int, personal: bool,
-                   threshold: float) -> np.ndarray:
-    """Reason mask per candidate: search relevance always; the personal sources where the affinity
-    reaches `threshold`; unknown_item for candidates not in the catalog."""
-    mask = np.full(len(known), reasons.bit(reasons.SEARCH_RELEVANCE), dtype=reasons.MASK_DTYPE)
-    if personal:
-        mask[known & (cosine >= threshold)] |= sources
-    mask[~known] |= reasons.bit(reasons.UNKNOWN_ITEM)
-    return mask
+def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filter, n: int) -> Candidates:
+    """Fill up to n with eligible popular items not yet present, scored below every candidate."""
+    missing = n - int(c.keep.sum())
+    if missing <= 0:
+        return c
+    rows = catalog.popular_rows.astype(np.int64)
+    rows = rows[eligible(catalog, rows, exclude, f) & ~member(rows, c.rows)][:missing]
+    floor = float(c.scores[c.keep].min()) if c.keep.any() else 1.0
+    scores = floor - 1.0 - np.arange(len(rows)) / max(len(rows), 1)
+    extra = _candidates(rows, scores, reasons.bit(reasons.POPULAR))
+    return Candidates(*(np.concatenate([a, b]) for a, b in ((c.rows, extra.rows), (c.scores, extra.scores),
+                                                               (c.reasons, extra.reasons), (c.keep, extra.keep))))
 
 
-def top_n(scores: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the n best kept entries, best first; ties keep their input order."""
-    order = np.flatnonzero(keep)
-    return order[np.argsort(-scores[order], kind="stable")][:n]
+def from_request(rows: np.ndarray, search_scores: np.ndarray) -> Candidates:
+    """Rerank's candidates, in request order: search relevance for all, unknown_item where not in the catalog."""
+    masks = np.full(len(rows), reasons.bit(reasons.SEARCH_RELEVANCE), dtype=_MASK)
+    masks[rows < 0] |= reasons.bit(reasons.UNKNOWN_ITEM)
+    return Candidates(rows, search_scores.astype(np.float64), masks, np.ones(len(rows), dtype=bool),
+                      np.arange(len(rows)))
+
+
+# --- eligibility, score terms, order ---------------------------------------------------------------------------------
+
+
+def keep_filtered(catalog: Catalog, c: Candidates, f: Filter) -> Candidates:
+    """Drop candidates failing the request's filters; unknown ones (no attributes) stay only without filters."""
+    known = c.rows >= 0
+    passed = known & filter_mask(catalog, np.where(known, c.rows, 0), f)
+    return c.with_(keep=c.keep & (passed | ~known) if f.empty else c.keep & passed)
+
+
+def blend_affinity(catalog: Catalog, c: Candidates, vector: np.ndarray | None, sources: int,
+                   policy: RankingPolicy) -> Candidates:
+    """Rerank's score: the min-max search score, blended with the shopper's clipped affinity when there
+    is a personal vector; the personal sources become reasons where the affinity reaches the threshold."""
+    scaled = minmax(c.scores)
+    known = c.rows >= 0
+    if vector is None or not known.any():
+        return c.with_(scores=scaled)
+    cosine = affinity(catalog.vectors, c.rows, vector)
+    w = policy.search_weight
+    marks = np.where(known & (cosine >= policy.affinity_reason), sources, 0).astype(_MASK)
+    return c.with_(scores=w * scaled + (1 - w) * np.clip(cosine, 0.0, 1.0), reasons=c.reasons | marks)
+
+
+def top_n(c: Candidates, n: int) -> Candidates:
+    """The n best kept candidates, best first; ties keep their order."""
+    if len(c.rows) <= n and c.keep.all() and (np.diff(c.scores) <= 0).all():
+        return c  # already in order (Recommend's retrieval): nothing to move
+    order = np.flatnonzero(c.keep)
+    order = order[np.argsort(-c.scores[order], kind="stable")][:n]
+    positions = c.positions[order] if c.positions is not None else None
+    return Candidates(c.rows[order], c.scores[order], c.reasons[order], c.keep[order], positions)

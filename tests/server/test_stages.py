@@ -76,20 +76,29 @@ def test_eligible_drops_unknown_excluded_and_out_of_stock(snap: Snapshot) -> Non
 
 
 def test_top_n_keeps_ties_in_input_order() -> None:
-    scores = np.array([1.0, 3.0, 3.0, 2.0, 5.0])
-    keep = np.array([True, True, True, True, False])
-    assert stages.top_n(scores, keep, 3).tolist() == [1, 2, 3]
+    c = stages.from_request(np.arange(5), np.array([1.0, 3.0, 3.0, 2.0, 5.0]))
+    c = stages.Candidates(c.rows, c.scores, c.reasons, np.array([True, True, True, True, False]), c.positions)
+    top = stages.top_n(c, 3)
+    assert top.rows.tolist() == [1, 2, 3] and top.positions is not None and top.positions.tolist() == [1, 2, 3]
 
 
-def test_rerank_reasons_are_masks() -> None:
-    known = np.array([True, True, False])
-    cosine = np.array([0.9, 0.1, 0.5])
+def test_rerank_reasons_are_masks(snap: Snapshot) -> None:
+    request = stages.from_request(np.array([0, 3, -1]), np.array([3.0, 2.0, 1.0]))
     user = reasons.bit(reasons.USER_AFFINITY)
-    masks = stages.rerank_reasons(known, cosine, user, True, 0.3)
-    codes = [reasons.codes_of(int(m)) for m in masks]
+    c = stages.blend_affinity(snap.catalog, request, np.array(_unit(1, 0), dtype=np.float32), user, POLICY)
+    codes = [reasons.codes_of(int(m)) for m in c.reasons]
     assert codes == [(reasons.SEARCH_RELEVANCE, reasons.USER_AFFINITY), (reasons.SEARCH_RELEVANCE,),
                      (reasons.SEARCH_RELEVANCE, reasons.UNKNOWN_ITEM)]
-    assert [m.code for m in reasons.messages(int(masks[0]))] == ["search_relevance", "user_affinity"]
+    assert [m.code for m in reasons.messages(int(c.reasons[0]))] == ["search_relevance", "user_affinity"]
+    anonymous = stages.blend_affinity(snap.catalog, request, None, 0, POLICY)
+    assert anonymous.scores.tolist() == [1.0, 0.5, 0.0]  # the search order, min-max scaled
+
+
+def test_filters_keep_unknown_candidates_only_without_filters(snap: Snapshot) -> None:
+    c = stages.from_request(np.array([0, 3, -1]), np.array([3.0, 2.0, 1.0]))
+    assert stages.keep_filtered(snap.catalog, c, NO_FILTER).keep.tolist() == [True, True, True]
+    only_b = Filter(frozenset({"b"}), frozenset(), 0.0, 0.0, False)
+    assert stages.keep_filtered(snap.catalog, c, only_b).keep.tolist() == [False, True, False]
 
 
 def test_session_vector_weighs_types_and_recency() -> None:
@@ -138,12 +147,12 @@ def test_rerank_blends_search_and_affinity_and_keeps_unknown_items(snap: Snapsho
     assert signals.candidate_rows.tolist() == [3, -1, 1]
     personal = RankingPolicy(search_weight=0.2)
     ranked = rerank(snap, personal, signals, query.candidate_scores, 3, NO_FILTER)
-    assert ranked.candidate_index is not None
+    assert ranked.positions is not None
     # a2 matches the shopper; zz (unknown) gets the known candidates' mean affinity.
-    assert [query.candidate_ids[i] for i in ranked.candidate_index.tolist()] == ["a2", "zz", "b1"]
+    assert [query.candidate_ids[i] for i in ranked.positions.tolist()] == ["a2", "zz", "b1"]
     assert ranked.rows.tolist() == [1, -1, 3]
     search_only = rerank(snap, RankingPolicy(search_weight=1.0), signals, query.candidate_scores, 3, NO_FILTER)
-    assert search_only.candidate_index is not None and search_only.candidate_index.tolist() == [0, 1, 2]
+    assert search_only.positions is not None and search_only.positions.tolist() == [0, 1, 2]
 
 
 def test_find_rows_never_matches_a_longer_id() -> None:
