@@ -1,4 +1,5 @@
-# Tailor: `make demo` builds a demo store and serves it; `make test` runs every check.
+# Tailor: `make demo` builds a demo store and serves it; `make test` runs every check but the slow
+# `tailor bench` and locust runs, which are `make bench-smoke` (CI runs both).
 # Works on a fresh machine with only python3: the first run creates .venv and installs.
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO := var/demo
 PORT ?= 50051
 
-.PHONY: install demo data artifacts test lint typecheck unit protos loadtest bench clean
+.PHONY: install demo data artifacts test lint typecheck unit bench-smoke protos loadtest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The end-to-end `tailor bench` and locust runs on a tiny store (tests marked bench); slow, so not in `make test`.
+bench-smoke: $(STAMP)
+	$(BIN)/pytest -q -m bench
 
 protos: $(STAMP)
 	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. protos/decision.proto

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import csv
+import re
+import signal
+import subprocess
+import sys
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.waiting import WaitTimeout, wait_until
 
 LOYAL_USER = "u_loyal_shopper"
 NO_CONSENT_USER = "u_no_consent"
@@ -88,30 +95,42 @@ def publish_copy(root: Path, version: str, corrupt: str | None = None, source: s
 
 
 class ServeProcess:
-    """`tailor serve` in a subprocess on a free port; the port is read from its start-up log."""
+    """`tailor serve` in a subprocess on a free port; the port is read from its start-up log.
 
-    def __init__(self, root: Path, *flags: str) -> None:
-        import re
-        import subprocess
-        import sys
-        import time
+    A thread reads its stderr as it comes (a full pipe would stall the server) into `log`.
+    """
 
+    def __init__(self, root: Path, *flags: str, start_timeout: float = 120) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "clients.tailor", "serve", "--artifacts", str(root), "--port", "0", *flags],
             stderr=subprocess.PIPE, text=True)
-        assert self.proc.stderr is not None
         self.log: list[str] = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
+        self._reader = threading.Thread(target=self._read_log, name="serve-log", daemon=True)
+        self._reader.start()
+        try:
+            started = wait_until(lambda: self.logged(r"server_started port=(\d+)") or self.proc.poll() is not None,
+                                 start_timeout, lambda: "tailor serve did not start:\n" + "".join(self.log))
+        except WaitTimeout:
+            self._kill()
+            raise
+        if not isinstance(started, re.Match):
+            self._kill()
+            raise RuntimeError(f"tailor serve exited with {self.proc.returncode}:\n" + "".join(self.log))
+        self.port = int(started.group(1))
+
+    def _read_log(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
             self.log.append(line)
-            if match := re.search(r"server_started port=(\d+)", line):
-                self.port = int(match.group(1))
-                return
+
+    def _kill(self) -> None:
         self.proc.kill()
-        raise RuntimeError("tailor serve did not start:\n" + "".join(self.log))
+        self.proc.wait()
+        self._reader.join(timeout=10)
+
+    def logged(self, pattern: str) -> re.Match[str] | None:
+        """The first line of the log so far that matches `pattern`."""
+        return next((m for line in list(self.log) if (m := re.search(pattern, line))), None)
 
     @property
     def target(self) -> str:
@@ -122,12 +141,33 @@ class ServeProcess:
         return {int(pid) for pid in children}
 
     def stop(self, timeout: float = 30) -> int:
-        import signal
-
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=timeout)  # the rest of the log, up to the end of the pipe
         assert self.proc.stderr is not None
-        self.log.extend(self.proc.stderr.readlines())
         self.proc.stderr.close()
         return code
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One call of a stream: when it was sent and answered (time.monotonic), and who answered with what."""
+
+    sent: float
+    received: float
+    version: str
+    worker: int = 0
+
+
+def late_old_answers(answers: list[Answer], new: str) -> list[Answer]:
+    """Answers naming another version than `new` from a call sent after its worker had answered with `new`.
+
+    A swap is one pointer assignment and never goes back: once a worker's answer named `new`,
+    every call that worker begins afterwards must name it too. Expected: none.
+    """
+    first_new: dict[int, float] = {}
+    for a in answers:
+        if a.version == new:
+            first_new[a.worker] = min(first_new.get(a.worker, a.received), a.received)
+    return [a for a in answers if a.version != new and a.worker in first_new and a.sent > first_new[a.worker]]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from index_builder import ArtifactWriteError, BuildConfig, BuildError, InputErro
 from protos import artifact
 from server import ArtifactError, load_snapshot
 from tests.conftest import Built, small_config
+from tests.waiting import wait_until
 
 
 def _copy_store(built: Built, dest: Path) -> Path:
@@ -121,6 +122,10 @@ def test_corrupted_version_is_refused(built: Built, tmp_path: Path) -> None:
         load_snapshot(version)
 
 
+def _staged_or_ended(proc: subprocess.Popen[bytes], root: Path) -> bool:
+    return proc.poll() is not None or any(root.glob(".staging-*/*"))
+
+
 def test_interrupted_build_leaves_current_untouched(built: Built, tmp_path: Path) -> None:
     root = tmp_path / "out"
     first = build_artifacts(small_config(built.data, root))
@@ -132,8 +137,9 @@ def test_interrupted_build_leaves_current_untouched(built: Built, tmp_path: Path
     killed = False
     for _attempt in range(5):
         proc = subprocess.Popen([sys.executable, "-c", script])
-        while proc.poll() is None and not list(root.glob(".staging-*/*")):
-            time.sleep(0.002)
+        # The first file in the staging directory: the build is under way, and far from its rename.
+        wait_until(functools.partial(_staged_or_ended, proc, root), 120,
+                   "the build writes its first staged file or ends", interval=0.002)
         proc.send_signal(signal.SIGKILL)
         if proc.wait() == -signal.SIGKILL:
             killed = True

@@ -12,12 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from index_builder import BuildConfig, build_artifacts
 from index_builder.demo import write_demo_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.bench
 def test_bench_end_to_end_on_a_tiny_store(tmp_path: Path) -> None:
     figures = tmp_path / "bench.json"
     result = subprocess.run(

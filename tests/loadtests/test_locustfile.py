@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from server import RunningServer
 from tests.conftest import Built
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.bench
 def test_locust_headless_run_has_no_failures(running: RunningServer, built: Built, tmp_path: Path) -> None:
     prefix = tmp_path / "stats"
     result = subprocess.run(

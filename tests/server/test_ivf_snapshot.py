@@ -23,6 +23,7 @@ def test_ivf_version_is_mapped_and_searched_without_prefetch_threads(tmp_path: P
     assert 0.0 < manifest.index.recall_at_100 <= 1.0
     snapshot = load_snapshot((tmp_path / "out" / "current").resolve())
     ivf = faiss.extract_index_ivf(snapshot.index)
+    assert ivf.invlists is not None
     lists = faiss.downcast_InvertedLists(ivf.invlists)
     assert isinstance(lists, faiss.OnDiskInvertedLists)
     assert lists.prefetch_nthread == 0

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
-from clients import Filters, TailorClient
+from clients import Filters, ScoredItem, TailorClient
 from tests.conftest import Built
 from tests.support import LOYAL_USER, NO_CONSENT_USER
 
 
-def _codes(decision_items: object) -> set[str]:
-    return {r.code for item in decision_items for r in item.reasons}  # type: ignore[attr-defined]
+def _codes(decision_items: Iterable[ScoredItem]) -> set[str]:
+    return {r.code for item in decision_items for r in item.reasons}
 
 
 def test_single_category_shopper_gets_that_category(client: TailorClient, built: Built) -> None:

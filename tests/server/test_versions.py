@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from clients import TailorClient, TailorClientError
-from server import RunningServer, ServerConfig, start_server
-from tests.support import LOYAL_USER, publish_copy
+from server import RunningServer, ServerConfig, Snapshot, start_server
+from tests.support import LOYAL_USER, Answer, late_old_answers, publish_copy
+from tests.waiting import wait_until
+
+_PATIENCE = 60.0  # seconds a condition may take on a loaded machine; only a bound, never waited out
 
 
 @pytest.fixture
@@ -21,55 +24,65 @@ def own_server(own_root: Path) -> Iterator[tuple[RunningServer, Path]]:
     server.stop(grace=None)
 
 
-def _stream(client: TailorClient, stop: threading.Event, versions: list[str], errors: list[Exception]) -> None:
+def _served(server: RunningServer) -> Snapshot:
+    snapshot = server.holder.current
+    assert snapshot is not None, "the server holds no version"
+    return snapshot
+
+
+def _stream(client: TailorClient, stop: threading.Event, answers: list[Answer], errors: list[Exception]) -> None:
     while not stop.is_set():
         try:
-            versions.append(client.recommend(5, user_id=LOYAL_USER).version)
-            versions.append(client.rerank([("a", 1.0), ("b", 0.5)], user_id=LOYAL_USER).version)
+            sent = time.monotonic()
+            version = client.recommend(5, user_id=LOYAL_USER).version
+            answers.append(Answer(sent, time.monotonic(), version))
+            sent = time.monotonic()
+            version = client.rerank([("a", 1.0), ("b", 0.5)], user_id=LOYAL_USER).version
+            answers.append(Answer(sent, time.monotonic(), version))
         except TailorClientError as exc:
             errors.append(exc)
 
 
-def _until(predicate: object, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.02)
-    return False
+def _sent_after_first(answers: list[Answer], version: str) -> int:
+    """How many calls were sent after the first answer naming `version` arrived."""
+    first = min((a.received for a in answers if a.version == version), default=None)
+    return 0 if first is None else sum(a.sent > first for a in answers)
 
 
 def test_swap_under_a_stream_of_calls_loses_nothing(own_server: tuple[RunningServer, Path]) -> None:
     server, root = own_server
-    old = server.holder.current.version  # type: ignore[union-attr]
-    versions: list[str] = []
+    old = _served(server).version
+    answers: list[Answer] = []
     errors: list[Exception] = []
     stop = threading.Event()
     with TailorClient(f"127.0.0.1:{server.port}", timeout=5) as client:
-        threads = [threading.Thread(target=_stream, args=(client, stop, versions, errors)) for _ in range(3)]
+        threads = [threading.Thread(target=_stream, args=(client, stop, answers, errors)) for _ in range(3)]
         for t in threads:
             t.start()
-        assert _until(lambda: len(versions) > 50)
-        publish_copy(root, "v-swapped")
-        assert _until(lambda: versions[-1] == "v-swapped")
-        count_at_swap = len(versions)
-        assert _until(lambda: len(versions) > count_at_swap + 50)
-        stop.set()
-        for t in threads:
-            t.join()
+        try:
+            wait_until(lambda: len(answers) > 50, _PATIENCE, "the stream is answered")
+            publish_copy(root, "v-swapped")
+            # Once the new version answers, fifty more calls, which must all name it.
+            wait_until(lambda: _sent_after_first(list(answers), "v-swapped") > 50, _PATIENCE,
+                       lambda: f"fifty calls after the first answer from v-swapped ({len(answers)} answers)")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
     assert errors == []
-    assert versions[0] == old
-    first_new = versions.index("v-swapped")
-    # Once a call saw the new version, at most the few calls already in flight still name the old one.
-    assert versions[first_new + 10:].count(old) == 0
+    assert answers[0].version == old
+    assert late_old_answers(answers, "v-swapped") == []
 
 
-def test_corrupt_version_is_refused_and_the_old_keeps_serving(own_server: tuple[RunningServer, Path]) -> None:
+def test_corrupt_version_is_refused_and_the_old_keeps_serving(
+        own_server: tuple[RunningServer, Path], caplog: pytest.LogCaptureFixture) -> None:
     server, root = own_server
-    old = server.holder.current.version  # type: ignore[union-attr]
+    old = _served(server).version
     publish_copy(root, "v-corrupt", corrupt="item_vectors.npy")
-    time.sleep(0.5)  # ten polls
+    wait_until(lambda: any("version_refused dir=v-corrupt" in r.getMessage() for r in list(caplog.records)),
+               _PATIENCE, "the watcher refuses v-corrupt")
     with TailorClient(f"127.0.0.1:{server.port}", timeout=5) as client:
         assert client.recommend(3, user_id=LOYAL_USER).version == old
-    publish_copy(root, "v-good", source=server.holder.current.directory.name)  # type: ignore[union-attr]
-    assert _until(lambda: server.holder.current.version == "v-good")  # type: ignore[union-attr]
+    publish_copy(root, "v-good", source=_served(server).directory.name)
+    wait_until(lambda: _served(server).version == "v-good", _PATIENCE,
+               lambda: f"v-good is served (serving {_served(server).version})")
