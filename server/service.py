@@ -1,9 +1,12 @@
 """DecisionServicer: parse -> signals -> ranking pipeline -> respond. The error boundary is `_entry`.
 
 Every call leaves `_entry` with exactly one status, and that status is what the metrics count:
-OK; INVALID_ARGUMENT with a google.rpc.BadRequest naming the field; DEADLINE_EXCEEDED for a call
-whose deadline passed while it queued; our own errors mapped by `status_of`; and INTERNAL with a
-generic message (the exception logged) for anything else.
+- OK;
+- INVALID_ARGUMENT, with a google.rpc.BadRequest naming the field;
+- DEADLINE_EXCEEDED, for a call whose deadline passed while it queued (not computed) or while it
+  was computed (the answer came too late);
+- our own errors, mapped by `status_of`;
+- INTERNAL with a generic message (the exception logged) for anything else.
 """
 
 from __future__ import annotations
@@ -79,7 +82,12 @@ def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
         try:
             remaining = context.time_remaining()
             if remaining is None or remaining > 0:
-                return method(self, request, context)
+                response = method(self, request, context)
+                remaining = context.time_remaining()
+                if remaining is not None and remaining <= 0:
+                    # Computed too late: the caller already has DEADLINE_EXCEEDED, and so do the metrics.
+                    code = grpc.StatusCode.DEADLINE_EXCEEDED
+                return response
             code = grpc.StatusCode.DEADLINE_EXCEEDED
             failure = _status(self._worker, code, "deadline passed before the call was computed")
         except InvalidRequest as exc:

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from clients import Internal, InvalidArgument, TailorClient, Unavailable
+from clients import DeadlineExceeded, Internal, InvalidArgument, TailorClient, Unavailable
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
+from protos.artifact import Profile
 from server import RunningServer, ServerConfig, start_server
 from server.config import ServerConfig as Config
 from server.metrics import Metrics
+from server.policy import RankingPolicy
 from server.service import DecisionServicer
+from server.snapshot import ProfileStore
 from server.versions import SnapshotHolder
 from tests.conftest import Built
 from tests.support import LOYAL_USER
+from tests.waiting import wait_until
 
 
 def _count(rpc: str, code: str) -> float:
@@ -31,8 +38,8 @@ class _BuggyServicer(DecisionServicer):
     """A Decision service with a bug past the parser: what the catch-all must turn into INTERNAL."""
 
     def __init__(self, config: Config, holder: SnapshotHolder, metrics: Metrics) -> None:
-        super().__init__(config, holder, metrics)
-        self._policy = None  # type: ignore[assignment]
+        broken = cast(RankingPolicy, object())  # a policy without its fields: AttributeError mid-call
+        super().__init__(replace(config, ranking=broken), holder, metrics)
 
 
 @pytest.fixture
@@ -75,7 +82,7 @@ def test_an_unexpected_exception_is_internal_with_a_generic_message(own_root: Pa
         with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel, pytest.raises(grpc.RpcError) as raw:
             decision_pb2_grpc.DecisionStub(channel).Recommend(pb.RecommendRequest(n=1), timeout=5)
         assert raw.value.code() == grpc.StatusCode.INTERNAL
-        assert ("x-tailor-worker", str(os.getpid())) in raw.value.trailing_metadata()  # type: ignore[attr-defined]
+        assert ("x-tailor-worker", str(os.getpid())) in raw.value.trailing_metadata()
         assert _count("Rerank", "INTERNAL") - before == 1
     finally:
         server.stop(grace=None)
@@ -102,3 +109,38 @@ def test_every_reason_carries_its_enum_and_stable_code(running: RunningServer) -
             assert pb.ReasonCode.Name(reason.kind) == "REASON_CODE_" + reason.code.upper()
             kinds.add(reason.kind)
     assert {pb.REASON_CODE_USER_AFFINITY, pb.REASON_CODE_POPULAR, pb.REASON_CODE_UNKNOWN_ITEM} <= kinds
+
+
+class _GatedProfiles:
+    """The snapshot's real profile store, with every read held at a gate (the call is mid-computation)."""
+
+    def __init__(self, store: ProfileStore) -> None:
+        self._store = store
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def read(self, user_id: str) -> Profile | None:
+        self.entered.set()
+        self.gate.wait(30)
+        return self._store.read(user_id)
+
+    def user_ids(self, limit: int) -> list[str]:
+        return self._store.user_ids(limit)
+
+    def close(self) -> None:
+        self._store.close()
+
+
+def test_a_call_computed_past_its_deadline_is_counted_deadline_exceeded(own_server: RunningServer) -> None:
+    holder = own_server.holder
+    gated = _GatedProfiles(holder.current.profiles)
+    holder.swap(replace(holder.current, profiles=gated))
+    ok, late = _count("Recommend", "OK"), _count("Recommend", "DEADLINE_EXCEEDED")
+    with TailorClient(f"127.0.0.1:{own_server.port}", timeout=0.5) as client:
+        with pytest.raises(DeadlineExceeded):
+            client.recommend(3, user_id=LOYAL_USER)
+        assert gated.entered.is_set()  # the call was being computed when its caller gave up
+        gated.gate.set()
+        wait_until(lambda: _count("Recommend", "DEADLINE_EXCEEDED") - late == 1, 30,
+                   "the late call is counted DEADLINE_EXCEEDED")
+    assert _count("Recommend", "OK") == ok

@@ -83,6 +83,8 @@ def test_corrupt_version_is_refused_and_the_old_keeps_serving(
                _PATIENCE, "the watcher refuses v-corrupt")
     with TailorClient(f"127.0.0.1:{server.port}", timeout=5) as client:
         assert client.recommend(3, user_id=LOYAL_USER).version == old
-    publish_copy(root, "v-good", source=_served(server).directory.name)
+    served = _served(server).directory
+    assert served is not None
+    publish_copy(root, "v-good", source=served.name)
     wait_until(lambda: _served(server).version == "v-good", _PATIENCE,
                lambda: f"v-good is served (serving {_served(server).version})")
