@@ -32,25 +32,28 @@ _MASK = reasons.MASK_DTYPE
 class Candidates:
     """One entry per candidate: catalog row (-1 = not in the catalog), score (higher is better),
     reason mask (server/reasons.py), whether it is still eligible, and (Rerank) its position in
-    the request."""
+    the request. `ordered` says the entries already stand best first (a retrieval that returns
+    them so), which lets `top_n` skip its sort; a stage that changes scores drops it."""
 
     rows: np.ndarray
     scores: np.ndarray
     reasons: np.ndarray
     keep: np.ndarray
     positions: np.ndarray | None = None
+    ordered: bool = False
 
     def with_(self, *, scores: np.ndarray | None = None, reasons: np.ndarray | None = None,
               keep: np.ndarray | None = None) -> Candidates:
         """A copy with some arrays replaced (dataclasses.replace costs µs of introspection per call)."""
         return Candidates(self.rows, self.scores if scores is None else scores,
                           self.reasons if reasons is None else reasons, self.keep if keep is None else keep,
-                          self.positions)
+                          self.positions, self.ordered and scores is None)
 
 
-def _candidates(rows: np.ndarray, scores: np.ndarray, mask: int) -> Candidates:
-    return Candidates(rows, scores.astype(np.float64), np.full(len(rows), mask, dtype=_MASK),
-                      np.ones(len(rows), dtype=bool))
+def _ordered(rows: np.ndarray, scores: np.ndarray, mask: int) -> Candidates:
+    """Candidates that stand best first, all kept, with one reason mask."""
+    return Candidates(rows, scores, np.full(len(rows), mask, dtype=_MASK), np.ones(len(rows), dtype=bool),
+                      ordered=True)
 
 
 # --- array helpers ---------------------------------------------------------------------------------------------------
@@ -126,14 +129,14 @@ def nearest(index: faiss.Index, catalog: Catalog, policy: RankingPolicy, vector:
     """Recommend's candidates: eligible index neighbours of the query vector, best first. The search
     grows (4x per round, a bounded number of rounds) while fewer than n pass eligibility."""
     if vector is None:
-        return _candidates(np.zeros(0, dtype=np.int64), np.zeros(0), sources)
+        return _ordered(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), sources)
     limit = min(catalog.n_items, policy.max_search_k)
     k = min(catalog.n_items, policy.search_overfetch * n + len(exclude) + 32)
     while True:
         rows, scores = search_index(index, vector, k)
         keep = eligible(catalog, rows, exclude, f)
         if keep.sum() >= n or k >= limit:
-            return _candidates(rows[keep][:n], scores[keep][:n], sources)
+            return _ordered(rows[keep][:n], scores[keep][:n], sources)
         k = min(limit, 4 * k)
 
 
@@ -146,9 +149,10 @@ def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filt
     rows = rows[eligible(catalog, rows, exclude, f) & ~member(rows, c.rows)][:missing]
     floor = float(c.scores[c.keep].min()) if c.keep.any() else 1.0
     scores = floor - 1.0 - np.arange(len(rows)) / max(len(rows), 1)
-    extra = _candidates(rows, scores, reasons.bit(reasons.POPULAR))
-    return Candidates(*(np.concatenate([a, b]) for a, b in ((c.rows, extra.rows), (c.scores, extra.scores),
-                                                               (c.reasons, extra.reasons), (c.keep, extra.keep))))
+    extra = _ordered(rows, scores, reasons.bit(reasons.POPULAR))
+    return Candidates(np.concatenate([c.rows, extra.rows]), np.concatenate([c.scores, extra.scores]),
+                      np.concatenate([c.reasons, extra.reasons]), np.concatenate([c.keep, extra.keep]),
+                      ordered=c.ordered and bool(c.keep.all()))
 
 
 def from_request(rows: np.ndarray, search_scores: np.ndarray) -> Candidates:
@@ -185,9 +189,9 @@ def blend_affinity(catalog: Catalog, c: Candidates, vector: np.ndarray | None, s
 
 def top_n(c: Candidates, n: int) -> Candidates:
     """The n best kept candidates, best first; ties keep their order."""
-    if len(c.rows) <= n and c.keep.all() and (np.diff(c.scores) <= 0).all():
-        return c  # already in order (Recommend's retrieval): nothing to move
+    if c.ordered and len(c.rows) <= n and c.keep.all():
+        return c
     order = np.flatnonzero(c.keep)
     order = order[np.argsort(-c.scores[order], kind="stable")][:n]
     positions = c.positions[order] if c.positions is not None else None
-    return Candidates(c.rows[order], c.scores[order], c.reasons[order], c.keep[order], positions)
+    return Candidates(c.rows[order], c.scores[order], c.reasons[order], c.keep[order], positions, ordered=True)
