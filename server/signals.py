@@ -51,7 +51,10 @@ def blend(first: np.ndarray, second: np.ndarray, share: float) -> np.ndarray:
     return _normalize(share * first + (1 - share) * second)
 
 
-def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> tuple[np.ndarray | None, int, list]:
+_Personal = tuple[np.ndarray | None, int, list[np.ndarray]]
+
+
+def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Personal:
     """The shopper's vector, its reason mask, and rows seen (purchased ever, touched this session)."""
     profile = snapshot.profiles.read(query.user_id) if query.user_id else None
     if profile is not None and not profile.consent:
