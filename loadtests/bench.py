@@ -275,10 +275,10 @@ async def _swap_under_load(gen: LoadGenerator, new_dir: Path, rate: float) -> Sw
 
 
 def _describe(root: Path) -> str:
-    manifest = json.loads(((root / artifact.CURRENT_LINK) / artifact.MANIFEST).read_text(encoding="utf-8"))
-    counts = manifest.get("counts", {})
-    return (f"version {manifest.get('version')}: {counts.get('items')} items, {counts.get('users')} users, "
-            f"{counts.get('events')} events, index {manifest.get('index', {}).get('factory')}")
+    manifest = artifact.read_manifest(artifact.resolve_current(root))
+    counts = manifest.counts
+    return (f"version {manifest.version}: {counts.items} items, {counts.users} users, {counts.events} events, "
+            f"index {manifest.index.factory}")
 
 
 def measure(kind: str, root: Path, payloads: Sequence[Payload], args: BenchArgs, logs: Path,
