@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from index_builder import embeddings, inputs
+from index_builder import embeddings, inputs, item_item
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.index import IvfParams, build_index
@@ -178,6 +178,8 @@ class _Learned:
     user_vectors: np.ndarray
     user_rows: np.ndarray
     cold: np.ndarray
+    neighbors: np.ndarray  # item-item model: [items, k] rows and weights (k = 0: none)
+    neighbor_weights: np.ndarray
 
 
 def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.ndarray,
@@ -190,6 +192,8 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
     matrix = embeddings.interaction_matrix(rows[train], events.item[train], weights[events.kind[train]],
                                            n_rows, n_items)
     del train, rows
+    neighbors, neighbor_weights = item_item.ease_neighbors(
+        matrix, lam=config.ease_lambda, k=config.item_neighbors, max_items=config.ease_max_items)
     raw_users, raw_items = embeddings.learn_embeddings(
         matrix, dim=config.dim, iterations=config.iterations, regularization=config.regularization,
         seed=config.seed, show_progress=config.show_progress)
@@ -201,7 +205,8 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
             item_vectors, ~cold, catalog.category, catalog.brand, len(catalog.categories), len(catalog.brands))
         item_vectors[cold] = content
         item_factors[cold] = content * embeddings.cold_item_norm(item_factors, ~cold)
-    return _Learned(item_vectors, item_factors, embeddings.normalize_rows(raw_users), user_rows, cold)
+    return _Learned(item_vectors, item_factors, embeddings.normalize_rows(raw_users), user_rows, cold,
+                    neighbors, neighbor_weights)
 
 
 def _fixed_width_bytes(strings: pa.Array) -> np.ndarray:
@@ -239,7 +244,8 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     for name, array in {
         "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,
         "category": catalog.category, "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
-        "popular_rows": popular.astype(np.int32),
+        "popular_rows": popular.astype(np.int32), "neighbors": learned.neighbors,
+        "neighbor_weights": learned.neighbor_weights,
     }.items():
         staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
     with _step("index"):
@@ -277,6 +283,7 @@ def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Eve
         params=artifact_pb2.BuildParams(
             dim=config.dim, iterations=config.iterations, regularization=config.regularization,
             seed=config.seed, event_weights=config.event_weights, recent_items=config.recent_items,
-            popularity_half_life_days=config.popularity_half_life_days),
+            popularity_half_life_days=config.popularity_half_life_days, item_neighbors=config.item_neighbors,
+            ease_lambda=config.ease_lambda),
         index=index_info, categories=catalog.categories, brands=catalog.brands,
     )

@@ -23,7 +23,15 @@ class BuildConfig:
     regularization: float = 0.05
     seed: int = 7
     event_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
-    recent_items: int = 20
+    # Distinct items kept per profile, most recent last: the history the item-item model scores from
+    # and Recommend excludes (MovieLens 100K, random split, nDCG@10 through the server: 200 -> 0.444,
+    # 500 -> 0.486, 1000 -> 0.487; users with more items than kept get their older ones back).
+    recent_items: int = 500
+    # Item-item model (index_builder/item_item.py): EASE with this L2 penalty, each item keeping its
+    # `item_neighbors` strongest neighbours (0 = off); only for catalogs up to ease_max_items.
+    item_neighbors: int = 200
+    ease_lambda: float = 500.0
+    ease_max_items: int = 10_000
     popularity_half_life_days: float = 14.0
     popular_list: int = 2000
     # Catalogs at least this large get an IVF index instead of exact search; its nprobe is the
@@ -39,6 +47,9 @@ class BuildConfig:
             "iterations": self.iterations >= 1,
             "regularization": self.regularization >= 0,
             "recent_items": 0 <= self.recent_items <= 1000,
+            "item_neighbors": 0 <= self.item_neighbors <= 2000,
+            "ease_lambda": self.ease_lambda > 0,
+            "ease_max_items": self.ease_max_items >= 0,
             "popularity_half_life_days": self.popularity_half_life_days > 0,
             "popular_list": self.popular_list >= 1,
             "ivf_threshold": self.ivf_threshold >= 1000,

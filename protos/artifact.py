@@ -20,6 +20,9 @@ ROOT/
     item_price.npy              float32 [items]
     item_in_stock.npy           bool [items]
     popular_rows.npy            int32 [<= items]: in-stock rows, most popular first
+    item_neighbors.npy          int32 [items, k]: each item's strongest item-item neighbours (EASE);
+                                k = 0 when the catalog has no item-item model
+    item_neighbor_weights.npy   float32 [items, k]: their weights (may be negative)
     store.lmdb                  LMDB (`open_store`), one named db:
                                   profiles: user id -> profile record (`pack_profile`)
 
@@ -52,7 +55,7 @@ __all__ = [
     "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PROFILE_LAYOUT = 1
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
@@ -87,6 +90,8 @@ ITEM_ARRAYS = {
     "price": ArraySpec("item_price.npy", "<f4"),
     "in_stock": ArraySpec("item_in_stock.npy", "|b1"),
     "popular_rows": ArraySpec("popular_rows.npy", "<i4", per_item=False),
+    "neighbors": ArraySpec("item_neighbors.npy", "<i4"),
+    "neighbor_weights": ArraySpec("item_neighbor_weights.npy", "<f4"),
 }
 
 
@@ -298,8 +303,11 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
             raise ManifestMismatch(f"{spec.file}: {rows} rows for {n_items} items")
     if arrays["vectors"].ndim != 2 or arrays["vectors"].shape[1] != manifest.dim:
         raise ManifestMismatch(f"{ITEM_ARRAYS['vectors'].file}: shape {arrays['vectors'].shape}, dim {manifest.dim}")
-    for name in ("rows_by_id", "popular_rows"):
-        if len(arrays[name]) and not 0 <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
+    neighbors, weights = arrays["neighbors"], arrays["neighbor_weights"]
+    if neighbors.ndim != 2 or neighbors.shape != weights.shape:
+        raise ManifestMismatch(f"{ITEM_ARRAYS['neighbors'].file}: shape {neighbors.shape}, weights {weights.shape}")
+    for name in ("rows_by_id", "popular_rows", "neighbors"):
+        if arrays[name].size and not 0 <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
 
 

@@ -47,7 +47,7 @@ class Counts(_message.Message):
     def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ...) -> None: ...
 
 class BuildParams(_message.Message):
-    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days")
+    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "item_neighbors", "ease_lambda")
     class EventWeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,8 @@ class BuildParams(_message.Message):
     EVENT_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     RECENT_ITEMS_FIELD_NUMBER: _ClassVar[int]
     POPULARITY_HALF_LIFE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    ITEM_NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
+    EASE_LAMBDA_FIELD_NUMBER: _ClassVar[int]
     dim: int
     iterations: int
     regularization: float
@@ -69,7 +71,9 @@ class BuildParams(_message.Message):
     event_weights: _containers.ScalarMap[str, float]
     recent_items: int
     popularity_half_life_days: float
-    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ...) -> None: ...
+    item_neighbors: int
+    ease_lambda: float
+    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ...) -> None: ...
 
 class Manifest(_message.Message):
     __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout")

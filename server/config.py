@@ -70,12 +70,23 @@ _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
     "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float,
 }
-_RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int}[str(f.type)] for f in fields(RankingPolicy)}
+_RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool}[str(f.type)]
+                                   for f in fields(RankingPolicy)}
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
+        return value.lower() in ("true", "1")
+    raise ValueError(f"not a boolean (true/false): {value!r}")
 
 
 def _convert(key: str, value: object, source: str, types: Mapping[str, type] = _TYPES) -> object:
     kind = types[key]
     try:
+        if kind is bool:
+            return _boolean(value)
         if kind is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
             raise ValueError(f"not an integer: {value!r}")
         return kind(value)

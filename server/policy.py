@@ -31,6 +31,13 @@ class RankingPolicy:
     # + excluded + 32), grown 4x while too few pass, up to max_search_k.
     search_overfetch: int = 4
     max_search_k: int = 8192
+    # Recommend for a shopper with a history (or a session) from the artifact's item-item model
+    # when it has one (MovieLens 100K, random split: nDCG@10 0.48 against ALS's 0.37); off: the
+    # ALS index, as for product pages and catalogs too large for the item-item model.
+    item_item: bool = True
+    # Never recommend what the shopper already interacted with (their profile's history), as well
+    # as what they bought and what is in the request's session.
+    exclude_seen: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):

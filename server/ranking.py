@@ -1,7 +1,9 @@
 """The two ranking pipelines, each a short sequence of stages over `Candidates` (server/stages.py).
 
-Recommend: index neighbours of the query vector that pass eligibility (excluded, out of stock,
-filters) -> topped up from the popularity list -> top n.
+Recommend: the item-item model's scores from the shopper's history and session (or, on product
+pages, without a history, or without an item-item model: index neighbours of the query vector),
+kept where eligible (not excluded, in stock, passing the filters) -> topped up from the popularity
+list -> top n.
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
 blended with the shopper's affinity) -> top n; unknown candidates keep their search order.
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from server import stages
+from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Filter
 from server.signals import Signals
@@ -25,9 +27,18 @@ __all__ = ["Ranked", "recommend", "rerank"]
 Ranked = Candidates
 
 
+def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signals) -> bool:
+    """A shopper's history or session, an artifact with an item-item model, and not a product page."""
+    return (policy.item_item and snapshot.catalog.neighbors.shape[1] > 0 and len(signals.seeds) > 0
+            and not signals.sources & reasons.bit(reasons.ANCHOR_SIMILAR))
+
+
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter) -> Ranked:
     catalog = snapshot.catalog
-    c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, n)
+    if _item_item_applies(snapshot, policy, signals):
+        c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, n)
+    else:
+        c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, n)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, n)
     return stages.top_n(c, n)
 

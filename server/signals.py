@@ -7,7 +7,7 @@ the shopper's profile; item ids become rows by one binary search over the mapped
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from server.policy import RankingPolicy
 from server.queries import Query
 from server.snapshot import Snapshot
 
-__all__ = ["Signals", "gather_signals", "session_vector", "blend"]
+__all__ = ["Signals", "gather_signals", "session_vector", "session_seeds", "blend"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +25,11 @@ class Signals:
 
     vector: np.ndarray | None
     sources: int  # reason mask of what the vector is made of
-    exclude: np.ndarray  # rows never to recommend: purchased, touched this session, the anchor
+    exclude: np.ndarray  # rows never to recommend: purchased, seen, touched this session, the anchor
     candidate_rows: np.ndarray  # Rerank: row per candidate, -1 when unknown
+    # Item-item seeds: the shopper's history and session rows, and how much each counts.
+    seeds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    seed_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -51,33 +54,53 @@ def blend(first: np.ndarray, second: np.ndarray, share: float) -> np.ndarray:
     return _normalize(share * first + (1 - share) * second)
 
 
-_Personal = tuple[np.ndarray | None, int, list[np.ndarray]]
+@dataclass(frozen=True, slots=True)
+class _Personal:
+    vector: np.ndarray | None = None
+    sources: int = 0
+    seen: tuple[np.ndarray, ...] = ()  # rows never to recommend
+    seeds: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
+                  recency: float) -> tuple[np.ndarray, np.ndarray]:
+    """The session's known rows and their weights: event-type weight relative to a view's, times recency."""
+    known = rows >= 0
+    age = np.arange(len(rows))[::-1]
+    weights = event_weights[types] / max(float(event_weights[1]), 1e-12) * np.power(recency, age)
+    return rows[known], weights[known].astype(np.float32)
 
 
 def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Personal:
-    """The shopper's vector, its reason mask, and rows seen (purchased ever, touched this session)."""
+    """The shopper's vector, its reason mask, rows seen (bought ever, the history, touched this
+    session) and item-item seeds; nothing when the shopper withheld consent."""
     profile = snapshot.profiles.read(query.user_id) if query.user_id else None
     if profile is not None and not profile.consent:
-        return None, 0, []
+        return _Personal()
     catalog = snapshot.catalog
     session_rows = catalog.rows_of(query.session_ids)
     session = session_vector(catalog.vectors, session_rows, query.session_types, snapshot.event_weights,
                              policy.session_recency)
+    rows, weights = session_seeds(session_rows, query.session_types, snapshot.event_weights, policy.session_recency)
+    seen = [session_rows]
+    if profile is not None:
+        seen += [profile.purchased, profile.recent] if policy.exclude_seen else [profile.purchased]
+        rows = np.concatenate([profile.recent.astype(np.int64), rows])
+        weights = np.concatenate([np.ones(len(profile.recent), dtype=np.float32), weights])
     user = profile.vector if profile is not None and len(profile.vector) else None
-    seen = [session_rows, profile.purchased] if profile is not None else [session_rows]
+    sources = (reasons.bit(reasons.SESSION_SIMILAR) if session is not None else 0) | (
+        reasons.bit(reasons.USER_AFFINITY) if user is not None else 0)
     if user is not None and session is not None:
-        return blend(session, user, policy.session_share), reasons.bit(reasons.SESSION_SIMILAR,
-                                                                       reasons.USER_AFFINITY), seen
-    if session is not None:
-        return session, reasons.bit(reasons.SESSION_SIMILAR), seen
-    if user is not None:
-        return user, reasons.bit(reasons.USER_AFFINITY), seen
-    return None, 0, seen
+        vector: np.ndarray | None = blend(session, user, policy.session_share)
+    else:
+        vector = session if session is not None else user
+    return _Personal(vector, sources, tuple(seen), (rows, weights))
 
 
 def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> Signals:
     catalog = snapshot.catalog
-    vector, sources, seen = _personal(snapshot, policy, query)
+    personal = _personal(snapshot, policy, query)
+    vector, sources, seen = personal.vector, personal.sources, list(personal.seen)
     anchor = int(catalog.rows_of((query.anchor_item_id,))[0]) if query.anchor_item_id else -1
     if anchor >= 0:
         anchor_vec = np.asarray(catalog.vectors[anchor], dtype=np.float32)
@@ -87,4 +110,4 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> S
     exclude = [np.asarray(rows, dtype=np.int64) for rows in seen if len(rows)]
     rows = np.unique(np.concatenate(exclude)) if exclude else np.zeros(0, dtype=np.int64)
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
-    return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids))
+    return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), *personal.seeds)

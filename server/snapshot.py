@@ -55,6 +55,8 @@ class Catalog:
     price: np.ndarray
     in_stock: np.ndarray
     popular_rows: np.ndarray
+    neighbors: np.ndarray  # [items, k] item-item model (k = 0: none)
+    neighbor_weights: np.ndarray
     category_codes: Mapping[str, int]
     brand_codes: Mapping[str, int]
 
@@ -202,7 +204,8 @@ def load_snapshot(directory: Path) -> Snapshot:
 def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[str], brand: Sequence[str],
                     price: Sequence[float], in_stock: Sequence[bool], popular: Sequence[int] | None = None,
                     profiles: Mapping[str, artifact.Profile] | None = None,
-                    event_weights: Mapping[str, float] | None = None, version: str = "memory") -> Snapshot:
+                    event_weights: Mapping[str, float] | None = None, version: str = "memory",
+                    neighbors: tuple[np.ndarray, np.ndarray] | None = None) -> Snapshot:
     """A snapshot from plain arrays (exact index over `vectors`), for unit tests of ranking stages."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     id_bytes = np.array([i.encode("utf-8") for i in ids])
@@ -216,6 +219,8 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         category=category_codes.astype(np.int32), brand=brand_codes.astype(np.int32),
         price=np.asarray(price, dtype=np.float32), in_stock=np.asarray(in_stock, dtype=bool),
         popular_rows=np.asarray(range(len(ids)) if popular is None else popular, dtype=np.int32),
+        neighbors=np.zeros((len(ids), 0), np.int32) if neighbors is None else neighbors[0],
+        neighbor_weights=np.zeros((len(ids), 0), np.float32) if neighbors is None else neighbors[1],
         category_codes={str(n): c for c, n in enumerate(categories)},
         brand_codes={str(n): c for c, n in enumerate(brands)})
     weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})

@@ -21,8 +21,8 @@ from server.policy import RankingPolicy
 from server.queries import Filter
 from server.snapshot import Catalog
 
-__all__ = ["Candidates", "nearest", "top_up_popular", "from_request", "keep_filtered", "blend_affinity", "top_n",
-           "member", "filter_mask", "eligible", "search_index", "minmax", "affinity"]
+__all__ = ["Candidates", "nearest", "item_item", "top_up_popular", "from_request", "keep_filtered", "blend_affinity",
+           "top_n", "member", "filter_mask", "eligible", "search_index", "minmax", "affinity"]
 
 _BROADCAST_LIMIT = 16_384
 _MASK = reasons.MASK_DTYPE
@@ -138,6 +138,21 @@ def nearest(index: faiss.Index, catalog: Catalog, policy: RankingPolicy, vector:
         if keep.sum() >= n or k >= limit:
             return _ordered(rows[keep][:n], scores[keep][:n], sources)
         k = min(limit, 4 * k)
+
+
+def item_item(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, sources: int, exclude: np.ndarray,
+              f: Filter, n: int) -> Candidates:
+    """Recommend's candidates from the item-item model: each item's score is the weighted sum of its
+    neighbour weights from the seed rows (history, session); the n best eligible positive scores.
+
+    One bincount over the catalog: the model exists only for catalogs small enough that this is cheap.
+    """
+    weights = catalog.neighbor_weights[seeds] * seed_weights[:, None]
+    scores = np.bincount(catalog.neighbors[seeds].ravel(), weights=weights.ravel(), minlength=catalog.n_items)
+    rows = np.flatnonzero(scores > 0)
+    rows = rows[eligible(catalog, rows, exclude, f)]
+    best = rows[np.argsort(-scores[rows], kind="stable")[:n]]
+    return _ordered(best, scores[best].astype(np.float32), sources)
 
 
 def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filter, n: int) -> Candidates:

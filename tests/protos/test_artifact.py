@@ -46,6 +46,8 @@ def _resave(name: str, transform: Callable[[np.ndarray], np.ndarray]) -> Callabl
         (_resave("in_stock", lambda a: a.astype(np.int8)), "item_in_stock.npy: dtype int8"),
         (_resave("vectors", lambda a: a[:, :-1].copy()), "item_vectors.npy: shape"),
         (_resave("rows_by_id", lambda a: a + 1), "item_rows_by_id.npy: rows outside"),
+        (_resave("neighbors", lambda a: a + len(a)), "item_neighbors.npy: rows outside"),
+        (_resave("neighbor_weights", lambda a: a[:, :-1].copy()), "item_neighbors.npy: shape"),
         (lambda v, m: setattr(m, "profile_layout", 99), "profile_layout 99"),
         (lambda v, m: setattr(m, "schema_version", 1), "schema_version 1"),
         (lambda v, m: m.params.event_weights.pop("cart"), "event_weights lacks cart"),

@@ -167,3 +167,44 @@ def test_signals_exclude_is_sorted_unique_rows(snap: Snapshot) -> None:
     signals = gather_signals(snap, POLICY, _query(user="fan", session=(("a1", 1), ("b1", 1), ("nope", 1))))
     assert signals.exclude.tolist() == [0, 3]
     assert isinstance(signals, Signals)
+
+
+def _with_neighbors(snap: Snapshot) -> Snapshot:
+    """The fixture's catalog with a hand-written item-item model: a1 -> a2 (0.5), b1 (-0.2); b1 -> a2 (0.9),
+    b3 (0.1). By vector b1's nearest is b2; by the model it is a2."""
+    neighbors = np.array([[1, 3], [0, 2], [0, 1], [1, 5], [3, 5], [3, 4]], dtype=np.int32)
+    weights = np.array([[0.5, -0.2], [0.1, 0.1], [0.0, 0.0], [0.9, 0.1], [0.3, 0.3], [0.2, 0.2]], dtype=np.float32)
+    c = snap.catalog
+    return memory_snapshot(c.vectors, IDS, ["a", "a", "a", "b", "b", "b"], ["x", "y", "x", "x", "y", "y"],
+                           c.price.tolist(), c.in_stock.tolist(), popular=c.popular_rows.tolist(),
+                           neighbors=(neighbors, weights))
+
+
+def test_item_item_sums_neighbour_weights_over_the_seeds(snap: Snapshot) -> None:
+    model = _with_neighbors(snap)
+    seeds, weights = np.array([0, 3]), np.array([1.0, 2.0], dtype=np.float32)
+    c = stages.item_item(model.catalog, seeds, weights, 7, np.array([0, 3]), NO_FILTER, 5)
+    # a2: 0.5 + 2 * 0.9 = 2.3; b3: 2 * 0.1 = 0.2; b1 gets -0.2 but is a seed (excluded) anyway.
+    assert _ids(model, c.rows) == ["a2", "b3"]
+    assert np.allclose(c.scores, [2.3, 0.2]) and set(c.reasons.tolist()) == {7}
+
+
+def test_recommend_uses_item_item_for_a_history_and_the_index_on_product_pages(snap: Snapshot) -> None:
+    model = _with_neighbors(snap)
+    history = gather_signals(model, POLICY, _query(session=(("b1", pb.INTERACTION_TYPE_VIEW),)))
+    assert _ids(model, recommend(model, POLICY, history, 1, NO_FILTER).rows) == ["a2"]
+    product = gather_signals(model, POLICY, _query(anchor="b1"))
+    assert _ids(model, recommend(model, POLICY, product, 1, NO_FILTER).rows) == ["b2"]  # nearest by vector
+    off = RankingPolicy(item_item=False)
+    assert _ids(model, recommend(model, off, history, 1, NO_FILTER).rows) == ["b2"]
+
+
+def test_a_known_shoppers_history_is_excluded_unless_the_policy_says_otherwise(snap: Snapshot) -> None:
+    fan = snap.profiles.read("fan")
+    assert fan is not None
+    seen = artifact.Profile(True, fan.vector, np.array([1], dtype=np.int32), fan.purchased)
+    model = memory_snapshot(snap.catalog.vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True] * 6,
+                            profiles={"fan": seen})
+    assert 1 in gather_signals(model, POLICY, _query(user="fan")).exclude.tolist()
+    keep = RankingPolicy(exclude_seen=False)
+    assert 1 not in gather_signals(model, keep, _query(user="fan")).exclude.tolist()
