@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rerank": ("clients.commands", "reorder candidate items (given best first)"),
 }
 # Long-running commands log progress at INFO without -v.
-_VERBOSE_BY_DEFAULT = frozenset({"serve", "build", "bench", "import", "evaluate"})
+_VERBOSE_BY_DEFAULT = frozenset({"serve", "build", "bench"})
 
 
 class _JsonFormatter(logging.Formatter):
