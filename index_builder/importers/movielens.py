@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -138,7 +139,7 @@ def _latest_ratings(path: Path) -> _Ratings:
 # --- movies: raw id -> (title, first genre) --------------------------------------------------------------------------
 
 
-def _rows(path: Path, *, delimiter: str, encoding: str = "utf-8", quoting: int = csv.QUOTE_MINIMAL,
+def _rows(path: Path, *, delimiter: str, encoding: str = "utf-8", quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL,
           header: bool = True) -> Iterable[list[str]]:
     try:
         with path.open(newline="", encoding=encoding) as f:

@@ -47,7 +47,8 @@ def format_report(report: Report) -> str:
     tailor = report.results[0]
     lines.append(f"\nsplit={report.split} seed={report.seed}: {report.users} test users, {report.items} items, "
                  f"train {report.train_events} / test {report.test_events} events; Tailor Recommend p50 "
-                 f"{tailor.p50_ms:.2f} ms, p99 {tailor.p99_ms:.2f} ms (fit s = build); wall {report.wall_seconds:.1f} s")
+                 f"{tailor.p50_ms:.2f} ms, p99 {tailor.p99_ms:.2f} ms (fit s = build); "
+                 f"wall {report.wall_seconds:.1f} s")
     return "\n".join(lines)
 
 
