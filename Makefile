@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# ML-100K for `tailor evaluate` and its tests ships inside recbole (never imported: it needs torch)
+	$(BIN)/pip install --quiet --no-deps recbole
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -23,8 +23,10 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo-data": ("index_builder.cli", "write a realistic demo store (items, users, events CSV)"),
     "build": ("index_builder.cli", "build a new artifact version and make it current"),
+    "import": ("index_builder.importers.cli", "write builder inputs from a public data set (movielens)"),
     "serve": ("server.cli", "serve ROOT/current over gRPC"),
     "bench": ("loadtests.cli", "benchmark Tailor against a floor server"),
+    "evaluate": ("loadtests.evaluate.cli", "offline accuracy of Tailor and baselines on a held-out split"),
     "recommend": ("clients.commands", "ask for N products"),
     "rerank": ("clients.commands", "reorder candidate items (given best first)"),
 }

@@ -1,0 +1,69 @@
+"""`tailor evaluate`: Tailor and baselines on a held-out split of a builder-format store.
+
+  tailor evaluate --data DIR [--split random|time|last-basket] [--k 10] [--json FILE] [--seed 42]
+
+DIR holds items, users and events as `tailor build` reads them (`tailor import movielens` writes one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from index_builder import BuildError
+from loadtests.evaluate.run import Report, evaluate
+from loadtests.evaluate.splits import SPLITS
+
+__all__ = ["format_report", "main"]
+
+_COLUMNS = ("model", "MAP", "nDCG@{k}", "P@{k}", "R@{k}", "hit rate", "coverage", "novelty", "fit s")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tailor evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, required=True, help="directory with items, users, events (CSV or Parquet)")
+    p.add_argument("--split", choices=SPLITS, default="random", help="how test events are held out (default random)")
+    p.add_argument("--k", type=int, default=10, help="list length scored (default 10)")
+    p.add_argument("--json", dest="json_out", type=Path, help="also write the report as JSON here")
+    p.add_argument("--seed", type=int, default=42, help="seed of the random split (default 42)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def format_report(report: Report) -> str:
+    """The printed table: one row per model, then Tailor's call latency and the split's sizes."""
+    header = [c.format(k=report.k) for c in _COLUMNS]
+    rows = [[r.name, f"{r.scores.map:.4f}", f"{r.scores.ndcg:.4f}", f"{r.scores.precision:.4f}",
+             f"{r.scores.recall:.4f}", f"{r.scores.hit_rate:.4f}", f"{r.scores.coverage:.4f}",
+             f"{r.scores.novelty:.2f}", f"{r.fit_seconds:.2f}"] for r in report.results]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
+                                                                                                   strict=True)))
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    tailor = report.results[0]
+    lines.append(f"\nsplit={report.split} seed={report.seed}: {report.users} test users, {report.items} items, "
+                 f"train {report.train_events} / test {report.test_events} events; Tailor Recommend p50 "
+                 f"{tailor.p50_ms:.2f} ms, p99 {tailor.p99_ms:.2f} ms (fit s = build); "
+                 f"wall {report.wall_seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run `tailor evaluate`; argv[0] is "evaluate"."""
+    parser = _parser()
+    args = parser.parse_args(list(argv[1:]))
+    if args.k < 1:
+        parser.error("--k: must be >= 1")
+    try:
+        report = evaluate(args.data, args.split, args.k, args.seed, progress=not args.quiet)
+    except (BuildError, OSError) as exc:
+        print(f"tailor evaluate: {exc}", file=sys.stderr)
+        return 1
+    print(format_report(report))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    return 0

@@ -1,0 +1,114 @@
+"""Offline accuracy metrics: pure functions over recommendations and held-out truth.
+
+`recs[u]` is the list of ids recommended to user u, best first; `truth[u]` the set of ids u
+interacted with in the test part (never empty). Each metric is the mean over users of a per-user
+value, exactly as the reference protocol (Microsoft Recommenders' ML-100K notebook) computes it:
+
+  P@k       hits in the top k / k                  (a list shorter than k still divides by k)
+  R@k       hits in the top k / |truth|
+  MAP@k     sum of precision at each hit / |truth|  (not / min(k, |truth|), as the reference)
+  nDCG@k    DCG / ideal DCG, ideal over min(k, |truth|) hits; gain 1 / log2(rank + 1)
+  hit rate  share of users with at least one hit in the top k
+  coverage  distinct ids recommended (top k, over all users) / catalog size
+  novelty   mean over every recommended (top k) item of -log2(its popularity share), where
+            popularity share = users who interacted with it in training / all training users
+            (an item nobody touched counts as one user, so the figure stays finite)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Scores", "precision", "recall", "average_precision", "ndcg", "hit", "coverage", "novelty", "score_all"]
+
+
+def _hits(recs: Sequence[str], truth: set[str], k: int) -> list[bool]:
+    return [r in truth for r in recs[:k]]
+
+
+def _check(truth: set[str], k: int) -> None:
+    if not truth:
+        raise ValueError("truth: must not be empty (users without test interactions are not evaluated)")
+    if k < 1:
+        raise ValueError(f"k: must be >= 1, got {k}")
+
+
+def precision(recs: Sequence[str], truth: set[str], k: int) -> float:
+    _check(truth, k)
+    return sum(_hits(recs, truth, k)) / k
+
+
+def recall(recs: Sequence[str], truth: set[str], k: int) -> float:
+    _check(truth, k)
+    return sum(_hits(recs, truth, k)) / len(truth)
+
+
+def average_precision(recs: Sequence[str], truth: set[str], k: int) -> float:
+    """Sum of precision at each hit rank, divided by |truth| (the reference's MAP)."""
+    _check(truth, k)
+    found, total = 0, 0.0
+    for rank, is_hit in enumerate(_hits(recs, truth, k), start=1):
+        if is_hit:
+            found += 1
+            total += found / rank
+    return total / len(truth)
+
+
+def ndcg(recs: Sequence[str], truth: set[str], k: int) -> float:
+    _check(truth, k)
+    dcg = sum(1.0 / np.log2(rank + 1) for rank, is_hit in enumerate(_hits(recs, truth, k), start=1) if is_hit)
+    ideal = sum(1.0 / np.log2(rank + 1) for rank in range(1, min(k, len(truth)) + 1))
+    return float(dcg / ideal)
+
+
+def hit(recs: Sequence[str], truth: set[str], k: int) -> float:
+    _check(truth, k)
+    return float(any(_hits(recs, truth, k)))
+
+
+def coverage(recs: Sequence[Sequence[str]], catalog_size: int, k: int) -> float:
+    if catalog_size < 1:
+        raise ValueError(f"catalog_size: must be >= 1, got {catalog_size}")
+    return len({r for row in recs for r in row[:k]}) / catalog_size
+
+
+def novelty(recs: Sequence[Sequence[str]], popularity: Mapping[str, int], n_users: int, k: int) -> float:
+    """Mean self-information -log2(users_of(i) / n_users) over every recommended item; 0 when nothing is."""
+    if n_users < 1:
+        raise ValueError(f"n_users: must be >= 1, got {n_users}")
+    counts = [max(1, popularity.get(r, 0)) for row in recs for r in row[:k]]
+    if not counts:
+        return 0.0
+    return float(np.mean(-np.log2(np.asarray(counts, dtype=np.float64) / n_users)))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One model's figures on one split."""
+
+    map: float
+    ndcg: float
+    precision: float
+    recall: float
+    hit_rate: float
+    coverage: float
+    novelty: float
+
+
+def score_all(recs: Sequence[Sequence[str]], truth: Sequence[set[str]], k: int, *, catalog_size: int,
+              popularity: Mapping[str, int], n_users: int) -> Scores:
+    """Every metric at k; `recs` and `truth` are aligned by user."""
+    if len(recs) != len(truth):
+        raise ValueError(f"recs: {len(recs)} lists for {len(truth)} users")
+    if not truth:
+        raise ValueError("truth: no users to evaluate")
+
+    def mean(metric: Callable[[Sequence[str], set[str], int], float]) -> float:
+        return float(np.mean([metric(r, t, k) for r, t in zip(recs, truth, strict=True)]))
+
+    return Scores(map=mean(average_precision), ndcg=mean(ndcg), precision=mean(precision), recall=mean(recall),
+                  hit_rate=mean(hit), coverage=coverage(recs, catalog_size, k),
+                  novelty=novelty(recs, popularity, n_users, k))

@@ -1,0 +1,118 @@
+"""evaluate: split, build and serve Tailor on the train part, ask it through the client, score every model.
+
+Tailor is measured on its real ranking path: `build_artifacts` on the train events, the real
+server started in this process on a free port, one `Recommend(n=k, user_id=U)` per test user
+through `TailorClient`. The baselines (baselines.py) are fitted on the same train events and
+scored by the same functions (metrics.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from clients import TailorClient
+from index_builder import BuildConfig, build_artifacts
+from index_builder.inputs import ITEMS, USERS, find_input, read_table
+from loadtests.evaluate.baselines import interactions, run_baselines
+from loadtests.evaluate.metrics import Scores, score_all
+from loadtests.evaluate.splits import Split, read_events, split_events, write_train
+from server import ServerConfig, start_server
+
+__all__ = ["ModelResult", "Report", "evaluate"]
+
+log = logging.getLogger(__name__)
+TAILOR = "Tailor"
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model on the split: its scores, fit (Tailor: build) seconds, and Tailor's call latency."""
+
+    name: str
+    scores: Scores
+    fit_seconds: float
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything `tailor evaluate` prints or writes as JSON."""
+
+    data_dir: str
+    split: str
+    k: int
+    seed: int
+    users: int
+    items: int
+    train_events: int
+    test_events: int
+    results: list[ModelResult] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42, *, progress: bool = True) -> Report:
+    """Score Tailor and every baseline at k on `split` of the builder-format store in `data_dir`."""
+    if k < 1:
+        raise ValueError(f"k: must be >= 1, got {k}")
+    start = time.perf_counter()
+    cut = split_events(read_events(data_dir), split, seed)
+    items = read_table(find_input(data_dir, "items"), ITEMS)["item_id"].to_pylist()
+    known = read_table(find_input(data_dir, "users"), USERS)["user_id"].to_pylist()
+    test_users = [u for u in known if u in cut.truth] + sorted(set(cut.truth) - set(known))
+    data = interactions(cut.train, known + test_users, items)
+    truth = [cut.truth[u] for u in test_users]
+    popularity = dict(zip(items, np.asarray((data.matrix > 0).sum(axis=0)).ravel().tolist(), strict=True))
+
+    def scored(recs: list[list[str]]) -> Scores:
+        return score_all(recs, truth, k, catalog_size=len(items), popularity=popularity, n_users=data.matrix.shape[0])
+
+    with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
+        tailor = _tailor(data_dir, cut, Path(tmp), test_users, k, progress)
+    results = [ModelResult(TAILOR, scored(tailor.recs), tailor.fit_seconds, tailor.p50_ms, tailor.p99_ms)]
+    results += [ModelResult(run.name, scored(run.recs), run.fit_seconds) for run in run_baselines(data, test_users, k)]
+    report = Report(str(data_dir), split, k, seed, len(test_users), len(items), cut.train.num_rows, cut.test_events,
+                    results, time.perf_counter() - start)
+    log.info("evaluate_done split=%s users=%d seconds=%.1f", split, len(test_users), report.wall_seconds)
+    return report
+
+
+@dataclass(frozen=True)
+class _Served:
+    recs: list[list[str]]
+    fit_seconds: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, progress: bool) -> _Served:
+    """Build Tailor on the train part, serve it on a free port, and ask for k items per user."""
+    train_dir = write_train(data_dir, cut, tmp / "train")
+    started = time.perf_counter()
+    build_artifacts(BuildConfig(data_dir=train_dir, out_root=tmp / "artifacts", show_progress=progress))
+    fit_seconds = time.perf_counter() - started
+    server = start_server(ServerConfig(artifacts=tmp / "artifacts", port=0))
+    recs, latency = [], []
+    try:
+        with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:
+            for user in tqdm(users, desc="Tailor Recommend", unit="user", disable=not progress, leave=False):
+                sent = time.perf_counter()
+                decision = client.recommend(k, user_id=user)
+                latency.append(time.perf_counter() - sent)
+                recs.append([item.item_id for item in decision.items])
+    finally:
+        server.stop(grace=None)
+    p50, p99 = np.percentile(np.asarray(latency) * 1e3, [50, 99]) if latency else (float("nan"), float("nan"))
+    return _Served(recs, fit_seconds, float(p50), float(p99))
+
+

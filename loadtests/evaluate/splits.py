@@ -1,0 +1,127 @@
+"""Split builder-format events into a train part (a directory `tailor build` reads) and held-out truth.
+
+  random       per user, a seeded 75/25 random split exactly as the reference protocol draws it:
+               `np.random.default_rng(seed).random(rows)`, one draw per event row in file order,
+               a row is train when its per-user percentile rank of the draw is <= 0.75
+  time         per user, the last 25 % of interactions by time (ties in file order) are test
+  last-basket  per user with at least two sessions, the last session (order/basket) is test
+
+Anonymous events (empty user_id) always stay in train. Truth is user id -> set of test item ids;
+users without test events are not evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from index_builder.inputs import find_input
+
+__all__ = ["SPLITS", "TRAIN_SHARE", "Split", "read_events", "split_events", "write_train"]
+
+SPLITS = ("random", "time", "last-basket")
+TRAIN_SHARE = 0.75
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of an event log: the train rows and, per evaluated user, the test item ids."""
+
+    kind: str
+    train: pa.Table
+    truth: dict[str, set[str]]
+    test_events: int
+
+
+def read_events(data_dir: Path) -> pa.Table:
+    """The events table as written (CSV cells kept as text, so the train file is the same rows unchanged)."""
+    path = find_input(data_dir, "events")
+    if path.suffix == ".parquet":
+        return pq.read_table(path)
+    with path.open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f), [])
+    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False))
+
+
+def split_events(events: pa.Table, kind: str, seed: int = 42) -> Split:
+    """Split `events` per user; see the module docstring for the three kinds."""
+    if kind not in SPLITS:
+        raise ValueError(f"split: must be one of {', '.join(SPLITS)}, got {kind!r}")
+    user, known = _user_codes(events)
+    if kind == "random":
+        draws = np.random.default_rng(seed).random(events.num_rows)
+        test = _tail_share(user, draws) & known
+    elif kind == "time":
+        test = _tail_share(user, _seconds(events).astype(np.float64)) & known
+    else:
+        test = _last_session(events, user) & known
+    rows = np.flatnonzero(test)
+    truth: dict[str, set[str]] = {}
+    for u, i in zip(events["user_id"].take(rows).to_pylist(), events["item_id"].take(rows).to_pylist(), strict=True):
+        truth.setdefault(u, set()).add(i)
+    return Split(kind, events.filter(pa.array(~test)), truth, len(rows))
+
+
+def write_train(data_dir: Path, split: Split, out_dir: Path) -> Path:
+    """`out_dir` with the train events and the unchanged items and users files; returns it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("items", "users"):
+        source = find_input(data_dir, name)
+        shutil.copyfile(source, out_dir / source.name)
+    pacsv.write_csv(split.train, out_dir / "events.csv")
+    return out_dir
+
+
+def _user_codes(events: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: a code per user id, and whether the row has a user (anonymous rows are never test)."""
+    users = pc.cast(events["user_id"], pa.string())
+    codes = pc.dictionary_encode(users).combine_chunks().indices.to_numpy().astype(np.int64)
+    known = pc.greater(pc.utf8_length(pc.fill_null(users, "")), 0).to_numpy(zero_copy_only=False)
+    return codes, known
+
+
+def _seconds(events: pa.Table) -> np.ndarray:
+    ts = events["ts"]
+    if not pa.types.is_timestamp(ts.type):
+        ts = pc.cast(ts, pa.timestamp("ms", tz="UTC"))
+    return pc.cast(ts, pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_numpy()
+
+
+def _positions(user: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: its 1-based position among its user's rows ordered by key (ties in row order), and that user's rows."""
+    order = np.lexsort((np.arange(len(user)), key, user))
+    counts = np.bincount(user, minlength=int(user.max()) + 1 if len(user) else 0)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    position = np.empty(len(user), dtype=np.int64)
+    position[order] = np.arange(len(user)) - starts[user[order]] + 1
+    return position, counts[user]
+
+
+def _tail_share(user: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Rows whose per-user percentile rank of `key` is above TRAIN_SHARE (pandas' rank(pct=True) for distinct keys)."""
+    position, total = _positions(user, key)
+    return position / total > TRAIN_SHARE
+
+
+def _last_session(events: pa.Table, user: np.ndarray) -> np.ndarray:
+    """Rows of each user's last session (the session of their latest event), for users with two sessions or more."""
+    session = pc.dictionary_encode(pc.cast(events["session_id"], pa.string())).combine_chunks().indices.to_numpy()
+    session = session.astype(np.int64)
+    if not len(user):
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((np.arange(len(user)), _seconds(events), user))
+    n_users = int(user.max()) + 1
+    last = np.full(n_users, -1, dtype=np.int64)
+    last[user[order]] = session[order]  # later rows overwrite earlier ones: the latest event's session wins
+    pairs = np.unique(user * (int(session.max()) + 1) + session)
+    sessions_of = np.bincount(pairs // (int(session.max()) + 1), minlength=n_users)
+    return (session == last[user]) & (sessions_of[user] >= 2)
