@@ -167,9 +167,11 @@ def _read_parquet(path: Path, spec: TableSpec) -> pa.Table:
             columns.append(table[name])
             continue
         try:
-            columns.append(table[name].cast(dtype))
+            values = table[name].cast(dtype)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise InputError(path, f"cannot convert to {dtype}: {exc}", column=name) from exc
+        # A null text cell is an empty one, as in CSV (an anonymous user, a missing session).
+        columns.append(pc.fill_null(values, "") if pa.types.is_string(dtype) else values)
     return pa.table(columns, names=names)
 
 

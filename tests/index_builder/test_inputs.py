@@ -91,6 +91,16 @@ def test_parquet_timestamps_zoned_naive_and_epoch(tmp_path: Path) -> None:
     assert _ts_ms(naive, timezone="Europe/Rome") == [MAY_2]
 
 
+def test_parquet_null_user_is_anonymous(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.table({"ts": [MAY_2] * 2, "user_id": ["u1", None], "item_id": ["i1", "i2"],
+                             "type": ["view", "cart"], "value": [None, 2.0]}), path)
+    table = inputs.read_table(path, inputs.EVENTS)
+    assert table["user_id"].to_pylist() == ["u1", ""]
+    assert table["value"].to_pylist() == [1.0, 2.0]
+    assert table["session_id"].to_pylist() == ["", ""]
+
+
 def test_missing_optional_columns_build_with_the_defaults(tmp_path: Path) -> None:
     items = "item_id,category\n" + "".join(f"i{n},{'shoes' if n % 2 else 'hats'}\n" for n in range(8))
     events = "ts,user_id,item_id,type\n" + "".join(
