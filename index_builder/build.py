@@ -62,8 +62,10 @@ class _Events:
     kind: np.ndarray  # int8 index into inputs.EVENT_TYPES
     ts: np.ndarray  # int64 ms
     anonymous: np.ndarray  # bool: empty user_id
+    value: np.ndarray  # float32 multiplier of the event type's weight (1 without a value column)
     dropped_unknown_item: int
     unknown_user: int
+    sessions_derived: int = 0
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
@@ -72,7 +74,8 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
 
 
 def _catalog(items: pa.Table) -> _Catalog:
-    category, categories = _codes(items["category"])
+    # `a|b|c` lists several categories; the first is the primary one, the one the artifact stores.
+    category, categories = _codes(pc.utf8_trim_whitespace(pc.replace_substring_regex(items["category"], r"\|.*$", "")))
     brand, brands = _codes(pc.if_else(pc.equal(items["brand"], ""), "unbranded", items["brand"]))
     return _Catalog(
         ids=items["item_id"].combine_chunks(), category=category, brand=brand,
@@ -87,28 +90,80 @@ def _lookup(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.index_in(values, value_set=value_set), -1).to_numpy().astype(np.int64)
 
 
-def _events(table: pa.Table, catalog: _Catalog, users: pa.Table) -> _Events:
-    # The three hash passes over millions of strings are independent and release the GIL.
+def _with_implicit_users(users: pa.Table, events: pa.Table, default_consent: bool) -> tuple[pa.Table, int]:
+    """users.csv plus the users seen only in events (appended, with `default_consent`); their count."""
+    seen = pc.unique(events["user_id"].combine_chunks())
+    known = users["user_id"].combine_chunks()
+    implicit = seen.filter(pc.and_(pc.not_equal(seen, ""), pc.invert(pc.is_in(seen, value_set=known))))
+    table = pa.table({"user_id": implicit, "consent": pa.repeat(pa.scalar(default_consent), len(implicit))})
+    return pa.concat_tables([users.select(["user_id", "consent"]), table]), len(implicit)
+
+
+def _derived_sessions(user: np.ndarray, ts: np.ndarray, gap_ms: int) -> np.ndarray:
+    """Session codes 0..k-1 for events without a session_id: per user in time order, a new session
+    where the user changes or after more than `gap_ms` of inactivity; each anonymous event (user -1)
+    is a session of its own."""
+    order = np.lexsort((ts, user))
+    u, t = user[order], ts[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (u[1:] != u[:-1]) | (np.diff(t) > gap_ms) | (u[1:] < 0)
+    codes = np.empty(len(order), dtype=np.int64)
+    codes[order] = np.cumsum(new) - 1
+    return codes
+
+
+def _sessions(session_id: pa.ChunkedArray, user: np.ndarray, ts: np.ndarray, gap_ms: int) -> tuple[np.ndarray, int]:
+    """Session code per event: given ids first, then derived sessions; and how many were derived."""
+    encoded = pc.dictionary_encode(session_id).combine_chunks()
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    missing = np.flatnonzero(pc.equal(session_id, "").to_numpy(zero_copy_only=False))
+    if len(missing) == 0:
+        return codes, 0
+    derived = _derived_sessions(user[missing], ts[missing], gap_ms)
+    codes[missing] = len(encoded.dictionary) + derived
+    return codes, int(derived.max()) + 1
+
+
+def _value_scale(value: pa.ChunkedArray, how: str) -> np.ndarray:
+    """Multiplier of an event type's weight: the value itself, or log1p(value) / log1p(1)."""
+    raw = value.to_numpy()
+    scaled = raw if how == "linear" else np.log1p(raw) / np.log1p(1.0)
+    return scaled.astype(np.float32)
+
+
+def _events(table: pa.Table, catalog: _Catalog, users: pa.Table, config: BuildConfig) -> _Events:
+    # The hash passes over millions of strings are independent and release the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
         item_job = pool.submit(_lookup, table["item_id"], catalog.ids)
-        user_job = pool.submit(_lookup, table["user_id"], users["user_id"].combine_chunks())
-        session = pc.dictionary_encode(table["session_id"]).combine_chunks().indices.to_numpy().astype(np.int64)
-        item, user = item_job.result(), user_job.result()
+        user = _lookup(table["user_id"], users["user_id"].combine_chunks())
+        item = item_job.result()
     keep = item >= 0
-    has_user = pc.not_equal(table["user_id"], "").to_numpy()
+    has_user = pc.not_equal(table["user_id"], "").to_numpy(zero_copy_only=False)
     kind = _lookup(table["type"], pa.array(inputs.EVENT_TYPES))
     ts = table["ts"].cast(pa.int64()).to_numpy()
+    session, derived = _sessions(table["session_id"], user, ts, round(config.session_gap_minutes * 60_000))
     return _Events(
         item=item[keep].astype(np.int32), user=user[keep], session=session[keep],
         kind=kind[keep].astype(np.int8), ts=ts[keep], anonymous=~has_user[keep],
+        value=_value_scale(table["value"], config.value_scale)[keep],
         dropped_unknown_item=int((~keep).sum()),
         unknown_user=int((has_user & (user < 0) & keep).sum()),
+        sessions_derived=derived,
     )
 
 
-def _popularity(events: _Events, n_items: int, weights: np.ndarray, half_life_days: float) -> np.ndarray:
-    age_days = (events.ts.max() - events.ts) / _DAY_MS if len(events.ts) else np.zeros(0)
-    mass = weights[events.kind] * np.power(0.5, age_days / half_life_days)
+def _reference_ms(config: BuildConfig, events: _Events) -> int:
+    """The instant popularity decays from: the configured one, else the last event."""
+    if config.reference_time is not None:
+        return round(config.reference_time.timestamp() * 1000)
+    return int(events.ts.max()) if len(events.ts) else 0
+
+
+def _popularity(events: _Events, n_items: int, weights: np.ndarray, half_life_days: float,
+                reference_ms: int) -> np.ndarray:
+    """Decayed event mass per item; an event after the reference time counts as of it (no decay)."""
+    age_days = np.maximum(reference_ms - events.ts, 0) / _DAY_MS
+    mass = weights[events.kind] * events.value * np.power(0.5, age_days / half_life_days)
     return np.bincount(events.item, weights=mass, minlength=n_items).astype(np.float32)
 
 
@@ -141,31 +196,55 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     started = time.perf_counter()
     with _step("read"):
         items = inputs.read_table(inputs.find_input(config.data_dir, "items"), inputs.ITEMS)
-        users = inputs.read_table(inputs.find_input(config.data_dir, "users"), inputs.USERS)
-        event_table = inputs.read_table(inputs.find_input(config.data_dir, "events"), inputs.EVENTS)
+        known_users = inputs.read_table(inputs.find_input(config.data_dir, "users"), inputs.USERS)
+        event_table = inputs.read_table(inputs.find_input(config.data_dir, "events"), inputs.EVENTS,
+                                        timezone=config.timezone)
     if items.num_rows == 0:
         raise InputError(inputs.find_input(config.data_dir, "items"), "the catalog has no items")
     with _step("events"):
         catalog = _catalog(items)
-        events = _events(event_table, catalog, users)
+        users, n_implicit = _with_implicit_users(known_users, event_table, config.default_consent)
+        events = _events(event_table, catalog, users, config)
         del event_table
     consent = users["consent"].to_numpy(zero_copy_only=False).astype(bool)
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float32)
     with _step("embeddings"):
         learned = _learn(config, catalog, events, consent, weights)
-    popularity = _popularity(events, len(catalog.category), weights, config.popularity_half_life_days)
+    reference_ms = _reference_ms(config, events)
+    popularity = _popularity(events, len(catalog.category), weights, config.popularity_half_life_days, reference_ms)
     staging = Staging(config.out_root, artifact.new_version_name())
     try:
         manifest = _write(config, staging, catalog, events, users, consent, learned, popularity)
         manifest.counts.items_cold = int(learned.cold.sum())
-        manifest.counts.users_without_consent = int((~consent).sum())
+        _input_counts(manifest, config, events, consent, known_users.num_rows, n_implicit, reference_ms)
         manifest.build_seconds = round(time.perf_counter() - started, 3)
         staging.publish(manifest)
     except BaseException:
         staging.abandon()
         raise
-    log.info("build_done version=%s seconds=%.1f", manifest.version, manifest.build_seconds)
+    counts = manifest.counts
+    log.info("build_done version=%s seconds=%.1f items=%d users=%d users_implicit=%d events=%d "
+             "events_dropped_unknown_item=%d events_implicit_user=%d events_without_consent=%d sessions_derived=%d",
+             manifest.version, manifest.build_seconds, counts.items, counts.users, counts.users_implicit,
+             counts.events, counts.events_dropped_unknown_item, counts.events_implicit_user,
+             counts.events_without_consent, counts.sessions_derived)
     return manifest
+
+
+def _input_counts(manifest: artifact_pb2.Manifest, config: BuildConfig, events: _Events, consent: np.ndarray,
+                  n_known: int, n_implicit: int, reference_ms: int) -> None:
+    """What reading the inputs kept, derived and left out, and the settings that decided it."""
+    counts, params = manifest.counts, manifest.params
+    counts.users_without_consent = int((~consent).sum())
+    counts.users_implicit = n_implicit
+    counts.events_implicit_user = int((events.user >= n_known).sum())
+    counts.events_without_consent = int(((events.user >= 0) & ~consent[np.maximum(events.user, 0)]).sum())
+    counts.sessions_derived = events.sessions_derived
+    params.reference_time_ms = reference_ms
+    params.value_scale = config.value_scale
+    params.timezone = config.timezone or ""
+    params.session_gap_minutes = config.session_gap_minutes
+    params.default_consent = config.default_consent
 
 
 @dataclass(frozen=True)
@@ -189,7 +268,8 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
     n_rows = int(rows[train].max()) + 1 if train.any() else 0
     if n_rows == 0:
         raise BuildError("no usable interactions: every event is from a user without consent or unknown")
-    matrix = embeddings.interaction_matrix(rows[train], events.item[train], weights[events.kind[train]],
+    matrix = embeddings.interaction_matrix(rows[train], events.item[train],
+                                           weights[events.kind[train]] * events.value[train],
                                            n_rows, n_items)
     del train, rows
     neighbors, neighbor_weights = item_item.ease_neighbors(

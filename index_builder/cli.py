@@ -1,7 +1,11 @@
 """`tailor demo-data` and `tailor build`: the offline subcommands (assembled by clients/tailor.py).
 
   tailor demo-data --out DIR [--users N --items N --events N --seed S]
-  tailor build --data DIR --out ROOT [--dim 64 --iterations 12 --seed 7 --quiet]
+  tailor build [--config FILE] --data DIR --out ROOT [--dim 64 --iterations 12 --regularization 0.05
+               --seed 7 --event-weights view=1,cart=4,purchase=10 --value-scale linear --half-life-days 14
+               --reference-time ISO|EPOCH --timezone NAME --default-consent false --quiet]
+
+`tailor build` reads defaults < the config file's [build] table (tailor.example.toml) < flags.
 """
 
 from __future__ import annotations
@@ -11,10 +15,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from index_builder import BuildConfig, BuildError, build_artifacts
+from index_builder import BuildError, build_artifacts
+from index_builder.config import VALUE_SCALES, load_build_config
 from index_builder.demo import write_demo_store
+from protos import artifact_pb2
 
-__all__ = ["main"]
+__all__ = ["main", "summary"]
+
+# flag dest -> BuildConfig key, for the flags whose names differ from the key.
+_BUILD_FLAGS = {"data": "data_dir", "out": "out_root", "half_life_days": "popularity_half_life_days"}
+_BUILD_KEYS = ("dim", "iterations", "regularization", "seed", "event_weights", "value_scale", "reference_time",
+               "timezone", "default_consent", "session_gap_minutes")
 
 
 def _demo_data(args: argparse.Namespace) -> int:
@@ -23,13 +34,45 @@ def _demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def summary(manifest: artifact_pb2.Manifest, root: Path) -> str:
+    """The line `tailor build` prints: what was built, and every row left out or filled in."""
+    c = manifest.counts
+    return (f"built version {manifest.version} in {manifest.build_seconds:.1f}s: {c.items} items, "
+            f"{c.profiles} profiles, index {manifest.index.factory} -> {root}/current; "
+            f"events: {c.events} kept, {c.events_dropped_unknown_item} dropped (item not in items), "
+            f"{c.events_without_consent} without consent (not trained); "
+            f"users: {c.users} ({c.users_implicit} only in events, consent "
+            f"{str(manifest.params.default_consent).lower()}, {c.events_implicit_user} events); "
+            f"{c.sessions_derived} sessions derived")
+
+
 def _build(args: argparse.Namespace) -> int:
-    config = BuildConfig(data_dir=args.data, out_root=args.out, dim=args.dim, iterations=args.iterations,
-                         seed=args.seed, show_progress=not args.quiet)
+    names = {**{k: k for k in _BUILD_KEYS}, **_BUILD_FLAGS}
+    flags: dict[str, object] = {key: getattr(args, dest) for dest, key in names.items()}
+    flags["show_progress"] = not args.quiet
+    config = load_build_config(args.config, flags)
     manifest = build_artifacts(config)
-    print(f"built version {manifest.version} in {manifest.build_seconds:.1f}s: {manifest.counts.items} items, "
-          f"{manifest.counts.profiles} profiles, index {manifest.index.factory} -> {args.out}/current")
+    print(summary(manifest, config.out_root))
     return 0
+
+
+def _build_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML file whose [build] table sets any BuildConfig key")
+    p.add_argument("--data", type=Path, help="input directory (items, users, events .csv or .parquet)")
+    p.add_argument("--out", type=Path, help="artifact root; the new version becomes ROOT/current")
+    p.add_argument("--dim", help="embedding dimensions (default 64)")
+    p.add_argument("--iterations", help="ALS iterations (default 12)")
+    p.add_argument("--regularization", help="ALS regularization (default 0.05)")
+    p.add_argument("--seed", help="random seed (default 7)")
+    p.add_argument("--event-weights", help="weight per event type (default view=1,cart=4,purchase=10)")
+    p.add_argument("--value-scale", choices=VALUE_SCALES, help="how events.value scales the weight (default linear)")
+    p.add_argument("--half-life-days", help="popularity half-life in days (default 14)")
+    p.add_argument("--reference-time", help="popularity decays from here, ISO or epoch (default: the last event)")
+    p.add_argument("--timezone", help="IANA zone of zone-less timestamps (default: such timestamps are refused)")
+    p.add_argument("--session-gap-minutes", help="inactivity that ends a derived session (default 30)")
+    p.add_argument("--default-consent", choices=("true", "false"),
+                   help="consent of users seen only in events (default false: consent must be explicit)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,12 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_demo_data)
     p = sub.add_parser("build", description="Build a new artifact version and make it current.")
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--iterations", type=int, default=12)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _build_parser(p)
     p.set_defaults(func=_build)
     return parser
 

@@ -1,20 +1,33 @@
-"""BuildConfig: every knob of one build, validated at start."""
+"""BuildConfig: every knob of one build, validated at start.
+
+Precedence: defaults < the [build] table of a TOML config file (the same file as `tailor serve`'s
+[server] and [ranking], see tailor.example.toml, which lists every key with its default) < flags.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-__all__ = ["BuildConfig", "DEFAULT_EVENT_WEIGHTS"]
+__all__ = ["BuildConfig", "DEFAULT_EVENT_WEIGHTS", "VALUE_SCALES", "load_build_config", "parse_event_weights",
+           "parse_reference_time"]
 
 # Confidence of one event per type in the interaction matrix. Recorded in the manifest: the server
 # weighs a request's session with the same numbers, so offline and online agree.
 DEFAULT_EVENT_WEIGHTS = {"view": 1.0, "cart": 4.0, "purchase": 10.0}
+# How an event's `value` (a rating or quantity) scales its type's weight: linear = weight * value;
+# log1p = weight * log1p(value) / log1p(1), so a value of 1 weighs the same under both.
+VALUE_SCALES = ("linear", "log1p")
 
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """One build: where to read, where to write, how to learn."""
+    """One build: where to read, where to write, how to read the inputs and how to learn."""
 
     data_dir: Path
     out_root: Path
@@ -23,6 +36,7 @@ class BuildConfig:
     regularization: float = 0.05
     seed: int = 7
     event_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
+    value_scale: str = "linear"
     # Distinct items kept per profile, most recent last: the history the item-item model scores from
     # and Recommend excludes (MovieLens 100K, random split, nDCG@10 through the server: 200 -> 0.444,
     # 500 -> 0.486, 1000 -> 0.487; users with more items than kept get their older ones back).
@@ -33,7 +47,16 @@ class BuildConfig:
     ease_lambda: float = 500.0
     ease_max_items: int = 10_000
     popularity_half_life_days: float = 14.0
+    # Popularity decays from this instant; None = the last event in the data (recorded in the manifest).
+    reference_time: datetime | None = None
     popular_list: int = 2000
+    # IANA zone in which zone-less ISO timestamps are local time; None = such timestamps are refused.
+    timezone: str | None = None
+    # Events without a session_id: a user's session ends after this much inactivity.
+    session_gap_minutes: float = 30.0
+    # Consent of users who appear in events but not in users.csv. False: consent must be explicit,
+    # so they get no profile and their events train nothing (README "Input files").
+    default_consent: bool = False
     # Catalogs at least this large get an IVF index instead of exact search; its nprobe is the
     # smallest reaching ivf_target_recall (recall@100 vs exact search), at most ivf_max_nprobe.
     ivf_threshold: int = 200_000
@@ -46,12 +69,16 @@ class BuildConfig:
             "dim": self.dim >= 2,
             "iterations": self.iterations >= 1,
             "regularization": self.regularization >= 0,
+            "value_scale": self.value_scale in VALUE_SCALES,
             "recent_items": 0 <= self.recent_items <= 1000,
             "item_neighbors": 0 <= self.item_neighbors <= 2000,
             "ease_lambda": self.ease_lambda > 0,
             "ease_max_items": self.ease_max_items >= 0,
             "popularity_half_life_days": self.popularity_half_life_days > 0,
+            "reference_time": self.reference_time is None or self.reference_time.tzinfo is not None,
             "popular_list": self.popular_list >= 1,
+            "timezone": self.timezone is None or _known_zone(self.timezone),
+            "session_gap_minutes": self.session_gap_minutes > 0,
             "ivf_threshold": self.ivf_threshold >= 1000,
             "ivf_target_recall": 0.0 < self.ivf_target_recall <= 1.0,
             "ivf_max_nprobe": self.ivf_max_nprobe >= 1,
@@ -63,3 +90,102 @@ class BuildConfig:
         if missing or any(w < 0 for w in self.event_weights.values()):
             raise ValueError(
                 f"BuildConfig.event_weights: need non-negative view, cart, purchase; got {self.event_weights}")
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def parse_event_weights(text: str) -> dict[str, float]:
+    """`view=1,cart=4,purchase=10` -> {"view": 1.0, ...}."""
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, number = part.partition("=")
+        if not sep:
+            raise ValueError(f"expected TYPE=WEIGHT, got {part!r}")
+        weights[name.strip()] = float(number)
+    return weights
+
+
+def parse_reference_time(value: object) -> datetime:
+    """An ISO-8601 instant with a zone, epoch seconds or epoch milliseconds (as for event timestamps)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif (isinstance(value, int | float) and not isinstance(value, bool)) or str(value).strip().isdigit():
+        number = float(value)  # type: ignore[arg-type]
+        moment = datetime.fromtimestamp(number if number < 1e11 else number / 1000, UTC)
+    else:
+        moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"{value!r} has no zone (add Z or +02:00)")
+    return moment
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "yes"):
+        return True
+    if str(value).lower() in ("false", "0", "no"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"not an integer: {value!r}")
+    return int(value)  # type: ignore[call-overload]
+
+
+def _weights(value: object) -> dict[str, float]:
+    if isinstance(value, Mapping):
+        return {str(k): float(v) for k, v in value.items()}
+    return parse_event_weights(str(value))
+
+
+_CONVERT: dict[str, Callable[[Any], object]] = {
+    "data_dir": Path, "out_root": Path, "dim": _integer, "iterations": _integer, "regularization": float,
+    "seed": _integer, "event_weights": _weights, "value_scale": str, "recent_items": _integer,
+    "popularity_half_life_days": float, "reference_time": parse_reference_time, "popular_list": _integer,
+    "timezone": str, "session_gap_minutes": float, "default_consent": _boolean, "ivf_threshold": _integer,
+    "ivf_target_recall": float, "ivf_max_nprobe": _integer, "show_progress": _boolean,
+    "item_neighbors": _integer, "ease_lambda": float, "ease_max_items": _integer,
+}
+# What the [build] table may set: everything but the terminal's progress bars (`--quiet`).
+FILE_KEYS = tuple(f.name for f in fields(BuildConfig) if f.name != "show_progress")
+
+
+def _convert(key: str, value: object, source: str) -> object:
+    try:
+        return _CONVERT[key](value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{source}: {exc}") from exc
+
+
+def _from_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as f:
+            document = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read config: {exc}") from exc
+    table = document.get("build", {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: build: must be a table")
+    unknown = sorted(set(table) - set(FILE_KEYS))
+    if unknown:
+        raise ValueError(f"{path}: unknown key build.{unknown[0]}")
+    return {k: _convert(k, v, f"{path}: build.{k}") for k, v in table.items()}
+
+
+def load_build_config(file: Path | None = None, flags: Mapping[str, object] | None = None) -> BuildConfig:
+    """Defaults < `file`'s [build] table < `flags` (None values ignored); errors name the key."""
+    values = _from_file(file) if file is not None else {}
+    values.update({k: _convert(k, v, f"--{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None})
+    for key, flag in (("data_dir", "--data"), ("out_root", "--out")):
+        if key not in values:
+            raise ValueError(f"{key}: required ({flag} or build.{key} in the config file)")
+    return BuildConfig(**values)  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ class IndexInfo(_message.Message):
     def __init__(self, factory: _Optional[str] = ..., nprobe: _Optional[int] = ..., recall_at_100: _Optional[float] = ...) -> None: ...
 
 class Counts(_message.Message):
-    __slots__ = ("items", "users", "events", "profiles", "items_cold", "events_dropped_unknown_item", "events_dropped_unknown_user", "users_without_consent")
+    __slots__ = ("items", "users", "events", "profiles", "items_cold", "events_dropped_unknown_item", "events_dropped_unknown_user", "users_without_consent", "users_implicit", "events_implicit_user", "events_without_consent", "sessions_derived")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     USERS_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,10 @@ class Counts(_message.Message):
     EVENTS_DROPPED_UNKNOWN_ITEM_FIELD_NUMBER: _ClassVar[int]
     EVENTS_DROPPED_UNKNOWN_USER_FIELD_NUMBER: _ClassVar[int]
     USERS_WITHOUT_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    USERS_IMPLICIT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_IMPLICIT_USER_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_WITHOUT_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_DERIVED_FIELD_NUMBER: _ClassVar[int]
     items: int
     users: int
     events: int
@@ -44,10 +48,14 @@ class Counts(_message.Message):
     events_dropped_unknown_item: int
     events_dropped_unknown_user: int
     users_without_consent: int
-    def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ...) -> None: ...
+    users_implicit: int
+    events_implicit_user: int
+    events_without_consent: int
+    sessions_derived: int
+    def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ..., users_implicit: _Optional[int] = ..., events_implicit_user: _Optional[int] = ..., events_without_consent: _Optional[int] = ..., sessions_derived: _Optional[int] = ...) -> None: ...
 
 class BuildParams(_message.Message):
-    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "item_neighbors", "ease_lambda")
+    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda")
     class EventWeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +70,11 @@ class BuildParams(_message.Message):
     EVENT_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     RECENT_ITEMS_FIELD_NUMBER: _ClassVar[int]
     POPULARITY_HALF_LIFE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    VALUE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_GAP_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_CONSENT_FIELD_NUMBER: _ClassVar[int]
     ITEM_NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
     EASE_LAMBDA_FIELD_NUMBER: _ClassVar[int]
     dim: int
@@ -71,9 +84,14 @@ class BuildParams(_message.Message):
     event_weights: _containers.ScalarMap[str, float]
     recent_items: int
     popularity_half_life_days: float
+    reference_time_ms: int
+    value_scale: str
+    timezone: str
+    session_gap_minutes: float
+    default_consent: bool
     item_neighbors: int
     ease_lambda: float
-    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ...) -> None: ...
+    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., reference_time_ms: _Optional[int] = ..., value_scale: _Optional[str] = ..., timezone: _Optional[str] = ..., session_gap_minutes: _Optional[float] = ..., default_consent: _Optional[bool] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ...) -> None: ...
 
 class Manifest(_message.Message):
     __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout")

@@ -105,13 +105,13 @@ def _table(path: Path, document: Mapping[str, object], name: str, types: Mapping
 
 
 def _from_file(path: Path) -> tuple[dict[str, object], dict[str, object]]:
-    """The [server] and [ranking] tables of a TOML file; any other table is an error."""
+    """The [server] and [ranking] tables of a TOML file ([build] is ignored); any other table is an error."""
     try:
         with path.open("rb") as f:
             document = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: cannot read config: {exc}") from exc
-    unknown = sorted(set(document) - {"server", "ranking"})
+    unknown = sorted(set(document) - {"server", "ranking", "build"})  # [build] is `tailor build`'s
     if unknown:
         raise ValueError(f"{path}: unknown table [{unknown[0]}]")
     return _table(path, document, "server", _TYPES), _table(path, document, "ranking", _RANKING_TYPES)

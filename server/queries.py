@@ -7,20 +7,20 @@ Every check raises InvalidRequest naming the field as the caller wrote it
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from protos import decision_pb2 as pb
+from protos.ids import ID as _ID
+from protos.ids import ID_RULE as _ID_RULE
+from protos.ids import IDS as _IDS
 from server.config import Limits
 from server.errors import InvalidRequest
 
 __all__ = ["Filter", "Query", "parse_recommend", "parse_rerank"]
 
-_ID = re.compile(rb"[\x21-\x7e]{1,128}")
-_IDS = re.compile(rb"[\x21-\x7e]{1,128}(?:\n[\x21-\x7e]{1,128})*")
 _TYPES = frozenset((pb.INTERACTION_TYPE_VIEW, pb.INTERACTION_TYPE_CART, pb.INTERACTION_TYPE_PURCHASE))
 
 
@@ -56,7 +56,7 @@ def _check_id(value: str, field: str, *, optional: bool = False) -> str:
     if optional and not value:
         return value
     if not _ID.fullmatch(value.encode("utf-8")):
-        raise InvalidRequest(field, "must be 1-128 printable ASCII characters without spaces")
+        raise InvalidRequest(field, _ID_RULE)
     return value
 
 

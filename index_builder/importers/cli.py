@@ -1,8 +1,9 @@
-"""`tailor import KIND PATH --out DIR`: a public data set -> the builder's input files.
+"""`tailor import KIND PATH --out DIR`: a public data set or an order export -> the builder's input files.
 
   tailor import movielens PATH --out DIR
+  tailor import transactions FILE --map user=COL,item=COL,timestamp=COL[,quantity=COL,...] --out DIR
 
-KINDS is the table of importers: kind -> (function(path, out_dir) -> summary, one line of help).
+KINDS is the table of importers: kind -> (function(args) -> summary, one line of help, extra flags).
 """
 
 from __future__ import annotations
@@ -14,11 +15,28 @@ from pathlib import Path
 
 from index_builder.errors import BuildError
 from index_builder.importers.movielens import import_movielens
+from index_builder.importers.transactions import import_transactions, parse_mapping
 
 __all__ = ["KINDS", "main"]
 
-KINDS: dict[str, tuple[Callable[[Path, Path], object], str]] = {
-    "movielens": (import_movielens, "a MovieLens directory (RecBole .inter, GroupLens u.data or ratings.csv)"),
+
+def _movielens(args: argparse.Namespace) -> object:
+    return import_movielens(args.path, args.out)
+
+
+def _transactions(args: argparse.Namespace) -> object:
+    return import_transactions(args.path, parse_mapping(args.map), args.out)
+
+
+def _map_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--map", required=True, help="ROLE=COLUMN,...: user, item, timestamp required; quantity, price, "
+                   "category, brand, order, title optional")
+
+
+KINDS: dict[str, tuple[Callable[[argparse.Namespace], object], str, Callable[[argparse.ArgumentParser], None]]] = {
+    "movielens": (_movielens, "a MovieLens directory (RecBole .inter, GroupLens u.data or ratings.csv)",
+                  lambda p: None),
+    "transactions": (_transactions, "an order-line export (CSV or Parquet), one purchase per line", _map_flag),
 }
 
 
@@ -26,10 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tailor import", description="Write items.csv, users.csv and events.csv "
                                      "for `tailor build` from a public data set.")
     sub = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
-    for kind, (_, text) in KINDS.items():
+    for kind, (_, text, flags) in KINDS.items():
         p = sub.add_parser(kind, help=text, description=text)
-        p.add_argument("path", type=Path, help="the data set's directory")
+        p.add_argument("path", type=Path, help="the data set's directory or the export file")
         p.add_argument("--out", type=Path, required=True, help="directory for items.csv, users.csv, events.csv")
+        flags(p)
     return parser
 
 
@@ -38,8 +57,8 @@ def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv[1:]))
     importer = KINDS[args.kind][0]
     try:
-        summary = importer(args.path, args.out)
-    except BuildError as exc:
+        summary = importer(args)
+    except (BuildError, ValueError) as exc:
         print(f"tailor import: {exc}", file=sys.stderr)
         return 1
     print(f"imported {args.kind} {args.path} -> {args.out}: {summary}")

@@ -175,7 +175,8 @@ def test_training_rows_number_users_then_sessions_in_code_order() -> None:
     anonymous = user < 0
     consent = np.array([True, False, True, False, True, True])
     events = build._Events(item=np.zeros(8, np.int32), user=user, session=session, kind=np.zeros(8, np.int8),
-                           ts=np.zeros(8, np.int64), anonymous=anonymous, dropped_unknown_item=0, unknown_user=0)
+                           ts=np.zeros(8, np.int64), anonymous=anonymous, value=np.ones(8, np.float32),
+                           dropped_unknown_item=0, unknown_user=0)
     train, rows, user_rows = build._training_rows(events, consent)
     assert train.tolist() == [True, True, True, True, True, True, True, False]  # user 3 has no consent
     assert user_rows.tolist() == [0, -1, 1, -1, -1, 2]  # users 0, 2, 5 in code order
