@@ -86,7 +86,10 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Perso
     if profile is not None:
         seen += [profile.purchased, profile.recent] if policy.exclude_seen else [profile.purchased]
         rows = np.concatenate([profile.recent.astype(np.int64), rows])
-        weights = np.concatenate([np.ones(len(profile.recent), dtype=np.float32), weights])
+        age = np.arange(len(profile.recent))[::-1]
+        decay = np.power(np.float32(policy.history_recency), age, dtype=np.float32)
+        history = np.float32(policy.history_floor) + np.float32(1 - policy.history_floor) * decay
+        weights = np.concatenate([history, weights])
     user = profile.vector if profile is not None and len(profile.vector) else None
     sources = (reasons.bit(reasons.SESSION_SIMILAR) if session is not None else 0) | (
         reasons.bit(reasons.USER_AFFINITY) if user is not None else 0)

@@ -24,6 +24,7 @@ from loadtests.evaluate.baselines import interactions, run_baselines
 from loadtests.evaluate.metrics import Scores, score_all
 from loadtests.evaluate.splits import Split, read_events, split_events, write_train
 from server import ServerConfig, start_server
+from server.config import config_from_env
 
 __all__ = ["ModelResult", "Report", "evaluate"]
 
@@ -101,7 +102,7 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, pro
     started = time.perf_counter()
     build_artifacts(BuildConfig(data_dir=train_dir, out_root=tmp / "artifacts", show_progress=progress))
     fit_seconds = time.perf_counter() - started
-    server = start_server(ServerConfig(artifacts=tmp / "artifacts", port=0))
+    server = start_server(config_from_env(ServerConfig(artifacts=tmp / "artifacts", port=0)))
     recs, latency = [], []
     try:
         with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:

@@ -208,3 +208,17 @@ def test_a_known_shoppers_history_is_excluded_unless_the_policy_says_otherwise(s
     assert 1 in gather_signals(model, POLICY, _query(user="fan")).exclude.tolist()
     keep = RankingPolicy(exclude_seen=False)
     assert 1 not in gather_signals(model, keep, _query(user="fan")).exclude.tolist()
+
+
+def test_history_seeds_decay_with_age_down_to_the_floor(snap: Snapshot) -> None:
+    fan = snap.profiles.read("fan")
+    assert fan is not None
+    history = artifact.Profile(True, fan.vector, np.array([3, 4, 5], dtype=np.int32), fan.purchased)
+    model = memory_snapshot(snap.catalog.vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True] * 6,
+                            profiles={"fan": history})
+    policy = RankingPolicy(history_recency=0.5, history_floor=0.2)
+    signals = gather_signals(model, policy, _query(user="fan"))
+    assert signals.seeds.tolist() == [3, 4, 5]
+    assert np.allclose(signals.seed_weights, [0.2 + 0.8 * 0.25, 0.2 + 0.8 * 0.5, 1.0])
+    flat = gather_signals(model, RankingPolicy(history_recency=1.0, history_floor=1.0), _query(user="fan"))
+    assert flat.seed_weights.tolist() == [1.0, 1.0, 1.0]
