@@ -161,10 +161,20 @@ def _reference_ms(config: BuildConfig, events: _Events) -> int:
 
 def _popularity(events: _Events, n_items: int, weights: np.ndarray, half_life_days: float,
                 reference_ms: int) -> np.ndarray:
-    """Decayed event mass per item; an event after the reference time counts as of it (no decay)."""
+    """Item order for the popular list: by decayed event mass, ties (and masses too small to tell apart)
+    by all-time mass. An event after the reference time counts as of it (no decay).
+
+    The decay is summed as log2 terms relative to the newest event, in float64: with a 14-day half-life
+    an event three years old weighs 2^-78, and in float32 every item whose events are that old used to
+    tie at exactly 0 (a years-old log's popular list was then in catalog order).
+    """
     age_days = np.maximum(reference_ms - events.ts, 0) / _DAY_MS
-    mass = weights[events.kind] * events.value * np.power(0.5, age_days / half_life_days)
-    return np.bincount(events.item, weights=mass, minlength=n_items).astype(np.float32)
+    base = weights[events.kind] * events.value
+    halvings = age_days / half_life_days
+    shift = float(halvings.min()) if len(halvings) else 0.0
+    decayed = np.bincount(events.item, weights=base * np.exp2(shift - halvings), minlength=n_items)
+    total = np.bincount(events.item, weights=base, minlength=n_items)
+    return np.lexsort((-total, -decayed))
 
 
 def _dense_codes(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, int]:
@@ -316,9 +326,9 @@ def _recall_queries(item_vectors: np.ndarray, user_vectors: np.ndarray, user_row
 
 def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, users: pa.Table,
            consent: np.ndarray, learned: _Learned, popularity: np.ndarray) -> artifact_pb2.Manifest:
+    """`popularity`: every catalog row, most popular first (`_popularity`)."""
     item_vectors, user_vectors, user_rows = learned.item_vectors, learned.user_vectors, learned.user_rows
-    in_stock_rows = np.flatnonzero(catalog.in_stock)
-    popular = in_stock_rows[np.argsort(-popularity[in_stock_rows], kind="stable")][: config.popular_list]
+    popular = popularity[catalog.in_stock[popularity]][: config.popular_list]
     ids = _fixed_width_bytes(catalog.ids)
     ids_sorted, rows_by_id = artifact.sorted_ids(ids)
     for name, array in {

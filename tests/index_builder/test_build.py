@@ -208,3 +208,19 @@ def test_an_unwritable_root_is_an_artifact_write_error(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("a file where the artifact root should be")
     with pytest.raises(ArtifactWriteError, match="cannot create staging directory"):
         build_artifacts(small_config(tmp_path / "data", tmp_path / "out"))
+
+
+def test_popularity_of_a_years_old_log_still_orders_every_item() -> None:
+    """Items whose events are years older than the newest one decay below float32's range; they must
+    still be ordered by their evidence, not tie at zero in catalog order."""
+    year_ms = 365 * 86_400_000
+    newest = 10 * year_ms
+    # item 0: one event now; items 1..3: 1, 3 and 2 events five years ago; item 4: never.
+    item = np.array([0, 1, 2, 2, 2, 3, 3], dtype=np.int32)
+    ts = np.array([newest] + [newest - 5 * year_ms] * 6, dtype=np.int64)
+    n = len(item)
+    events = build._Events(item=item, user=np.zeros(n, np.int64), session=np.zeros(n, np.int64),
+                           kind=np.zeros(n, np.int8), ts=ts, anonymous=np.zeros(n, bool),
+                           value=np.ones(n, np.float32), dropped_unknown_item=0, unknown_user=0)
+    order = build._popularity(events, 5, np.array([1.0, 4.0, 10.0]), 14.0, newest)
+    assert order.tolist() == [0, 2, 3, 1, 4]

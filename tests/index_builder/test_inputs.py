@@ -156,7 +156,8 @@ def test_value_scales_the_event_weight(tmp_path: Path) -> None:
     weights = np.array([1.0, 4.0, 10.0], dtype=np.float32)
     linear = build._events(table, catalog, users, _config(data, tmp_path))
     assert linear.value.tolist() == [1.0, 3.0, 0.5]
-    assert build._popularity(linear, 8, weights, 14.0, MAY_2)[:3].tolist() == [10.0, 30.0, 5.0]
+    # Masses 10, 30 and 5: the popular order is i1, i0, i2 (then the items without events).
+    assert build._popularity(linear, 8, weights, 14.0, MAY_2)[:3].tolist() == [1, 0, 2]
     log1p = build._events(table, catalog, users, _config(data, tmp_path, value_scale="log1p"))
     assert log1p.value == pytest.approx(np.log1p([1.0, 3.0, 0.5]) / np.log1p(1.0))
     bad = _store(tmp_path / "bad", events=events.replace(",3\n", ",0\n"))
