@@ -12,7 +12,9 @@ For every test user with at least one held-out item in the catalog (all draws fr
 
 so at most MAX_POSITIVES * (1 + NEGATIVES_PER_POSITIVE) = 100 candidates per user. The candidates go
 to `Rerank(user_id=U)` best first with their upstream scores; the upstream order and Rerank's order
-are scored against the positives sent with nDCG@k and R@k (metrics.py).
+are scored against the positives sent with nDCG@k and R@k (metrics.py), beside a reference: the
+same candidates by the popularity score alone, without the noise (uniformly drawn negatives are
+mostly unpopular items, so that order is already a strong one).
 
 Candidates are flat arrays grouped by user (CSR-like offsets), built without a Python loop per user;
 the per-user loop is the gRPC calls.
@@ -49,6 +51,7 @@ class CandidateSets:
     items: np.ndarray  # int64 item column per candidate
     scores: np.ndarray  # float64 upstream score, descending within a user
     positive: np.ndarray  # bool: a held-out item of the user
+    prior: np.ndarray  # float64 popularity score without the noise
 
 
 @dataclass(frozen=True)
@@ -88,14 +91,15 @@ def sample_candidates(users: Sequence[str], positives: Sequence[np.ndarray], see
     neg_user, neg_item = _negatives(touched, n_items, np.minimum(NEGATIVES_PER_POSITIVE * n_pos, untouched), rng)
     user = np.concatenate([pos_user, neg_user])
     item = np.concatenate([pos_item, neg_item])
-    scores = _popularity_score(popularity)[item] + rng.normal(0.0, UPSTREAM_NOISE, len(item))
+    prior = _popularity_score(popularity)[item]
+    scores = prior + rng.normal(0.0, UPSTREAM_NOISE, len(item))
     order = np.lexsort((-scores, user))
     counts = np.bincount(user, minlength=len(users))
     has = counts > 0
     offsets = np.concatenate(([0], np.cumsum(counts[has])))
     positive = np.arange(len(item)) < len(pos_item)
     return CandidateSets([u for u, h in zip(users, has, strict=True) if h], offsets, item[order], scores[order],
-                         positive[order])
+                         positive[order], prior[order])
 
 
 def rerank_all(client: TailorClient, sets: CandidateSets, item_ids: Sequence[str],
@@ -114,11 +118,15 @@ def rerank_all(client: TailorClient, sets: CandidateSets, item_ids: Sequence[str
 
 def score_rerank(sets: CandidateSets, item_ids: Sequence[str], reranked: Sequence[Sequence[str]], k: int,
                  latency: np.ndarray) -> RerankReport:
-    """nDCG@k and R@k of the upstream order and of `reranked` (aligned with `sets.users`)."""
-    upstream, truth = [], []
+    """nDCG@k and R@k of the upstream order, of `reranked` (aligned with `sets.users`) and of the noise-free
+    popularity order."""
+    user = np.repeat(np.arange(len(sets.users)), np.diff(sets.offsets))
+    by_prior = sets.items[np.lexsort((np.arange(len(user)), -sets.prior, user))]
+    upstream, prior_order, truth = [], [], []
     for u in range(len(sets.users)):
         rows = slice(sets.offsets[u], sets.offsets[u + 1])
         upstream.append([item_ids[i] for i in sets.items[rows]])
+        prior_order.append([item_ids[i] for i in by_prior[rows]])
         truth.append({item_ids[i] for i in sets.items[rows][sets.positive[rows]]})
 
     def row(name: str, orders: Sequence[Sequence[str]]) -> RerankRow:
@@ -128,7 +136,8 @@ def score_rerank(sets: CandidateSets, item_ids: Sequence[str], reranked: Sequenc
 
     p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
     return RerankReport(len(sets.users), len(sets.items), int(sets.positive.sum()),
-                        [row("upstream (popularity + noise)", upstream), row("Tailor Rerank", reranked)],
+                        [row("upstream (popularity + noise)", upstream), row("Tailor Rerank", reranked),
+                         row("reference: popularity, no noise", prior_order)],
                         float(p50), float(p99))
 
 

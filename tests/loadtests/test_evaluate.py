@@ -128,7 +128,7 @@ def test_cli_writes_an_html_page_with_rerank_and_buckets(slice200: Path, tmp_pat
     assert html.count("<svg") == 3 and "Tailor Rerank" in html and "EASE" in html and "nDCG@5" in html
     report = json.loads(out.read_text())
     assert report["rerank"]["users"] == 200 and [r["name"] for r in report["rerank"]["rows"]] == [
-        "upstream (popularity + noise)", "Tailor Rerank"]
+        "upstream (popularity + noise)", "Tailor Rerank", "reference: popularity, no noise"]
     assert sum(b["users"] for b in report["buckets"]) == 200
     assert set(report["buckets"][0]["ndcg"]) == {r["name"] for r in report["results"]}
 

@@ -75,7 +75,8 @@ def test_candidates_cap_positives_and_run_out_of_negatives_gracefully() -> None:
 
 def test_candidates_are_deterministic_per_seed() -> None:
     a, b, c = _sets(7), _sets(7), _sets(8)
-    for x, y in [(a.items, b.items), (a.scores, b.scores), (a.positive, b.positive), (a.offsets, b.offsets)]:
+    for x, y in [(a.items, b.items), (a.scores, b.scores), (a.positive, b.positive), (a.offsets, b.offsets),
+                 (a.prior, b.prior)]:
         np.testing.assert_array_equal(x, y)
     assert not np.array_equal(a.scores, c.scores)
 
@@ -83,11 +84,12 @@ def test_candidates_are_deterministic_per_seed() -> None:
 def test_rerank_is_scored_before_and_after() -> None:
     ids = [f"i{n}" for n in range(4)]
     sets = CandidateSets(["u0"], np.array([0, 4]), np.array([0, 1, 2, 3]), np.array([4.0, 3.0, 2.0, 1.0]),
-                         np.array([False, False, False, True]))
+                         np.array([False, False, False, True]), np.array([0.9, 1.0, 0.0, 0.5]))
     report = score_rerank(sets, ids, [["i3", "i0", "i1", "i2"]], 2, np.array([0.001, 0.003]))
-    upstream, tailor = report.rows
+    upstream, tailor, reference = report.rows
     assert (upstream.ndcg, upstream.recall) == (0.0, 0.0)
     assert (tailor.ndcg, tailor.recall) == (1.0, 1.0)
+    assert reference.recall == 0.0 and score_rerank(sets, ids, [["i0"]], 3, np.zeros(1)).rows[2].recall == 1.0
     assert (report.users, report.candidates, report.positives) == (1, 4, 1)
 
 
@@ -113,7 +115,8 @@ def _report(*, with_extras: bool = True) -> Report:
     buckets = [BucketScores("1-20", 3, {"Tailor": 0.3, "popularity": 0.1, "EASE <lambda>": 0.3}),
                BucketScores("151+", 1, {"Tailor": 0.8, "popularity": 0.5, "EASE <lambda>": 0.7})]
     rerank = RerankReport(4, 40, 8, [RerankRow("upstream (popularity + noise)", 0.48, 0.35),
-                                     RerankRow("Tailor Rerank", 0.69, 0.48)], 0.9, 3.6)
+                                     RerankRow("Tailor Rerank", 0.69, 0.48),
+                                     RerankRow("reference: popularity, no noise", 0.70, 0.49)], 0.9, 3.6)
     return Report("/data/shop", "random", 10, 42, 4, 100, 300, 100, results, 2.5,
                   buckets if with_extras else [], rerank if with_extras else None)
 
