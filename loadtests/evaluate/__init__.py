@@ -2,7 +2,8 @@
 
 splits.py cuts an event log into train and truth, baselines.py fits the reference models on the
 train matrix, run.py builds and serves Tailor on the train part and asks it through the client,
-metrics.py scores every model the same way.
+metrics.py scores every model the same way, buckets.py by user activity; rerank.py checks Rerank
+on a noisy upstream order, html_report.py writes the self-contained `--html` page.
 """
 
 from loadtests.evaluate.run import ModelResult, Report, evaluate

@@ -1,6 +1,6 @@
 """`tailor evaluate`: Tailor and baselines on a held-out split of a builder-format store.
 
-  tailor evaluate --data DIR [--split random|time|last-basket] [--k 10] [--json FILE] [--seed 42]
+  tailor evaluate --data DIR [--split random|time|last-basket] [--k 10] [--json FILE] [--html FILE] [--seed 42]
 
 DIR holds items, users and events as `tailor build` reads them (`tailor import movielens` writes one).
 """
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from index_builder import BuildError
+from loadtests.evaluate.html_report import write_html
 from loadtests.evaluate.run import Report, evaluate
 from loadtests.evaluate.splits import SPLITS
 
@@ -28,22 +29,40 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=SPLITS, default="random", help="how test events are held out (default random)")
     p.add_argument("--k", type=int, default=10, help="list length scored (default 10)")
     p.add_argument("--json", dest="json_out", type=Path, help="also write the report as JSON here")
-    p.add_argument("--seed", type=int, default=42, help="seed of the random split (default 42)")
+    p.add_argument("--html", dest="html_out", type=Path, help="also write the report as one self-contained HTML page")
+    p.add_argument("--seed", type=int, default=42, help="seed of the random split and Rerank candidates (default 42)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
-def format_report(report: Report) -> str:
-    """The printed table: one row per model, then Tailor's call latency and the split's sizes."""
-    header = [c.format(k=report.k) for c in _COLUMNS]
-    rows = [[r.name, f"{r.scores.map:.4f}", f"{r.scores.ndcg:.4f}", f"{r.scores.precision:.4f}",
-             f"{r.scores.recall:.4f}", f"{r.scores.hit_rate:.4f}", f"{r.scores.coverage:.4f}",
-             f"{r.scores.novelty:.2f}", f"{r.fit_seconds:.2f}"] for r in report.results]
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Lines of a plain-text table: the first column left-aligned, the others right-aligned."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
                                                                                                    strict=True)))
              for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def format_report(report: Report) -> str:
+    """The printed tables: one row per model, nDCG by activity bucket, the Rerank before/after, then
+    Tailor's call latency and the split's sizes."""
+    header = [c.format(k=report.k) for c in _COLUMNS]
+    rows = [[r.name, f"{r.scores.map:.4f}", f"{r.scores.ndcg:.4f}", f"{r.scores.precision:.4f}",
+             f"{r.scores.recall:.4f}", f"{r.scores.hit_rate:.4f}", f"{r.scores.coverage:.4f}",
+             f"{r.scores.novelty:.2f}", f"{r.fit_seconds:.2f}"] for r in report.results]
+    lines = _table(header, rows)
+    if report.buckets:
+        lines += ["", f"nDCG@{report.k} by train history length (interactions)", *_table(
+            ["model", *(f"{b.label} ({b.users})" for b in report.buckets)],
+            [[r.name, *(f"{b.ndcg[r.name]:.4f}" for b in report.buckets)] for r in report.results])]
+    if report.rerank:
+        rr = report.rerank
+        lines += ["", f"Rerank: {rr.users} users, {rr.candidates} candidates ({rr.positives} held-out), "
+                      f"Tailor Rerank p50 {rr.p50_ms:.2f} ms, p99 {rr.p99_ms:.2f} ms", *_table(
+            ["order", f"nDCG@{report.k}", f"R@{report.k}"],
+            [[row.name, f"{row.ndcg:.4f}", f"{row.recall:.4f}"] for row in rr.rows])]
     tailor = report.results[0]
     lines.append(f"\nsplit={report.split} seed={report.seed}: {report.users} test users, {report.items} items, "
                  f"train {report.train_events} / test {report.test_events} events; Tailor Recommend p50 "
@@ -60,10 +79,12 @@ def main(argv: Sequence[str]) -> int:
         parser.error("--k: must be >= 1")
     try:
         report = evaluate(args.data, args.split, args.k, args.seed, progress=not args.quiet)
+        print(format_report(report))
+        if args.json_out:
+            args.json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        if args.html_out:
+            write_html(report, args.html_out)
     except (BuildError, OSError) as exc:
         print(f"tailor evaluate: {exc}", file=sys.stderr)
         return 1
-    print(format_report(report))
-    if args.json_out:
-        args.json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     return 0

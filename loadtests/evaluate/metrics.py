@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Scores", "precision", "recall", "average_precision", "ndcg", "hit", "coverage", "novelty", "score_all"]
+__all__ = ["Scores", "precision", "recall", "average_precision", "ndcg", "hit", "coverage", "novelty", "per_user",
+           "score_all"]
 
 
 def _hits(recs: Sequence[str], truth: set[str], k: int) -> list[bool]:
@@ -85,6 +86,12 @@ def novelty(recs: Sequence[Sequence[str]], popularity: Mapping[str, int], n_user
     return float(np.mean(-np.log2(np.asarray(counts, dtype=np.float64) / n_users)))
 
 
+def per_user(metric: Callable[[Sequence[str], set[str], int], float], recs: Sequence[Sequence[str]],
+             truth: Sequence[set[str]], k: int) -> np.ndarray:
+    """`metric` at k of each user (`recs` and `truth` aligned by user)."""
+    return np.array([metric(r, t, k) for r, t in zip(recs, truth, strict=True)], dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class Scores:
     """One model's figures on one split."""
@@ -107,7 +114,7 @@ def score_all(recs: Sequence[Sequence[str]], truth: Sequence[set[str]], k: int, 
         raise ValueError("truth: no users to evaluate")
 
     def mean(metric: Callable[[Sequence[str], set[str], int], float]) -> float:
-        return float(np.mean([metric(r, t, k) for r, t in zip(recs, truth, strict=True)]))
+        return float(np.mean(per_user(metric, recs, truth, k)))
 
     return Scores(map=mean(average_precision), ndcg=mean(ndcg), precision=mean(precision), recall=mean(recall),
                   hit_rate=mean(hit), coverage=coverage(recs, catalog_size, k),

@@ -3,7 +3,9 @@
 Tailor is measured on its real ranking path: `build_artifacts` on the train events, the real
 server started in this process on a free port, one `Recommend(n=k, user_id=U)` per test user
 through `TailorClient`. The baselines (baselines.py) are fitted on the same train events and
-scored by the same functions (metrics.py).
+scored by the same functions (metrics.py), overall and per activity bucket (buckets.py). The
+same server then reorders a noisy upstream list of each test user's held-out items and sampled
+negatives with one `Rerank` call per user (rerank.py).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from tqdm import tqdm
 from clients import TailorClient
 from index_builder import BuildConfig, build_artifacts
 from index_builder.inputs import ITEMS, USERS, find_input, read_table
-from loadtests.evaluate.baselines import interactions, run_baselines
-from loadtests.evaluate.metrics import Scores, score_all
+from loadtests.evaluate.baselines import ModelRun, interactions, run_baselines
+from loadtests.evaluate.buckets import BucketScores, bucket_scores
+from loadtests.evaluate.metrics import Scores, ndcg, per_user, score_all
+from loadtests.evaluate.rerank import CandidateSets, RerankReport, rerank_all, sample_candidates, score_rerank
 from loadtests.evaluate.splits import Split, read_events, split_events, write_train
 from server import ServerConfig, start_server
 from server.config import config_from_env
@@ -57,13 +61,16 @@ class Report:
     test_events: int
     results: list[ModelResult] = field(default_factory=list)
     wall_seconds: float = 0.0
+    buckets: list[BucketScores] = field(default_factory=list)
+    rerank: RerankReport | None = None
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
 
 
 def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42, *, progress: bool = True) -> Report:
-    """Score Tailor and every baseline at k on `split` of the builder-format store in `data_dir`."""
+    """Score Tailor and every baseline at k on `split` of the builder-format store in `data_dir`; `seed`
+    seeds the random split and the Rerank candidates."""
     if k < 1:
         raise ValueError(f"k: must be >= 1, got {k}")
     start = time.perf_counter()
@@ -73,19 +80,33 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
     test_users = [u for u in known if u in cut.truth] + sorted(set(cut.truth) - set(known))
     data = interactions(cut.train, known + test_users, items)
     truth = [cut.truth[u] for u in test_users]
+    history = data.matrix[np.array([data.user_row[u] for u in test_users], dtype=np.int64)]
+    sets = sample_candidates(test_users, _columns(truth, items), history,
+                             np.asarray(data.matrix.sum(axis=0)).ravel(), seed)
     popularity = dict(zip(items, np.asarray((data.matrix > 0).sum(axis=0)).ravel().tolist(), strict=True))
 
     def scored(recs: list[list[str]]) -> Scores:
         return score_all(recs, truth, k, catalog_size=len(items), popularity=popularity, n_users=data.matrix.shape[0])
 
     with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
-        tailor = _tailor(data_dir, cut, Path(tmp), test_users, k, progress)
+        tailor = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress)
+    baselines = run_baselines(data, test_users, k)
     results = [ModelResult(TAILOR, scored(tailor.recs), tailor.fit_seconds, tailor.p50_ms, tailor.p99_ms)]
-    results += [ModelResult(run.name, scored(run.recs), run.fit_seconds) for run in run_baselines(data, test_users, k)]
+    results += [ModelResult(run.name, scored(run.recs), run.fit_seconds) for run in baselines]
+    runs = [ModelRun(TAILOR, tailor.recs, tailor.fit_seconds), *baselines]
+    buckets = bucket_scores(np.asarray(history.sum(axis=1)).ravel(),
+                            {run.name: per_user(ndcg, run.recs, truth, k) for run in runs})
     report = Report(str(data_dir), split, k, seed, len(test_users), len(items), cut.train.num_rows, cut.test_events,
-                    results, time.perf_counter() - start)
+                    results, time.perf_counter() - start, buckets,
+                    score_rerank(sets, items, tailor.reranked, k, tailor.rerank_seconds))
     log.info("evaluate_done split=%s users=%d seconds=%.1f", split, len(test_users), report.wall_seconds)
     return report
+
+
+def _columns(truth: list[set[str]], items: list[str]) -> list[np.ndarray]:
+    """Each user's held-out items as catalog columns, in id order (items outside the catalog left out)."""
+    column = {item: i for i, item in enumerate(items)}
+    return [np.array([column[i] for i in sorted(t) if i in column], dtype=np.int64) for t in truth]
 
 
 @dataclass(frozen=True)
@@ -94,26 +115,35 @@ class _Served:
     fit_seconds: float
     p50_ms: float
     p99_ms: float
+    reranked: list[list[str]]
+    rerank_seconds: np.ndarray
 
 
-def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, progress: bool) -> _Served:
-    """Build Tailor on the train part, serve it on a free port, and ask for k items per user."""
+def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, sets: CandidateSets, items: list[str],
+            progress: bool) -> _Served:
+    """Build Tailor on the train part, serve it on a free port, ask for k items per user, then rerank `sets`."""
     train_dir = write_train(data_dir, cut, tmp / "train")
     started = time.perf_counter()
     build_artifacts(BuildConfig(data_dir=train_dir, out_root=tmp / "artifacts", show_progress=progress))
     fit_seconds = time.perf_counter() - started
     server = start_server(config_from_env(ServerConfig(artifacts=tmp / "artifacts", port=0)))
-    recs, latency = [], []
     try:
         with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:
-            for user in tqdm(users, desc="Tailor Recommend", unit="user", disable=not progress, leave=False):
-                sent = time.perf_counter()
-                decision = client.recommend(k, user_id=user)
-                latency.append(time.perf_counter() - sent)
-                recs.append([item.item_id for item in decision.items])
+            recs, latency = _recommend_all(client, users, k, progress)
+            reranked, rerank_seconds = rerank_all(client, sets, items, progress)
     finally:
         server.stop(grace=None)
-    p50, p99 = np.percentile(np.asarray(latency) * 1e3, [50, 99]) if latency else (float("nan"), float("nan"))
-    return _Served(recs, fit_seconds, float(p50), float(p99))
+    p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
+    return _Served(recs, fit_seconds, float(p50), float(p99), reranked, rerank_seconds)
 
 
+def _recommend_all(client: TailorClient, users: list[str], k: int,
+                   progress: bool) -> tuple[list[list[str]], np.ndarray]:
+    """Tailor's k items for every user (one Recommend call each), and each call's seconds."""
+    recs, latency = [], []
+    for user in tqdm(users, desc="Tailor Recommend", unit="user", disable=not progress, leave=False):
+        sent = time.perf_counter()
+        decision = client.recommend(k, user_id=user)
+        latency.append(time.perf_counter() - sent)
+        recs.append([item.item_id for item in decision.items])
+    return recs, np.asarray(latency)

@@ -115,3 +115,26 @@ def test_cli_refuses_bad_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "--k" in capsys.readouterr().err
     assert tailor(["evaluate", "--data", str(tmp_path), "--quiet"]) == 1
     assert "events" in capsys.readouterr().err
+
+
+def test_cli_writes_an_html_page_with_rerank_and_buckets(slice200: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    page, out = tmp_path / "eval.html", tmp_path / "eval.json"
+    assert tailor(["evaluate", "--data", str(slice200), "--split", "random", "--k", "5", "--html", str(page),
+                   "--json", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Tailor Rerank" in printed and "by train history length" in printed
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<svg") == 3 and "Tailor Rerank" in html and "EASE" in html and "nDCG@5" in html
+    report = json.loads(out.read_text())
+    assert report["rerank"]["users"] == 200 and [r["name"] for r in report["rerank"]["rows"]] == [
+        "upstream (popularity + noise)", "Tailor Rerank", "reference: popularity, no noise"]
+    assert sum(b["users"] for b in report["buckets"]) == 200
+    assert set(report["buckets"][0]["ndcg"]) == {r["name"] for r in report["results"]}
+
+
+def test_cli_reports_an_unwritable_html_path(slice200: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert tailor(["evaluate", "--data", str(slice200), "--k", "5", "--html", str(tmp_path / "no" / "eval.html"),
+                   "--quiet"]) == 1
+    assert "eval.html" in capsys.readouterr().err
