@@ -35,6 +35,8 @@ class RankingPolicy:
     # when it has one (MovieLens 100K, random split: nDCG@10 0.48 against ALS's 0.37); off: the
     # ALS index, as for product pages and catalogs too large for the item-item model.
     item_item: bool = True
+    # Rerank's affinity from the item-item model too (else: cosine to the query vector).
+    rerank_item_item: bool = True
     # Item-item seeds: a history item counts history_floor + (1 - history_floor) * history_recency^age,
     # age = how many items the shopper touched after it (1 and 1: all equal). MovieLens 100K nDCG@10
     # (docs/evaluation.md): all equal 0.4855 random / 0.2258 time split; 0.3 and 0.93: 0.4729 / 0.2625.

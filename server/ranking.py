@@ -48,5 +48,14 @@ def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_s
     catalog = snapshot.catalog
     c = stages.from_request(signals.candidate_rows, search_scores)
     c = stages.keep_filtered(catalog, c, f)
-    c = stages.blend_affinity(catalog, c, signals.vector, signals.sources, policy)
+    c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
     return stages.top_n(c, n)
+
+
+def _affinity(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, rows: np.ndarray) -> np.ndarray | None:
+    """The shopper's affinity to each candidate: item-item where it applies, else cosine to the query vector."""
+    if policy.rerank_item_item and _item_item_applies(snapshot, policy, signals):
+        return stages.item_item_affinity(snapshot.catalog, signals.seeds, signals.seed_weights, rows)
+    if signals.vector is None:
+        return None
+    return stages.affinity(snapshot.catalog.vectors, rows, signals.vector)

@@ -21,8 +21,9 @@ from server.policy import RankingPolicy
 from server.queries import Filter
 from server.snapshot import Catalog
 
-__all__ = ["Candidates", "nearest", "item_item", "top_up_popular", "from_request", "keep_filtered", "blend_affinity",
-           "top_n", "member", "filter_mask", "eligible", "search_index", "minmax", "affinity"]
+__all__ = ["Candidates", "nearest", "item_item_scores", "item_item", "item_item_affinity", "top_up_popular",
+           "from_request", "keep_filtered", "blend_affinity", "top_n", "member", "filter_mask", "eligible",
+           "search_index", "minmax", "affinity"]
 
 _BROADCAST_LIMIT = 16_384
 _MASK = reasons.MASK_DTYPE
@@ -140,19 +141,36 @@ def nearest(index: faiss.Index, catalog: Catalog, policy: RankingPolicy, vector:
         k = min(limit, 4 * k)
 
 
-def item_item(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, sources: int, exclude: np.ndarray,
-              f: Filter, n: int) -> Candidates:
-    """Recommend's candidates from the item-item model: each item's score is the weighted sum of its
-    neighbour weights from the seed rows (history, session); the n best eligible positive scores.
+def item_item_scores(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray) -> np.ndarray:
+    """Every catalog item's item-item score: the weighted sum of its neighbour weights from the seed rows.
 
     One bincount over the catalog: the model exists only for catalogs small enough that this is cheap.
     """
     weights = catalog.neighbor_weights[seeds] * seed_weights[:, None]
-    scores = np.bincount(catalog.neighbors[seeds].ravel(), weights=weights.ravel(), minlength=catalog.n_items)
+    return np.bincount(catalog.neighbors[seeds].ravel(), weights=weights.ravel(), minlength=catalog.n_items)
+
+
+def item_item(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, sources: int, exclude: np.ndarray,
+              f: Filter, n: int) -> Candidates:
+    """Recommend's candidates from the item-item model: the n best eligible items with a positive score."""
+    scores = item_item_scores(catalog, seeds, seed_weights)
     rows = np.flatnonzero(scores > 0)
     rows = rows[eligible(catalog, rows, exclude, f)]
     best = rows[np.argsort(-scores[rows], kind="stable")[:n]]
     return _ordered(best, scores[best].astype(np.float32), sources)
+
+
+def item_item_affinity(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Rerank's affinity from the item-item model: each known candidate's score over the best candidate's,
+    clipped to [0, 1]; unknown candidates get the known ones' mean."""
+    out = np.zeros(len(rows))
+    known = rows >= 0
+    if known.any():
+        scores = np.maximum(item_item_scores(catalog, seeds, seed_weights)[rows[known]], 0.0)
+        top = float(scores.max())
+        out[known] = scores / top if top > 0 else 0.0
+        out[~known] = out[known].mean()
+    return out
 
 
 def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filter, n: int) -> Candidates:
@@ -188,18 +206,17 @@ def keep_filtered(catalog: Catalog, c: Candidates, f: Filter) -> Candidates:
     return c.with_(keep=c.keep & (passed | ~known) if f.empty else c.keep & passed)
 
 
-def blend_affinity(catalog: Catalog, c: Candidates, vector: np.ndarray | None, sources: int,
-                   policy: RankingPolicy) -> Candidates:
-    """Rerank's score: the min-max search score, blended with the shopper's clipped affinity when there
-    is a personal vector; the personal sources become reasons where the affinity reaches the threshold."""
+def blend_affinity(c: Candidates, affinity: np.ndarray | None, sources: int, policy: RankingPolicy) -> Candidates:
+    """Rerank's score: the min-max search score, blended with the shopper's affinity to each candidate
+    (clipped to [0, 1]) when there is one; the personal sources become reasons where the affinity
+    reaches the threshold."""
     scaled = minmax(c.scores)
     known = c.rows >= 0
-    if vector is None or not known.any():
+    if affinity is None or not known.any():
         return c.with_(scores=scaled)
-    cosine = affinity(catalog.vectors, c.rows, vector)
     w = policy.search_weight
-    marks = np.where(known & (cosine >= policy.affinity_reason), sources, 0).astype(_MASK)
-    return c.with_(scores=w * scaled + (1 - w) * np.clip(cosine, 0.0, 1.0), reasons=c.reasons | marks)
+    marks = np.where(known & (affinity >= policy.affinity_reason), sources, 0).astype(_MASK)
+    return c.with_(scores=w * scaled + (1 - w) * np.clip(affinity, 0.0, 1.0), reasons=c.reasons | marks)
 
 
 def top_n(c: Candidates, n: int) -> Candidates:

@@ -85,12 +85,13 @@ def test_top_n_keeps_ties_in_input_order() -> None:
 def test_rerank_reasons_are_masks(snap: Snapshot) -> None:
     request = stages.from_request(np.array([0, 3, -1]), np.array([3.0, 2.0, 1.0]))
     user = reasons.bit(reasons.USER_AFFINITY)
-    c = stages.blend_affinity(snap.catalog, request, np.array(_unit(1, 0), dtype=np.float32), user, POLICY)
+    cosine = stages.affinity(snap.catalog.vectors, request.rows, np.array(_unit(1, 0), dtype=np.float32))
+    c = stages.blend_affinity(request, cosine, user, POLICY)
     codes = [reasons.codes_of(int(m)) for m in c.reasons]
     assert codes == [(reasons.SEARCH_RELEVANCE, reasons.USER_AFFINITY), (reasons.SEARCH_RELEVANCE,),
                      (reasons.SEARCH_RELEVANCE, reasons.UNKNOWN_ITEM)]
     assert [m.code for m in reasons.messages(int(c.reasons[0]))] == ["search_relevance", "user_affinity"]
-    anonymous = stages.blend_affinity(snap.catalog, request, None, 0, POLICY)
+    anonymous = stages.blend_affinity(request, None, 0, POLICY)
     assert anonymous.scores.tolist() == [1.0, 0.5, 0.0]  # the search order, min-max scaled
 
 
@@ -222,3 +223,16 @@ def test_history_seeds_decay_with_age_down_to_the_floor(snap: Snapshot) -> None:
     assert np.allclose(signals.seed_weights, [0.2 + 0.8 * 0.25, 0.2 + 0.8 * 0.5, 1.0])
     flat = gather_signals(model, RankingPolicy(history_recency=1.0, history_floor=1.0), _query(user="fan"))
     assert flat.seed_weights.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_rerank_affinity_comes_from_the_item_item_model_when_there_is_one(snap: Snapshot) -> None:
+    model = _with_neighbors(snap)
+    query = _query(session=(("b1", pb.INTERACTION_TYPE_VIEW),), candidates=("b2", "a2", "zz"))
+    signals = gather_signals(model, POLICY, query)
+    affinity = stages.item_item_affinity(model.catalog, signals.seeds, signals.seed_weights, signals.candidate_rows)
+    assert np.allclose(affinity, [0.0, 1.0, 0.5])  # b1's neighbours: a2 (0.9), b3; b2 none; zz the mean
+    ranked = rerank(model, RankingPolicy(search_weight=0.2), signals, query.candidate_scores, 3, NO_FILTER)
+    assert ranked.positions is not None and [query.candidate_ids[i] for i in ranked.positions] == ["a2", "zz", "b2"]
+    by_vector = rerank(model, RankingPolicy(search_weight=0.2, rerank_item_item=False), signals,
+                       query.candidate_scores, 3, NO_FILTER)
+    assert by_vector.positions is not None and by_vector.positions.tolist()[0] == 0  # b2 is b1's nearest vector
