@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--html", dest="html_out", type=Path, help="also write the report as one self-contained HTML page")
     p.add_argument("--seed", type=int, default=42, help="seed of the random split and Rerank candidates (default 42)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--config", type=Path, help="TOML with [build] and [ranking] tables (tailor.example.toml) to "
+                   "evaluate instead of the defaults; TAILOR_RANKING_* apply too")
     return p
 
 
@@ -78,7 +80,7 @@ def main(argv: Sequence[str]) -> int:
     if args.k < 1:
         parser.error("--k: must be >= 1")
     try:
-        report = evaluate(args.data, args.split, args.k, args.seed, progress=not args.quiet)
+        report = evaluate(args.data, args.split, args.k, args.seed, progress=not args.quiet, config=args.config)
         print(format_report(report))
         if args.json_out:
             args.json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")

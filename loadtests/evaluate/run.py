@@ -20,15 +20,16 @@ import numpy as np
 from tqdm import tqdm
 
 from clients import TailorClient
-from index_builder import BuildConfig, build_artifacts
+from index_builder import build_artifacts
+from index_builder.config import load_build_config
 from index_builder.inputs import ITEMS, USERS, find_input, read_table
 from loadtests.evaluate.baselines import ModelRun, interactions, run_baselines
 from loadtests.evaluate.buckets import BucketScores, bucket_scores
 from loadtests.evaluate.metrics import Scores, ndcg, per_user, score_all
 from loadtests.evaluate.rerank import CandidateSets, RerankReport, rerank_all, sample_candidates, score_rerank
 from loadtests.evaluate.splits import Split, read_events, split_events, write_train
-from server import ServerConfig, start_server
-from server.config import config_from_env
+from server import start_server
+from server.config import load_server_config
 
 __all__ = ["ModelResult", "Report", "evaluate"]
 
@@ -68,7 +69,8 @@ class Report:
         return asdict(self)
 
 
-def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42, *, progress: bool = True) -> Report:
+def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42, *, progress: bool = True,
+             config: Path | None = None) -> Report:
     """Score Tailor and every baseline at k on `split` of the builder-format store in `data_dir`; `seed`
     seeds the random split and the Rerank candidates."""
     if k < 1:
@@ -89,7 +91,7 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
         return score_all(recs, truth, k, catalog_size=len(items), popularity=popularity, n_users=data.matrix.shape[0])
 
     with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
-        tailor = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress)
+        tailor = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config)
     baselines = run_baselines(data, test_users, k)
     results = [ModelResult(TAILOR, scored(tailor.recs), tailor.fit_seconds, tailor.p50_ms, tailor.p99_ms)]
     results += [ModelResult(run.name, scored(run.recs), run.fit_seconds) for run in baselines]
@@ -120,13 +122,15 @@ class _Served:
 
 
 def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, sets: CandidateSets, items: list[str],
-            progress: bool) -> _Served:
+            progress: bool, config: Path | None = None) -> _Served:
     """Build Tailor on the train part, serve it on a free port, ask for k items per user, then rerank `sets`."""
     train_dir = write_train(data_dir, cut, tmp / "train")
     started = time.perf_counter()
-    build_artifacts(BuildConfig(data_dir=train_dir, out_root=tmp / "artifacts", show_progress=progress))
+    # The config file's [build], [ranking] (and TAILOR_RANKING_*) apply, as in production; its paths do not.
+    build_artifacts(load_build_config(config, flags={"data_dir": train_dir, "out_root": tmp / "artifacts",
+                                                     "show_progress": progress}))
     fit_seconds = time.perf_counter() - started
-    server = start_server(config_from_env(ServerConfig(artifacts=tmp / "artifacts", port=0)))
+    server = start_server(load_server_config(config, flags={"artifacts": tmp / "artifacts", "port": 0}))
     try:
         with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:
             recs, latency = _recommend_all(client, users, k, progress)

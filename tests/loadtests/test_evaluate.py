@@ -138,3 +138,15 @@ def test_cli_reports_an_unwritable_html_path(slice200: Path, tmp_path: Path,
     assert tailor(["evaluate", "--data", str(slice200), "--k", "5", "--html", str(tmp_path / "no" / "eval.html"),
                    "--quiet"]) == 1
     assert "eval.html" in capsys.readouterr().err
+
+
+def test_a_config_file_changes_what_is_evaluated(slice200: Path, tmp_path: Path) -> None:
+    """[build] and [ranking] of the config apply to the evaluated Tailor; without an item-item model it is
+    served by the ALS index and scores differently."""
+    config = tmp_path / "tailor.toml"
+    config.write_text("[build]\nitem_neighbors = 0\n[ranking]\nitem_item = false\n")
+    default = {r.name: r.scores.ndcg for r in evaluate(slice200, "random", k=10, progress=False).results}
+    als_only = {r.name: r.scores.ndcg for r in evaluate(slice200, "random", k=10, progress=False,
+                                                         config=config).results}
+    assert als_only["ALS"] == default["ALS"]  # the baselines do not read the config
+    assert als_only["Tailor"] != default["Tailor"]
