@@ -280,7 +280,7 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
         raise BuildError("no usable interactions: every event is from a user without consent or unknown")
     matrix = embeddings.interaction_matrix(rows[train], events.item[train],
                                            weights[events.kind[train]] * events.value[train],
-                                           n_rows, n_items)
+                                           n_rows, n_items, alpha=config.als_alpha)
     del train, rows
     neighbors, neighbor_weights = item_item.ease_neighbors(
         matrix, lam=config.ease_lambda, k=config.item_neighbors, max_items=config.ease_max_items)
@@ -374,6 +374,6 @@ def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Eve
             dim=config.dim, iterations=config.iterations, regularization=config.regularization,
             seed=config.seed, event_weights=config.event_weights, recent_items=config.recent_items,
             popularity_half_life_days=config.popularity_half_life_days, item_neighbors=config.item_neighbors,
-            ease_lambda=config.ease_lambda),
+            ease_lambda=config.ease_lambda, als_alpha=config.als_alpha),
         index=index_info, categories=catalog.categories, brands=catalog.brands,
     )

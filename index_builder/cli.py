@@ -24,8 +24,8 @@ __all__ = ["main", "summary"]
 
 # flag dest -> BuildConfig key, for the flags whose names differ from the key.
 _BUILD_FLAGS = {"data": "data_dir", "out": "out_root", "half_life_days": "popularity_half_life_days"}
-_BUILD_KEYS = ("dim", "iterations", "regularization", "seed", "event_weights", "value_scale", "reference_time",
-               "timezone", "default_consent", "session_gap_minutes")
+_BUILD_KEYS = ("dim", "iterations", "regularization", "als_alpha", "seed", "event_weights", "value_scale",
+               "reference_time", "timezone", "default_consent", "session_gap_minutes")
 
 
 def _demo_data(args: argparse.Namespace) -> int:
@@ -63,6 +63,7 @@ def _build_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dim", help="embedding dimensions (default 64)")
     p.add_argument("--iterations", help="ALS iterations (default 12)")
     p.add_argument("--regularization", help="ALS regularization (default 0.05)")
+    p.add_argument("--alpha", dest="als_alpha", help="ALS confidence 1 + alpha * log1p(event weight) (default 2)")
     p.add_argument("--seed", help="random seed (default 7)")
     p.add_argument("--event-weights", help="weight per event type (default view=1,cart=4,purchase=10)")
     p.add_argument("--value-scale", choices=VALUE_SCALES, help="how events.value scales the weight (default linear)")

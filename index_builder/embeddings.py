@@ -9,13 +9,12 @@ category's learned vectors, so they can still be found.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-__all__ = ["Embeddings", "cold_item_norm", "interaction_matrix", "learn_embeddings", "content_vectors",
+__all__ = ["cold_item_norm", "interaction_matrix", "learn_embeddings", "content_vectors",
            "normalize_rows"]
 
 log = logging.getLogger(__name__)
@@ -27,24 +26,15 @@ log = logging.getLogger(__name__)
 _CG_STEPS = 2
 
 
-@dataclass(frozen=True)
-class Embeddings:
-    """L2-normalised float32 vectors: item rows follow the catalog, user rows the matrix."""
-
-    items: np.ndarray
-    users: np.ndarray
-    cold_items: np.ndarray
-
-
 def interaction_matrix(rows: np.ndarray, items: np.ndarray, weights: np.ndarray,
-                       n_rows: int, n_items: int) -> sp.csr_matrix:
-    """Sum event weights per (row, item) and damp them with log1p into ALS confidences."""
+                       n_rows: int, n_items: int, alpha: float) -> sp.csr_matrix:
+    """Sum event weights per (row, item) and damp them into ALS confidences 1 + alpha * log1p(weight)."""
     matrix = sp.csr_matrix(
         (weights.astype(np.float32), (rows.astype(np.int64), items.astype(np.int64))),
         shape=(n_rows, n_items),
     )
     matrix.sum_duplicates()
-    matrix.data = 1.0 + 4.0 * np.log1p(matrix.data)
+    matrix.data = 1.0 + alpha * np.log1p(matrix.data)
     return matrix
 
 
