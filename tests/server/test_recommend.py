@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from clients import Filters, ScoredItem, TailorClient
 from tests.conftest import Built
-from tests.support import LOYAL_USER, NO_CONSENT_USER
+from tests.support import LOYAL_USER, NO_CONSENT_USER, RESTOCK_DUE_USER, RESTOCK_FRESH_USER, restocked_item
 
 
 def _codes(decision_items: Iterable[ScoredItem]) -> set[str]:
@@ -85,3 +85,13 @@ def test_version_and_request_id_are_echoed(client: TailorClient, built: Built) -
     assert answer.version == built.manifest.version
     scores = [i.score for i in answer.items]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_a_restocked_coffee_comes_back_when_due_and_not_right_after_buying(client: TailorClient,
+                                                                           built: Built) -> None:
+    coffee = restocked_item(built.store)
+    due = client.recommend(10, user_id=RESTOCK_DUE_USER).items
+    assert coffee in [i.item_id for i in due]
+    [again] = [i for i in due if i.item_id == coffee]
+    assert [r.code for r in again.reasons] == ["buy_again"] and again.reasons[0].text == "Time to restock?"
+    assert coffee not in {i.item_id for i in client.recommend(50, user_id=RESTOCK_FRESH_USER).items}
