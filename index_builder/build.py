@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from index_builder import embeddings, inputs, item_item
+from index_builder import embeddings, inputs, item_item, repurchase
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.index import IvfParams, build_index
@@ -331,11 +331,17 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     popular = popularity[catalog.in_stock[popularity]][: config.popular_list]
     ids = _fixed_width_bytes(catalog.ids)
     ids_sorted, rows_by_id = artifact.sorted_ids(ids)
+    user_events = _user_events(events, user_rows)
+    with _step("repurchase"):
+        bought = user_events.purchase
+        rate, days = repurchase.repurchase_cycles(
+            user_events.user[bought], user_events.item[bought], user_events.ts[bought] // 1000, len(catalog.category),
+            min_gap_days=config.repurchase_min_gap_days, min_buyers=config.repurchase_min_buyers)
     for name, array in {
         "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,
         "category": catalog.category, "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
         "popular_rows": popular.astype(np.int32), "neighbors": learned.neighbors,
-        "neighbor_weights": learned.neighbor_weights,
+        "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,
     }.items():
         staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
     with _step("index"):
@@ -346,15 +352,19 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         staging.save_index(index)
         del index
     with _step("store"):
-        n_profiles = _write_store(config, staging, events, users, consent, user_vectors, user_rows)
+        n_profiles = _write_store(config, staging, user_events, users, consent, user_vectors, user_rows)
     return _manifest(config, staging.version, catalog, events, users, n_profiles, index_info)
 
 
-def _write_store(config: BuildConfig, staging: Staging, events: _Events, users: pa.Table, consent: np.ndarray,
-                 user_vectors: np.ndarray, user_rows: np.ndarray) -> int:
+def _user_events(events: _Events, user_rows: np.ndarray) -> UserEvents:
+    """Events of the users with a learned vector (known, consenting): what profiles and cycles are made of."""
     mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
-    user_events = UserEvents(user=events.user[mine], item=events.item[mine], ts=events.ts[mine],
-                             purchase=events.kind[mine] == inputs.EVENT_TYPES.index("purchase"))
+    return UserEvents(user=events.user[mine], item=events.item[mine], ts=events.ts[mine],
+                      purchase=events.kind[mine] == inputs.EVENT_TYPES.index("purchase"))
+
+
+def _write_store(config: BuildConfig, staging: Staging, user_events: UserEvents, users: pa.Table,
+                 consent: np.ndarray, user_vectors: np.ndarray, user_rows: np.ndarray) -> int:
     records = profile_records(users["user_id"].combine_chunks(), consent, user_vectors, user_rows,
                               user_events, config.recent_items)
     progress = tqdm(records, desc="profiles", unit="user", disable=not config.show_progress, mininterval=1.0)
@@ -374,6 +384,8 @@ def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Eve
             dim=config.dim, iterations=config.iterations, regularization=config.regularization,
             seed=config.seed, event_weights=config.event_weights, recent_items=config.recent_items,
             popularity_half_life_days=config.popularity_half_life_days, item_neighbors=config.item_neighbors,
-            ease_lambda=config.ease_lambda, als_alpha=config.als_alpha),
+            ease_lambda=config.ease_lambda, als_alpha=config.als_alpha,
+            repurchase_min_gap_days=config.repurchase_min_gap_days,
+            repurchase_min_buyers=config.repurchase_min_buyers),
         index=index_info, categories=catalog.categories, brands=catalog.brands,
     )

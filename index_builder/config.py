@@ -50,6 +50,11 @@ class BuildConfig:
     item_neighbors: int = 200
     ease_lambda: float = 500.0
     ease_max_items: int = 10_000
+    # Repurchase cycles (index_builder/repurchase.py): a user's purchases of one item closer than
+    # repurchase_min_gap_days are one occasion; an item's cycle (median days between occasions) is
+    # kept only when at least repurchase_min_buyers users bought it again.
+    repurchase_min_gap_days: float = 1.0
+    repurchase_min_buyers: int = 3
     popularity_half_life_days: float = 14.0
     # Popularity decays from this instant; None = the last event in the data (recorded in the manifest).
     reference_time: datetime | None = None
@@ -79,6 +84,8 @@ class BuildConfig:
             "ease_lambda": self.ease_lambda > 0,
             "als_alpha": self.als_alpha >= 0,
             "ease_max_items": self.ease_max_items >= 0,
+            "repurchase_min_gap_days": self.repurchase_min_gap_days >= 0,
+            "repurchase_min_buyers": self.repurchase_min_buyers >= 1,
             "popularity_half_life_days": self.popularity_half_life_days > 0,
             "reference_time": self.reference_time is None or self.reference_time.tzinfo is not None,
             "popular_list": self.popular_list >= 1,
@@ -159,6 +166,7 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "timezone": str, "session_gap_minutes": float, "default_consent": _boolean, "ivf_threshold": _integer,
     "ivf_target_recall": float, "ivf_max_nprobe": _integer, "show_progress": _boolean,
     "item_neighbors": _integer, "ease_lambda": float, "ease_max_items": _integer, "als_alpha": float,
+    "repurchase_min_gap_days": float, "repurchase_min_buyers": _integer,
 }
 # What the [build] table may set: everything but the terminal's progress bars (`--quiet`).
 FILE_KEYS = tuple(f.name for f in fields(BuildConfig) if f.name != "show_progress")

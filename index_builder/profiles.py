@@ -1,4 +1,4 @@
-"""Per-user profile records: vector, recent items, purchased items, consent.
+"""Per-user profile records: vector, recent items, purchased items and when each was last bought, consent.
 
 Everything is computed with vectorised sorts over the event arrays; the only
 per-user Python work is slicing and packing the record bytes.
@@ -62,10 +62,17 @@ def _recent(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray]:
     return (last_touches % n_items).astype(np.int32), _segments(last_touches // n_items, n_users)
 
 
-def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct purchased items per user, sorted; user u's slice is bounds[u]:bounds[u+1]."""
-    pairs = np.unique((events.user[events.purchase].astype(np.int64) << 32) | events.item[events.purchase])
-    return (pairs & 0xFFFFFFFF).astype(np.int32), _segments(pairs >> 32, n_users)
+def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct purchased items per user, sorted, and the last purchase of each (epoch seconds);
+    user u's slice is bounds[u]:bounds[u+1]."""
+    keys = (events.user[events.purchase].astype(np.int64) << 32) | events.item[events.purchase]
+    ts = events.ts[events.purchase]
+    order = np.lexsort((ts, keys))
+    keys, ts = keys[order], ts[order]
+    last = np.ones(len(keys), dtype=bool)  # the last (latest) entry of each (user, item) run
+    last[:-1] = keys[1:] != keys[:-1]
+    pairs = keys[last]
+    return (pairs & 0xFFFFFFFF).astype(np.int32), ts[last] // 1000, _segments(pairs >> 32, n_users)
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class ProfileRecords:
     vectors: np.ndarray
     vector_of: np.ndarray
     recent: tuple[np.ndarray, np.ndarray]  # items, per-user bounds
-    purchased: tuple[np.ndarray, np.ndarray]
+    purchased: tuple[np.ndarray, np.ndarray, np.ndarray]  # items, last purchase (epoch s), per-user bounds
     recent_items: int
 
     def __len__(self) -> int:
@@ -86,7 +93,7 @@ class ProfileRecords:
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
         touched, bounds = self.recent
-        bought, bought_bounds = self.purchased
+        bought, bought_at, bought_bounds = self.purchased
         users = self.users
         # Per-record slice ends as Python ints, computed for all records at once.
         recent_end = bounds[users + 1]
@@ -94,12 +101,13 @@ class ProfileRecords:
         columns = (self.consent[users], np.maximum(self.vector_of[users], 0), recent_start, recent_end,
                    bought_bounds[users], bought_bounds[users + 1])
         empty_f, empty_i = np.zeros(0, np.float32), np.zeros(0, np.int32)
-        withheld = pack_profile(False, empty_f, empty_i, empty_i)
+        withheld = pack_profile(False, empty_f, empty_i, empty_i, np.zeros(0, np.int64))
         for key, consent, row, r0, r1, p0, p1 in zip(self.key_bytes, *(c.tolist() for c in columns), strict=True):
             if not consent:
                 yield key, withheld
             else:
-                yield key, pack_profile(True, self.vectors[row], touched[r0:r1], bought[p0:p1])
+                yield key, pack_profile(True, self.vectors[row], touched[r0:r1], bought[p0:p1],
+                                             bought_at[p0:p1])
 
 
 def profile_records(user_ids: pa.Array, consent: np.ndarray, vectors: np.ndarray,

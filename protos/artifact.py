@@ -23,8 +23,16 @@ ROOT/
     item_neighbors.npy          int32 [items, k]: each item's strongest item-item neighbours (EASE);
                                 k = 0 when the catalog has no item-item model
     item_neighbor_weights.npy   float32 [items, k]: their weights (may be negative)
+    item_repurchase_rate.npy    float32 [items] in [0, 1]: share of the item's buyers who bought it
+                                again (a later purchase occasion, BuildParams.repurchase_min_gap_days
+                                or more after the previous one)
+    item_repurchase_days.npy    float32 [items] >= 0: median days between consecutive purchase
+                                occasions of its repeat buyers; 0 = no cycle learned (fewer than
+                                BuildParams.repurchase_min_buyers repeat buyers)
     store.lmdb                  LMDB (`open_store`), one named db:
-                                  profiles: user id -> profile record (`pack_profile`)
+                                  profiles: user id -> profile record (`pack_profile`): consent,
+                                  vector, recent item rows, purchased item rows and the last
+                                  purchase time of each (epoch seconds)
 
 Every check of a version's shape happens once, at load (`check_arrays`, `check_index`,
 `read_manifest`), never per request.
@@ -55,8 +63,8 @@ __all__ = [
     "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 3
-PROFILE_LAYOUT = 1
+SCHEMA_VERSION = 4
+PROFILE_LAYOUT = 2
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
 MANIFEST = "manifest.json"
@@ -92,13 +100,16 @@ ITEM_ARRAYS = {
     "popular_rows": ArraySpec("popular_rows.npy", "<i4", per_item=False),
     "neighbors": ArraySpec("item_neighbors.npy", "<i4"),
     "neighbor_weights": ArraySpec("item_neighbor_weights.npy", "<f4"),
+    "repurchase_rate": ArraySpec("item_repurchase_rate.npy", "<f4"),
+    "repurchase_days": ArraySpec("item_repurchase_days.npy", "<f4"),
 }
 
 
 # --- records -------------------------------------------------------------------------------------------------------
 
 # Profile record: header, then float32[dim] vector, int32[n_recent] recent
-# item rows (oldest first), int32[n_purchased] purchased item rows (sorted).
+# item rows (oldest first), int32[n_purchased] purchased item rows (sorted),
+# int64[n_purchased] the last purchase of each (epoch seconds, aligned with them).
 _PROFILE_HEADER = struct.Struct("<BBHHH")
 _FLAG_CONSENT = 1
 
@@ -111,10 +122,14 @@ class Profile:
     vector: np.ndarray
     recent: np.ndarray
     purchased: np.ndarray
+    purchased_at: np.ndarray  # int64 epoch seconds of the last purchase of each purchased row
 
 
-def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchased: np.ndarray) -> bytes:
+def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchased: np.ndarray,
+                 purchased_at: np.ndarray) -> bytes:
     """Encode one user's profile record (no JSON: the server decodes it per request)."""
+    if len(purchased_at) != len(purchased):
+        raise ValueError(f"purchased_at: {len(purchased_at)} times for {len(purchased)} purchased items")
     header = _PROFILE_HEADER.pack(
         PROFILE_LAYOUT, _FLAG_CONSENT if consent else 0, len(vector), len(recent), len(purchased)
     )
@@ -124,6 +139,7 @@ def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchase
             np.ascontiguousarray(vector, dtype="<f4").tobytes(),
             np.ascontiguousarray(recent, dtype="<i4").tobytes(),
             np.ascontiguousarray(purchased, dtype="<i4").tobytes(),
+            np.ascontiguousarray(purchased_at, dtype="<i8").tobytes(),
         )
     )
 
@@ -140,7 +156,9 @@ def unpack_profile(record: bytes) -> Profile:
     recent = np.frombuffer(record, dtype="<i4", count=n_recent, offset=offset)
     offset += 4 * n_recent
     purchased = np.frombuffer(record, dtype="<i4", count=n_purchased, offset=offset)
-    return Profile(bool(flags & _FLAG_CONSENT), vector, recent, purchased)
+    offset += 4 * n_purchased
+    purchased_at = np.frombuffer(record, dtype="<i8", count=n_purchased, offset=offset)
+    return Profile(bool(flags & _FLAG_CONSENT), vector, recent, purchased, purchased_at)
 
 
 def sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -309,6 +327,11 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
     for name in ("rows_by_id", "popular_rows", "neighbors"):
         if arrays[name].size and not 0 <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
+    rate, days = arrays["repurchase_rate"], arrays["repurchase_days"]
+    if rate.size and not (np.isfinite(rate).all() and 0.0 <= float(rate.min()) <= float(rate.max()) <= 1.0):
+        raise ManifestMismatch(f"{ITEM_ARRAYS['repurchase_rate'].file}: values outside [0, 1]")
+    if days.size and not (np.isfinite(days).all() and float(days.min()) >= 0.0):
+        raise ManifestMismatch(f"{ITEM_ARRAYS['repurchase_days'].file}: negative or non-finite days")
 
 
 def check_index(dimension: int, count: int, manifest: artifact_pb2.Manifest) -> None:

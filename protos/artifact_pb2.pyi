@@ -55,7 +55,7 @@ class Counts(_message.Message):
     def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ..., users_implicit: _Optional[int] = ..., events_implicit_user: _Optional[int] = ..., events_without_consent: _Optional[int] = ..., sessions_derived: _Optional[int] = ...) -> None: ...
 
 class BuildParams(_message.Message):
-    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda", "als_alpha")
+    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda", "als_alpha", "repurchase_min_gap_days", "repurchase_min_buyers")
     class EventWeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +78,8 @@ class BuildParams(_message.Message):
     ITEM_NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
     EASE_LAMBDA_FIELD_NUMBER: _ClassVar[int]
     ALS_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    REPURCHASE_MIN_GAP_DAYS_FIELD_NUMBER: _ClassVar[int]
+    REPURCHASE_MIN_BUYERS_FIELD_NUMBER: _ClassVar[int]
     dim: int
     iterations: int
     regularization: float
@@ -93,7 +95,9 @@ class BuildParams(_message.Message):
     item_neighbors: int
     ease_lambda: float
     als_alpha: float
-    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., reference_time_ms: _Optional[int] = ..., value_scale: _Optional[str] = ..., timezone: _Optional[str] = ..., session_gap_minutes: _Optional[float] = ..., default_consent: _Optional[bool] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ..., als_alpha: _Optional[float] = ...) -> None: ...
+    repurchase_min_gap_days: float
+    repurchase_min_buyers: int
+    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., reference_time_ms: _Optional[int] = ..., value_scale: _Optional[str] = ..., timezone: _Optional[str] = ..., session_gap_minutes: _Optional[float] = ..., default_consent: _Optional[bool] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ..., als_alpha: _Optional[float] = ..., repurchase_min_gap_days: _Optional[float] = ..., repurchase_min_buyers: _Optional[int] = ...) -> None: ...
 
 class Manifest(_message.Message):
     __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout")

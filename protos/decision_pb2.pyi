@@ -39,6 +39,7 @@ class ReasonCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_CODE_USER_AFFINITY: _ClassVar[ReasonCode]
     REASON_CODE_POPULAR: _ClassVar[ReasonCode]
     REASON_CODE_UNKNOWN_ITEM: _ClassVar[ReasonCode]
+    REASON_CODE_BUY_AGAIN: _ClassVar[ReasonCode]
 INTERACTION_TYPE_UNSPECIFIED: InteractionType
 INTERACTION_TYPE_VIEW: InteractionType
 INTERACTION_TYPE_CART: InteractionType
@@ -60,6 +61,7 @@ REASON_CODE_SESSION_SIMILAR: ReasonCode
 REASON_CODE_USER_AFFINITY: ReasonCode
 REASON_CODE_POPULAR: ReasonCode
 REASON_CODE_UNKNOWN_ITEM: ReasonCode
+REASON_CODE_BUY_AGAIN: ReasonCode
 
 class Interaction(_message.Message):
     __slots__ = ("item_id", "type", "timestamp_ms")

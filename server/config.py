@@ -70,7 +70,7 @@ _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
     "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float,
 }
-_RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool}[str(f.type)]
+_RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool, "str": str}[str(f.type)]
                                    for f in fields(RankingPolicy)}
 
 

@@ -2,8 +2,8 @@
 
 Recommend: the item-item model's scores from the shopper's history and session (or, on product
 pages, without a history, or without an item-item model: index neighbours of the query vector),
-kept where eligible (not excluded, in stock, passing the filters) -> topped up from the popularity
-list -> top n.
+kept where eligible (not excluded, in stock, passing the filters) -> plus the shopper's purchases
+whose repurchase cycle is due (buy again) -> topped up from the popularity list -> top n.
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
 blended with the shopper's affinity) -> top n; unknown candidates keep their search order.
 
@@ -39,6 +39,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
         c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, n)
     else:
         c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, n)
+    c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, n)
     return stages.top_n(c, n)
 

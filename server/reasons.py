@@ -14,7 +14,7 @@ import numpy as np
 from protos import decision_pb2 as pb
 
 __all__ = ["SEARCH_RELEVANCE", "ANCHOR_SIMILAR", "SESSION_SIMILAR", "USER_AFFINITY", "POPULAR", "UNKNOWN_ITEM",
-           "TEXT", "MASK_DTYPE", "bit", "name", "codes_of", "messages"]
+           "BUY_AGAIN", "TEXT", "MASK_DTYPE", "bit", "name", "codes_of", "messages"]
 
 SEARCH_RELEVANCE = pb.REASON_CODE_SEARCH_RELEVANCE
 ANCHOR_SIMILAR = pb.REASON_CODE_ANCHOR_SIMILAR
@@ -22,6 +22,7 @@ SESSION_SIMILAR = pb.REASON_CODE_SESSION_SIMILAR
 USER_AFFINITY = pb.REASON_CODE_USER_AFFINITY
 POPULAR = pb.REASON_CODE_POPULAR
 UNKNOWN_ITEM = pb.REASON_CODE_UNKNOWN_ITEM
+BUY_AGAIN = pb.REASON_CODE_BUY_AGAIN
 
 TEXT: dict[int, str] = {
     SEARCH_RELEVANCE: "Relevant to the search",
@@ -30,6 +31,7 @@ TEXT: dict[int, str] = {
     USER_AFFINITY: "Matches this shopper's tastes",
     POPULAR: "Popular right now",
     UNKNOWN_ITEM: "Not in Tailor's catalog; kept at its search position",
+    BUY_AGAIN: "Time to restock?",
 }
 MASK_DTYPE = np.uint32
 _PREFIX = "REASON_CODE_"

@@ -1,4 +1,5 @@
-"""Turn a checked Query into what ranking needs: a query vector, its sources, rows to exclude.
+"""Turn a checked Query into what ranking needs: a query vector, its sources, rows to exclude,
+and the shopper's purchases with when each was last bought (for buy-again), at the request's "now".
 
 Consent is honoured here: a user whose record says no consent is treated as anonymous and
 their session is not used; only the page context is. The only store read of a request is
@@ -7,6 +8,7 @@ the shopper's profile; item ids become rows by one binary search over the mapped
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,8 +17,11 @@ from server import reasons
 from server.policy import RankingPolicy
 from server.queries import Query
 from server.snapshot import Snapshot
+from server.stages import member
 
-__all__ = ["Signals", "gather_signals", "session_vector", "session_seeds", "blend"]
+__all__ = ["Signals", "gather_signals", "session_vector", "session_seeds", "blend", "request_now"]
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,11 @@ class Signals:
     # Item-item seeds: the shopper's history and session rows, and how much each counts.
     seeds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     seed_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    # Buy again: the shopper's purchased rows (not touched this session; none on a product page),
+    # the last purchase of each (epoch seconds), and the request's "now" (epoch seconds).
+    bought: np.ndarray = field(default_factory=lambda: _NO_ROWS)
+    bought_at: np.ndarray = field(default_factory=lambda: _NO_ROWS)
+    now: float = 0.0
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -60,6 +70,7 @@ class _Personal:
     sources: int = 0
     seen: tuple[np.ndarray, ...] = ()  # rows never to recommend
     seeds: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    bought: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_ROWS)  # purchased rows, last purchase (epoch s)
 
 
 def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
@@ -83,7 +94,10 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Perso
                              policy.session_recency)
     rows, weights = session_seeds(session_rows, query.session_types, snapshot.event_weights, policy.session_recency)
     seen = [session_rows]
+    bought = (_NO_ROWS, _NO_ROWS)
     if profile is not None:
+        fresh = ~member(profile.purchased, session_rows)
+        bought = (profile.purchased[fresh].astype(np.int64), profile.purchased_at[fresh])
         seen += [profile.purchased, profile.recent] if policy.exclude_seen else [profile.purchased]
         rows = np.concatenate([profile.recent.astype(np.int64), rows])
         age = np.arange(len(profile.recent))[::-1]
@@ -97,7 +111,12 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Perso
         vector: np.ndarray | None = blend(session, user, policy.session_share)
     else:
         vector = session if session is not None else user
-    return _Personal(vector, sources, tuple(seen), (rows, weights))
+    return _Personal(vector, sources, tuple(seen), (rows, weights), bought)
+
+
+def request_now(snapshot: Snapshot, policy: RankingPolicy) -> float:
+    """The request's "now" in epoch seconds: the artifact's reference time, or the wall clock."""
+    return snapshot.reference_time if policy.clock == "artifact" else time.time()
 
 
 def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> Signals:
@@ -113,4 +132,6 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> S
     exclude = [np.asarray(rows, dtype=np.int64) for rows in seen if len(rows)]
     rows = np.unique(np.concatenate(exclude)) if exclude else np.zeros(0, dtype=np.int64)
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
-    return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), *personal.seeds)
+    bought, bought_at = personal.bought if anchor < 0 else (_NO_ROWS, _NO_ROWS)
+    return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), *personal.seeds,
+                   bought, bought_at, request_now(snapshot, policy))

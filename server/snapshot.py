@@ -57,6 +57,8 @@ class Catalog:
     popular_rows: np.ndarray
     neighbors: np.ndarray  # [items, k] item-item model (k = 0: none)
     neighbor_weights: np.ndarray
+    repurchase_rate: np.ndarray  # share of an item's buyers who bought it again
+    repurchase_days: np.ndarray  # median days between its repeat purchases; 0 = no cycle
     category_codes: Mapping[str, int]
     brand_codes: Mapping[str, int]
 
@@ -142,6 +144,8 @@ class Snapshot:
     event_weights: np.ndarray
     created_at: str = ""
     directory: Path | None = None
+    # The builder's reference time (epoch seconds): the last event of the data, or the configured instant.
+    reference_time: float = 0.0
 
     def close(self) -> None:
         self.profiles.close()
@@ -184,7 +188,8 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
     catalog = Catalog(
         **arrays, category_codes={name: code for code, name in enumerate(manifest.categories)},
         brand_codes={name: code for code, name in enumerate(manifest.brands)})
-    return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory)
+    return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory,
+                    manifest.params.reference_time_ms / 1000)
 
 
 def load_snapshot(directory: Path) -> Snapshot:
@@ -205,8 +210,12 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
                     price: Sequence[float], in_stock: Sequence[bool], popular: Sequence[int] | None = None,
                     profiles: Mapping[str, artifact.Profile] | None = None,
                     event_weights: Mapping[str, float] | None = None, version: str = "memory",
-                    neighbors: tuple[np.ndarray, np.ndarray] | None = None) -> Snapshot:
-    """A snapshot from plain arrays (exact index over `vectors`), for unit tests of ranking stages."""
+                    neighbors: tuple[np.ndarray, np.ndarray] | None = None,
+                    repurchase: tuple[Sequence[float], Sequence[float]] | None = None,
+                    reference_time: float = 0.0) -> Snapshot:
+    """A snapshot from plain arrays (exact index over `vectors`), for unit tests of ranking stages.
+
+    `repurchase` is (rate, days) per item (none: no cycles); `reference_time` the artifact's clock."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     id_bytes = np.array([i.encode("utf-8") for i in ids])
     ids_sorted, rows_by_id = artifact.sorted_ids(id_bytes)
@@ -221,7 +230,9 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         popular_rows=np.asarray(range(len(ids)) if popular is None else popular, dtype=np.int32),
         neighbors=np.zeros((len(ids), 0), np.int32) if neighbors is None else neighbors[0],
         neighbor_weights=np.zeros((len(ids), 0), np.float32) if neighbors is None else neighbors[1],
+        repurchase_rate=np.asarray(repurchase[0] if repurchase else np.zeros(len(ids)), dtype=np.float32),
+        repurchase_days=np.asarray(repurchase[1] if repurchase else np.zeros(len(ids)), dtype=np.float32),
         category_codes={str(n): c for c, n in enumerate(categories)},
         brand_codes={str(n): c for c, n in enumerate(brands)})
     weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})
-    return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights)
+    return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights, reference_time=reference_time)

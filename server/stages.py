@@ -21,11 +21,12 @@ from server.policy import RankingPolicy
 from server.queries import Filter
 from server.snapshot import Catalog
 
-__all__ = ["Candidates", "nearest", "item_item_scores", "item_item", "item_item_affinity", "top_up_popular",
-           "from_request", "keep_filtered", "blend_affinity", "top_n", "member", "filter_mask", "eligible",
-           "search_index", "minmax", "affinity"]
+__all__ = ["Candidates", "nearest", "item_item_scores", "item_item", "item_item_affinity", "buy_again",
+           "top_up_popular", "from_request", "keep_filtered", "blend_affinity", "top_n", "member", "filter_mask",
+           "eligible", "search_index", "minmax", "affinity"]
 
 _BROADCAST_LIMIT = 16_384
+_DAY_S = 86_400.0
 _MASK = reasons.MASK_DTYPE
 
 
@@ -171,6 +172,35 @@ def item_item_affinity(catalog: Catalog, seeds: np.ndarray, seed_weights: np.nda
         out[known] = scores / top if top > 0 else 0.0
         out[~known] = out[known].mean()
     return out
+
+
+def buy_again(catalog: Catalog, c: Candidates, bought: np.ndarray, bought_at: np.ndarray, now: float,
+              policy: RankingPolicy, f: Filter) -> Candidates:
+    """Add the shopper's purchases whose repurchase cycle is due (reason buy_again) to the candidates.
+
+    Due: the item has a learned cycle, at least policy.buy_again_min_rate of its buyers bought it
+    again, and between buy_again_due_share and buy_again_max_cycles cycles have passed since this
+    shopper last bought it; in stock and passing the filters. Score: weight x rate x timeliness
+    (cycles elapsed, or its inverse once overdue: 1 on the due day) x the best kept candidate's
+    score (1 without one), so the weight places rebuys among or above the personal candidates.
+    """
+    if not len(bought) or policy.buy_again_weight <= 0:
+        return c
+    rows = bought.astype(np.int64)
+    cycle = catalog.repurchase_days[rows].astype(np.float64)
+    rate = catalog.repurchase_rate[rows].astype(np.float64)
+    cycles = np.maximum(now - bought_at, 0) / _DAY_S / np.where(cycle > 0, cycle, np.inf)
+    due = (cycle > 0) & (rate >= policy.buy_again_min_rate) & (cycles >= policy.buy_again_due_share)
+    due &= (cycles <= policy.buy_again_max_cycles) & eligible(catalog, rows, rows[:0], f)
+    if not due.any():
+        return c
+    rows, timely = rows[due], np.minimum(cycles[due], 1.0 / cycles[due])
+    top = float(c.scores[c.keep].max()) if c.keep.any() else 1.0
+    scores = policy.buy_again_weight * rate[due] * timely * (abs(top) or 1.0)
+    masks = np.full(len(rows), reasons.bit(reasons.BUY_AGAIN), dtype=_MASK)
+    return Candidates(np.concatenate([c.rows, rows]), np.concatenate([c.scores, scores.astype(c.scores.dtype)]),
+                      np.concatenate([c.reasons, masks]),
+                      np.concatenate([c.keep & ~member(c.rows, rows), np.ones(len(rows), dtype=bool)]))
 
 
 def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filter, n: int) -> Candidates:

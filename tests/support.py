@@ -16,6 +16,13 @@ from tests.waiting import WaitTimeout, wait_until
 
 LOYAL_USER = "u_loyal_shopper"
 NO_CONSENT_USER = "u_no_consent"
+# Restock the same coffee every 20 days: one last bought it two months before the log ends (due),
+# one on its last day (just bought), and a third so the builder has repeat buyers enough for a cycle.
+RESTOCK_DUE_USER = "u_restock_due"
+RESTOCK_FRESH_USER = "u_restock_fresh"
+_RESTOCK_DAYS = {RESTOCK_DUE_USER: ("2026-07-01", "2026-07-21", "2026-08-10", "2026-08-30"),
+                 RESTOCK_FRESH_USER: ("2026-09-20", "2026-10-10", "2026-10-30", "2026-10-31"),
+                 "u_restock_other": ("2026-06-01", "2026-06-21", "2026-07-11")}
 
 
 @dataclass
@@ -51,8 +58,14 @@ def read_store(data: Path) -> Store:
     return store
 
 
+def restocked_item(store: Store) -> str:
+    """The coffee the restocking shoppers of `add_known_shoppers` rebuy."""
+    return next(i for i in store.items_in("coffee") if store.in_stock[i])
+
+
 def add_known_shoppers(data: Path) -> str:
-    """Append a shopper who bought only from one category, and one without consent.
+    """Append a shopper who bought only from one category, one without consent, and two who restock
+    one coffee on a 20-day cycle (`RESTOCK_DUE_USER`, `RESTOCK_FRESH_USER`).
 
     Returns the loyal shopper's category (the catalog's largest, so there is plenty to recommend).
     """
@@ -63,6 +76,8 @@ def add_known_shoppers(data: Path) -> str:
         w = csv.writer(f)
         w.writerow([LOYAL_USER, "2026-01-05T10:00:00Z", "DE", "25-34", "true"])
         w.writerow([NO_CONSENT_USER, "2026-01-05T10:00:00Z", "FR", "35-44", "false"])
+        for user in _RESTOCK_DAYS:
+            w.writerow([user, "2026-01-05T10:00:00Z", "NL", "45-54", "true"])
     with (data / "events.csv").open("a", newline="") as f:
         w = csv.writer(f)
         for k, item in enumerate(items):
@@ -71,6 +86,12 @@ def add_known_shoppers(data: Path) -> str:
                     ts = f"2026-10-{1 + k % 28:02d}T1{j}:00:00Z"
                     w.writerow([f"ex-{user}-{k}-{j}", ts, user, f"sx-{user}-{k}", item, kind, 1,
                                 store.price[item], "web"])
+        coffee = restocked_item(store)
+        for user, days in _RESTOCK_DAYS.items():
+            for k, day in enumerate(days):
+                for j, kind in enumerate(("view", "cart", "purchase")):
+                    w.writerow([f"ex-{user}-{k}-{j}", f"{day}T08:0{j}:00Z", user, f"sx-{user}-{k}", coffee, kind, 1,
+                                store.price[coffee], "app"])
     return category
 
 

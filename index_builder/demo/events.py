@@ -77,8 +77,9 @@ def _session_events(rng: np.random.Generator, sessions: Sessions, lo: int, hi: i
     first = np.cumsum(s.views) - s.views
     views = _views(rng, s, local, first, shoppers, taste, catalog)
     session, n = local + lo, len(local)
-    # The first `carts` views of a session in a random order are carted, the first `purchases` bought.
-    rank = _random_rank(rng, local, first)
+    # The first `carts` views of a session in a random order are carted, the first `purchases` bought;
+    # a restocking session's first view (the restocked item) comes first in that order.
+    rank = _restocked_first(_random_rank(rng, local, first), first, s.item >= 0)
     qty = 1 + np.minimum(rng.poisson(np.where(views.cents < 3000, 0.5, 0.08)), 8)  # cheap goods by the handful
     carts = _Events(views.ts + rng.integers(5, 66, n), session, views.item, np.ones(n, np.int8), qty, views.cents)
     # Checkout is at least 120 s after the last view, so after every cart (at most 65 s after its view).
@@ -99,12 +100,24 @@ def _views(rng: np.random.Generator, s: Sessions, local: np.ndarray, first: np.n
     tercile = np.where(rng.random(n) < 0.75, s.tercile[local], rng.integers(0, 3, n))
     loyal = (user >= 0) & (rng.random(n) < shoppers.loyalty[np.maximum(user, 0)])
     item = taste.pick(category, tercile, user, loyal, rng.random(n))
+    restocked = np.zeros(n, bool)
+    restocked[first] = s.item >= 0
+    item[restocked] = s.item[local[restocked]]
     gap = np.minimum(8 + rng.exponential(70.0, n), MAX_GAP).astype(np.int64)
     gap[first] = 0
     elapsed = np.cumsum(gap)
     ts = s.start[local] + elapsed - elapsed[first][local]
     return _Events(ts=ts, session=local, item=item, kind=np.zeros(n, np.int8),
                    qty=np.ones(n, np.int64), cents=catalog.cents[item])
+
+
+def _restocked_first(rank: np.ndarray, first: np.ndarray, restock: np.ndarray) -> np.ndarray:
+    """``rank`` with each restocking session's first view swapped to rank 0 (so it is carted and bought)."""
+    holder = np.flatnonzero(rank == 0)[restock]  # one rank-0 row per session, in session order
+    lead = first[restock]
+    rank[holder] = rank[lead]
+    rank[lead] = 0
+    return rank
 
 
 def _random_rank(rng: np.random.Generator, group: np.ndarray, first: np.ndarray) -> np.ndarray:

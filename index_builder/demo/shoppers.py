@@ -126,7 +126,8 @@ def _favourite_categories(rng: np.random.Generator, n_users: int, weight: np.nda
 
 @dataclass(frozen=True)
 class Sessions(Columns):
-    """One row per session; ``user`` is -1 for anonymous visitors."""
+    """One row per session; ``user`` is -1 for anonymous visitors; ``item`` is the item a restocking
+    session rebuys (:mod:`restock`), -1 for every other session."""
 
     start: np.ndarray
     user: np.ndarray
@@ -136,12 +137,15 @@ class Sessions(Columns):
     views: np.ndarray
     carts: np.ndarray
     purchases: np.ndarray
+    item: np.ndarray
 
 
-def make_sessions(rng: np.random.Generator, n_events: int, shoppers: Shoppers, taste: Taste) -> Sessions:
-    """Sessions, sorted by start time, whose views, carts and purchases add up to ``n_events``."""
-    parts: list[Sessions] = []
-    total = 0
+def make_sessions(rng: np.random.Generator, n_events: int, shoppers: Shoppers, taste: Taste,
+                  restock: Sessions) -> Sessions:
+    """Sessions, sorted by start time, whose views, carts and purchases add up to ``n_events``:
+    the ``restock`` sessions (fewer events than ``n_events``) and browsing sessions for the rest."""
+    parts = [restock]
+    total = int((restock.views + restock.carts + restock.purchases).sum())
     while total < n_events:
         part = _draw_sessions(rng, int((n_events - total) / 5.5) + 16, shoppers, taste)
         part = part.take(part.start < END - SESSION_SPAN)  # every event lands before END
@@ -164,7 +168,7 @@ def _draw_sessions(rng: np.random.Generator, n: int, shoppers: Shoppers, taste: 
         start=_session_starts(rng, n), user=user, channel=_session_channels(rng, anonymous, shoppers.channel[known]),
         category=_session_categories(rng, anonymous, known, shoppers, taste),
         tercile=np.where(anonymous, rng.choice(3, n, p=[0.4, 0.4, 0.2]), shoppers.tercile[known]),
-        views=views, carts=carts, purchases=purchases,
+        views=views, carts=carts, purchases=purchases, item=np.full(n, -1, np.int64),
     )
 
 

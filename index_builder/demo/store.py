@@ -4,7 +4,8 @@ Tailor is demonstrated and benchmarked on this data, so it carries the structure
 recommenders exploit rather than uniform noise: long-tailed item popularity,
 brands that live in one category and sit in a price tier, shoppers with stable
 favourite categories, brand loyalty and price sensitivity, heavy-tailed activity,
-and sessions that funnel view -> cart -> purchase (a third of them anonymous).
+sessions that funnel view -> cart -> purchase (a third of them anonymous), and a
+consumables department whose shoppers rebuy the same items on cycles.
 
 Everything is drawn from one ``numpy.random.default_rng(seed)`` stream against a
 fixed clock (:data:`END`), so the same arguments always give byte-identical files.
@@ -14,7 +15,7 @@ so a 1M-user, 1M-item, 10M-event store takes well under a minute and about 1 GiB
 
 The generator is split by what it makes: :mod:`vocabulary` (clock, word lists,
 shares), :mod:`catalog` (items), :mod:`shoppers` (users, tastes, sessions),
-:mod:`events` (the event log), with :mod:`sampling` and :mod:`csv`
+:mod:`restock` (repeat purchases on cycles), :mod:`events` (the event log), with :mod:`sampling` and :mod:`csv`
 underneath. This module puts them together; :mod:`index_builder.demo` is the public door.
 """
 
@@ -30,6 +31,7 @@ import numpy as np
 from index_builder.demo.catalog import items_table, make_catalog
 from index_builder.demo.csv import write_table
 from index_builder.demo.events import write_events
+from index_builder.demo.restock import restock_sessions
 from index_builder.demo.shoppers import Taste, make_sessions, make_shoppers, users_table
 from index_builder.demo.vocabulary import END
 
@@ -70,7 +72,7 @@ def write_demo_store(out: Path, *, users: int = 5000, items: int = 2000, events:
     catalog = make_catalog(rng, items)
     taste = Taste(catalog, int(rng.integers(2**62)))
     shoppers = make_shoppers(rng, users, taste)
-    sessions = make_sessions(rng, events, shoppers, taste)
+    sessions = make_sessions(rng, events, shoppers, taste, restock_sessions(rng, events, shoppers, taste, catalog))
     summary = DemoStoreSummary(
         items_path=out / "items.csv", users_path=out / "users.csv", events_path=out / "events.csv",
         items=items, users=users, events=events, sessions=len(sessions.start),

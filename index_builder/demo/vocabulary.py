@@ -62,6 +62,12 @@ CATEGORIES: tuple[tuple[str, float, str, str], ...] = (
     ("garden", 42, "Green|Bloom|Patio|Harvest|Meadow", "Planter|Hose|Garden Tools|Seed Kit"),
     ("tools", 70, "Pro|Heavy Duty|Compact|Cordless|Precision", "Drill|Screwdriver Set|Saw|Tool Kit"),
 )
+# The consumables department: categories shoppers restock, with the typical days between two
+# purchases of one item (each item varies around it, each shopper around the item's cycle).
+REPURCHASE_DAYS = {"coffee": 30.0, "tea": 40.0, "pet food": 28.0, "snacks": 14.0, "skincare": 45.0,
+                   "haircare": 50.0, "wine": 21.0}
+RESTOCK_EVENT_SHARE = 0.15  # share of the event log made by restocking sessions
+RESTOCK_VIEWS = 2.5  # mean views of a restocking session (the restocked item plus some browsing)
 BRAND_HEADS = (
     "Nor Vel Kal Lum Bex Cor Dun Fal Gral Hal Jun Kes Lyr Mar Nex Oak Pax Quin "
     "Ray Sol Tor Vox Wen Xan Zen Alp Brin Cal Del Fen Hart Jas Bram Cres Dal Ost"

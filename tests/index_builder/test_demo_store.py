@@ -274,3 +274,22 @@ def test_bad_counts_raise_value_error_naming_the_argument(tmp_path: Path, argume
     with pytest.raises(ValueError, match=argument):
         write_demo_store(tmp_path, **wrong)
     assert not list(tmp_path.iterdir())
+
+
+def test_consumables_are_rebought_on_their_cycles(items: dict[str, np.ndarray], events: dict[str, np.ndarray]) -> None:
+    """Shoppers restock consumables again and again, about one category cycle apart; other goods rarely."""
+    from index_builder.demo.vocabulary import REPURCHASE_DAYS
+
+    category = dict(zip(items["item_id"], items["category"], strict=True))
+    bought: dict[tuple[str, str], list[float]] = defaultdict(list)
+    purchase = (events["type"] == "purchase") & (events["user_id"] != "")
+    for user, item, ts in zip(events["user_id"][purchase], events["item_id"][purchase], events["ts"][purchase],
+                              strict=True):
+        bought[(user, item)].append(datetime.fromisoformat(ts).timestamp())
+    consumable = {pair: category[pair[1]] in REPURCHASE_DAYS for pair in bought}
+    rebought = {c: np.mean([len(t) >= 2 for p, t in bought.items() if consumable[p] == c]) for c in (True, False)}
+    assert rebought[True] >= 0.35 and rebought[True] >= 2 * rebought[False]
+    restocked = [(p, np.diff(t) / 86_400) for p, t in bought.items() if consumable[p] and len(t) >= 4]
+    assert len(restocked) >= 50
+    ratio = np.median([np.median(gaps) / REPURCHASE_DAYS[category[p[1]]] for p, gaps in restocked])
+    assert 0.7 <= ratio <= 1.4

@@ -36,12 +36,17 @@ def test_recent_items_are_distinct_and_ordered_by_last_touch() -> None:
         assert items[bounds[user]:bounds[user + 1]].tolist() == _reference_recent(events, user)
 
 
-def test_purchased_items_are_distinct_and_sorted() -> None:
+def test_purchased_items_are_distinct_and_sorted_with_their_last_purchase() -> None:
     events = _random_events(2)
-    items, bounds = _purchased(events, 40)
+    events = UserEvents(events.user, events.item, events.ts * 1000, events.purchase)  # ms, as the builder has them
+    items, last_at, bounds = _purchased(events, 40)
     for user in range(40):
-        bought = {int(i) for i, u, p in zip(events.item, events.user, events.purchase, strict=True) if u == user and p}
-        assert items[bounds[user]:bounds[user + 1]].tolist() == sorted(bought)
+        last: dict[int, int] = {}
+        for i, u, p, t in zip(events.item, events.user, events.purchase, events.ts, strict=True):
+            if u == user and p:
+                last[int(i)] = max(last.get(int(i), 0), int(t) // 1000)
+        assert items[bounds[user]:bounds[user + 1]].tolist() == sorted(last)
+        assert last_at[bounds[user]:bounds[user + 1]].tolist() == [last[i] for i in sorted(last)]
 
 
 def test_no_events_give_empty_lists() -> None:
@@ -62,10 +67,29 @@ def test_records_are_sorted_by_key_bytes_and_hold_the_right_profile() -> None:
     assert keys == sorted(s.encode() for s in ["b", "é-user", "a", "ab", "B", "e"])
     assert len(records) == len(keys)
     by_key = dict(records)
-    assert by_key[b"a"] == pack_profile(False, np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(0, np.int32))
+    assert by_key[b"a"] == pack_profile(False, np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(0, np.int32),
+                                        np.zeros(0, np.int64))
     ab = unpack_profile(by_key[b"ab"])
     assert ab.consent and ab.vector.tolist() == [4.0, 5.0]
     assert ab.recent.tolist() == [8, 7] and ab.purchased.tolist() == [8]
+    assert ab.purchased_at.dtype == np.int64 and ab.purchased_at.tolist() == [0]  # ts 2 ms -> epoch second 0
+
+
+def test_profile_record_round_trip_keeps_last_purchase_times() -> None:
+    record = pack_profile(True, np.array([0.5, -1.0], np.float32), np.array([3, 1], np.int32),
+                          np.array([1, 4, 9], np.int32), np.array([1_790_000_000, 5, 1_800_000_000], np.int64))
+    profile = unpack_profile(record)
+    assert profile.consent and profile.vector.tolist() == [0.5, -1.0] and profile.recent.tolist() == [3, 1]
+    assert profile.purchased.tolist() == [1, 4, 9]
+    assert profile.purchased_at.tolist() == [1_790_000_000, 5, 1_800_000_000]
+
+
+def test_a_profile_needs_a_time_per_purchased_item() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="purchased_at: 1 times for 2"):
+        pack_profile(True, np.zeros(0, np.float32), np.zeros(0, np.int32), np.array([1, 2], np.int32),
+                     np.array([7], np.int64))
 
 
 def test_recent_list_keeps_the_latest_items() -> None:

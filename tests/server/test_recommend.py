@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from clients import Filters, ScoredItem, TailorClient
 from tests.conftest import Built
-from tests.support import LOYAL_USER, NO_CONSENT_USER
+from tests.support import LOYAL_USER, NO_CONSENT_USER, RESTOCK_DUE_USER, RESTOCK_FRESH_USER, restocked_item
 
 
 def _codes(decision_items: Iterable[ScoredItem]) -> set[str]:
@@ -22,14 +22,16 @@ def test_single_category_shopper_gets_that_category(client: TailorClient, built:
     assert "user_affinity" in _codes(answer.items)
 
 
-def test_purchased_and_out_of_stock_items_are_never_recommended(client: TailorClient, built: Built) -> None:
+def test_purchased_items_return_only_to_be_bought_again_and_out_of_stock_never(client: TailorClient,
+                                                                                built: Built) -> None:
     buyers = sorted((u for u, items in built.store.purchased.items() if built.store.consent.get(u)),
                     key=lambda u: -len(built.store.purchased[u]))[:25]
     assert buyers
     for user in buyers:
-        ids = {i.item_id for i in client.recommend(50, user_id=user).items}
-        assert not ids & built.store.purchased[user], user
-        assert all(built.store.in_stock[i] for i in ids)
+        items = client.recommend(50, user_id=user).items
+        rebought = {i.item_id for i in items if i.item_id in built.store.purchased[user]}
+        assert rebought == {i.item_id for i in items if "buy_again" in {r.code for r in i.reasons}}, user
+        assert all(built.store.in_stock[i.item_id] for i in items)
 
 
 def test_anonymous_session_follows_the_session(client: TailorClient, built: Built) -> None:
@@ -83,3 +85,13 @@ def test_version_and_request_id_are_echoed(client: TailorClient, built: Built) -
     assert answer.version == built.manifest.version
     scores = [i.score for i in answer.items]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_a_restocked_coffee_comes_back_when_due_and_not_right_after_buying(client: TailorClient,
+                                                                           built: Built) -> None:
+    coffee = restocked_item(built.store)
+    due = client.recommend(10, user_id=RESTOCK_DUE_USER).items
+    assert coffee in [i.item_id for i in due]
+    [again] = [i for i in due if i.item_id == coffee]
+    assert [r.code for r in again.reasons] == ["buy_again"] and again.reasons[0].text == "Time to restock?"
+    assert coffee not in {i.item_id for i in client.recommend(50, user_id=RESTOCK_FRESH_USER).items}

@@ -30,9 +30,9 @@ def snap() -> Snapshot:
     vectors = np.array([_unit(1, 0), _unit(0.9, 0.1), _unit(0.95, 0.05), _unit(0, 1), _unit(0.1, 0.9),
                         _unit(0.2, 0.8)], dtype=np.float32)
     a_fan = artifact.Profile(True, np.array(_unit(1, 0.05), dtype=np.float32), np.zeros(0, np.int32),
-                             np.array([0], dtype=np.int32))
+                             np.array([0], dtype=np.int32), np.array([0], dtype=np.int64))
     refuser = artifact.Profile(False, np.array(_unit(1, 0), dtype=np.float32), np.zeros(0, np.int32),
-                               np.zeros(0, np.int32))
+                               np.zeros(0, np.int32), np.zeros(0, np.int64))
     return memory_snapshot(vectors, IDS, ["a", "a", "a", "b", "b", "b"], ["x", "y", "x", "x", "y", "y"],
                            [10, 20, 30, 40, 50, 60], [True, True, False, True, True, True],
                            popular=[4, 3, 0, 1, 5], profiles={"fan": a_fan, "refuser": refuser})
@@ -203,7 +203,7 @@ def test_recommend_uses_item_item_for_a_history_and_the_index_on_product_pages(s
 def test_a_known_shoppers_history_is_excluded_unless_the_policy_says_otherwise(snap: Snapshot) -> None:
     fan = snap.profiles.read("fan")
     assert fan is not None
-    seen = artifact.Profile(True, fan.vector, np.array([1], dtype=np.int32), fan.purchased)
+    seen = artifact.Profile(True, fan.vector, np.array([1], dtype=np.int32), fan.purchased, fan.purchased_at)
     model = memory_snapshot(snap.catalog.vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True] * 6,
                             profiles={"fan": seen})
     assert 1 in gather_signals(model, POLICY, _query(user="fan")).exclude.tolist()
