@@ -86,8 +86,8 @@ def _lookup(table: Mapping[str, _E], value: str, name: str) -> _E:
     return table[value]
 
 
-def _context(page: str, anchor_item_id: str) -> pb.Context:
-    return pb.Context(page=_lookup(_PAGES, page, "page"), anchor_item_id=anchor_item_id)
+def _context(page: str, anchor_item_id: str, time_ms: int = 0) -> pb.Context:
+    return pb.Context(page=_lookup(_PAGES, page, "page"), anchor_item_id=anchor_item_id, time_ms=time_ms)
 
 
 def _session(session: Sequence[tuple[str, str]]) -> list[pb.Interaction]:
@@ -110,10 +110,11 @@ class TailorClient:
 
     def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
                   page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
-                  request_id: str = "", timeout: float | None = None) -> Decision:
-        """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page."""
+                  request_id: str = "", timeout: float | None = None, time_ms: int = 0) -> Decision:
+        """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page;
+        `time_ms` the moment the decision is for (0 = now)."""
         request = pb.RecommendRequest(
-            n=n, user_id=user_id, session=_session(session), context=_context(page, anchor_item_id),
+            n=n, user_id=user_id, session=_session(session), context=_context(page, anchor_item_id, time_ms),
             filters=_filters(filters), request_id=request_id)
         return self._call(self._stub.Recommend, request, timeout)
 

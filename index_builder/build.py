@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from index_builder import embeddings, inputs, item_item, repurchase
+from index_builder import embeddings, inputs, item_item, repurchase, revisits
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.index import IvfParams, build_index
@@ -332,6 +332,9 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     ids = _fixed_width_bytes(catalog.ids)
     ids_sorted, rows_by_id = artifact.sorted_ids(ids)
     user_events = _user_events(events, user_rows)
+    mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
+    revisit = revisits.revisit_share(events.user[mine], events.item[mine], events.session[mine], events.ts[mine],
+                                     len(catalog.category))
     with _step("repurchase"):
         bought = user_events.purchase
         rate, days = repurchase.repurchase_cycles(
@@ -353,7 +356,9 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         del index
     with _step("store"):
         n_profiles = _write_store(config, staging, user_events, users, consent, user_vectors, user_rows)
-    return _manifest(config, staging.version, catalog, events, users, n_profiles, index_info)
+    manifest = _manifest(config, staging.version, catalog, events, users, n_profiles, index_info)
+    manifest.revisit_share = revisit
+    return manifest
 
 
 def _user_events(events: _Events, user_rows: np.ndarray) -> UserEvents:

@@ -74,16 +74,18 @@ class Interaction(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., type: _Optional[_Union[InteractionType, str]] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
 
 class Context(_message.Message):
-    __slots__ = ("channel", "page", "anchor_item_id", "query")
+    __slots__ = ("channel", "page", "anchor_item_id", "query", "time_ms")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
     ANCHOR_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
     channel: Channel
     page: Page
     anchor_item_id: str
     query: str
-    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., page: _Optional[_Union[Page, str]] = ..., anchor_item_id: _Optional[str] = ..., query: _Optional[str] = ...) -> None: ...
+    time_ms: int
+    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., page: _Optional[_Union[Page, str]] = ..., anchor_item_id: _Optional[str] = ..., query: _Optional[str] = ..., time_ms: _Optional[int] = ...) -> None: ...
 
 class Filters(_message.Message):
     __slots__ = ("categories", "brands", "min_price", "max_price", "in_stock_only")

@@ -48,8 +48,12 @@ class RankingPolicy:
     history_recency: float = 0.93
     history_floor: float = 0.3
     # Never recommend what the shopper already interacted with (their profile's history), as well
-    # as what they bought and what is in the request's session.
-    exclude_seen: bool = True
+    # Recommend leaves out what the shopper already interacted with (their profile's history), besides
+    # what they bought and what is in the session, where the store's learned revisit share (how often
+    # its shoppers come back to items they touched; manifest) is below this: MovieLens 0 (nobody rates a
+    # film twice: excluding lifts nDCG@10 0.06 -> 0.47), the demo shop ~0.5 (keeping the history lifts
+    # its last-basket nDCG@10 0.29 -> 0.35). 1 = always leave it out, 0 = never.
+    exclude_seen_below: float = 0.2
     # Buy again: a purchased item comes back into Recommend (reason buy_again) when its repurchase
     # cycle (the artifact's per-item median days between purchases) is due: at least due_share of
     # a cycle and at most max_cycles cycles since the shopper's last purchase of it, for items that

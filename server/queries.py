@@ -50,6 +50,7 @@ class Query:
     filters: Filter
     candidate_ids: tuple[str, ...] = ()
     candidate_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    time_ms: int = 0  # the moment the decision is for; 0 = now
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -89,6 +90,8 @@ def _context(context: pb.Context, limits: Limits) -> str:
     _check_enum(context.page, pb.Page, "context.page")
     if len(context.query.encode("utf-8")) > limits.max_query_bytes:
         raise InvalidRequest("context.query", f"at most {limits.max_query_bytes} bytes")
+    if context.time_ms < 0:
+        raise InvalidRequest("context.time_ms", f"must be >= 0 (0 = now), got {context.time_ms}")
     return _check_id(context.anchor_item_id, "context.anchor_item_id", optional=True)
 
 
@@ -116,6 +119,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "session_types": session_types,
         "anchor_item_id": _context(request.context, limits),
         "filters": _filters(request.filters, limits),
+        "time_ms": request.context.time_ms,
     }
 
 

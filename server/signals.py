@@ -98,7 +98,8 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Perso
     if profile is not None:
         fresh = ~member(profile.purchased, session_rows)
         bought = (profile.purchased[fresh].astype(np.int64), profile.purchased_at[fresh])
-        seen += [profile.purchased, profile.recent] if policy.exclude_seen else [profile.purchased]
+        leave_out_history = snapshot.revisit_share < policy.exclude_seen_below
+        seen += [profile.purchased, profile.recent] if leave_out_history else [profile.purchased]
         rows = np.concatenate([profile.recent.astype(np.int64), rows])
         age = np.arange(len(profile.recent))[::-1]
         decay = np.power(np.float32(policy.history_recency), age, dtype=np.float32)
@@ -114,8 +115,11 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Perso
     return _Personal(vector, sources, tuple(seen), (rows, weights), bought)
 
 
-def request_now(snapshot: Snapshot, policy: RankingPolicy) -> float:
-    """The request's "now" in epoch seconds: the artifact's reference time, or the wall clock."""
+def request_now(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> float:
+    """The request's "now" in epoch seconds: the request's own time when it gives one, else the
+    artifact's reference time or the wall clock (policy.clock)."""
+    if query.time_ms > 0:
+        return query.time_ms / 1000.0
     return snapshot.reference_time if policy.clock == "artifact" else time.time()
 
 
@@ -134,4 +138,4 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> S
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
     bought, bought_at = personal.bought if anchor < 0 else (_NO_ROWS, _NO_ROWS)
     return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), *personal.seeds,
-                   bought, bought_at, request_now(snapshot, policy))
+                   bought, bought_at, request_now(snapshot, policy, query))

@@ -146,6 +146,8 @@ class Snapshot:
     directory: Path | None = None
     # The builder's reference time (epoch seconds): the last event of the data, or the configured instant.
     reference_time: float = 0.0
+    # How often the store's shoppers come back to items they touched (manifest.revisit_share).
+    revisit_share: float = 0.0
 
     def close(self) -> None:
         self.profiles.close()
@@ -189,7 +191,7 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
         **arrays, category_codes={name: code for code, name in enumerate(manifest.categories)},
         brand_codes={name: code for code, name in enumerate(manifest.brands)})
     return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory,
-                    manifest.params.reference_time_ms / 1000)
+                    manifest.params.reference_time_ms / 1000, manifest.revisit_share)
 
 
 def load_snapshot(directory: Path) -> Snapshot:
@@ -212,7 +214,7 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
                     event_weights: Mapping[str, float] | None = None, version: str = "memory",
                     neighbors: tuple[np.ndarray, np.ndarray] | None = None,
                     repurchase: tuple[Sequence[float], Sequence[float]] | None = None,
-                    reference_time: float = 0.0) -> Snapshot:
+                    reference_time: float = 0.0, revisit_share: float = 0.0) -> Snapshot:
     """A snapshot from plain arrays (exact index over `vectors`), for unit tests of ranking stages.
 
     `repurchase` is (rate, days) per item (none: no cycles); `reference_time` the artifact's clock."""
@@ -235,4 +237,5 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         category_codes={str(n): c for c, n in enumerate(categories)},
         brand_codes={str(n): c for c, n in enumerate(brands)})
     weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})
-    return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights, reference_time=reference_time)
+    return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights, reference_time=reference_time,
+                    revisit_share=revisit_share)

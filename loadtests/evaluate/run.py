@@ -133,7 +133,7 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
     server = start_server(load_server_config(config, flags={"artifacts": tmp / "artifacts", "port": 0}))
     try:
         with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:
-            recs, latency = _recommend_all(client, users, k, progress)
+            recs, latency = _recommend_all(client, users, k, progress, cut.as_of)
             reranked, rerank_seconds = rerank_all(client, sets, items, progress)
     finally:
         server.stop(grace=None)
@@ -141,13 +141,14 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
     return _Served(recs, fit_seconds, float(p50), float(p99), reranked, rerank_seconds)
 
 
-def _recommend_all(client: TailorClient, users: list[str], k: int,
-                   progress: bool) -> tuple[list[list[str]], np.ndarray]:
-    """Tailor's k items for every user (one Recommend call each), and each call's seconds."""
+def _recommend_all(client: TailorClient, users: list[str], k: int, progress: bool,
+                   as_of: dict[str, int]) -> tuple[list[list[str]], np.ndarray]:
+    """Tailor's k items for every user (one Recommend call each, as of the user's `as_of` moment when
+    the split gives one), and each call's seconds."""
     recs, latency = [], []
     for user in tqdm(users, desc="Tailor Recommend", unit="user", disable=not progress, leave=False):
         sent = time.perf_counter()
-        decision = client.recommend(k, user_id=user)
+        decision = client.recommend(k, user_id=user, time_ms=as_of.get(user, 0))
         latency.append(time.perf_counter() - sent)
         recs.append([item.item_id for item in decision.items])
     return recs, np.asarray(latency)

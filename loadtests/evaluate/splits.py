@@ -4,7 +4,10 @@
                `np.random.default_rng(seed).random(rows)`, one draw per event row in file order,
                a row is train when its per-user percentile rank of the draw is <= 0.75
   time         per user, the last 25 % of interactions by time (ties in file order) are test
-  last-basket  per user with at least two sessions, the last session (order/basket) is test
+  last-basket  per user with at least two sessions, the last basket is test: when the log has
+               purchases, the user's last session with a purchase — its purchased items are the
+               truth, and that session and everything the user did after it leave train; without
+               purchases (MovieLens: all views), the user's last session and all its items
 
 Anonymous events (empty user_id) always stay in train. Truth is user id -> set of test item ids;
 users without test events are not evaluated.
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +42,9 @@ class Split:
     train: pa.Table
     truth: dict[str, set[str]]
     test_events: int
+    # last-basket: per evaluated user, when their basket began (ms since the epoch): the moment Tailor
+    # is asked about (Context.time_ms), so time-dependent steps see what the shopper saw.
+    as_of: dict[str, int] = field(default_factory=dict)
 
 
 def read_events(data_dir: Path) -> pa.Table:
@@ -62,13 +68,18 @@ def split_events(events: pa.Table, kind: str, seed: int = 42) -> Split:
         test = _tail_share(user, draws) & known
     elif kind == "time":
         test = _tail_share(user, _seconds(events).astype(np.float64)) & known
-    else:
-        test = _last_session(events, user) & known
-    rows = np.flatnonzero(test)
+    as_of: dict[str, int] = {}
+    if kind == "last-basket":
+        test, truth_rows, basket = _last_basket(events, user)
+        test, truth_rows, basket = test & known, truth_rows & known, basket & known
+        for u, ms in zip(events["user_id"].filter(pa.array(basket)).to_pylist(), _seconds(events)[basket].tolist(),
+                         strict=True):
+            as_of[u] = min(ms, as_of.get(u, ms))
+    rows = np.flatnonzero(truth_rows if kind == "last-basket" else test)
     truth: dict[str, set[str]] = {}
     for u, i in zip(events["user_id"].take(rows).to_pylist(), events["item_id"].take(rows).to_pylist(), strict=True):
         truth.setdefault(u, set()).add(i)
-    return Split(kind, events.filter(pa.array(~test)), truth, len(rows))
+    return Split(kind, events.filter(pa.array(~test)), truth, len(rows), as_of)
 
 
 def write_train(data_dir: Path, split: Split, out_dir: Path) -> Path:
@@ -112,16 +123,32 @@ def _tail_share(user: np.ndarray, key: np.ndarray) -> np.ndarray:
     return position / total > TRAIN_SHARE
 
 
-def _last_session(events: pa.Table, user: np.ndarray) -> np.ndarray:
-    """Rows of each user's last session (the session of their latest event), for users with two sessions or more."""
+def _purchases(events: pa.Table) -> np.ndarray:
+    if "type" not in events.column_names:
+        return np.zeros(events.num_rows, dtype=bool)
+    return pc.equal(pc.cast(events["type"], pa.string()), "purchase").to_numpy(zero_copy_only=False)
+
+
+def _last_basket(events: pa.Table, user: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows out of train, rows whose items are the truth, rows of the basket's session) for each user's
+    last basket; see the module docstring."""
+    if not len(user):
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     session = pc.dictionary_encode(pc.cast(events["session_id"], pa.string())).combine_chunks().indices.to_numpy()
     session = session.astype(np.int64)
-    if not len(user):
-        return np.zeros(0, dtype=bool)
-    order = np.lexsort((np.arange(len(user)), _seconds(events), user))
+    seconds = _seconds(events)
+    bought = _purchases(events)
+    baskets = bought if bought.any() else np.ones(len(user), dtype=bool)
+    order = np.lexsort((np.arange(len(user)), seconds, user))
+    order = order[baskets[order]]
     n_users = int(user.max()) + 1
     last = np.full(n_users, -1, dtype=np.int64)
-    last[user[order]] = session[order]  # later rows overwrite earlier ones: the latest event's session wins
+    last[user[order]] = session[order]  # later rows overwrite earlier ones: the latest basket's session wins
+    start = np.full(n_users, np.iinfo(np.int64).max)
+    in_last = session == last[user]
+    np.minimum.at(start, user[in_last], seconds[in_last])
     pairs = np.unique(user * (int(session.max()) + 1) + session)
     sessions_of = np.bincount(pairs // (int(session.max()) + 1), minlength=n_users)
-    return (session == last[user]) & (sessions_of[user] >= 2)
+    evaluated = (last[user] >= 0) & (sessions_of[user] >= 2)
+    out = evaluated & (in_last | (seconds > start[user]))
+    return out, evaluated & in_last & baskets, evaluated & in_last

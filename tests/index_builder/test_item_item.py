@@ -35,3 +35,16 @@ def test_off_or_too_large_catalogs_get_no_model() -> None:
     for kwargs in ({"k": 0, "max_items": 100}, {"k": 4, "max_items": 11}):
         neighbors, weights = ease_neighbors(matrix, lam=50.0, **kwargs)
         assert neighbors.shape == weights.shape == (12, 0)
+
+
+def test_revisit_share_counts_later_sessions_that_come_back_to_an_item() -> None:
+    from index_builder.revisits import revisit_share
+
+    # user 0: session 1 touches items 0, 1; session 2 touches 0 (a revisit) and 2. user 1: one session only.
+    user = np.array([0, 0, 0, 0, 1, 1])
+    item = np.array([0, 1, 0, 2, 0, 0])
+    session = np.array([1, 1, 2, 2, 9, 9])
+    ts = np.array([1, 2, 3, 4, 1, 2])
+    assert revisit_share(user, item, session, ts, 3) == 0.5  # of user 0's two later events, one revisits
+    assert revisit_share(user[:2], item[:2], session[:2], ts[:2], 3) == 0.0
+    assert revisit_share(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int), 3) == 0.0

@@ -61,11 +61,24 @@ def test_last_basket_holds_out_the_last_session(tmp_path: Path) -> None:
     rows = ["event_id,ts,user_id,session_id,item_id,type,qty,price,channel",
             "e1,2026-01-01T10:00:00Z,u1,s1,i1,purchase,1,1,web", "e2,2026-01-02T10:00:00Z,u1,s2,i2,purchase,1,1,web",
             "e3,2026-01-02T10:01:00Z,u1,s2,i3,cart,1,1,web", "e4,2026-01-01T10:00:00Z,u2,s3,i1,view,1,1,web",
-            "e5,2026-01-01T10:00:00Z,,s4,i2,view,1,1,web"]
+            "e5,2026-01-01T10:00:00Z,,s4,i2,view,1,1,web", "e6,2026-01-03T10:00:00Z,u1,s5,i4,view,1,1,web"]
+    (tmp_path / "events.csv").write_text("\n".join(rows) + "\n")
+    cut = split_events(read_events(tmp_path), "last-basket")
+    # u1's last basket is s2 (the last session with a purchase): its purchases are the truth, and it and the
+    # later browsing session leave train; Tailor is asked as of the basket's start.
+    assert cut.truth == {"u1": {"i2"}}
+    assert cut.train["event_id"].to_pylist() == ["e1", "e4", "e5"]
+    assert cut.as_of == {"u1": 1767348000000}
+
+
+def test_last_basket_without_purchases_holds_out_the_last_session(tmp_path: Path) -> None:
+    rows = ["event_id,ts,user_id,session_id,item_id,type,qty,price,channel",
+            "e1,2026-01-01T10:00:00Z,u1,s1,i1,view,1,1,web", "e2,2026-01-02T10:00:00Z,u1,s2,i2,view,1,1,web",
+            "e3,2026-01-02T10:01:00Z,u1,s2,i3,view,1,1,web"]
     (tmp_path / "events.csv").write_text("\n".join(rows) + "\n")
     cut = split_events(read_events(tmp_path), "last-basket")
     assert cut.truth == {"u1": {"i2", "i3"}}
-    assert cut.train["event_id"].to_pylist() == ["e1", "e4", "e5"]
+    assert cut.train["event_id"].to_pylist() == ["e1"]
 
 
 def test_an_unknown_split_is_refused(movielens: Path) -> None:

@@ -39,6 +39,7 @@ RECOMMEND: list[tuple[Request, str]] = [
     (pb.RecommendRequest(n=5, context=pb.Context(channel=cast(pb.Channel, 42))), "context.channel"),
     (pb.RecommendRequest(n=5, context=pb.Context(page=cast(pb.Page, 9))), "context.page"),
     (pb.RecommendRequest(n=5, context=pb.Context(anchor_item_id="a\tb")), "context.anchor_item_id"),
+    (pb.RecommendRequest(n=5, context=pb.Context(time_ms=-1)), "context.time_ms"),
     (pb.RecommendRequest(n=5, filters=pb.Filters(min_price=-1)), "filters.min_price"),
     (pb.RecommendRequest(n=5, filters=pb.Filters(min_price=10, max_price=5)), "filters.min_price"),
     (pb.RecommendRequest(n=5, request_id="r" * 200), "request_id"),

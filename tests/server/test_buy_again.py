@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import textwrap
 
@@ -96,10 +97,21 @@ def test_the_stage_has_no_python_loop() -> None:
     assert not [node for node in ast.walk(tree) if isinstance(node, loops)]
 
 
-def test_the_clock_is_the_artifact_or_the_wall() -> None:
+def test_the_clock_is_the_request_then_the_artifact_or_the_wall() -> None:
     snap = _snapshot([31, 40, 31, 1, 31])
-    assert request_now(snap, POLICY) == NOW
-    assert abs(request_now(snap, RankingPolicy(clock="wall")) - __import__("time").time()) < 60
+    query = _query()
+    assert request_now(snap, POLICY, query) == NOW
+    assert abs(request_now(snap, RankingPolicy(clock="wall"), query) - __import__("time").time()) < 60
+    as_of = dataclasses.replace(query, time_ms=1_700_000_000_000)
+    assert request_now(snap, POLICY, as_of) == 1_700_000_000.0
+
+
+def test_a_request_at_the_time_of_the_last_purchase_gets_nothing_due() -> None:
+    snap = _snapshot([31, 40, 31, 1, 31])
+    query = _query()
+    assert _rebought(snap, query)  # 31 days after the purchases, at the artifact's clock: due
+    then = dataclasses.replace(query, time_ms=int((NOW - 31 * 86_400) * 1000))
+    assert not _rebought(snap, then)
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [

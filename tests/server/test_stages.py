@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -207,14 +209,16 @@ def test_a_known_shoppers_history_is_excluded_unless_the_policy_says_otherwise(s
     model = memory_snapshot(snap.catalog.vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True] * 6,
                             profiles={"fan": seen})
     assert 1 in gather_signals(model, POLICY, _query(user="fan")).exclude.tolist()
-    keep = RankingPolicy(exclude_seen=False)
+    keep = RankingPolicy(exclude_seen_below=0.0)
     assert 1 not in gather_signals(model, keep, _query(user="fan")).exclude.tolist()
+    revisiting = dataclasses.replace(model, revisit_share=0.5)  # a store whose shoppers come back to items
+    assert 1 not in gather_signals(revisiting, POLICY, _query(user="fan")).exclude.tolist()
 
 
 def test_history_seeds_decay_with_age_down_to_the_floor(snap: Snapshot) -> None:
     fan = snap.profiles.read("fan")
     assert fan is not None
-    history = artifact.Profile(True, fan.vector, np.array([3, 4, 5], dtype=np.int32), fan.purchased)
+    history = artifact.Profile(True, fan.vector, np.array([3, 4, 5], dtype=np.int32), fan.purchased, fan.purchased_at)
     model = memory_snapshot(snap.catalog.vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True] * 6,
                             profiles={"fan": history})
     policy = RankingPolicy(history_recency=0.5, history_floor=0.2)
