@@ -46,20 +46,23 @@ def _by_user_then_time(events: UserEvents) -> np.ndarray:
     return by_time[np.argsort(events.user[by_time], kind="stable")]
 
 
-def _recent(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct items per user ordered by last touch; user u's slice is bounds[u]:bounds[u+1].
+def _recent(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct items per user ordered by last touch, with how many events each had; user u's slice
+    is bounds[u]:bounds[u+1].
 
     Of two touches with the same timestamp, the later one in the log is the later touch.
     """
     if len(events.ts) == 0:
-        return np.zeros(0, np.int32), np.zeros(n_users + 1, np.int64)
+        return np.zeros(0, np.int32), np.zeros(n_users + 1, np.int64), np.zeros(0, np.int32)
     order = _by_user_then_time(events)
     n_items = int(events.item.max()) + 1
     pairs = events.user[order] * n_items + events.item[order]
     # Arrow's `unique` lists values in first-seen order (a hash kernel, no sort); walking the
     # (user, time) order backwards, a pair is first seen at its last touch.
     last_touches = pc.unique(pa.array(pairs[::-1])).to_numpy()[::-1]
-    return (last_touches % n_items).astype(np.int32), _segments(last_touches // n_items, n_users)
+    distinct, counts = np.unique(pairs, return_counts=True)
+    touches = counts[np.searchsorted(distinct, last_touches)].astype(np.int32)
+    return (last_touches % n_items).astype(np.int32), _segments(last_touches // n_items, n_users), touches
 
 
 def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,7 +87,7 @@ class ProfileRecords:
     consent: np.ndarray
     vectors: np.ndarray
     vector_of: np.ndarray
-    recent: tuple[np.ndarray, np.ndarray]  # items, per-user bounds
+    recent: tuple[np.ndarray, np.ndarray, np.ndarray]  # items, per-user bounds, events per item
     purchased: tuple[np.ndarray, np.ndarray, np.ndarray]  # items, last purchase (epoch s), per-user bounds
     recent_items: int
 
@@ -92,7 +95,7 @@ class ProfileRecords:
         return len(self.key_bytes)
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
-        touched, bounds = self.recent
+        touched, bounds, touches = self.recent
         bought, bought_at, bought_bounds = self.purchased
         users = self.users
         # Per-record slice ends as Python ints, computed for all records at once.
@@ -101,13 +104,13 @@ class ProfileRecords:
         columns = (self.consent[users], np.maximum(self.vector_of[users], 0), recent_start, recent_end,
                    bought_bounds[users], bought_bounds[users + 1])
         empty_f, empty_i = np.zeros(0, np.float32), np.zeros(0, np.int32)
-        withheld = pack_profile(False, empty_f, empty_i, empty_i, np.zeros(0, np.int64))
+        withheld = pack_profile(False, empty_f, empty_i, empty_i, np.zeros(0, np.int64), empty_i)
         for key, consent, row, r0, r1, p0, p1 in zip(self.key_bytes, *(c.tolist() for c in columns), strict=True):
             if not consent:
                 yield key, withheld
             else:
                 yield key, pack_profile(True, self.vectors[row], touched[r0:r1], bought[p0:p1],
-                                             bought_at[p0:p1])
+                                             bought_at[p0:p1], touches[r0:r1])
 
 
 def profile_records(user_ids: pa.Array, consent: np.ndarray, vectors: np.ndarray,

@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 4
-PROFILE_LAYOUT = 2
+PROFILE_LAYOUT = 3
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
 MANIFEST = "manifest.json"
@@ -107,7 +107,7 @@ ITEM_ARRAYS = {
 
 # --- records -------------------------------------------------------------------------------------------------------
 
-# Profile record: header, then float32[dim] vector, int32[n_recent] recent
+# Profile record (layout 3): header, then float32[dim] vector, int32[n_recent] recent
 # item rows (oldest first), int32[n_purchased] purchased item rows (sorted),
 # int64[n_purchased] the last purchase of each (epoch seconds, aligned with them).
 _PROFILE_HEADER = struct.Struct("<BBHHH")
@@ -123,13 +123,16 @@ class Profile:
     recent: np.ndarray
     purchased: np.ndarray
     purchased_at: np.ndarray  # int64 epoch seconds of the last purchase of each purchased row
+    recent_touches: np.ndarray  # int32 events the user had on each recent row
 
 
 def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchased: np.ndarray,
-                 purchased_at: np.ndarray) -> bytes:
+                 purchased_at: np.ndarray, recent_touches: np.ndarray) -> bytes:
     """Encode one user's profile record (no JSON: the server decodes it per request)."""
     if len(purchased_at) != len(purchased):
         raise ValueError(f"purchased_at: {len(purchased_at)} times for {len(purchased)} purchased items")
+    if len(recent_touches) != len(recent):
+        raise ValueError(f"recent_touches: {len(recent_touches)} counts for {len(recent)} recent items")
     header = _PROFILE_HEADER.pack(
         PROFILE_LAYOUT, _FLAG_CONSENT if consent else 0, len(vector), len(recent), len(purchased)
     )
@@ -140,6 +143,7 @@ def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchase
             np.ascontiguousarray(recent, dtype="<i4").tobytes(),
             np.ascontiguousarray(purchased, dtype="<i4").tobytes(),
             np.ascontiguousarray(purchased_at, dtype="<i8").tobytes(),
+            np.ascontiguousarray(recent_touches, dtype="<i4").tobytes(),
         )
     )
 
@@ -158,7 +162,9 @@ def unpack_profile(record: bytes) -> Profile:
     purchased = np.frombuffer(record, dtype="<i4", count=n_purchased, offset=offset)
     offset += 4 * n_purchased
     purchased_at = np.frombuffer(record, dtype="<i8", count=n_purchased, offset=offset)
-    return Profile(bool(flags & _FLAG_CONSENT), vector, recent, purchased, purchased_at)
+    offset += 8 * n_purchased
+    touches = np.frombuffer(record, dtype="<i4", count=n_recent, offset=offset)
+    return Profile(bool(flags & _FLAG_CONSENT), vector, recent, purchased, purchased_at, touches)
 
 
 def sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

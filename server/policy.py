@@ -16,7 +16,7 @@ __all__ = ["CLOCKS", "RankingPolicy"]
 # Where a request's "now" comes from (`RankingPolicy.clock`).
 CLOCKS = ("artifact", "wall")
 # Float knobs that are weights or multiples, not shares: >= 0 rather than in [0, 1].
-_UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles")
+_UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles", "revisit_weight")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,11 @@ class RankingPolicy:
     # film twice: excluding lifts nDCG@10 0.06 -> 0.47), the demo shop ~0.5 (keeping the history lifts
     # its last-basket nDCG@10 0.29 -> 0.35). 1 = always leave it out, 0 = never.
     exclude_seen_below: float = 0.2
+    # Where the history is kept (a revisiting store), each history item also scores this much times how
+    # much the shopper kept coming back to it (their events on it over their most-touched item's), and
+    # what they bought stays eligible unless it is rarely rebought (< buy_again_min_rate). Demo shop,
+    # last-basket nDCG@10: 0 -> 0.351, 0.3 -> 0.410, 1 -> 0.414 (own most-bought 0.407).
+    revisit_weight: float = 1.0
     # Buy again: a purchased item comes back into Recommend (reason buy_again) when its repurchase
     # cycle (the artifact's per-item median days between purchases) is due: at least due_share of
     # a cycle and at most max_cycles cycles since the shopper's last purchase of it, for items that

@@ -36,9 +36,12 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter) -> Ranked:
     catalog = snapshot.catalog
     if _item_item_applies(snapshot, policy, signals):
-        c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, n)
+        revisit = policy.revisit_weight if snapshot.revisit_share >= policy.exclude_seen_below else 0.0
+        c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, n,
+                             signals.seed_revisits, revisit)
     else:
         c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, n)
+    c = stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's due purchases, come back
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, n)
     return stages.top_n(c, n)

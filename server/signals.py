@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from server import reasons
+from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Query
 from server.snapshot import Snapshot
@@ -40,6 +40,9 @@ class Signals:
     bought: np.ndarray = field(default_factory=lambda: _NO_ROWS)
     bought_at: np.ndarray = field(default_factory=lambda: _NO_ROWS)
     now: float = 0.0
+    # Per seed: how much the shopper kept coming back to it (their events on it over their most; 0 for
+    # session rows), for stores whose shoppers revisit items.
+    seed_revisits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -71,6 +74,7 @@ class _Personal:
     seen: tuple[np.ndarray, ...] = ()  # rows never to recommend
     seeds: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
     bought: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_ROWS)  # purchased rows, last purchase (epoch s)
+    revisits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # per seed
 
 
 def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
@@ -82,7 +86,7 @@ def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray
     return rows[known], weights[known].astype(np.float32)
 
 
-def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Personal:
+def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: float) -> _Personal:
     """The shopper's vector, its reason mask, rows seen (bought ever, the history, touched this
     session) and item-item seeds; nothing when the shopper withheld consent."""
     profile = snapshot.profiles.read(query.user_id) if query.user_id else None
@@ -95,16 +99,23 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Perso
     rows, weights = session_seeds(session_rows, query.session_types, snapshot.event_weights, policy.session_recency)
     seen = [session_rows]
     bought = (_NO_ROWS, _NO_ROWS)
+    revisits = np.zeros(len(rows), dtype=np.float32)
     if profile is not None:
         fresh = ~member(profile.purchased, session_rows)
         bought = (profile.purchased[fresh].astype(np.int64), profile.purchased_at[fresh])
         leave_out_history = snapshot.revisit_share < policy.exclude_seen_below
-        seen += [profile.purchased, profile.recent] if leave_out_history else [profile.purchased]
+        if leave_out_history:
+            seen += [profile.purchased, profile.recent]
+        else:  # a revisiting store: what the shopper bought may come back once it is due (see stages.due)
+            due = stages.due(catalog, profile.purchased, profile.purchased_at, now, policy, without_cycle=True)
+            seen.append(profile.purchased[~due])
         rows = np.concatenate([profile.recent.astype(np.int64), rows])
         age = np.arange(len(profile.recent))[::-1]
         decay = np.power(np.float32(policy.history_recency), age, dtype=np.float32)
         history = np.float32(policy.history_floor) + np.float32(1 - policy.history_floor) * decay
         weights = np.concatenate([history, weights])
+        touches = profile.recent_touches.astype(np.float32)
+        revisits = np.concatenate([touches / max(float(touches.max(initial=0)), 1.0), revisits])
     user = profile.vector if profile is not None and len(profile.vector) else None
     sources = (reasons.bit(reasons.SESSION_SIMILAR) if session is not None else 0) | (
         reasons.bit(reasons.USER_AFFINITY) if user is not None else 0)
@@ -112,7 +123,7 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> _Perso
         vector: np.ndarray | None = blend(session, user, policy.session_share)
     else:
         vector = session if session is not None else user
-    return _Personal(vector, sources, tuple(seen), (rows, weights), bought)
+    return _Personal(vector, sources, tuple(seen), (rows, weights), bought, revisits)
 
 
 def request_now(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> float:
@@ -125,7 +136,8 @@ def request_now(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> floa
 
 def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> Signals:
     catalog = snapshot.catalog
-    personal = _personal(snapshot, policy, query)
+    now = request_now(snapshot, policy, query)
+    personal = _personal(snapshot, policy, query, now)
     vector, sources, seen = personal.vector, personal.sources, list(personal.seen)
     anchor = int(catalog.rows_of((query.anchor_item_id,))[0]) if query.anchor_item_id else -1
     if anchor >= 0:
@@ -138,4 +150,4 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> S
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
     bought, bought_at = personal.bought if anchor < 0 else (_NO_ROWS, _NO_ROWS)
     return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), *personal.seeds,
-                   bought, bought_at, request_now(snapshot, policy, query))
+                   bought, bought_at, now, personal.revisits)

@@ -21,7 +21,7 @@ from server.policy import RankingPolicy
 from server.queries import Filter
 from server.snapshot import Catalog
 
-__all__ = ["Candidates", "nearest", "item_item_scores", "item_item", "item_item_affinity", "buy_again",
+__all__ = ["Candidates", "nearest", "item_item_scores", "item_item", "item_item_affinity", "due", "mark", "buy_again",
            "top_up_popular", "from_request", "keep_filtered", "blend_affinity", "top_n", "member", "filter_mask",
            "eligible", "search_index", "minmax", "affinity"]
 
@@ -152,9 +152,13 @@ def item_item_scores(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarr
 
 
 def item_item(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, sources: int, exclude: np.ndarray,
-              f: Filter, n: int) -> Candidates:
-    """Recommend's candidates from the item-item model: the n best eligible items with a positive score."""
+              f: Filter, n: int, revisits: np.ndarray | None = None, revisit_weight: float = 0.0) -> Candidates:
+    """Recommend's candidates from the item-item model: the n best eligible items with a positive score.
+    With `revisit_weight` > 0 each seed item also scores that much times its `revisits` (how much the
+    shopper kept coming back to it)."""
     scores = item_item_scores(catalog, seeds, seed_weights)
+    if revisit_weight > 0 and revisits is not None:
+        scores += revisit_weight * np.bincount(seeds, weights=revisits, minlength=catalog.n_items)
     rows = np.flatnonzero(scores > 0)
     rows = rows[eligible(catalog, rows, exclude, f)]
     best = rows[np.argsort(-scores[rows], kind="stable")[:n]]
@@ -174,6 +178,26 @@ def item_item_affinity(catalog: Catalog, seeds: np.ndarray, seed_weights: np.nda
     return out
 
 
+def due(catalog: Catalog, bought: np.ndarray, bought_at: np.ndarray, now: float, policy: RankingPolicy, *,
+        without_cycle: bool = False) -> np.ndarray:
+    """Per purchased row: may it be bought again now — at least policy.buy_again_min_rate of the item's
+    buyers bought it again, and buy_again_due_share of its learned cycle has passed since this shopper
+    last bought it (`without_cycle`: an item too rarely rebought for a cycle to be learned counts as due)."""
+    cycle = catalog.repurchase_days[bought].astype(np.float64)
+    cycles = np.maximum(now - bought_at, 0) / _DAY_S / np.where(cycle > 0, cycle, np.inf)
+    rate = catalog.repurchase_rate[bought]
+    timely = (cycles >= policy.buy_again_due_share) & (cycle > 0)
+    return (rate >= policy.buy_again_min_rate) & (timely | (without_cycle & (cycle == 0)))
+
+
+def mark(c: Candidates, rows: np.ndarray, reason: int) -> Candidates:
+    """Add `reason` to the candidates whose row is one of `rows`."""
+    hit = member(c.rows, rows)
+    if not hit.any():
+        return c
+    return c.with_(reasons=c.reasons | np.where(hit, reasons.bit(reason), 0).astype(_MASK))
+
+
 def buy_again(catalog: Catalog, c: Candidates, bought: np.ndarray, bought_at: np.ndarray, now: float,
               policy: RankingPolicy, f: Filter) -> Candidates:
     """Add the shopper's purchases whose repurchase cycle is due (reason buy_again) to the candidates.
@@ -190,13 +214,13 @@ def buy_again(catalog: Catalog, c: Candidates, bought: np.ndarray, bought_at: np
     cycle = catalog.repurchase_days[rows].astype(np.float64)
     rate = catalog.repurchase_rate[rows].astype(np.float64)
     cycles = np.maximum(now - bought_at, 0) / _DAY_S / np.where(cycle > 0, cycle, np.inf)
-    due = (cycle > 0) & (rate >= policy.buy_again_min_rate) & (cycles >= policy.buy_again_due_share)
-    due &= (cycles <= policy.buy_again_max_cycles) & eligible(catalog, rows, rows[:0], f)
-    if not due.any():
+    now_due = due(catalog, rows, bought_at, now, policy)
+    now_due &= (cycles <= policy.buy_again_max_cycles) & eligible(catalog, rows, rows[:0], f)
+    if not now_due.any():
         return c
-    rows, timely = rows[due], np.minimum(cycles[due], 1.0 / cycles[due])
+    rows, timely = rows[now_due], np.minimum(cycles[now_due], 1.0 / cycles[now_due])
     top = float(c.scores[c.keep].max()) if c.keep.any() else 1.0
-    scores = policy.buy_again_weight * rate[due] * timely * (abs(top) or 1.0)
+    scores = policy.buy_again_weight * rate[now_due] * timely * (abs(top) or 1.0)
     masks = np.full(len(rows), reasons.bit(reasons.BUY_AGAIN), dtype=_MASK)
     return Candidates(np.concatenate([c.rows, rows]), np.concatenate([c.scores, scores.astype(c.scores.dtype)]),
                       np.concatenate([c.reasons, masks]),

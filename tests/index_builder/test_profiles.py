@@ -31,9 +31,12 @@ def _reference_recent(events: UserEvents, user: int) -> list[int]:
 
 def test_recent_items_are_distinct_and_ordered_by_last_touch() -> None:
     events = _random_events(1)
-    items, bounds = _recent(events, 42)  # two users without events
+    items, bounds, touches = _recent(events, 42)  # two users without events
     for user in range(42):
         assert items[bounds[user]:bounds[user + 1]].tolist() == _reference_recent(events, user)
+        mine = events.item[events.user == user]
+        expected = [int((mine == i).sum()) for i in items[bounds[user]:bounds[user + 1]]]
+        assert touches[bounds[user]:bounds[user + 1]].tolist() == expected
 
 
 def test_purchased_items_are_distinct_and_sorted_with_their_last_purchase() -> None:
@@ -51,8 +54,8 @@ def test_purchased_items_are_distinct_and_sorted_with_their_last_purchase() -> N
 
 def test_no_events_give_empty_lists() -> None:
     empty = UserEvents(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, bool))
-    items, bounds = _recent(empty, 3)
-    assert len(items) == 0 and bounds.tolist() == [0, 0, 0, 0]
+    items, bounds, touches = _recent(empty, 3)
+    assert len(items) == 0 and len(touches) == 0 and bounds.tolist() == [0, 0, 0, 0]
 
 
 def test_records_are_sorted_by_key_bytes_and_hold_the_right_profile() -> None:
@@ -68,20 +71,23 @@ def test_records_are_sorted_by_key_bytes_and_hold_the_right_profile() -> None:
     assert len(records) == len(keys)
     by_key = dict(records)
     assert by_key[b"a"] == pack_profile(False, np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(0, np.int32),
-                                        np.zeros(0, np.int64))
+                                        np.zeros(0, np.int64), np.zeros(0, np.int32))
     ab = unpack_profile(by_key[b"ab"])
     assert ab.consent and ab.vector.tolist() == [4.0, 5.0]
     assert ab.recent.tolist() == [8, 7] and ab.purchased.tolist() == [8]
+    assert ab.recent_touches.tolist() == [1, 2]  # item 7 was touched twice
     assert ab.purchased_at.dtype == np.int64 and ab.purchased_at.tolist() == [0]  # ts 2 ms -> epoch second 0
 
 
 def test_profile_record_round_trip_keeps_last_purchase_times() -> None:
     record = pack_profile(True, np.array([0.5, -1.0], np.float32), np.array([3, 1], np.int32),
-                          np.array([1, 4, 9], np.int32), np.array([1_790_000_000, 5, 1_800_000_000], np.int64))
+                          np.array([1, 4, 9], np.int32), np.array([1_790_000_000, 5, 1_800_000_000], np.int64),
+                          np.array([2, 7], np.int32))
     profile = unpack_profile(record)
     assert profile.consent and profile.vector.tolist() == [0.5, -1.0] and profile.recent.tolist() == [3, 1]
     assert profile.purchased.tolist() == [1, 4, 9]
     assert profile.purchased_at.tolist() == [1_790_000_000, 5, 1_800_000_000]
+    assert profile.recent_touches.tolist() == [2, 7]
 
 
 def test_a_profile_needs_a_time_per_purchased_item() -> None:
@@ -89,7 +95,7 @@ def test_a_profile_needs_a_time_per_purchased_item() -> None:
 
     with pytest.raises(ValueError, match="purchased_at: 1 times for 2"):
         pack_profile(True, np.zeros(0, np.float32), np.zeros(0, np.int32), np.array([1, 2], np.int32),
-                     np.array([7], np.int64))
+                     np.array([7], np.int64), np.zeros(0, np.int32))
 
 
 def test_recent_list_keeps_the_latest_items() -> None:

@@ -32,7 +32,8 @@ DAYS = [30.0, 20.0, 30.0, 10.0, 0.0, 0.0]
 def _snapshot(days_ago: list[float], policy_now: float = NOW) -> Snapshot:
     bought = np.array([0, 1, 2, 3, 5], dtype=np.int32)
     at = (policy_now - np.array(days_ago) * DAY).astype(np.int64)
-    shopper = artifact.Profile(True, np.array([1.0, 0.0], np.float32), np.zeros(0, np.int32), bought, at)
+    shopper = artifact.Profile(True, np.array([1.0, 0.0], np.float32), np.zeros(0, np.int32), bought, at,
+                               np.zeros(0, np.int32))
     vectors = np.array([[1, 0], [0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4], [0.5, 0.5]], dtype=np.float32)
     return memory_snapshot(vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True, True, False, True, True, True],
                            profiles={"shopper": shopper}, repurchase=(RATE, DAYS), reference_time=NOW)
@@ -121,3 +122,12 @@ def test_a_request_at_the_time_of_the_last_purchase_gets_nothing_due() -> None:
 def test_bad_buy_again_knobs_name_the_key(key: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RankingPolicy(**{key: value})  # type: ignore[arg-type]
+
+
+def test_due_needs_a_rebuy_rate_and_half_a_cycle_or_no_cycle_when_asked() -> None:
+    snap = _snapshot([31, 40, 31, 1, 31])
+    bought = np.array([0, 1, 3, 5])  # coffee (30 d cycle), rare (rate 0.05), tea (10 d, bought 1 day ago), soap
+    at = NOW - np.array([31, 40, 1, 31]) * DAY
+    assert stages.due(snap.catalog, bought, at, NOW, POLICY).tolist() == [True, False, False, False]
+    # soap is rebought (rate 0.5) but by too few for a cycle: due when a store lets such items come back
+    assert stages.due(snap.catalog, bought, at, NOW, POLICY, without_cycle=True).tolist() == [True, False, False, True]

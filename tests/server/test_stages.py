@@ -32,9 +32,9 @@ def snap() -> Snapshot:
     vectors = np.array([_unit(1, 0), _unit(0.9, 0.1), _unit(0.95, 0.05), _unit(0, 1), _unit(0.1, 0.9),
                         _unit(0.2, 0.8)], dtype=np.float32)
     a_fan = artifact.Profile(True, np.array(_unit(1, 0.05), dtype=np.float32), np.zeros(0, np.int32),
-                             np.array([0], dtype=np.int32), np.array([0], dtype=np.int64))
+                             np.array([0], dtype=np.int32), np.array([0], dtype=np.int64), np.zeros(0, np.int32))
     refuser = artifact.Profile(False, np.array(_unit(1, 0), dtype=np.float32), np.zeros(0, np.int32),
-                               np.zeros(0, np.int32), np.zeros(0, np.int64))
+                               np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int32))
     return memory_snapshot(vectors, IDS, ["a", "a", "a", "b", "b", "b"], ["x", "y", "x", "x", "y", "y"],
                            [10, 20, 30, 40, 50, 60], [True, True, False, True, True, True],
                            popular=[4, 3, 0, 1, 5], profiles={"fan": a_fan, "refuser": refuser})
@@ -205,7 +205,8 @@ def test_recommend_uses_item_item_for_a_history_and_the_index_on_product_pages(s
 def test_a_known_shoppers_history_is_excluded_unless_the_policy_says_otherwise(snap: Snapshot) -> None:
     fan = snap.profiles.read("fan")
     assert fan is not None
-    seen = artifact.Profile(True, fan.vector, np.array([1], dtype=np.int32), fan.purchased, fan.purchased_at)
+    seen = artifact.Profile(True, fan.vector, np.array([1], dtype=np.int32), fan.purchased, fan.purchased_at,
+                            np.array([1], dtype=np.int32))
     model = memory_snapshot(snap.catalog.vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True] * 6,
                             profiles={"fan": seen})
     assert 1 in gather_signals(model, POLICY, _query(user="fan")).exclude.tolist()
@@ -218,7 +219,8 @@ def test_a_known_shoppers_history_is_excluded_unless_the_policy_says_otherwise(s
 def test_history_seeds_decay_with_age_down_to_the_floor(snap: Snapshot) -> None:
     fan = snap.profiles.read("fan")
     assert fan is not None
-    history = artifact.Profile(True, fan.vector, np.array([3, 4, 5], dtype=np.int32), fan.purchased, fan.purchased_at)
+    history = artifact.Profile(True, fan.vector, np.array([3, 4, 5], dtype=np.int32), fan.purchased, fan.purchased_at,
+                               np.ones(3, dtype=np.int32))
     model = memory_snapshot(snap.catalog.vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True] * 6,
                             profiles={"fan": history})
     policy = RankingPolicy(history_recency=0.5, history_floor=0.2)
