@@ -14,23 +14,20 @@ import numpy as np
 __all__ = ["revisit_share"]
 
 
+def _first_of_group(keys: np.ndarray, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row: `values` at the earliest row (by ts) with the same key."""
+    order = np.lexsort((ts, keys))
+    starts = np.flatnonzero(np.concatenate(([True], keys[order][1:] != keys[order][:-1])))
+    out = np.empty(len(keys), dtype=values.dtype)
+    out[order] = np.repeat(values[order][starts], np.diff(np.append(starts, len(keys))))
+    return out
+
+
 def revisit_share(user: np.ndarray, item: np.ndarray, session: np.ndarray, ts: np.ndarray, n_items: int) -> float:
     """The revisit share of the events given as parallel arrays (user codes >= 0); 0 without repeat sessions."""
     if len(user) == 0:
         return 0.0
     pair = user.astype(np.int64) * n_items + item
-    by_pair = np.lexsort((ts, pair))
-    first_of_pair = np.ones(len(pair), dtype=bool)
-    first_of_pair[1:] = pair[by_pair][1:] != pair[by_pair][:-1]
-    starts = np.flatnonzero(first_of_pair)
-    first_session = np.repeat(session[by_pair][starts], np.diff(np.append(starts, len(pair))))
-    revisit = np.empty(len(pair), dtype=bool)
-    revisit[by_pair] = session[by_pair] != first_session
-    by_user = np.lexsort((ts, user))
-    first_of_user = np.ones(len(user), dtype=bool)
-    first_of_user[1:] = user[by_user][1:] != user[by_user][:-1]
-    user_starts = np.flatnonzero(first_of_user)
-    first_user_session = np.repeat(session[by_user][user_starts], np.diff(np.append(user_starts, len(user))))
-    later = np.empty(len(user), dtype=bool)
-    later[by_user] = session[by_user] != first_user_session
+    revisit = session != _first_of_group(pair, ts, session)
+    later = session != _first_of_group(user.astype(np.int64), ts, session)
     return float(revisit[later].mean()) if later.any() else 0.0
