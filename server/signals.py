@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from protos.artifact import Profile
 from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Query
@@ -96,26 +97,17 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
     session_rows = catalog.rows_of(query.session_ids)
     session = session_vector(catalog.vectors, session_rows, query.session_types, snapshot.event_weights,
                              policy.session_recency)
-    rows, weights = session_seeds(session_rows, query.session_types, snapshot.event_weights, policy.session_recency)
     seen = [session_rows]
     bought = (_NO_ROWS, _NO_ROWS)
-    revisits = np.zeros(len(rows), dtype=np.float32)
     if profile is not None:
         fresh = ~member(profile.purchased, session_rows)
         bought = (profile.purchased[fresh].astype(np.int64), profile.purchased_at[fresh])
-        leave_out_history = snapshot.revisit_share < policy.exclude_seen_below
-        if leave_out_history:
+        if snapshot.revisit_share < policy.exclude_seen_below:
             seen += [profile.purchased, profile.recent]
         else:  # a revisiting store: what the shopper bought may come back once it is due (see stages.due)
             due = stages.due(catalog, profile.purchased, profile.purchased_at, now, policy, without_cycle=True)
             seen.append(profile.purchased[~due])
-        rows = np.concatenate([profile.recent.astype(np.int64), rows])
-        age = np.arange(len(profile.recent))[::-1]
-        decay = np.power(np.float32(policy.history_recency), age, dtype=np.float32)
-        history = np.float32(policy.history_floor) + np.float32(1 - policy.history_floor) * decay
-        weights = np.concatenate([history, weights])
-        touches = profile.recent_touches.astype(np.float32)
-        revisits = np.concatenate([touches / max(float(touches.max(initial=0)), 1.0), revisits])
+    seeds = _seeds(snapshot, policy, query, session_rows, profile) if catalog.neighbors.shape[1] else _NO_SEEDS
     user = profile.vector if profile is not None and len(profile.vector) else None
     sources = (reasons.bit(reasons.SESSION_SIMILAR) if session is not None else 0) | (
         reasons.bit(reasons.USER_AFFINITY) if user is not None else 0)
@@ -123,7 +115,27 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         vector: np.ndarray | None = blend(session, user, policy.session_share)
     else:
         vector = session if session is not None else user
-    return _Personal(vector, sources, tuple(seen), (rows, weights), bought, revisits)
+    return _Personal(vector, sources, tuple(seen), seeds[:2], bought, seeds[2])
+
+
+_NO_SEEDS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32))
+
+
+def _seeds(snapshot: Snapshot, policy: RankingPolicy, query: Query, session_rows: np.ndarray,
+           profile: Profile | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Item-item seeds (history then session rows), their weights, and how much the shopper came back
+    to each; computed only when the artifact has an item-item model."""
+    rows, weights = session_seeds(session_rows, query.session_types, snapshot.event_weights, policy.session_recency)
+    revisits = np.zeros(len(rows), dtype=np.float32)
+    if profile is None:
+        return rows, weights, revisits
+    age = np.arange(len(profile.recent))[::-1]
+    decay = np.power(np.float32(policy.history_recency), age, dtype=np.float32)
+    history = np.float32(policy.history_floor) + np.float32(1 - policy.history_floor) * decay
+    touches = profile.recent_touches.astype(np.float32)
+    came_back = touches / max(float(touches.max(initial=0)), 1.0)
+    return (np.concatenate([profile.recent.astype(np.int64), rows]), np.concatenate([history, weights]),
+            np.concatenate([came_back, revisits]))
 
 
 def request_now(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> float:

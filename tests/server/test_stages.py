@@ -222,13 +222,17 @@ def test_history_seeds_decay_with_age_down_to_the_floor(snap: Snapshot) -> None:
     history = artifact.Profile(True, fan.vector, np.array([3, 4, 5], dtype=np.int32), fan.purchased, fan.purchased_at,
                                np.ones(3, dtype=np.int32))
     model = memory_snapshot(snap.catalog.vectors, IDS, ["a"] * 6, ["x"] * 6, [1.0] * 6, [True] * 6,
-                            profiles={"fan": history})
+                            profiles={"fan": history},
+                            neighbors=(np.zeros((6, 1), np.int32), np.zeros((6, 1), np.float32)))
     policy = RankingPolicy(history_recency=0.5, history_floor=0.2)
     signals = gather_signals(model, policy, _query(user="fan"))
     assert signals.seeds.tolist() == [3, 4, 5]
     assert np.allclose(signals.seed_weights, [0.2 + 0.8 * 0.25, 0.2 + 0.8 * 0.5, 1.0])
     flat = gather_signals(model, RankingPolicy(history_recency=1.0, history_floor=1.0), _query(user="fan"))
     assert flat.seed_weights.tolist() == [1.0, 1.0, 1.0]
+    no_model = dataclasses.replace(model, catalog=dataclasses.replace(
+        model.catalog, neighbors=np.zeros((6, 0), np.int32), neighbor_weights=np.zeros((6, 0), np.float32)))
+    assert len(gather_signals(no_model, policy, _query(user="fan")).seeds) == 0  # nothing to score them with
 
 
 def test_rerank_affinity_comes_from_the_item_item_model_when_there_is_one(snap: Snapshot) -> None:
