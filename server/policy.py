@@ -47,7 +47,6 @@ class RankingPolicy:
     # (docs/evaluation.md): all equal 0.4855 random / 0.2258 time split; 0.3 and 0.93: 0.4729 / 0.2625.
     history_recency: float = 0.93
     history_floor: float = 0.3
-    # Never recommend what the shopper already interacted with (their profile's history), as well
     # Recommend leaves out what the shopper already interacted with (their profile's history), besides
     # what they bought and what is in the session, where the store's learned revisit share (how often
     # its shoppers come back to items they touched; manifest) is below this: MovieLens 0 (nobody rates a
@@ -91,3 +90,8 @@ class RankingPolicy:
             raise ValueError(f"ranking.search_overfetch: must be >= 1, got {self.search_overfetch}")
         if self.max_search_k < 1:
             raise ValueError(f"ranking.max_search_k: must be >= 1, got {self.max_search_k}")
+
+    def keeps_history(self, revisit_share: float) -> bool:
+        """Whether a store with this learned revisit share keeps the shopper's history eligible
+        (and scores revisits) rather than leaving it out of Recommend."""
+        return revisit_share >= self.exclude_seen_below

@@ -36,7 +36,7 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter) -> Ranked:
     catalog = snapshot.catalog
     if _item_item_applies(snapshot, policy, signals):
-        revisit = policy.revisit_weight if snapshot.revisit_share >= policy.exclude_seen_below else 0.0
+        revisit = policy.revisit_weight if policy.keeps_history(snapshot.revisit_share) else 0.0
         c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, n,
                              signals.seed_revisits, revisit)
     else:

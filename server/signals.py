@@ -23,6 +23,7 @@ from server.stages import member
 __all__ = ["Signals", "gather_signals", "session_vector", "session_seeds", "blend", "request_now"]
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_SEEDS = (_NO_ROWS, np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +52,18 @@ def _normalize(v: np.ndarray) -> np.ndarray:
     return v / norm if norm > 1e-12 else v
 
 
+def _session_weights(types: np.ndarray, event_weights: np.ndarray, recency: float) -> np.ndarray:
+    """Per session interaction (oldest first): its event type's weight times geometric recency (most recent = 1)."""
+    return event_weights[types] * np.power(recency, np.arange(len(types))[::-1])
+
+
 def session_vector(vectors: np.ndarray, rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
                    recency: float) -> np.ndarray | None:
-    """Unit vector of the session's known items, weighted by event type and geometric recency
-    (most recent = 1); None when no item is known."""
+    """Unit vector of the session's known items, weighted by event type and recency; None when no item is known."""
     known = rows >= 0
     if not known.any():
         return None
-    age = np.arange(len(rows))[::-1]
-    weights = event_weights[types] * np.power(recency, age)
-    return _normalize(weights[known] @ vectors[rows[known]])
+    return _normalize(_session_weights(types, event_weights, recency)[known] @ vectors[rows[known]])
 
 
 def blend(first: np.ndarray, second: np.ndarray, share: float) -> np.ndarray:
@@ -73,17 +76,15 @@ class _Personal:
     vector: np.ndarray | None = None
     sources: int = 0
     seen: tuple[np.ndarray, ...] = ()  # rows never to recommend
-    seeds: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    seeds: tuple[np.ndarray, np.ndarray, np.ndarray] = field(default_factory=lambda: _NO_SEEDS)  # see _seeds
     bought: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_ROWS)  # purchased rows, last purchase (epoch s)
-    revisits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # per seed
 
 
 def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
                   recency: float) -> tuple[np.ndarray, np.ndarray]:
     """The session's known rows and their weights: event-type weight relative to a view's, times recency."""
     known = rows >= 0
-    age = np.arange(len(rows))[::-1]
-    weights = event_weights[types] / max(float(event_weights[1]), 1e-12) * np.power(recency, age)
+    weights = _session_weights(types, event_weights, recency) / max(float(event_weights[1]), 1e-12)
     return rows[known], weights[known].astype(np.float32)
 
 
@@ -102,7 +103,7 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
     if profile is not None:
         fresh = ~member(profile.purchased, session_rows)
         bought = (profile.purchased[fresh].astype(np.int64), profile.purchased_at[fresh])
-        if snapshot.revisit_share < policy.exclude_seen_below:
+        if not policy.keeps_history(snapshot.revisit_share):
             seen += [profile.purchased, profile.recent]
         else:  # a revisiting store: what the shopper bought may come back once it is due (see stages.due)
             due = stages.due(catalog, profile.purchased, profile.purchased_at, now, policy, without_cycle=True)
@@ -115,10 +116,7 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         vector: np.ndarray | None = blend(session, user, policy.session_share)
     else:
         vector = session if session is not None else user
-    return _Personal(vector, sources, tuple(seen), seeds[:2], bought, seeds[2])
-
-
-_NO_SEEDS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32))
+    return _Personal(vector, sources, tuple(seen), seeds, bought)
 
 
 def _seeds(snapshot: Snapshot, policy: RankingPolicy, query: Query, session_rows: np.ndarray,
@@ -161,5 +159,7 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> S
     rows = np.unique(np.concatenate(exclude)) if exclude else np.zeros(0, dtype=np.int64)
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
     bought, bought_at = personal.bought if anchor < 0 else (_NO_ROWS, _NO_ROWS)
-    return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), *personal.seeds,
-                   bought, bought_at, now, personal.revisits)
+    seeds, seed_weights, seed_revisits = personal.seeds
+    return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), seeds=seeds,
+                   seed_weights=seed_weights, bought=bought, bought_at=bought_at, now=now,
+                   seed_revisits=seed_revisits)

@@ -178,16 +178,27 @@ def item_item_affinity(catalog: Catalog, seeds: np.ndarray, seed_weights: np.nda
     return out
 
 
+def _cycles_since(catalog: Catalog, bought: np.ndarray, bought_at: np.ndarray,
+                  now: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per purchased row: its learned cycle in days (0 = none) and the cycles elapsed since this shopper
+    last bought it (0 without a cycle)."""
+    cycle = catalog.repurchase_days[bought].astype(np.float64)
+    return cycle, np.maximum(now - bought_at, 0) / _DAY_S / np.where(cycle > 0, cycle, np.inf)
+
+
+def _due(rate: np.ndarray, cycle: np.ndarray, cycles: np.ndarray, policy: RankingPolicy,
+         without_cycle: bool) -> np.ndarray:
+    timely = (cycles >= policy.buy_again_due_share) & (cycle > 0)
+    return (rate >= policy.buy_again_min_rate) & (timely | (without_cycle & (cycle == 0)))
+
+
 def due(catalog: Catalog, bought: np.ndarray, bought_at: np.ndarray, now: float, policy: RankingPolicy, *,
         without_cycle: bool = False) -> np.ndarray:
     """Per purchased row: may it be bought again now — at least policy.buy_again_min_rate of the item's
     buyers bought it again, and buy_again_due_share of its learned cycle has passed since this shopper
     last bought it (`without_cycle`: an item too rarely rebought for a cycle to be learned counts as due)."""
-    cycle = catalog.repurchase_days[bought].astype(np.float64)
-    cycles = np.maximum(now - bought_at, 0) / _DAY_S / np.where(cycle > 0, cycle, np.inf)
-    rate = catalog.repurchase_rate[bought]
-    timely = (cycles >= policy.buy_again_due_share) & (cycle > 0)
-    return (rate >= policy.buy_again_min_rate) & (timely | (without_cycle & (cycle == 0)))
+    cycle, cycles = _cycles_since(catalog, bought, bought_at, now)
+    return _due(catalog.repurchase_rate[bought], cycle, cycles, policy, without_cycle)
 
 
 def mark(c: Candidates, rows: np.ndarray, reason: int) -> Candidates:
@@ -211,10 +222,9 @@ def buy_again(catalog: Catalog, c: Candidates, bought: np.ndarray, bought_at: np
     if not len(bought) or policy.buy_again_weight <= 0:
         return c
     rows = bought.astype(np.int64)
-    cycle = catalog.repurchase_days[rows].astype(np.float64)
     rate = catalog.repurchase_rate[rows].astype(np.float64)
-    cycles = np.maximum(now - bought_at, 0) / _DAY_S / np.where(cycle > 0, cycle, np.inf)
-    now_due = due(catalog, rows, bought_at, now, policy)
+    cycle, cycles = _cycles_since(catalog, rows, bought_at, now)
+    now_due = _due(rate, cycle, cycles, policy, without_cycle=False)
     now_due &= (cycles <= policy.buy_again_max_cycles) & eligible(catalog, rows, rows[:0], f)
     if not now_due.any():
         return c
