@@ -45,14 +45,10 @@ class PayloadPool:
 
 
 def profile_user_ids(store: Path, limit: int) -> list[str]:
-    """About `limit` user ids with a profile, spread over the store's key order."""
+    """Up to `limit` user ids with a profile, spread over the store's key order."""
     env = artifact.open_store(store)
     try:
-        db = env.open_db(artifact.DB_PROFILES, create=False)
-        with env.begin(db=db) as txn:
-            total = txn.stat(db)["entries"]
-            step = max(1, total // limit)
-            return [bytes(k).decode() for i, k in enumerate(txn.cursor().iternext(values=False)) if i % step == 0]
+        return artifact.sample_user_ids(env, limit)
     finally:
         env.close()
 

@@ -58,7 +58,7 @@ from protos import artifact_pb2
 __all__ = [
     "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
     "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "Profile", "pack_profile", "unpack_profile",
-    "sorted_ids", "find_rows", "file_sha256", "fsync_path", "index_queries", "open_store", "staging_dir",
+    "sorted_ids", "find_rows", "sample_user_ids", "file_sha256", "fsync_path", "index_queries", "open_store", "staging_dir",
     "new_version_name", "switch_current", "resolve_current", "copy_version", "read_manifest", "write_manifest",
     "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
@@ -218,6 +218,16 @@ def open_store(path: Path, *, write: bool = False) -> lmdb.Environment:
         # A sparse file's ceiling, not an allocation.
         return lmdb.open(str(path), subdir=False, map_size=1 << 40, max_dbs=1, lock=False, sync=True)
     return lmdb.open(str(path), subdir=False, readonly=True, lock=False, max_dbs=1, readahead=False)
+
+
+def sample_user_ids(env: lmdb.Environment, limit: int) -> list[str]:
+    """Up to `limit` user ids with a profile, spread evenly over the store's key order (for benchmarks
+    and load tests). Raises lmdb.Error."""
+    db = env.open_db(DB_PROFILES, create=False)
+    with env.begin(db=db) as txn:
+        step = max(1, txn.stat(db)["entries"] // max(limit, 1))
+        keys = txn.cursor().iternext(values=False)
+        return [bytes(k).decode() for i, k in enumerate(keys) if i % step == 0][:limit]
 
 
 def staging_dir(root: Path, version: str) -> Path:

@@ -105,10 +105,7 @@ class LmdbProfiles:
 
     def user_ids(self, limit: int) -> list[str]:
         try:
-            with self._env.begin(db=self._db) as txn:
-                step = max(1, txn.stat(self._db)["entries"] // max(limit, 1))
-                keys = txn.cursor().iternext(values=False)
-                return [bytes(k).decode() for i, k in enumerate(keys) if i % step == 0][:limit]
+            return artifact.sample_user_ids(self._env, limit)
         except lmdb.Error as exc:
             raise ArtifactError(f"profile scan failed: {type(exc).__name__}") from exc
 
