@@ -58,9 +58,9 @@ from protos import artifact_pb2
 __all__ = [
     "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
     "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "Profile", "pack_profile", "unpack_profile",
-    "sorted_ids", "find_rows", "sample_user_ids", "file_sha256", "fsync_path", "index_queries", "open_store", "staging_dir",
-    "new_version_name", "switch_current", "resolve_current", "copy_version", "read_manifest", "write_manifest",
-    "verify_files", "check_arrays", "check_index", "ManifestMismatch",
+    "sorted_ids", "find_rows", "sample_user_ids", "file_sha256", "fsync_path", "index_queries", "open_store",
+    "staging_dir", "new_version_name", "switch_current", "resolve_current", "copy_version", "read_manifest",
+    "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
 SCHEMA_VERSION = 4
