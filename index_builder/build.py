@@ -331,8 +331,8 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     popular = popularity[catalog.in_stock[popularity]][: config.popular_list]
     ids = _fixed_width_bytes(catalog.ids)
     ids_sorted, rows_by_id = artifact.sorted_ids(ids)
-    user_events = _user_events(events, user_rows)
-    mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
+    mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)  # known users with a vector
+    user_events = _user_events(events, mine)
     revisit = revisits.revisit_share(events.user[mine], events.item[mine], events.session[mine], events.ts[mine],
                                      len(catalog.category))
     with _step("repurchase"):
@@ -361,9 +361,8 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     return manifest
 
 
-def _user_events(events: _Events, user_rows: np.ndarray) -> UserEvents:
-    """Events of the users with a learned vector (known, consenting): what profiles and cycles are made of."""
-    mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
+def _user_events(events: _Events, mine: np.ndarray) -> UserEvents:
+    """The `mine` events (users with a learned vector: known, consenting): what profiles and cycles are made of."""
     return UserEvents(user=events.user[mine], item=events.item[mine], ts=events.ts[mine],
                       purchase=events.kind[mine] == inputs.EVENT_TYPES.index("purchase"))
 
