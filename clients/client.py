@@ -101,7 +101,7 @@ def _filters(f: Filters | None) -> pb.Filters:
 
 
 class TailorClient:
-    """Calls Recommend and Rerank; raises clients.errors.TailorClientError subclasses on failure."""
+    """Calls Recommend, Rerank and GetProfile; raises clients.errors.TailorClientError subclasses on failure."""
 
     def __init__(self, target: str | None = None, *, timeout: float = 1.0) -> None:
         self._channel = grpc.insecure_channel(target or default_target(), options=RETRY_OPTIONS)
@@ -128,6 +128,16 @@ class TailorClient:
             user_id=user_id, session=_session(session), context=_context(page, anchor_item_id),
             filters=_filters(filters), request_id=request_id)
         return self._call(self._stub.Rerank, request, timeout)
+
+    def get_profile(self, user_id: str, *, timeout: float | None = None) -> pb.Profile:
+        """What Tailor knows of one shopper (the Profile message, protos/decision.proto); raises NotFound
+        for an unknown user or one without consent."""
+        try:
+            response: pb.Profile = self._stub.GetProfile(pb.GetProfileRequest(user_id=user_id),
+                                                         timeout=self._timeout if timeout is None else timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return response
 
     def _call(self, method: grpc.UnaryUnaryMultiCallable, request: object, timeout: float | None) -> Decision:
         try:

@@ -2,6 +2,7 @@
 
 TailorClientError            any failed call; `.code` is the gRPC status, `.details` its message
  +-- InvalidArgument         the request was wrong; `.field` names the offending field
+ +-- NotFound                what was asked for is not known (GetProfile: unknown user or no consent)
  +-- Overloaded              RESOURCE_EXHAUSTED: back off and retry
  +-- DeadlineExceeded        the call's deadline passed
  +-- Unavailable             no server listening, or it is draining
@@ -14,8 +15,8 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-__all__ = ["TailorClientError", "InvalidArgument", "Overloaded", "DeadlineExceeded", "Unavailable", "Internal",
-           "from_rpc_error"]
+__all__ = ["TailorClientError", "InvalidArgument", "NotFound", "Overloaded", "DeadlineExceeded", "Unavailable",
+           "Internal", "from_rpc_error"]
 
 
 class TailorClientError(Exception):
@@ -29,6 +30,10 @@ class InvalidArgument(TailorClientError):
     def __init__(self, code: grpc.StatusCode, details: str, field: str = "") -> None:
         super().__init__(code, details)
         self.field = field
+
+
+class NotFound(TailorClientError):
+    pass
 
 
 class Overloaded(TailorClientError):
@@ -48,6 +53,7 @@ class Internal(TailorClientError):
 
 
 _BY_CODE: dict[grpc.StatusCode, type[TailorClientError]] = {
+    grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.RESOURCE_EXHAUSTED: Overloaded,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
     grpc.StatusCode.UNAVAILABLE: Unavailable,

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("loadtests.evaluate.cli", "offline accuracy of Tailor and baselines on a held-out split"),
     "recommend": ("clients.commands", "ask for N products"),
     "rerank": ("clients.commands", "reorder candidate items (given best first)"),
+    "profile": ("clients.profile", "what Tailor knows of one shopper (segment, RFM, lifetime value, affinities)"),
 }
 # Long-running commands log progress at INFO without -v.
 _VERBOSE_BY_DEFAULT = frozenset({"serve", "build", "bench"})

@@ -16,9 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from index_builder import embeddings, inputs, item_item, repurchase, revisits
+from index_builder import embeddings, inputs, item_item, item_signals, repurchase, revisits
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
+from index_builder.facts import Facts, ShopperEvents, shopper_facts
 from index_builder.index import IvfParams, build_index
 from index_builder.profiles import UserEvents, profile_records
 from index_builder.publish import Staging
@@ -28,6 +29,8 @@ __all__ = ["build_artifacts"]
 
 log = logging.getLogger(__name__)
 _DAY_MS = 86_400_000
+# Items kept per demographic cell's popular list (the fallback for shoppers too new for anything personal).
+_CELL_LIST = 200
 
 
 @contextmanager
@@ -63,6 +66,9 @@ class _Events:
     ts: np.ndarray  # int64 ms
     anonymous: np.ndarray  # bool: empty user_id
     value: np.ndarray  # float32 multiplier of the event type's weight (1 without a value column)
+    qty: np.ndarray  # float64
+    paid: np.ndarray  # float64 unit price paid: the event's price, the catalog price where it has none (0)
+    channel: np.ndarray  # uint8 index into artifact.CHANNELS (0 = unknown)
     dropped_unknown_item: int
     unknown_user: int
     sessions_derived: int = 0
@@ -95,8 +101,23 @@ def _with_implicit_users(users: pa.Table, events: pa.Table, default_consent: boo
     seen = pc.unique(events["user_id"].combine_chunks())
     known = users["user_id"].combine_chunks()
     implicit = seen.filter(pc.and_(pc.not_equal(seen, ""), pc.invert(pc.is_in(seen, value_set=known))))
-    table = pa.table({"user_id": implicit, "consent": pa.repeat(pa.scalar(default_consent), len(implicit))})
-    return pa.concat_tables([users.select(["user_id", "consent"]), table]), len(implicit)
+    blank = pa.repeat(pa.scalar(""), len(implicit))
+    table = pa.table({"user_id": implicit, "consent": pa.repeat(pa.scalar(default_consent), len(implicit)),
+                      "country": blank, "age_band": blank})
+    columns = ["user_id", "consent", "country", "age_band"]
+    return pa.concat_tables([users.select(columns), table]), len(implicit)
+
+
+def _demographic_codes(users: pa.Table) -> tuple[tuple[np.ndarray, np.ndarray], list[str], list[str]]:
+    """(country code, age band code) per user, -1 where not given, and the two vocabularies."""
+    codes, names = [], []
+    for column in ("country", "age_band"):
+        values = pc.utf8_trim_whitespace(users[column])
+        encoded = pc.dictionary_encode(pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values))
+        encoded = encoded.combine_chunks()
+        codes.append(pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int16))
+        names.append([str(n) for n in encoded.dictionary.to_pylist()])
+    return (codes[0], codes[1]), names[0], names[1]
 
 
 def _derived_sessions(user: np.ndarray, ts: np.ndarray, gap_ms: int) -> np.ndarray:
@@ -131,6 +152,18 @@ def _value_scale(value: pa.ChunkedArray, how: str) -> np.ndarray:
     return scaled.astype(np.float32)
 
 
+def _paid(price: np.ndarray, catalog_price: np.ndarray, item: np.ndarray) -> np.ndarray:
+    """The unit price of each event: its own, or the item's catalog price where it gives none (0)."""
+    return np.where(price != 0, price, catalog_price[item]).astype(np.float64)
+
+
+def _channel_codes(channel: pa.ChunkedArray) -> np.ndarray:
+    """Index into artifact.CHANNELS per event; an unknown or empty channel is 0 ("unknown")."""
+    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(channel))
+    codes = pc.fill_null(pc.index_in(lowered, value_set=pa.array(artifact.CHANNELS[1:])), -1).to_numpy()
+    return (codes + 1).astype(np.uint8)
+
+
 def _events(table: pa.Table, catalog: _Catalog, users: pa.Table, config: BuildConfig) -> _Events:
     # The hash passes over millions of strings are independent and release the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -146,6 +179,9 @@ def _events(table: pa.Table, catalog: _Catalog, users: pa.Table, config: BuildCo
         item=item[keep].astype(np.int32), user=user[keep], session=session[keep],
         kind=kind[keep].astype(np.int8), ts=ts[keep], anonymous=~has_user[keep],
         value=_value_scale(table["value"], config.value_scale)[keep],
+        qty=table["qty"].to_numpy()[keep],
+        paid=_paid(table["price"].to_numpy()[keep], catalog.price, item[keep]),
+        channel=_channel_codes(table["channel"])[keep],
         dropped_unknown_item=int((~keep).sum()),
         unknown_user=int((has_user & (user < 0) & keep).sum()),
         sessions_derived=derived,
@@ -224,7 +260,7 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     popularity = _popularity(events, len(catalog.category), weights, config.popularity_half_life_days, reference_ms)
     staging = Staging(config.out_root, artifact.new_version_name())
     try:
-        manifest = _write(config, staging, catalog, events, users, consent, learned, popularity)
+        manifest = _write(config, staging, catalog, events, users, consent, learned, popularity, reference_ms)
         manifest.counts.items_cold = int(learned.cold.sum())
         _input_counts(manifest, config, events, consent, known_users.num_rows, n_implicit, reference_ms)
         manifest.build_seconds = round(time.perf_counter() - started, 3)
@@ -325,7 +361,7 @@ def _recall_queries(item_vectors: np.ndarray, user_vectors: np.ndarray, user_row
 
 
 def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, users: pa.Table,
-           consent: np.ndarray, learned: _Learned, popularity: np.ndarray) -> artifact_pb2.Manifest:
+           consent: np.ndarray, learned: _Learned, popularity: np.ndarray, reference_ms: int) -> artifact_pb2.Manifest:
     """`popularity`: every catalog row, most popular first (`_popularity`)."""
     item_vectors, user_vectors, user_rows = learned.item_vectors, learned.user_vectors, learned.user_rows
     popular = popularity[catalog.in_stock[popularity]][: config.popular_list]
@@ -347,6 +383,11 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,
     }.items():
         staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
+    with _step("facts"):
+        demographics, countries, age_bands = _demographic_codes(users)
+        n_cells = (len(countries) + 1) * (len(age_bands) + 1)
+        facts = _shopper_facts(config, staging, catalog, events, mine, len(consent), demographics,
+                               (len(age_bands), n_cells), reference_ms)
     with _step("index"):
         queries = _recall_queries(item_vectors, user_vectors, user_rows, config.seed)
         params = IvfParams(threshold=config.ivf_threshold, target_recall=config.ivf_target_recall,
@@ -355,10 +396,59 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         staging.save_index(index)
         del index
     with _step("store"):
-        n_profiles = _write_store(config, staging, user_events, users, consent, user_vectors, user_rows)
+        n_profiles = _write_store(config, staging, user_events, users, consent, user_vectors, user_rows, facts)
     manifest = _manifest(config, staging.version, catalog, events, users, n_profiles, index_info)
     manifest.revisit_share = revisit
+    _facts_summary(manifest, facts, consent, countries, age_bands)
     return manifest
+
+
+def _shopper_facts(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, mine: np.ndarray,
+                   n_users: int, demographics: tuple[np.ndarray, np.ndarray], cells: tuple[int, int],
+                   reference_ms: int) -> Facts:
+    """`cells`: (age bands, demographic cells) — see item_signals.cell_code."""
+    shopper_events = ShopperEvents(
+        user=events.user[mine], item=events.item[mine], ts=events.ts[mine], kind=events.kind[mine],
+        order=events.session[mine], qty=events.qty[mine], paid=events.paid[mine], channel=events.channel[mine],
+        item_category=catalog.category, item_brand=catalog.brand, item_price=catalog.price)
+    facts = shopper_facts(shopper_events, n_users, demographics, reference_ms, config)
+    n_items = len(catalog.category)
+    weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
+    weight = weights[shopper_events.kind]
+    n_age_bands, n_cells = cells
+    cell = item_signals.cell_code(demographics[0], demographics[1], n_age_bands)
+    arrays = {
+        "price_position": item_signals.item_price_positions(catalog.category, catalog.price),
+        "first_seen": item_signals.first_seen(events.item, events.ts, n_items, reference_ms),
+        "segment_popularity": item_signals.segment_popularity(facts.facts["segment"][shopper_events.user],
+                                                              shopper_events.item, weight, n_items),
+        "cell_popular_rows": item_signals.cell_popular_rows(cell[shopper_events.user], shopper_events.item, weight,
+                                                            n_cells, _CELL_LIST),
+    }
+    for name, array in arrays.items():
+        staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
+    return facts
+
+
+def _facts_summary(manifest: artifact_pb2.Manifest, facts: Facts, consent: np.ndarray, countries: list[str],
+                   age_bands: list[str]) -> None:
+    manifest.countries.extend(countries)
+    manifest.age_bands.extend(age_bands)
+    manifest.refund_lines = facts.refunds
+    sizes = np.bincount(facts.facts["segment"][consent], minlength=len(artifact.SEGMENTS))
+    for name, size in zip(artifact.SEGMENTS, sizes.tolist(), strict=True):
+        manifest.segments.add(segment=name, users=size)
+    models = manifest.lifetime
+    if facts.bgnbd is not None:
+        models.bgnbd_fitted = True
+        models.r, models.alpha, models.a, models.b = facts.bgnbd.r, facts.bgnbd.alpha, facts.bgnbd.a, facts.bgnbd.b
+    if facts.gamma_gamma is not None:
+        models.gamma_gamma_fitted = True
+        models.p, models.q, models.v = facts.gamma_gamma.p, facts.gamma_gamma.q, facts.gamma_gamma.v
+    log.info("facts_done refund_lines=%d bgnbd_fitted=%s gamma_gamma_fitted=%s %s", facts.refunds,
+             models.bgnbd_fitted, models.gamma_gamma_fitted,
+             " ".join(f"segment_{n.replace(' ', '_').replace(chr(39), '')}={c}"
+                      for n, c in zip(artifact.SEGMENTS, sizes.tolist(), strict=True)))
 
 
 def _user_events(events: _Events, mine: np.ndarray) -> UserEvents:
@@ -368,9 +458,9 @@ def _user_events(events: _Events, mine: np.ndarray) -> UserEvents:
 
 
 def _write_store(config: BuildConfig, staging: Staging, user_events: UserEvents, users: pa.Table,
-                 consent: np.ndarray, user_vectors: np.ndarray, user_rows: np.ndarray) -> int:
+                 consent: np.ndarray, user_vectors: np.ndarray, user_rows: np.ndarray, facts: Facts) -> int:
     records = profile_records(users["user_id"].combine_chunks(), consent, user_vectors, user_rows,
-                              user_events, config.recent_items)
+                              user_events, config.recent_items, facts)
     progress = tqdm(records, desc="profiles", unit="user", disable=not config.show_progress, mininterval=1.0)
     return staging.save_store(progress)
 
@@ -390,6 +480,11 @@ def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Eve
             popularity_half_life_days=config.popularity_half_life_days, item_neighbors=config.item_neighbors,
             ease_lambda=config.ease_lambda, als_alpha=config.als_alpha,
             repurchase_min_gap_days=config.repurchase_min_gap_days,
-            repurchase_min_buyers=config.repurchase_min_buyers),
+            repurchase_min_buyers=config.repurchase_min_buyers, affinity_weights=config.affinity_weights,
+            affinity_half_life_days=config.affinity_half_life_days, profile_top=config.profile_top,
+            rfm_window_days=config.rfm_window_days, lifecycle_new_days=config.lifecycle_new_days,
+            lifecycle_active_days=config.lifecycle_active_days, lifecycle_lapsed_days=config.lifecycle_lapsed_days,
+            clv_horizon_days=config.clv_horizon_days, clv_margin=config.clv_margin,
+            clv_annual_discount=config.clv_annual_discount),
         index=index_info, categories=catalog.categories, brands=catalog.brands,
     )

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BuildConfig", "DEFAULT_EVENT_WEIGHTS", "VALUE_SCALES", "load_build_config", "parse_event_weights",
+__all__ = ["BuildConfig", "DEFAULT_EVENT_WEIGHTS", "DEFAULT_AFFINITY_WEIGHTS", "VALUE_SCALES", "load_build_config",
+           "parse_event_weights",
            "parse_reference_time"]
 
 # Confidence of one event per type in the interaction matrix. Recorded in the manifest: the server
@@ -23,6 +24,8 @@ DEFAULT_EVENT_WEIGHTS = {"view": 1.0, "cart": 4.0, "purchase": 10.0}
 # How an event's `value` (a rating or quantity) scales its type's weight: linear = weight * value;
 # log1p = weight * log1p(value) / log1p(1), so a value of 1 weighs the same under both.
 VALUE_SCALES = ("linear", "log1p")
+# Weight of one event per type in a shopper's category and brand affinities (a purchase outweighs a view).
+DEFAULT_AFFINITY_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 6.0}
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,24 @@ class BuildConfig:
     ivf_threshold: int = 200_000
     ivf_target_recall: float = 0.92
     ivf_max_nprobe: int = 64
+    # Profiles (index_builder/facts.py, docs/segments.md): category and brand affinities weigh each event
+    # by its type's affinity weight, halved every affinity_half_life_days before the reference time; the
+    # profile keeps the profile_top strongest categories and brands.
+    affinity_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_AFFINITY_WEIGHTS))
+    affinity_half_life_days: float = 90.0
+    profile_top: int = 8
+    # RFM over the rfm_window_days before the reference time; lifecycle: new = first seen within
+    # lifecycle_new_days, active = last seen within lifecycle_active_days, lapsing up to
+    # lifecycle_lapsed_days, lapsed after.
+    rfm_window_days: float = 365.0
+    lifecycle_new_days: float = 30.0
+    lifecycle_active_days: float = 30.0
+    lifecycle_lapsed_days: float = 90.0
+    # Predicted lifetime value: expected purchases over clv_horizon_days (BG/NBD) x expected order value
+    # (Gamma-Gamma) x clv_margin, discounted at clv_annual_discount a year.
+    clv_horizon_days: float = 90.0
+    clv_margin: float = 1.0
+    clv_annual_discount: float = 0.0
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -94,14 +115,23 @@ class BuildConfig:
             "ivf_threshold": self.ivf_threshold >= 1000,
             "ivf_target_recall": 0.0 < self.ivf_target_recall <= 1.0,
             "ivf_max_nprobe": self.ivf_max_nprobe >= 1,
+            "affinity_half_life_days": self.affinity_half_life_days > 0,
+            "profile_top": 0 <= self.profile_top <= 255,
+            "rfm_window_days": self.rfm_window_days > 0,
+            "lifecycle_new_days": self.lifecycle_new_days >= 0,
+            "lifecycle_active_days": self.lifecycle_active_days >= 0,
+            "lifecycle_lapsed_days": self.lifecycle_lapsed_days >= self.lifecycle_active_days,
+            "clv_horizon_days": self.clv_horizon_days > 0,
+            "clv_margin": 0 <= self.clv_margin <= 1,
+            "clv_annual_discount": self.clv_annual_discount >= 0,
         }
         for key, ok in checks.items():
             if not ok:
                 raise ValueError(f"BuildConfig.{key}: invalid value {getattr(self, key)!r}")
-        missing = {"view", "cart", "purchase"} - set(self.event_weights)
-        if missing or any(w < 0 for w in self.event_weights.values()):
-            raise ValueError(
-                f"BuildConfig.event_weights: need non-negative view, cart, purchase; got {self.event_weights}")
+        for key in ("event_weights", "affinity_weights"):
+            weights = getattr(self, key)
+            if {"view", "cart", "purchase"} - set(weights) or any(w < 0 for w in weights.values()):
+                raise ValueError(f"BuildConfig.{key}: need non-negative view, cart, purchase; got {weights}")
 
 
 def _known_zone(name: str) -> bool:
@@ -167,6 +197,9 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "ivf_target_recall": float, "ivf_max_nprobe": _integer, "show_progress": _boolean,
     "item_neighbors": _integer, "ease_lambda": float, "ease_max_items": _integer, "als_alpha": float,
     "repurchase_min_gap_days": float, "repurchase_min_buyers": _integer,
+    "affinity_weights": _weights, "affinity_half_life_days": float, "profile_top": _integer,
+    "rfm_window_days": float, "lifecycle_new_days": float, "lifecycle_active_days": float,
+    "lifecycle_lapsed_days": float, "clv_horizon_days": float, "clv_margin": float, "clv_annual_discount": float,
 }
 # What the [build] table may set: everything but the terminal's progress bars (`--quiet`).
 FILE_KEYS = tuple(f.name for f in fields(BuildConfig) if f.name != "show_progress")

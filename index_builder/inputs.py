@@ -86,16 +86,21 @@ USERS = TableSpec(
     {"user_id": pa.string(), "consent": pa.bool_()},
     required_text=("user_id",),
     unique="user_id",
+    optional={"country": pa.string(), "age_band": pa.string()},
+    defaults={"country": "", "age_band": ""},
     ids=("user_id",),
-    personal=("user_id",),
+    personal=("user_id", "country", "age_band"),
 )
 EVENTS = TableSpec(
     "events",
     {"ts": _TS, "user_id": pa.string(), "item_id": pa.string(), "type": pa.string()},
     required_text=("item_id", "type"),
     unique=None,
-    optional={"session_id": pa.string(), "value": pa.float64()},
-    defaults={"session_id": "", "value": 1.0},
+    # qty x price is an order line's amount (RFM monetary, lifetime value); a price of 0 (or none) means
+    # the catalog price; channel is one of web, app, email, store (anything else counts as unknown).
+    optional={"session_id": pa.string(), "value": pa.float64(), "qty": pa.float64(), "price": pa.float64(),
+              "channel": pa.string()},
+    defaults={"session_id": "", "value": 1.0, "qty": 1.0, "price": 0.0, "channel": ""},
     ids=("item_id", "user_id"),
     personal=("user_id", "session_id"),
     timestamps=("ts",),
@@ -336,8 +341,14 @@ def _check_values(path: Path, spec: TableSpec, table: pa.Table) -> None:
         primary = pc.utf8_trim_whitespace(pc.replace_substring_regex(table["category"], r"\|.*$", ""))
         _fail_at(path, _first_bad(_empty(primary)), "category", "the first (primary) category must not be empty")
     if "price" in table.column_names:
+        # An event's price may be negative (a refund line: it adds nothing to monetary value, counted).
         price = table["price"].to_numpy()
-        _fail_at(path, _first_bad(~np.isfinite(price) | (price < 0)), "price", "must be a finite number >= 0")
+        floor = 0.0 if spec.name == "items" else -np.inf
+        _fail_at(path, _first_bad(~np.isfinite(price) | (price < floor)), "price",
+                 "must be a finite number >= 0" if spec.name == "items" else "must be a finite number")
+    if "qty" in table.column_names:
+        qty = table["qty"].to_numpy()
+        _fail_at(path, _first_bad(~np.isfinite(qty)), "qty", "must be a finite number")
     if "value" in table.column_names:
         value = table["value"].to_numpy()
         _fail_at(path, _first_bad(~np.isfinite(value) | (value <= 0)), "value", "must be a finite number > 0")

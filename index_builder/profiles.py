@@ -1,4 +1,5 @@
-"""Per-user profile records: vector, recent items, purchased items and when each was last bought, consent.
+"""Per-user profile records: consent, facts (index_builder/facts.py), vector, recent items, purchased
+items and when each was last bought, top categories and brands.
 
 Everything is computed with vectorised sorts over the event arrays; the only
 per-user Python work is slicing and packing the record bytes.
@@ -13,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from protos.artifact import pack_profile
+from index_builder.facts import Facts
+from protos.artifact import no_facts, pack_profile
 
 __all__ = ["UserEvents", "ProfileRecords", "profile_records"]
 
@@ -90,6 +92,7 @@ class ProfileRecords:
     recent: tuple[np.ndarray, np.ndarray, np.ndarray]  # items, per-user bounds, events per item
     purchased: tuple[np.ndarray, np.ndarray, np.ndarray]  # items, last purchase (epoch s), per-user bounds
     recent_items: int
+    facts: Facts | None = None
 
     def __len__(self) -> int:
         return len(self.key_bytes)
@@ -105,25 +108,42 @@ class ProfileRecords:
                    bought_bounds[users], bought_bounds[users + 1])
         empty_f, empty_i = np.zeros(0, np.float32), np.zeros(0, np.int32)
         withheld = pack_profile(False, empty_f, empty_i, empty_i, np.zeros(0, np.int64), empty_i)
-        for key, consent, row, r0, r1, p0, p1 in zip(self.key_bytes, *(c.tolist() for c in columns), strict=True):
+        has_vector = (self.vector_of[users] >= 0).tolist()
+        facts = self.facts or _no_facts(len(self.consent))
+        (cats, cat_w, cat_b), (brands, brand_w, brand_b) = facts.categories, facts.brands
+        for key, user, consent, vector, row, r0, r1, p0, p1, c0, c1, b0, b1 in zip(
+                self.key_bytes, users.tolist(), *(c.tolist() for c in columns[:1]), has_vector,
+                *(c.tolist() for c in columns[1:]), *(c.tolist() for c in (cat_b[users], cat_b[users + 1],
+                                                                          brand_b[users], brand_b[users + 1])),
+                strict=True):
             if not consent:
                 yield key, withheld
             else:
-                yield key, pack_profile(True, self.vectors[row], touched[r0:r1], bought[p0:p1],
-                                             bought_at[p0:p1], touches[r0:r1])
+                yield key, pack_profile(True, self.vectors[row] if vector else empty_f, touched[r0:r1],
+                                        bought[p0:p1], bought_at[p0:p1], touches[r0:r1],
+                                        facts=facts.facts[user], categories=(cats[c0:c1], cat_w[c0:c1]),
+                                        brands=(brands[b0:b1], brand_w[b0:b1]))
+
+
+def _no_facts(n_users: int) -> Facts:
+    empty = (np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(n_users + 1, np.int64))
+    return Facts(np.repeat(no_facts(), n_users), empty, empty, None, None, 0)
 
 
 def profile_records(user_ids: pa.Array, consent: np.ndarray, vectors: np.ndarray,
-                    vector_of: np.ndarray, events: UserEvents, recent_items: int) -> ProfileRecords:
-    """Records for every user with consent=false or with a vector, sorted by key bytes.
+                    vector_of: np.ndarray, events: UserEvents, recent_items: int,
+                    facts: Facts | None = None) -> ProfileRecords:
+    """Records for every user, sorted by key bytes: with `facts`, every consenting user has one (an empty
+    vector where they have no learned one); without, only those with a vector.
 
     `vector_of[u]` is the row of `vectors` for user code u, or -1 when the user has none.
     Users without consent get a record that says so and holds nothing else.
     """
     n_users = len(user_ids)
     order = pc.sort_indices(user_ids).to_numpy()  # byte order of the UTF-8 ids, as LMDB sorts keys
-    order = order[~consent[order] | (vector_of[order] >= 0)]
+    if facts is None:
+        order = order[~consent[order] | (vector_of[order] >= 0)]
     keys = user_ids.take(pa.array(order)).cast(pa.binary()).to_pylist()
     return ProfileRecords(key_bytes=keys, users=order, consent=consent, vectors=vectors, vector_of=vector_of,
                           recent=_recent(events, n_users), purchased=_purchased(events, n_users),
-                          recent_items=recent_items)
+                          recent_items=recent_items, facts=facts)

@@ -29,10 +29,16 @@ ROOT/
     item_repurchase_days.npy    float32 [items] >= 0: median days between consecutive purchase
                                 occasions of its repeat buyers; 0 = no cycle learned (fewer than
                                 BuildParams.repurchase_min_buyers repeat buyers)
+    item_price_position.npy     float32 [items] 0..1: price percentile within the item's category
+    item_first_seen.npy         int64 [items]: first event (epoch s); the reference time if none
+    segment_popularity.npy      float32 [SEGMENTS, items] 0..1: each segment's popularity per item
+    cell_popular_rows.npy       int32 [cells, k]: each demographic cell's most popular rows, -1 padded
+                                (cell = (country + 1) x (len(manifest.age_bands) + 1) + age band + 1)
     store.lmdb                  LMDB (`open_store`), one named db:
                                   profiles: user id -> profile record (`pack_profile`): consent,
-                                  vector, recent item rows, purchased item rows and the last
-                                  purchase time of each (epoch seconds)
+                                  scalar facts (RFM, segment, CLV, lifecycle, price band, tags,
+                                  demographics), vector, recent item rows, purchased item rows
+                                  and the last purchase time of each, top categories and brands
 
 Every check of a version's shape happens once, at load (`check_arrays`, `check_index`,
 `read_manifest`), never per request.
@@ -45,7 +51,7 @@ import json
 import os
 import shutil
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,13 +64,14 @@ from protos import artifact_pb2
 __all__ = [
     "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
     "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "Profile", "pack_profile", "unpack_profile",
+    "FACTS", "no_facts", "SEGMENTS", "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS",
     "sorted_ids", "find_rows", "sample_user_ids", "file_sha256", "fsync_path", "index_queries", "open_store",
     "staging_dir", "new_version_name", "switch_current", "resolve_current", "copy_version", "read_manifest",
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 4
-PROFILE_LAYOUT = 3
+SCHEMA_VERSION = 5
+PROFILE_LAYOUT = 4
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
 MANIFEST = "manifest.json"
@@ -85,7 +92,8 @@ class ArraySpec:
 
     file: str
     dtype: str  # numpy dtype string; "S" = any byte-string width
-    per_item: bool = True
+    per_item: bool = True  # a row per item (else: at most one per item)
+    items_axis: int = 0  # the axis with one entry per item, for per-item arrays
 
 
 ITEM_ARRAYS = {
@@ -102,16 +110,52 @@ ITEM_ARRAYS = {
     "neighbor_weights": ArraySpec("item_neighbor_weights.npy", "<f4"),
     "repurchase_rate": ArraySpec("item_repurchase_rate.npy", "<f4"),
     "repurchase_days": ArraySpec("item_repurchase_days.npy", "<f4"),
+    "price_position": ArraySpec("item_price_position.npy", "<f4"),
+    "first_seen": ArraySpec("item_first_seen.npy", "<i8"),
+    "segment_popularity": ArraySpec("segment_popularity.npy", "<f4", items_axis=1),
+    "cell_popular_rows": ArraySpec("cell_popular_rows.npy", "<i4", per_item=False),
 }
 
 
 # --- records -------------------------------------------------------------------------------------------------------
 
-# Profile record (layout 3): header, then float32[dim] vector, int32[n_recent] recent
-# item rows (oldest first), int32[n_purchased] purchased item rows (sorted),
-# int64[n_purchased] the last purchase of each (epoch seconds, aligned with them).
-_PROFILE_HEADER = struct.Struct("<BBHHH")
+# Profile record (layout 4): header, then FACTS (one packed record of scalars), float32[dim] vector,
+# int32[n_recent] recent item rows (oldest first), int32[n_purchased] purchased item rows (sorted),
+# int64[n_purchased] the last purchase of each (epoch seconds, aligned with them), int32[n_recent]
+# events on each recent row, then the top categories and brands: int32 codes and float32 weights
+# (strongest first, weights summing to at most 1).
+_PROFILE_HEADER = struct.Struct("<BBHHHBB")
 _FLAG_CONSENT = 1
+
+# The names behind the small codes in FACTS, fixed by PROFILE_LAYOUT (docs/segments.md).
+SEGMENTS = ("browsers", "champions", "loyal", "potential loyalists", "new", "promising", "needs attention",
+            "about to sleep", "at risk", "can't lose them", "hibernating", "lost")
+LIFECYCLES = ("new", "active", "lapsing", "lapsed")
+PRICE_BANDS = ("unknown", "bargain", "mid", "premium")
+CHANNELS = ("unknown", "web", "app", "email", "store")  # the wire contract's Channel values, in order
+TAGS = ("bargain hunter", "brand loyalist", "high value", "deal-driven")  # bit i = TAGS[i]
+
+# One user's scalar facts. Codes: segment -> SEGMENTS, lifecycle -> LIFECYCLES, price_band -> PRICE_BANDS,
+# channel -> CHANNELS, country/age_band -> manifest.countries/age_bands (-1 = not given), tags -> TAGS bits.
+# r/f/m are 1..5 quintile scores (0 = no purchase in the RFM window); times are epoch ms (0 = never);
+# price_position is where the shopper's paid prices sit in their categories' price ranges, 0..1
+# (-1 = unknown); clv figures are from BG/NBD + Gamma-Gamma (docs/segments.md).
+FACTS = np.dtype([
+    ("first_seen_ms", "<i8"), ("last_seen_ms", "<i8"), ("last_purchase_ms", "<i8"), ("monetary_total", "<f8"),
+    ("recency_days", "<f4"), ("monetary_avg", "<f4"), ("price_position", "<f4"), ("expected_purchases", "<f4"),
+    ("p_alive", "<f4"), ("expected_value", "<f4"), ("clv", "<f4"),
+    ("frequency", "<i4"), ("views", "<i4"), ("carts", "<i4"), ("purchases", "<i4"),
+    ("country", "<i2"), ("age_band", "<i2"), ("tags", "<u2"),
+    ("segment", "u1"), ("r", "u1"), ("f", "u1"), ("m", "u1"), ("lifecycle", "u1"), ("price_band", "u1"),
+    ("channel", "u1"), ("reserved", "u1"),
+])
+_NO_FACTS = np.zeros(1, dtype=FACTS)
+_NO_FACTS["country"] = _NO_FACTS["age_band"] = -1
+_NO_FACTS["price_position"] = -1
+_NO_FACTS["segment"] = SEGMENTS.index("browsers")
+_NO_FACTS.flags.writeable = False
+_NO_ROWS = np.zeros(0, dtype="<i4")
+_NO_WEIGHTS = np.zeros(0, dtype="<f4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,33 +163,50 @@ class Profile:
     """What the server knows of one user; arrays are views into the record."""
 
     consent: bool
-    vector: np.ndarray
+    vector: np.ndarray  # empty: the user has no learned vector (no usable events)
     recent: np.ndarray
     purchased: np.ndarray
     purchased_at: np.ndarray  # int64 epoch seconds of the last purchase of each purchased row
     recent_touches: np.ndarray  # int32 events the user had on each recent row
+    facts: np.ndarray = field(default_factory=lambda: _NO_FACTS)  # FACTS[1]
+    categories: np.ndarray = field(default_factory=lambda: _NO_ROWS)  # top category codes, strongest first
+    category_weights: np.ndarray = field(default_factory=lambda: _NO_WEIGHTS)
+    brands: np.ndarray = field(default_factory=lambda: _NO_ROWS)
+    brand_weights: np.ndarray = field(default_factory=lambda: _NO_WEIGHTS)
+
+
+def no_facts() -> np.ndarray:
+    """A writable FACTS[1] holding "nothing known" (browsers, unknown price band and demographics)."""
+    return _NO_FACTS.copy()
 
 
 def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchased: np.ndarray,
-                 purchased_at: np.ndarray, recent_touches: np.ndarray) -> bytes:
-    """Encode one user's profile record (no JSON: the server decodes it per request)."""
+                 purchased_at: np.ndarray, recent_touches: np.ndarray, *, facts: np.ndarray | None = None,
+                 categories: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_WEIGHTS),
+                 brands: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_WEIGHTS)) -> bytes:
+    """Encode one user's profile record (no JSON: the server decodes it per request).
+
+    `categories` and `brands` are (codes, weights), strongest first, at most 255 of each."""
     if len(purchased_at) != len(purchased):
         raise ValueError(f"purchased_at: {len(purchased_at)} times for {len(purchased)} purchased items")
     if len(recent_touches) != len(recent):
         raise ValueError(f"recent_touches: {len(recent_touches)} counts for {len(recent)} recent items")
-    header = _PROFILE_HEADER.pack(
-        PROFILE_LAYOUT, _FLAG_CONSENT if consent else 0, len(vector), len(recent), len(purchased)
-    )
-    return b"".join(
-        (
-            header,
-            np.ascontiguousarray(vector, dtype="<f4").tobytes(),
-            np.ascontiguousarray(recent, dtype="<i4").tobytes(),
-            np.ascontiguousarray(purchased, dtype="<i4").tobytes(),
-            np.ascontiguousarray(purchased_at, dtype="<i8").tobytes(),
-            np.ascontiguousarray(recent_touches, dtype="<i4").tobytes(),
-        )
-    )
+    for name, (codes, weights) in (("categories", categories), ("brands", brands)):
+        if len(codes) != len(weights) or len(codes) > 255:
+            raise ValueError(f"{name}: {len(codes)} codes and {len(weights)} weights (at most 255)")
+    header = _PROFILE_HEADER.pack(PROFILE_LAYOUT, _FLAG_CONSENT if consent else 0, len(vector), len(recent),
+                                  len(purchased), len(categories[0]), len(brands[0]))
+    return b"".join((
+        header,
+        (_NO_FACTS if facts is None else np.asarray(facts, dtype=FACTS).reshape(1)).tobytes(),
+        np.ascontiguousarray(vector, dtype="<f4").tobytes(),
+        np.ascontiguousarray(recent, dtype="<i4").tobytes(),
+        np.ascontiguousarray(purchased, dtype="<i4").tobytes(),
+        np.ascontiguousarray(purchased_at, dtype="<i8").tobytes(),
+        np.ascontiguousarray(recent_touches, dtype="<i4").tobytes(),
+        *(np.ascontiguousarray(a, dtype=t).tobytes()
+          for a, t in ((categories[0], "<i4"), (categories[1], "<f4"), (brands[0], "<i4"), (brands[1], "<f4")))
+    ))
 
 
 def unpack_profile(record: bytes) -> Profile:
@@ -153,18 +214,18 @@ def unpack_profile(record: bytes) -> Profile:
 
     The layout is checked once per version (manifest.profile_layout), not here.
     """
-    _, flags, dim, n_recent, n_purchased = _PROFILE_HEADER.unpack_from(record)
+    _, flags, dim, n_recent, n_purchased, n_categories, n_brands = _PROFILE_HEADER.unpack_from(record)
     offset = _PROFILE_HEADER.size
-    vector = np.frombuffer(record, dtype="<f4", count=dim, offset=offset)
-    offset += 4 * dim
-    recent = np.frombuffer(record, dtype="<i4", count=n_recent, offset=offset)
-    offset += 4 * n_recent
-    purchased = np.frombuffer(record, dtype="<i4", count=n_purchased, offset=offset)
-    offset += 4 * n_purchased
-    purchased_at = np.frombuffer(record, dtype="<i8", count=n_purchased, offset=offset)
-    offset += 8 * n_purchased
-    touches = np.frombuffer(record, dtype="<i4", count=n_recent, offset=offset)
-    return Profile(bool(flags & _FLAG_CONSENT), vector, recent, purchased, purchased_at, touches)
+    parts = []
+    for dtype, count in ((FACTS, 1), ("<f4", dim), ("<i4", n_recent), ("<i4", n_purchased), ("<i8", n_purchased),
+                         ("<i4", n_recent), ("<i4", n_categories), ("<f4", n_categories), ("<i4", n_brands),
+                         ("<f4", n_brands)):
+        part = np.frombuffer(record, dtype=dtype, count=count, offset=offset)
+        parts.append(part)
+        offset += part.nbytes
+    facts, vector, recent, purchased, purchased_at, touches, categories, category_weights, brands, brand_weights = parts
+    return Profile(bool(flags & _FLAG_CONSENT), vector, recent, purchased, purchased_at, touches, facts, categories,
+                   category_weights, brands, brand_weights)
 
 
 def sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -332,17 +393,22 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
         kind_ok = array.dtype.kind == "S" if spec.dtype == "S" else array.dtype == np.dtype(spec.dtype)
         if not kind_ok:
             raise ManifestMismatch(f"{spec.file}: dtype {array.dtype}, expected {spec.dtype}")
-        rows = array.shape[0] if array.ndim else -1
-        if spec.per_item and rows != n_items or not spec.per_item and not 0 <= rows <= n_items:
+        rows = array.shape[spec.items_axis] if array.ndim > spec.items_axis else -1
+        most = n_items if name == "popular_rows" else max(rows, 0)  # cell lists: any number of cells
+        if spec.per_item and rows != n_items or not spec.per_item and not 0 <= rows <= most:
             raise ManifestMismatch(f"{spec.file}: {rows} rows for {n_items} items")
     if arrays["vectors"].ndim != 2 or arrays["vectors"].shape[1] != manifest.dim:
         raise ManifestMismatch(f"{ITEM_ARRAYS['vectors'].file}: shape {arrays['vectors'].shape}, dim {manifest.dim}")
     neighbors, weights = arrays["neighbors"], arrays["neighbor_weights"]
     if neighbors.ndim != 2 or neighbors.shape != weights.shape:
         raise ManifestMismatch(f"{ITEM_ARRAYS['neighbors'].file}: shape {neighbors.shape}, weights {weights.shape}")
-    for name in ("rows_by_id", "popular_rows", "neighbors"):
-        if arrays[name].size and not 0 <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
+    for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows"):
+        lowest = -1 if name == "cell_popular_rows" else 0  # -1 pads a cell's short list
+        if arrays[name].size and not lowest <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
+    if arrays["segment_popularity"].shape[0] != len(SEGMENTS) or arrays["cell_popular_rows"].ndim != 2:
+        raise ManifestMismatch(f"{ITEM_ARRAYS['segment_popularity'].file} or {ITEM_ARRAYS['cell_popular_rows'].file}:"
+                               " wrong shape")
     rate, days = arrays["repurchase_rate"], arrays["repurchase_days"]
     if rate.size and not (np.isfinite(rate).all() and 0.0 <= float(rate.min()) <= float(rate.max()) <= 1.0):
         raise ManifestMismatch(f"{ITEM_ARRAYS['repurchase_rate'].file}: values outside [0, 1]")

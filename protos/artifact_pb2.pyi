@@ -55,8 +55,15 @@ class Counts(_message.Message):
     def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ..., users_implicit: _Optional[int] = ..., events_implicit_user: _Optional[int] = ..., events_without_consent: _Optional[int] = ..., sessions_derived: _Optional[int] = ...) -> None: ...
 
 class BuildParams(_message.Message):
-    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda", "als_alpha", "repurchase_min_gap_days", "repurchase_min_buyers")
+    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda", "als_alpha", "repurchase_min_gap_days", "repurchase_min_buyers", "affinity_weights", "affinity_half_life_days", "profile_top", "rfm_window_days", "lifecycle_new_days", "lifecycle_active_days", "lifecycle_lapsed_days", "clv_horizon_days", "clv_margin", "clv_annual_discount")
     class EventWeightsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class AffinityWeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +87,16 @@ class BuildParams(_message.Message):
     ALS_ALPHA_FIELD_NUMBER: _ClassVar[int]
     REPURCHASE_MIN_GAP_DAYS_FIELD_NUMBER: _ClassVar[int]
     REPURCHASE_MIN_BUYERS_FIELD_NUMBER: _ClassVar[int]
+    AFFINITY_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    AFFINITY_HALF_LIFE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_TOP_FIELD_NUMBER: _ClassVar[int]
+    RFM_WINDOW_DAYS_FIELD_NUMBER: _ClassVar[int]
+    LIFECYCLE_NEW_DAYS_FIELD_NUMBER: _ClassVar[int]
+    LIFECYCLE_ACTIVE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    LIFECYCLE_LAPSED_DAYS_FIELD_NUMBER: _ClassVar[int]
+    CLV_HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
+    CLV_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    CLV_ANNUAL_DISCOUNT_FIELD_NUMBER: _ClassVar[int]
     dim: int
     iterations: int
     regularization: float
@@ -97,10 +114,50 @@ class BuildParams(_message.Message):
     als_alpha: float
     repurchase_min_gap_days: float
     repurchase_min_buyers: int
-    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., reference_time_ms: _Optional[int] = ..., value_scale: _Optional[str] = ..., timezone: _Optional[str] = ..., session_gap_minutes: _Optional[float] = ..., default_consent: _Optional[bool] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ..., als_alpha: _Optional[float] = ..., repurchase_min_gap_days: _Optional[float] = ..., repurchase_min_buyers: _Optional[int] = ...) -> None: ...
+    affinity_weights: _containers.ScalarMap[str, float]
+    affinity_half_life_days: float
+    profile_top: int
+    rfm_window_days: float
+    lifecycle_new_days: float
+    lifecycle_active_days: float
+    lifecycle_lapsed_days: float
+    clv_horizon_days: float
+    clv_margin: float
+    clv_annual_discount: float
+    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., reference_time_ms: _Optional[int] = ..., value_scale: _Optional[str] = ..., timezone: _Optional[str] = ..., session_gap_minutes: _Optional[float] = ..., default_consent: _Optional[bool] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ..., als_alpha: _Optional[float] = ..., repurchase_min_gap_days: _Optional[float] = ..., repurchase_min_buyers: _Optional[int] = ..., affinity_weights: _Optional[_Mapping[str, float]] = ..., affinity_half_life_days: _Optional[float] = ..., profile_top: _Optional[int] = ..., rfm_window_days: _Optional[float] = ..., lifecycle_new_days: _Optional[float] = ..., lifecycle_active_days: _Optional[float] = ..., lifecycle_lapsed_days: _Optional[float] = ..., clv_horizon_days: _Optional[float] = ..., clv_margin: _Optional[float] = ..., clv_annual_discount: _Optional[float] = ...) -> None: ...
+
+class LifetimeModels(_message.Message):
+    __slots__ = ("bgnbd_fitted", "r", "alpha", "a", "b", "gamma_gamma_fitted", "p", "q", "v")
+    BGNBD_FITTED_FIELD_NUMBER: _ClassVar[int]
+    R_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    GAMMA_GAMMA_FITTED_FIELD_NUMBER: _ClassVar[int]
+    P_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    V_FIELD_NUMBER: _ClassVar[int]
+    bgnbd_fitted: bool
+    r: float
+    alpha: float
+    a: float
+    b: float
+    gamma_gamma_fitted: bool
+    p: float
+    q: float
+    v: float
+    def __init__(self, bgnbd_fitted: _Optional[bool] = ..., r: _Optional[float] = ..., alpha: _Optional[float] = ..., a: _Optional[float] = ..., b: _Optional[float] = ..., gamma_gamma_fitted: _Optional[bool] = ..., p: _Optional[float] = ..., q: _Optional[float] = ..., v: _Optional[float] = ...) -> None: ...
+
+class SegmentCount(_message.Message):
+    __slots__ = ("segment", "users")
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    segment: str
+    users: int
+    def __init__(self, segment: _Optional[str] = ..., users: _Optional[int] = ...) -> None: ...
 
 class Manifest(_message.Message):
-    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout", "revisit_share")
+    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout", "revisit_share", "countries", "age_bands", "lifetime", "segments", "refund_lines")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +171,11 @@ class Manifest(_message.Message):
     BUILD_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PROFILE_LAYOUT_FIELD_NUMBER: _ClassVar[int]
     REVISIT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRIES_FIELD_NUMBER: _ClassVar[int]
+    AGE_BANDS_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    REFUND_LINES_FIELD_NUMBER: _ClassVar[int]
     schema_version: int
     version: str
     created_at: str
@@ -127,4 +189,9 @@ class Manifest(_message.Message):
     build_seconds: float
     profile_layout: int
     revisit_share: float
-    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ..., revisit_share: _Optional[float] = ...) -> None: ...
+    countries: _containers.RepeatedScalarFieldContainer[str]
+    age_bands: _containers.RepeatedScalarFieldContainer[str]
+    lifetime: LifetimeModels
+    segments: _containers.RepeatedCompositeFieldContainer[SegmentCount]
+    refund_lines: int
+    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ..., revisit_share: _Optional[float] = ..., countries: _Optional[_Iterable[str]] = ..., age_bands: _Optional[_Iterable[str]] = ..., lifetime: _Optional[_Union[LifetimeModels, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[SegmentCount, _Mapping]]] = ..., refund_lines: _Optional[int] = ...) -> None: ...

@@ -182,3 +182,93 @@ class RerankResponse(_message.Message):
     version: str
     request_id: str
     def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetProfileRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class Affinity(_message.Message):
+    __slots__ = ("name", "weight")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    weight: float
+    def __init__(self, name: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class Rfm(_message.Message):
+    __slots__ = ("recency_days", "frequency", "monetary_total", "monetary_avg", "recency_score", "frequency_score", "monetary_score")
+    RECENCY_DAYS_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_FIELD_NUMBER: _ClassVar[int]
+    MONETARY_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MONETARY_AVG_FIELD_NUMBER: _ClassVar[int]
+    RECENCY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MONETARY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    recency_days: float
+    frequency: int
+    monetary_total: float
+    monetary_avg: float
+    recency_score: int
+    frequency_score: int
+    monetary_score: int
+    def __init__(self, recency_days: _Optional[float] = ..., frequency: _Optional[int] = ..., monetary_total: _Optional[float] = ..., monetary_avg: _Optional[float] = ..., recency_score: _Optional[int] = ..., frequency_score: _Optional[int] = ..., monetary_score: _Optional[int] = ...) -> None: ...
+
+class LifetimeValue(_message.Message):
+    __slots__ = ("expected_purchases", "p_alive", "expected_order_value", "clv", "horizon_days")
+    EXPECTED_PURCHASES_FIELD_NUMBER: _ClassVar[int]
+    P_ALIVE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ORDER_VALUE_FIELD_NUMBER: _ClassVar[int]
+    CLV_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
+    expected_purchases: float
+    p_alive: float
+    expected_order_value: float
+    clv: float
+    horizon_days: float
+    def __init__(self, expected_purchases: _Optional[float] = ..., p_alive: _Optional[float] = ..., expected_order_value: _Optional[float] = ..., clv: _Optional[float] = ..., horizon_days: _Optional[float] = ...) -> None: ...
+
+class Profile(_message.Message):
+    __slots__ = ("user_id", "version", "segment", "rfm", "lifetime", "top_categories", "top_brands", "price_position", "price_band", "lifecycle", "preferred_channel", "tags", "last_purchase_ms", "first_seen_ms", "last_seen_ms", "views", "carts", "purchases", "country", "age_band")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    RFM_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_FIELD_NUMBER: _ClassVar[int]
+    TOP_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    TOP_BRANDS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_POSITION_FIELD_NUMBER: _ClassVar[int]
+    PRICE_BAND_FIELD_NUMBER: _ClassVar[int]
+    LIFECYCLE_FIELD_NUMBER: _ClassVar[int]
+    PREFERRED_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    LAST_PURCHASE_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_MS_FIELD_NUMBER: _ClassVar[int]
+    VIEWS_FIELD_NUMBER: _ClassVar[int]
+    CARTS_FIELD_NUMBER: _ClassVar[int]
+    PURCHASES_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    AGE_BAND_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    version: str
+    segment: str
+    rfm: Rfm
+    lifetime: LifetimeValue
+    top_categories: _containers.RepeatedCompositeFieldContainer[Affinity]
+    top_brands: _containers.RepeatedCompositeFieldContainer[Affinity]
+    price_position: float
+    price_band: str
+    lifecycle: str
+    preferred_channel: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    last_purchase_ms: int
+    first_seen_ms: int
+    last_seen_ms: int
+    views: int
+    carts: int
+    purchases: int
+    country: str
+    age_band: str
+    def __init__(self, user_id: _Optional[str] = ..., version: _Optional[str] = ..., segment: _Optional[str] = ..., rfm: _Optional[_Union[Rfm, _Mapping]] = ..., lifetime: _Optional[_Union[LifetimeValue, _Mapping]] = ..., top_categories: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., top_brands: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., price_position: _Optional[float] = ..., price_band: _Optional[str] = ..., lifecycle: _Optional[str] = ..., preferred_channel: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., last_purchase_ms: _Optional[int] = ..., first_seen_ms: _Optional[int] = ..., last_seen_ms: _Optional[int] = ..., views: _Optional[int] = ..., carts: _Optional[int] = ..., purchases: _Optional[int] = ..., country: _Optional[str] = ..., age_band: _Optional[str] = ...) -> None: ...

@@ -44,6 +44,11 @@ class DecisionStub:
                 request_serializer=protos_dot_decision__pb2.RerankRequest.SerializeToString,
                 response_deserializer=protos_dot_decision__pb2.RerankResponse.FromString,
                 _registered_method=True)
+        self.GetProfile = channel.unary_unary(
+                '/tailor.v1.Decision/GetProfile',
+                request_serializer=protos_dot_decision__pb2.GetProfileRequest.SerializeToString,
+                response_deserializer=protos_dot_decision__pb2.Profile.FromString,
+                _registered_method=True)
 
 
 class DecisionServicer:
@@ -63,6 +68,15 @@ class DecisionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetProfile(self, request, context):
+        """What Tailor knows of one shopper (docs/segments.md). NOT_FOUND for an
+        unknown user and for a user without consent (nothing about them is kept);
+        INVALID_ARGUMENT naming user_id for a malformed id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DecisionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +89,11 @@ def add_DecisionServicer_to_server(servicer, server):
                     servicer.Rerank,
                     request_deserializer=protos_dot_decision__pb2.RerankRequest.FromString,
                     response_serializer=protos_dot_decision__pb2.RerankResponse.SerializeToString,
+            ),
+            'GetProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProfile,
+                    request_deserializer=protos_dot_decision__pb2.GetProfileRequest.FromString,
+                    response_serializer=protos_dot_decision__pb2.Profile.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +150,33 @@ class Decision:
             '/tailor.v1.Decision/Rerank',
             protos_dot_decision__pb2.RerankRequest.SerializeToString,
             protos_dot_decision__pb2.RerankResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tailor.v1.Decision/GetProfile',
+            protos_dot_decision__pb2.GetProfileRequest.SerializeToString,
+            protos_dot_decision__pb2.Profile.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,6 +3,8 @@
 TailorError
  +-- InvalidRequest      INVALID_ARGUMENT; `field` names the offending field (also sent as a
  |                       google.rpc.BadRequest field violation)
+ +-- NotFound            NOT_FOUND: the thing asked for is not known (e.g. GetProfile of an
+ |                       unknown user, or of one without consent: nothing about them is kept)
  +-- ArtifactError       INTERNAL: a version that cannot be opened, does not verify, or fails
                          to read (LMDB, FAISS, arrays); converted where the library is called
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import grpc
 
-__all__ = ["TailorError", "InvalidRequest", "ArtifactError", "status_of"]
+__all__ = ["TailorError", "InvalidRequest", "NotFound", "ArtifactError", "status_of"]
 
 
 class TailorError(Exception):
@@ -28,12 +30,17 @@ class InvalidRequest(TailorError):
         super().__init__(f"{field}: {message}")
 
 
+class NotFound(TailorError):
+    """What the request names is not known."""
+
+
 class ArtifactError(TailorError):
     """A version directory that cannot be opened, fails verification, or fails to read."""
 
 
 _STATUS: dict[type[TailorError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
     ArtifactError: grpc.StatusCode.INTERNAL,
 }
 

@@ -19,7 +19,7 @@ from protos.ids import IDS as _IDS
 from server.config import Limits
 from server.errors import InvalidRequest
 
-__all__ = ["Filter", "Query", "parse_recommend", "parse_rerank"]
+__all__ = ["Filter", "Query", "parse_recommend", "parse_rerank", "parse_profile_request"]
 
 _TYPES = frozenset((pb.INTERACTION_TYPE_VIEW, pb.INTERACTION_TYPE_CART, pb.INTERACTION_TYPE_PURCHASE))
 
@@ -155,3 +155,10 @@ def parse_rerank(request: pb.RerankRequest, limits: Limits) -> Query:
     n = _check_n(request.n, limits.max_rerank_n)
     ids, scores = _candidates(list(request.candidates), limits)
     return Query(n=n, candidate_ids=ids, candidate_scores=scores, **_common(request, limits))  # type: ignore[arg-type]
+
+
+def parse_profile_request(request: pb.GetProfileRequest) -> str:
+    """The checked user id of a GetProfile request."""
+    if not request.user_id:
+        raise InvalidRequest("user_id", "required")
+    return _check_id(request.user_id, "user_id")

@@ -29,8 +29,9 @@ from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from server import queries, ranking
 from server.config import ServerConfig
-from server.errors import InvalidRequest, TailorError, status_of
+from server.errors import InvalidRequest, NotFound, TailorError, status_of
 from server.metrics import Metrics
+from server.profile_view import profile_message
 from server.respond import fill_items
 from server.signals import gather_signals
 from server.versions import SnapshotHolder
@@ -147,3 +148,13 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
             response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids)
         return response
+
+    @_entry
+    def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
+        user_id = queries.parse_profile_request(request)
+        with self._holder.use() as snapshot:
+            profile = snapshot.profiles.read(user_id)
+            if profile is None or not profile.consent:
+                # Same answer for both: whether someone withheld consent is itself not disclosed.
+                raise NotFound("user_id: no profile for this user")
+            return profile_message(user_id, snapshot.version, profile, snapshot.names)

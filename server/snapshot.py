@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from protos import artifact
 from protos import decision_pb2 as pb
 from server.errors import ArtifactError
 
-__all__ = ["Catalog", "ProfileStore", "LmdbProfiles", "MemoryProfiles", "Snapshot", "load_snapshot",
+__all__ = ["Catalog", "Names", "ProfileStore", "LmdbProfiles", "MemoryProfiles", "Snapshot", "load_snapshot",
            "memory_snapshot", "resolve_current"]
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,10 @@ class Catalog:
     repurchase_days: np.ndarray  # median days between its repeat purchases; 0 = no cycle
     category_codes: Mapping[str, int]
     brand_codes: Mapping[str, int]
+    price_position: np.ndarray  # price percentile within the item's category, 0..1
+    first_seen: np.ndarray  # int64 epoch seconds of the item's first event
+    segment_popularity: np.ndarray  # [SEGMENTS, items] 0..1
+    cell_popular_rows: np.ndarray  # [demographic cells, k], -1 padded
 
     @property
     def n_items(self) -> int:
@@ -129,6 +133,17 @@ class MemoryProfiles:
         self._profiles.clear()
 
 
+@dataclass(frozen=True)
+class Names:
+    """The manifest's vocabularies, code -> name, and the lifetime-value horizon profiles were built with."""
+
+    categories: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    age_bands: tuple[str, ...] = ()
+    clv_horizon_days: float = 0.0
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """Everything one version offers the ranking code; immutable once loaded."""
@@ -145,6 +160,8 @@ class Snapshot:
     reference_time: float = 0.0
     # How often the store's shoppers come back to items they touched (manifest.revisit_share).
     revisit_share: float = 0.0
+    # Names behind the codes in profiles (GetProfile, reasons): manifest vocabularies.
+    names: Names = field(default_factory=lambda: Names())
 
     def close(self) -> None:
         self.profiles.close()
@@ -187,8 +204,10 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
     catalog = Catalog(
         **arrays, category_codes={name: code for code, name in enumerate(manifest.categories)},
         brand_codes={name: code for code, name in enumerate(manifest.brands)})
+    names = Names(tuple(manifest.categories), tuple(manifest.brands), tuple(manifest.countries),
+                  tuple(manifest.age_bands), manifest.params.clv_horizon_days)
     return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory,
-                    manifest.params.reference_time_ms / 1000, manifest.revisit_share)
+                    manifest.params.reference_time_ms / 1000, manifest.revisit_share, names)
 
 
 def load_snapshot(directory: Path) -> Snapshot:
@@ -232,7 +251,10 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         repurchase_rate=np.asarray(repurchase[0] if repurchase else np.zeros(len(ids)), dtype=np.float32),
         repurchase_days=np.asarray(repurchase[1] if repurchase else np.zeros(len(ids)), dtype=np.float32),
         category_codes={str(n): c for c, n in enumerate(categories)},
-        brand_codes={str(n): c for c, n in enumerate(brands)})
+        brand_codes={str(n): c for c, n in enumerate(brands)},
+        price_position=np.full(len(ids), 0.5, dtype=np.float32), first_seen=np.zeros(len(ids), dtype=np.int64),
+        segment_popularity=np.zeros((len(artifact.SEGMENTS), len(ids)), dtype=np.float32),
+        cell_popular_rows=np.zeros((0, 0), dtype=np.int32))
     weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})
     return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights, reference_time=reference_time,
                     revisit_share=revisit_share)

@@ -176,6 +176,7 @@ def test_training_rows_number_users_then_sessions_in_code_order() -> None:
     consent = np.array([True, False, True, False, True, True])
     events = build._Events(item=np.zeros(8, np.int32), user=user, session=session, kind=np.zeros(8, np.int8),
                            ts=np.zeros(8, np.int64), anonymous=anonymous, value=np.ones(8, np.float32),
+                           qty=np.ones(8), paid=np.zeros(8), channel=np.zeros(8, np.uint8),
                            dropped_unknown_item=0, unknown_user=0)
     train, rows, user_rows = build._training_rows(events, consent)
     assert train.tolist() == [True, True, True, True, True, True, True, False]  # user 3 has no consent
@@ -221,6 +222,7 @@ def test_popularity_of_a_years_old_log_still_orders_every_item() -> None:
     n = len(item)
     events = build._Events(item=item, user=np.zeros(n, np.int64), session=np.zeros(n, np.int64),
                            kind=np.zeros(n, np.int8), ts=ts, anonymous=np.zeros(n, bool),
-                           value=np.ones(n, np.float32), dropped_unknown_item=0, unknown_user=0)
+                           value=np.ones(n, np.float32), qty=np.ones(n), paid=np.zeros(n),
+                           channel=np.zeros(n, np.uint8), dropped_unknown_item=0, unknown_user=0)
     order = build._popularity(events, 5, np.array([1.0, 4.0, 10.0]), 14.0, newest)
     assert order.tolist() == [0, 2, 3, 1, 4]

@@ -1,0 +1,42 @@
+"""A stored profile record -> the GetProfile answer, with every code turned into its name."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from protos import artifact
+from protos import decision_pb2 as pb
+from server.snapshot import Names
+
+__all__ = ["profile_message"]
+
+
+def _name(names: tuple[str, ...], code: int) -> str:
+    return names[code] if 0 <= code < len(names) else ""
+
+
+def _affinities(names: tuple[str, ...], codes: np.ndarray, weights: np.ndarray) -> list[pb.Affinity]:
+    return [pb.Affinity(name=_name(names, c), weight=w) for c, w in zip(codes.tolist(), weights.tolist(), strict=True)]
+
+
+def profile_message(user_id: str, version: str, profile: artifact.Profile, names: Names) -> pb.Profile:
+    """The Profile message of a consenting user's record (see protos/decision.proto for each field)."""
+    f = profile.facts[0]
+    tags = [tag for bit, tag in enumerate(artifact.TAGS) if int(f["tags"]) >> bit & 1]
+    return pb.Profile(
+        user_id=user_id, version=version, segment=artifact.SEGMENTS[int(f["segment"])],
+        rfm=pb.Rfm(recency_days=float(f["recency_days"]), frequency=int(f["frequency"]),
+                   monetary_total=float(f["monetary_total"]), monetary_avg=float(f["monetary_avg"]),
+                   recency_score=int(f["r"]), frequency_score=int(f["f"]), monetary_score=int(f["m"])),
+        lifetime=pb.LifetimeValue(expected_purchases=float(f["expected_purchases"]), p_alive=float(f["p_alive"]),
+                                  expected_order_value=float(f["expected_value"]), clv=float(f["clv"]),
+                                  horizon_days=names.clv_horizon_days),
+        top_categories=_affinities(names.categories, profile.categories, profile.category_weights),
+        top_brands=_affinities(names.brands, profile.brands, profile.brand_weights),
+        price_position=float(f["price_position"]), price_band=artifact.PRICE_BANDS[int(f["price_band"])],
+        lifecycle=artifact.LIFECYCLES[int(f["lifecycle"])], preferred_channel=artifact.CHANNELS[int(f["channel"])],
+        tags=tags, last_purchase_ms=int(f["last_purchase_ms"]), first_seen_ms=int(f["first_seen_ms"]),
+        last_seen_ms=int(f["last_seen_ms"]), views=int(f["views"]), carts=int(f["carts"]),
+        purchases=int(f["purchases"]), country=_name(names.countries, int(f["country"])),
+        age_band=_name(names.age_bands, int(f["age_band"])),
+    )
