@@ -40,6 +40,11 @@ class ReasonCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_CODE_POPULAR: _ClassVar[ReasonCode]
     REASON_CODE_UNKNOWN_ITEM: _ClassVar[ReasonCode]
     REASON_CODE_BUY_AGAIN: _ClassVar[ReasonCode]
+    REASON_CODE_BRAND_AFFINITY: _ClassVar[ReasonCode]
+    REASON_CODE_CATEGORY_AFFINITY: _ClassVar[ReasonCode]
+    REASON_CODE_PRICE_FIT: _ClassVar[ReasonCode]
+    REASON_CODE_SEGMENT_POPULAR: _ClassVar[ReasonCode]
+    REASON_CODE_FRESH: _ClassVar[ReasonCode]
 INTERACTION_TYPE_UNSPECIFIED: InteractionType
 INTERACTION_TYPE_VIEW: InteractionType
 INTERACTION_TYPE_CART: InteractionType
@@ -62,6 +67,11 @@ REASON_CODE_USER_AFFINITY: ReasonCode
 REASON_CODE_POPULAR: ReasonCode
 REASON_CODE_UNKNOWN_ITEM: ReasonCode
 REASON_CODE_BUY_AGAIN: ReasonCode
+REASON_CODE_BRAND_AFFINITY: ReasonCode
+REASON_CODE_CATEGORY_AFFINITY: ReasonCode
+REASON_CODE_PRICE_FIT: ReasonCode
+REASON_CODE_SEGMENT_POPULAR: ReasonCode
+REASON_CODE_FRESH: ReasonCode
 
 class Interaction(_message.Message):
     __slots__ = ("item_id", "type", "timestamp_ms")

@@ -16,7 +16,8 @@ __all__ = ["CLOCKS", "RankingPolicy"]
 # Where a request's "now" comes from (`RankingPolicy.clock`).
 CLOCKS = ("artifact", "wall")
 # Float knobs that are weights or multiples, not shares: >= 0 rather than in [0, 1].
-_UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles", "revisit_weight")
+_UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles", "revisit_weight", "category_weight", "brand_weight",
+              "price_fit_weight", "segment_weight", "freshness_weight", "freshness_half_life_days")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,21 @@ class RankingPolicy:
     # saw, manifest params.reference_time_ms): deterministic, right for evaluation on old logs, late
     # by at most the time since the build; "wall" = this machine's clock (for rarely rebuilt stores).
     clock: str = "artifact"
+    # Profile terms (server/scoring.py): added to the retrieval score scaled to a best of 1, each term in
+    # [0, 1] times its weight; 0 = off. Tuned with `tailor evaluate` (docs/evaluation.md).
+    category_weight: float = 0.0
+    brand_weight: float = 0.0
+    price_fit_weight: float = 0.0
+    segment_weight: float = 0.0
+    freshness_weight: float = 0.0
+    freshness_half_life_days: float = 30.0
+    # A profile term names its reason (brand_affinity, price_fit, ...) where its value reaches this.
+    profile_reason: float = 0.5
+    # With profile terms on, Recommend scores this many times n retrieved candidates before the top n.
+    profile_overfetch: int = 4
+    # A known shopper's top-up (too little history for n personal items) comes from their demographic
+    # cell's or segment's popular items (reason segment_popular) rather than the global popular list.
+    segment_fallback: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -90,6 +106,16 @@ class RankingPolicy:
             raise ValueError(f"ranking.search_overfetch: must be >= 1, got {self.search_overfetch}")
         if self.max_search_k < 1:
             raise ValueError(f"ranking.max_search_k: must be >= 1, got {self.max_search_k}")
+        if self.profile_overfetch < 1:
+            raise ValueError(f"ranking.profile_overfetch: must be >= 1, got {self.profile_overfetch}")
+        if self.freshness_half_life_days <= 0:
+            raise ValueError(f"ranking.freshness_half_life_days: must be > 0, got {self.freshness_half_life_days}")
+
+    @property
+    def uses_profile(self) -> bool:
+        """Whether any profile term (server/scoring.py) has a positive weight."""
+        return max(self.category_weight, self.brand_weight, self.price_fit_weight, self.segment_weight,
+                   self.freshness_weight) > 0
 
     def keeps_history(self, revisit_share: float) -> bool:
         """Whether a store with this learned revisit share keeps the shopper's history eligible

@@ -2,10 +2,13 @@
 
 Recommend: the item-item model's scores from the shopper's history and session (or, on product
 pages, without a history, or without an item-item model: index neighbours of the query vector),
-kept where eligible (not excluded, in stock, passing the filters) -> plus the shopper's purchases
-whose repurchase cycle is due (buy again) -> topped up from the popularity list -> top n.
+kept where eligible (not excluded, in stock, passing the filters) -> profile score terms
+(server/scoring.py) -> plus the shopper's purchases whose repurchase cycle is due (buy again) ->
+topped up from the shopper's demographic cell's or segment's popular items, else the popularity
+list -> top n.
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
-blended with the shopper's affinity) -> top n; unknown candidates keep their search order.
+blended with the shopper's affinity, then the profile terms) -> top n; unknown candidates keep
+their search order.
 
 A later step (rules, diversity, exploration, an experiment's policy) is one more line here.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from server import reasons, stages
+from server import reasons, scoring, stages
 from server.policy import RankingPolicy
 from server.queries import Filter
 from server.signals import Signals
@@ -35,15 +38,19 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
 
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter) -> Ranked:
     catalog = snapshot.catalog
+    shopper = signals.shopper
+    fetch = n * policy.profile_overfetch if shopper is not None and policy.uses_profile else n
     if _item_item_applies(snapshot, policy, signals):
         revisit = policy.revisit_weight if policy.keeps_history(snapshot.revisit_share) else 0.0
-        c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, n,
+        c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, fetch,
                              signals.seed_revisits, revisit)
     else:
-        c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, n)
+        c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, fetch)
+    c = scoring.profile_terms(catalog, c, shopper, signals.now, policy)
     c = stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's due purchases, come back
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
-    c = stages.top_up_popular(catalog, c, signals.exclude, f, n)
+    c = stages.top_up_popular(catalog, c, signals.exclude, f, n,
+                              scoring.fallback_rows(catalog, shopper if policy.segment_fallback else None))
     return stages.top_n(c, n)
 
 
@@ -53,6 +60,7 @@ def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_s
     c = stages.from_request(signals.candidate_rows, search_scores)
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
+    c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy)
     return stages.top_n(c, n)
 
 

@@ -14,7 +14,8 @@ import numpy as np
 from protos import decision_pb2 as pb
 
 __all__ = ["SEARCH_RELEVANCE", "ANCHOR_SIMILAR", "SESSION_SIMILAR", "USER_AFFINITY", "POPULAR", "UNKNOWN_ITEM",
-           "BUY_AGAIN", "TEXT", "MASK_DTYPE", "bit", "name", "codes_of", "messages"]
+           "BUY_AGAIN", "BRAND_AFFINITY", "CATEGORY_AFFINITY", "PRICE_FIT", "SEGMENT_POPULAR", "FRESH", "NAMED",
+           "TEXT", "MASK_DTYPE", "bit", "name", "codes_of", "messages"]
 
 SEARCH_RELEVANCE = pb.REASON_CODE_SEARCH_RELEVANCE
 ANCHOR_SIMILAR = pb.REASON_CODE_ANCHOR_SIMILAR
@@ -23,6 +24,11 @@ USER_AFFINITY = pb.REASON_CODE_USER_AFFINITY
 POPULAR = pb.REASON_CODE_POPULAR
 UNKNOWN_ITEM = pb.REASON_CODE_UNKNOWN_ITEM
 BUY_AGAIN = pb.REASON_CODE_BUY_AGAIN
+BRAND_AFFINITY = pb.REASON_CODE_BRAND_AFFINITY
+CATEGORY_AFFINITY = pb.REASON_CODE_CATEGORY_AFFINITY
+PRICE_FIT = pb.REASON_CODE_PRICE_FIT
+SEGMENT_POPULAR = pb.REASON_CODE_SEGMENT_POPULAR
+FRESH = pb.REASON_CODE_FRESH
 
 TEXT: dict[int, str] = {
     SEARCH_RELEVANCE: "Relevant to the search",
@@ -32,6 +38,11 @@ TEXT: dict[int, str] = {
     POPULAR: "Popular right now",
     UNKNOWN_ITEM: "Not in Tailor's catalog; kept at its search position",
     BUY_AGAIN: "Time to restock?",
+    BRAND_AFFINITY: "A brand you buy often: {brand}",
+    CATEGORY_AFFINITY: "One of your favourite categories: {category}",
+    PRICE_FIT: "In your usual price range",
+    SEGMENT_POPULAR: "Popular with shoppers like you",
+    FRESH: "New arrival",
 }
 MASK_DTYPE = np.uint32
 _PREFIX = "REASON_CODE_"
@@ -45,6 +56,10 @@ def bit(*codes: int) -> int:
     return mask
 
 
+# Reasons whose text names the item's brand or category (see `messages`).
+NAMED = bit(BRAND_AFFINITY, CATEGORY_AFFINITY)
+
+
 def name(code: int) -> str:
     """The stable text code of an enum value, e.g. "user_affinity"."""
     return pb.ReasonCode.Name(code).removeprefix(_PREFIX).lower()
@@ -56,6 +71,8 @@ def codes_of(mask: int) -> tuple[int, ...]:
 
 
 @functools.cache
-def messages(mask: int) -> list[pb.Reason]:
-    """The Reason messages of one mask, built once per distinct mask (a handful exist)."""
-    return [pb.Reason(code=name(code), text=TEXT[code], kind=code) for code in codes_of(mask)]  # type: ignore[arg-type]
+def messages(mask: int, category: str = "", brand: str = "") -> list[pb.Reason]:
+    """The Reason messages of one mask, built once per distinct (mask, category, brand); the names are
+    given only for masks with a reason that names them (NAMED), so a handful of lists exist."""
+    return [pb.Reason(code=name(code), text=TEXT[code].format(category=category, brand=brand),
+                      kind=code) for code in codes_of(mask)]  # type: ignore[arg-type]

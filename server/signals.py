@@ -17,6 +17,7 @@ from protos.artifact import Profile
 from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Query
+from server.scoring import Shopper, shopper_of
 from server.snapshot import Snapshot
 from server.stages import member
 
@@ -45,6 +46,8 @@ class Signals:
     # Per seed: how much the shopper kept coming back to it (their events on it over their most; 0 for
     # session rows), for stores whose shoppers revisit items.
     seed_revisits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    # The consenting shopper's profile facts for the profile score terms (server/scoring.py); None else.
+    shopper: Shopper | None = None
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -78,6 +81,7 @@ class _Personal:
     seen: tuple[np.ndarray, ...] = ()  # rows never to recommend
     seeds: tuple[np.ndarray, np.ndarray, np.ndarray] = field(default_factory=lambda: _NO_SEEDS)  # see _seeds
     bought: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_ROWS)  # purchased rows, last purchase (epoch s)
+    shopper: Shopper | None = None
 
 
 def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
@@ -116,7 +120,8 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         vector: np.ndarray | None = blend(session, user, policy.session_share)
     else:
         vector = session if session is not None else user
-    return _Personal(vector, sources, tuple(seen), seeds, bought)
+    shopper = shopper_of(profile, len(snapshot.names.age_bands)) if profile is not None else None
+    return _Personal(vector, sources, tuple(seen), seeds, bought, shopper)
 
 
 def _seeds(snapshot: Snapshot, policy: RankingPolicy, query: Query, session_rows: np.ndarray,
@@ -162,4 +167,4 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> S
     seeds, seed_weights, seed_revisits = personal.seeds
     return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), seeds=seeds,
                    seed_weights=seed_weights, bought=bought, bought_at=bought_at, now=now,
-                   seed_revisits=seed_revisits)
+                   seed_revisits=seed_revisits, shopper=personal.shopper)

@@ -65,6 +65,8 @@ class Catalog:
     first_seen: np.ndarray  # int64 epoch seconds of the item's first event
     segment_popularity: np.ndarray  # [SEGMENTS, items] 0..1
     cell_popular_rows: np.ndarray  # [demographic cells, k], -1 padded
+    # Derived at load: per segment, its most popular in-stock rows (best first).
+    segment_popular_rows: tuple[np.ndarray, ...] = ()
 
     @property
     def n_items(self) -> int:
@@ -189,6 +191,17 @@ def _open_index(path: Path, nprobe: int) -> faiss.Index:
     return index
 
 
+def _segment_lists(popularity: np.ndarray, in_stock: np.ndarray, k: int = 200) -> tuple[np.ndarray, ...]:
+    """Per segment: up to k in-stock rows with a positive popularity, most popular first."""
+    lists = []
+    for scores in popularity:
+        scores = np.where(in_stock, scores, 0.0)
+        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        lists.append(top[scores[top] > 0].astype(np.int64))
+    return tuple(lists)
+
+
 def _load(directory: Path, stack: ExitStack) -> Snapshot:
     manifest = artifact.read_manifest(directory)
     artifact.verify_files(directory, manifest)
@@ -203,7 +216,8 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
     stack.callback(profiles.close)
     catalog = Catalog(
         **arrays, category_codes={name: code for code, name in enumerate(manifest.categories)},
-        brand_codes={name: code for code, name in enumerate(manifest.brands)})
+        brand_codes={name: code for code, name in enumerate(manifest.brands)},
+        segment_popular_rows=_segment_lists(arrays["segment_popularity"], arrays["in_stock"]))
     names = Names(tuple(manifest.categories), tuple(manifest.brands), tuple(manifest.countries),
                   tuple(manifest.age_bands), manifest.params.clv_horizon_days)
     return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory,

@@ -237,16 +237,26 @@ def buy_again(catalog: Catalog, c: Candidates, bought: np.ndarray, bought_at: np
                       np.concatenate([c.keep & ~member(c.rows, rows), np.ones(len(rows), dtype=bool)]))
 
 
-def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filter, n: int) -> Candidates:
-    """Fill up to n with eligible popular items not yet present, scored below every candidate."""
+def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filter, n: int,
+                   source: tuple[np.ndarray, int] | None = None) -> Candidates:
+    """Fill up to n with eligible popular items not yet present, scored below every candidate.
+
+    `source` is (rows best first, reason) of a shopper's own popular list (scoring.fallback_rows),
+    followed by the global popular list; default: the global list alone (reason popular)."""
     missing = n - int(c.keep.sum())
     if missing <= 0:
         return c
     rows = catalog.popular_rows.astype(np.int64)
-    rows = rows[eligible(catalog, rows, exclude, f) & ~member(rows, c.rows)][:missing]
+    masks = np.full(len(rows), reasons.bit(reasons.POPULAR), dtype=_MASK)
+    if source is not None and source[1] != reasons.POPULAR:
+        own = source[0]
+        rows = np.concatenate([own, rows[~member(rows, own)]])
+        masks = np.concatenate([np.full(len(own), reasons.bit(source[1]), dtype=_MASK), masks[:len(rows) - len(own)]])
+    usable = eligible(catalog, rows, exclude, f) & ~member(rows, c.rows)
+    rows, masks = rows[usable][:missing], masks[usable][:missing]
     floor = float(c.scores[c.keep].min()) if c.keep.any() else 1.0
     scores = floor - 1.0 - np.arange(len(rows)) / max(len(rows), 1)
-    extra = _ordered(rows, scores, reasons.bit(reasons.POPULAR))
+    extra = Candidates(rows, scores, masks, np.ones(len(rows), dtype=bool), ordered=True)
     return Candidates(np.concatenate([c.rows, extra.rows]), np.concatenate([c.scores, extra.scores]),
                       np.concatenate([c.reasons, extra.reasons]), np.concatenate([c.keep, extra.keep]),
                       ordered=c.ordered and bool(c.keep.all()))

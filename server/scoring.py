@@ -1,0 +1,121 @@
+"""Profile score terms: what the builder knows of the shopper, added to each candidate's score.
+
+A candidate's final score is its retrieval score (item-item, index or search blend) scaled to a best
+of 1, plus one weighted term per profile signal, each in [0, 1]:
+
+  category_affinity  the shopper's share of interest in the item's category over their top category's
+  brand_affinity     the same for the item's brand
+  price_fit          1 - |shopper's price position - item's price position| (both percentiles within
+                     the category; 0 when the shopper's is unknown)
+  segment_popular    the item's popularity among the shopper's RFM segment (artifact, 0..1)
+  freshness          2^(-days since the item's first event / freshness_half_life_days)
+
+Weights are `RankingPolicy.*_weight`; each was tuned with `tailor evaluate` (docs/evaluation.md) and a
+signal that does not help stays at 0. A term names its reason (brand_affinity "A brand you buy often:
+Acme", ...) where its value reaches `profile_reason` and its weight is positive. Every term is a
+handful of array operations over the candidate rows: the shopper's top codes are at most
+BuildConfig.profile_top, compared by broadcast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from protos import artifact
+from server import reasons
+from server.policy import RankingPolicy
+from server.snapshot import Catalog
+from server.stages import Candidates
+
+__all__ = ["Shopper", "shopper_of", "profile_terms", "fallback_rows"]
+
+_DAY_S = 86_400.0
+_MASK = reasons.MASK_DTYPE
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    """The profile facts ranking uses; top-code weights are scaled so the strongest is 1."""
+
+    categories: np.ndarray
+    category_weights: np.ndarray
+    brands: np.ndarray
+    brand_weights: np.ndarray
+    price_position: float  # -1 = unknown
+    segment: int
+    cell: int  # demographic cell (item_signals.cell_code), 0 = none given
+
+
+def _scaled(weights: np.ndarray) -> np.ndarray:
+    top = float(weights.max(initial=0.0))
+    return weights / top if top > 0 else weights
+
+
+def shopper_of(profile: artifact.Profile, n_age_bands: int) -> Shopper:
+    facts = profile.facts[0]
+    cell = (int(facts["country"]) + 1) * (n_age_bands + 1) + int(facts["age_band"]) + 1
+    return Shopper(profile.categories, _scaled(profile.category_weights), profile.brands,
+                   _scaled(profile.brand_weights), float(facts["price_position"]), int(facts["segment"]), cell)
+
+
+def _lookup(codes: np.ndarray, top: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per candidate code: its weight among the shopper's top codes, 0 when not among them."""
+    if len(top) == 0:
+        return np.zeros(len(codes))
+    return ((codes[:, None] == top[None, :]) * weights[None, :]).sum(axis=1)
+
+
+def _terms(catalog: Catalog, rows: np.ndarray, shopper: Shopper, now: float,
+           policy: RankingPolicy) -> list[tuple[int, float, np.ndarray]]:
+    """(reason, weight, term values) of each profile term with a positive weight."""
+    terms: list[tuple[int, float, np.ndarray]] = []
+    if policy.category_weight > 0:
+        terms.append((reasons.CATEGORY_AFFINITY, policy.category_weight,
+                      _lookup(catalog.category[rows], shopper.categories, shopper.category_weights)))
+    if policy.brand_weight > 0:
+        terms.append((reasons.BRAND_AFFINITY, policy.brand_weight,
+                      _lookup(catalog.brand[rows], shopper.brands, shopper.brand_weights)))
+    if policy.price_fit_weight > 0 and shopper.price_position >= 0:
+        fit = 1.0 - np.abs(catalog.price_position[rows] - shopper.price_position)
+        terms.append((reasons.PRICE_FIT, policy.price_fit_weight, fit))
+    if policy.segment_weight > 0:
+        terms.append((reasons.SEGMENT_POPULAR, policy.segment_weight,
+                      catalog.segment_popularity[shopper.segment, rows].astype(np.float64)))
+    if policy.freshness_weight > 0:
+        age_days = np.maximum(now - catalog.first_seen[rows], 0) / _DAY_S
+        terms.append((reasons.FRESH, policy.freshness_weight,
+                      np.exp2(-age_days / policy.freshness_half_life_days)))
+    return terms
+
+
+def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float,
+                  policy: RankingPolicy) -> Candidates:
+    """Scale the candidates' scores to a best of 1 and add the weighted profile terms (module docstring)."""
+    if shopper is None or not policy.uses_profile or not len(c.rows):
+        return c
+    known = c.rows >= 0
+    rows = np.where(known, c.rows, 0)
+    top = float(np.abs(c.scores[c.keep]).max(initial=0.0))
+    scores = c.scores / top if top > 0 else c.scores.astype(np.float64)
+    marks = np.zeros(len(rows), dtype=_MASK)
+    for reason, weight, values in _terms(catalog, rows, shopper, now, policy):
+        values = np.where(known, values, 0.0)
+        scores = scores + weight * values
+        marks |= np.where(values >= policy.profile_reason, reasons.bit(reason), 0).astype(_MASK)
+    return c.with_(scores=scores, reasons=c.reasons | marks)
+
+
+def fallback_rows(catalog: Catalog, shopper: Shopper | None) -> tuple[np.ndarray, int]:
+    """Where a known shopper's top-up comes from: their demographic cell's popular list when it has one,
+    else their segment's most popular items, else the global popular list; and the reason to give."""
+    if shopper is not None:
+        cells = catalog.cell_popular_rows
+        if 0 < shopper.cell < cells.shape[0] and cells.shape[1] and cells[shopper.cell, 0] >= 0:
+            listed = cells[shopper.cell]
+            return listed[listed >= 0].astype(np.int64), reasons.SEGMENT_POPULAR
+        lists = catalog.segment_popular_rows
+        if shopper.segment < len(lists) and len(lists[shopper.segment]):
+            return lists[shopper.segment], reasons.SEGMENT_POPULAR
+    return catalog.popular_rows.astype(np.int64), reasons.POPULAR
