@@ -413,8 +413,11 @@ def _shopper_facts(config: BuildConfig, staging: Staging, catalog: _Catalog, eve
         item_category=catalog.category, item_brand=catalog.brand, item_price=catalog.price)
     facts = shopper_facts(shopper_events, n_users, demographics, reference_ms, config)
     n_items = len(catalog.category)
+    # Segment and cell popularity decay like the global popular list (relative to the newest event, so a
+    # years-old log does not underflow to 0).
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
-    weight = weights[shopper_events.kind]
+    halvings = np.maximum(reference_ms - shopper_events.ts, 0) / _DAY_MS / config.popularity_half_life_days
+    weight = weights[shopper_events.kind] * np.exp2(halvings.min(initial=0.0) - halvings)
     n_age_bands, n_cells = cells
     cell = item_signals.cell_code(demographics[0], demographics[1], n_age_bands)
     arrays = {

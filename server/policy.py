@@ -88,9 +88,9 @@ class RankingPolicy:
     profile_reason: float = 0.5
     # With profile terms on, Recommend scores this many times n retrieved candidates before the top n.
     profile_overfetch: int = 4
-    # A known shopper's top-up (too little history for n personal items) comes from their demographic
-    # cell's or segment's popular items (reason segment_popular) rather than the global popular list.
-    segment_fallback: bool = True
+    # A known shopper with fewer than this many items in their history is topped up from their demographic
+    # cell's or segment's popular items (reason segment_popular) rather than the global popular list; 0 = never.
+    fallback_history: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -106,6 +106,8 @@ class RankingPolicy:
             raise ValueError(f"ranking.search_overfetch: must be >= 1, got {self.search_overfetch}")
         if self.max_search_k < 1:
             raise ValueError(f"ranking.max_search_k: must be >= 1, got {self.max_search_k}")
+        if self.fallback_history < 0:
+            raise ValueError(f"ranking.fallback_history: must be >= 0, got {self.fallback_history}")
         if self.profile_overfetch < 1:
             raise ValueError(f"ranking.profile_overfetch: must be >= 1, got {self.profile_overfetch}")
         if self.freshness_half_life_days <= 0:

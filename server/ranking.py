@@ -50,7 +50,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's due purchases, come back
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, n,
-                              scoring.fallback_rows(catalog, shopper if policy.segment_fallback else None))
+                              scoring.fallback_rows(catalog, shopper, policy))
     return stages.top_n(c, n)
 
 

@@ -46,6 +46,7 @@ class Shopper:
     price_position: float  # -1 = unknown
     segment: int
     cell: int  # demographic cell (item_signals.cell_code), 0 = none given
+    history: int  # distinct items in the profile's history
 
 
 def _scaled(weights: np.ndarray) -> np.ndarray:
@@ -57,7 +58,8 @@ def shopper_of(profile: artifact.Profile, n_age_bands: int) -> Shopper:
     facts = profile.facts[0]
     cell = (int(facts["country"]) + 1) * (n_age_bands + 1) + int(facts["age_band"]) + 1
     return Shopper(profile.categories, _scaled(profile.category_weights), profile.brands,
-                   _scaled(profile.brand_weights), float(facts["price_position"]), int(facts["segment"]), cell)
+                   _scaled(profile.brand_weights), float(facts["price_position"]), int(facts["segment"]), cell,
+                   len(profile.recent))
 
 
 def _lookup(codes: np.ndarray, top: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -107,10 +109,11 @@ def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now:
     return c.with_(scores=scores, reasons=c.reasons | marks)
 
 
-def fallback_rows(catalog: Catalog, shopper: Shopper | None) -> tuple[np.ndarray, int]:
-    """Where a known shopper's top-up comes from: their demographic cell's popular list when it has one,
-    else their segment's most popular items, else the global popular list; and the reason to give."""
-    if shopper is not None:
+def fallback_rows(catalog: Catalog, shopper: Shopper | None, policy: RankingPolicy) -> tuple[np.ndarray, int]:
+    """Where the top-up comes from, and the reason to give: for a known shopper with a history shorter than
+    policy.fallback_history, their demographic cell's popular list when it has one, else their segment's
+    most popular items; else the global popular list."""
+    if shopper is not None and shopper.history < policy.fallback_history:
         cells = catalog.cell_popular_rows
         if 0 < shopper.cell < cells.shape[0] and cells.shape[1] and cells[shopper.cell, 0] >= 0:
             listed = cells[shopper.cell]

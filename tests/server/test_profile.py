@@ -1,0 +1,76 @@
+"""GetProfile over gRPC, and the profile's effect on answers, against the real server and demo store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clients import TailorClient
+from clients.errors import InvalidArgument, NotFound
+from protos import artifact
+from tests.conftest import Built
+from tests.support import LOYAL_USER, NO_CONSENT_USER, RESTOCK_DUE_USER
+
+
+def test_unknown_user_is_not_found(client: TailorClient) -> None:
+    with pytest.raises(NotFound):
+        client.get_profile("nobody-of-that-name")
+
+
+def test_user_without_consent_is_not_found_like_an_unknown_one(client: TailorClient) -> None:
+    with pytest.raises(NotFound) as withheld:
+        client.get_profile(NO_CONSENT_USER)
+    with pytest.raises(NotFound) as unknown:
+        client.get_profile("nobody-of-that-name")
+    assert withheld.value.details == unknown.value.details  # nothing tells the two apart
+
+
+@pytest.mark.parametrize("user_id", ["john smith", "", "x" * 300])
+def test_malformed_user_id_is_invalid_argument_naming_user_id(client: TailorClient, user_id: str) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        client.get_profile(user_id)
+    assert error.value.field == "user_id"
+
+
+def test_known_shopper_profile_holds_segment_rfm_value_and_affinities(client: TailorClient, built: Built) -> None:
+    profile = client.get_profile(LOYAL_USER)
+    assert profile.user_id == LOYAL_USER and profile.version == built.manifest.version
+    assert profile.segment in artifact.SEGMENTS and profile.segment != "browsers"  # they bought in the window
+    # The loyal shopper touched only one category: it is their whole interest.
+    assert [a.name for a in profile.top_categories] == [built.loyal_category]
+    assert profile.top_categories[0].weight == pytest.approx(1.0)
+    assert 1 <= profile.rfm.recency_score <= 5 and 1 <= profile.rfm.frequency_score <= 5
+    assert profile.rfm.frequency == 4  # four sessions with a purchase (items 0, 3, 6, 9 of add_known_shoppers)
+    assert profile.rfm.monetary_total == pytest.approx(
+        sum(built.store.price[i] for i in built.store.purchased[LOYAL_USER]), rel=1e-4)
+    assert profile.purchases == 4 and profile.carts == 4 and profile.views > 0
+    assert profile.lifetime.clv >= 0 and 0 <= profile.lifetime.p_alive <= 1
+    assert profile.lifetime.horizon_days == built.manifest.params.clv_horizon_days
+    assert profile.country == "DE" and profile.age_band == "25-34"
+    assert profile.preferred_channel == "web" and profile.lifecycle in artifact.LIFECYCLES
+    assert profile.price_band in ("bargain", "mid", "premium") and 0 <= profile.price_position <= 1
+    assert profile.last_purchase_ms > profile.first_seen_ms > 0
+
+
+def test_a_restocking_shopper_is_counted_by_purchase_days(client: TailorClient) -> None:
+    profile = client.get_profile(RESTOCK_DUE_USER)
+    assert profile.rfm.frequency == 4 and profile.preferred_channel == "app"
+    assert profile.top_categories[0].name == "coffee"
+
+
+def test_every_profile_in_the_store_is_finite(own_root: Path) -> None:
+    env = artifact.open_store(artifact.resolve_current(own_root) / artifact.STORE)
+    try:
+        db = env.open_db(artifact.DB_PROFILES, create=False)
+        with env.begin(db=db) as txn:
+            facts = [artifact.unpack_profile(v).facts for _, v in txn.cursor()]
+    finally:
+        env.close()
+    table = np.concatenate(facts)
+    for name in table.dtype.names or ():
+        if table[name].dtype.kind == "f":
+            assert np.isfinite(table[name]).all(), name
+    assert (table["clv"] >= 0).all() and (table["expected_purchases"] >= 0).all()
+    assert int(table["segment"].max()) < len(artifact.SEGMENTS)
