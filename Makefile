@@ -10,12 +10,14 @@ PORT ?= 50051
 
 .PHONY: install demo data artifacts test lint typecheck unit bench-smoke protos loadtest bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# ML-100K for `tailor evaluate` and its tests ships inside recbole (never imported: it needs torch)
 	$(BIN)/pip install --quiet --no-deps recbole
+	# CDNOW for the BG/NBD and Gamma-Gamma validation tests ships inside lifetimes (data only, never imported)
+	$(BIN)/pip install --quiet --no-deps lifetimes
 	touch $(STAMP)
 
 install: $(STAMP)

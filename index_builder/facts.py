@@ -131,24 +131,27 @@ class _Lifetime(NamedTuple):
     gamma_gamma: lifetime.GammaGammaParams | None
 
 
-def _lifetime(ev: ShopperEvents, bought: np.ndarray, values: rfm.RfmValues, n_users: int,
-              reference_ms: int, config: BuildConfig) -> _Lifetime:
-    """Expected purchases over the horizon, P(alive), expected order value, CLV; and the fitted models."""
+def _lifetime(ev: ShopperEvents, bought: np.ndarray, amount: np.ndarray, n_users: int, reference_ms: int,
+              config: BuildConfig) -> _Lifetime:
+    """Expected purchases over the horizon, P(alive), expected order value, CLV; and the fitted models.
+
+    Purchase days up to the reference time, in days (index_builder/lifetime.py): BG/NBD over the buyers,
+    Gamma-Gamma over the repeat buyers' mean spend per repeat purchase day; a buyer's expected order
+    value is their own mean day spend where Gamma-Gamma cannot be fitted."""
     user, ts = ev.user[bought], ev.ts[bought]
-    in_past = ts <= reference_ms
-    x, t_x, age, buyer = lifetime.repeat_summary(user[in_past], ts[in_past], n_users, end_ms=reference_ms,
-                                                 unit_days=1.0)
+    x, t_x, age, buyer = lifetime.repeat_summary(user, ts, n_users, end_ms=reference_ms, unit_days=1.0)
     bgnbd = lifetime.fit_bgnbd(x[buyer], t_x[buyer], age[buyer])
-    expected = np.zeros(n_users)
-    alive = np.zeros(n_users)
+    expected, alive = np.zeros(n_users), np.zeros(n_users)
     if bgnbd is not None:
         expected[buyer] = lifetime.expected_purchases(bgnbd, config.clv_horizon_days, x[buyer], t_x[buyer], age[buyer])
         alive[buyer] = lifetime.p_alive(bgnbd, x[buyer], t_x[buyer], age[buyer])
-    repeaters = (x > 0) & (values.monetary_avg > 0)
-    gamma_gamma = lifetime.fit_gamma_gamma(x[repeaters], values.monetary_avg[repeaters])
-    value = np.where(buyer, values.monetary_avg, 0.0)
+    repeat_value = lifetime.mean_repeat_value(user, ts, amount, n_users, end_ms=reference_ms)
+    repeaters = (x > 0) & (repeat_value > 0)
+    gamma_gamma = lifetime.fit_gamma_gamma(x[repeaters], repeat_value[repeaters])
+    day_spend = np.bincount(user[ts <= reference_ms], weights=amount[ts <= reference_ms], minlength=n_users)
+    value = np.where(buyer, day_spend / np.maximum(x + 1, 1), 0.0)
     if gamma_gamma is not None:
-        value[buyer] = lifetime.expected_order_value(gamma_gamma, x[buyer], values.monetary_avg[buyer])
+        value[buyer] = lifetime.expected_order_value(gamma_gamma, x[buyer], repeat_value[buyer])
     clv = lifetime.clv(expected, value, margin=config.clv_margin, annual_discount=config.clv_annual_discount,
                        horizon_days=config.clv_horizon_days)
     return _Lifetime(expected, alive, value, clv, bgnbd, gamma_gamma)
@@ -200,7 +203,7 @@ def shopper_facts(ev: ShopperEvents, n_users: int, demographics: tuple[np.ndarra
     facts["m"] = rfm.quintile_scores(values.monetary_total, values.buyer, higher_is_better=True)
     facts["segment"] = rfm.segment_codes(facts["r"], facts["f"], facts["m"], values.buyer)
 
-    life = _lifetime(ev, bought, values, n_users, reference_ms, config)
+    life = _lifetime(ev, bought, amount, n_users, reference_ms, config)
     facts["expected_purchases"], facts["p_alive"] = life.expected, life.alive
     facts["expected_value"], facts["clv"] = life.value, life.clv
 

@@ -15,11 +15,12 @@ likelihood on the published log-likelihoods (scipy L-BFGS-B over log-parameters,
 rescaled first so one set of bounds suits any unit or currency). The `lifetimes` package is not
 used: unmaintained. Its CDNOW sample validates the fits (tests/index_builder/test_lifetime.py).
 
-A fit returns None when the data cannot identify the model: fewer than two customers, nobody
-repeating (BG/NBD), fewer than two repeat customers or one order value for all (Gamma-Gamma), or an
-optimum at a bound of log-parameter +-12 (after rescaling). Without a model the builder publishes no
-forecast: expected purchases, p_alive and CLV are absent, and the RFM monetary average stands for
-the order value. docs/segments.md has the formulas and the CDNOW numbers.
+A fit returns None when the data cannot identify the model: fewer than two distinct customers
+(none, one, or all alike), nobody repeating (BG/NBD), one order value for all (Gamma-Gamma), an
+optimum at a bound of log-parameter +-12 (after rescaling) or an optimiser out of iterations.
+There is no made-up prior to fall back on: without a BG/NBD fit a caller has no forecast (no
+expected purchases, p_alive or CLV), and without a Gamma-Gamma fit the customer's own mean order
+value is the best estimate of the next one. docs/segments.md has the formulas and the CDNOW numbers.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize, special
 
-__all__ = ["RepeatSummary", "repeat_summary", "BgNbdParams", "fit_bgnbd", "expected_purchases", "p_alive",
-           "GammaGammaParams", "fit_gamma_gamma", "expected_order_value", "clv"]
+__all__ = ["RepeatSummary", "repeat_summary", "mean_repeat_value", "BgNbdParams", "fit_bgnbd", "bgnbd_log_likelihood",
+           "expected_purchases", "p_alive", "GammaGammaParams", "fit_gamma_gamma", "expected_order_value", "clv"]
 
 _DAY_MS = 86_400_000
+# A Gamma-Gamma fit whose population mean order value exceeds the observed mean by more than this is refused.
+MAX_MEAN_RATIO = 10.0
 _BOUND = 12.0  # |log-parameter| of a fit on rescaled data; reaching it means the data do not identify it
 
 
@@ -54,21 +57,55 @@ def repeat_summary(user: np.ndarray, ts_ms: np.ndarray, n_users: int, *, end_ms:
     The calibration period ends on the UTC day of end_ms; purchases after end_ms are ignored. Users
     without a purchase have x = t_x = T = 0 and buyer False.
     """
+    days = _purchase_days(user, ts_ms, end_ms)
+    count = np.bincount(days.user, minlength=n_users)
+    buyer = count > 0
+    first_row = np.searchsorted(days.user, np.arange(n_users))[buyer]
+    first, last = days.day[first_row], days.day[first_row + count[buyer] - 1]
+    t_x, T = np.zeros(n_users), np.zeros(n_users)
+    t_x[buyer] = (last - first) / unit_days
+    T[buyer] = (end_ms // _DAY_MS - first) / unit_days
+    return RepeatSummary(np.maximum(count - 1, 0).astype(np.int64), t_x, T, buyer)
+
+
+def mean_repeat_value(user: np.ndarray, ts_ms: np.ndarray, amount: np.ndarray, n_users: int, *,
+                      end_ms: int) -> np.ndarray:
+    """Gamma-Gamma's m per user: the mean spend of their repeat purchase days up to end_ms (0 without any).
+
+    A purchase day's spend is the sum of its lines, negative or non-finite amounts counting 0 as in
+    RFM; the first purchase day is left out, as Fader & Hardie do (CDNOW's zbar).
+    """
+    days = _purchase_days(user, ts_ms, end_ms)
+    paid = amount[ts_ms <= end_ms].astype(np.float64)[days.order]
+    day_spend = np.bincount(days.row, weights=np.where(np.isfinite(paid) & (paid > 0), paid, 0.0),
+                            minlength=len(days.user))
+    count = np.bincount(days.user, minlength=n_users)
+    repeat = count > 1
+    first_row = np.searchsorted(days.user, np.arange(n_users))[repeat]
+    total = np.bincount(days.user, weights=day_spend, minlength=n_users)[repeat]
+    m = np.zeros(n_users)
+    m[repeat] = (total - day_spend[first_row]) / (count[repeat] - 1)
+    return m
+
+
+class _PurchaseDays(NamedTuple):
+    """The distinct (user, UTC day) pairs of purchases, sorted; `row` maps each sorted event to its pair."""
+
+    user: np.ndarray
+    day: np.ndarray
+    order: np.ndarray  # the events up to end_ms, sorted by (user, day)
+    row: np.ndarray
+
+
+def _purchase_days(user: np.ndarray, ts_ms: np.ndarray, end_ms: int) -> _PurchaseDays:
+    """One lexsort of the events up to end_ms by (user, day), then the starts of each pair."""
     keep = ts_ms <= end_ms
     u, day = user[keep].astype(np.int64), np.floor_divide(ts_ms[keep].astype(np.int64), _DAY_MS)
     order = np.lexsort((day, u))
     u, day = u[order], day[order]
     new = np.ones(len(u), dtype=bool)
     new[1:] = (u[1:] != u[:-1]) | (day[1:] != day[:-1])
-    u, day = u[new], day[new]
-    days = np.bincount(u, minlength=n_users)
-    buyer = days > 0
-    first_row = np.searchsorted(u, np.arange(n_users))[buyer]
-    first, last = day[first_row], day[first_row + days[buyer] - 1]
-    t_x, T = np.zeros(n_users), np.zeros(n_users)
-    t_x[buyer] = (last - first) / unit_days
-    T[buyer] = (end_ms // _DAY_MS - first) / unit_days
-    return RepeatSummary(np.maximum(days - 1, 0).astype(np.int64), t_x, T, buyer)
+    return _PurchaseDays(user=u[new], day=day[new], order=order, row=np.cumsum(new) - 1)
 
 
 @dataclass(frozen=True)
@@ -92,6 +129,12 @@ def _bgnbd_log_likelihood(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray
     return ln_a1 + ln_a2 + np.where(repeat, np.logaddexp(ln_a3, ln_a4), ln_a3)
 
 
+def bgnbd_log_likelihood(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Each customer's BG/NBD log-likelihood under `params`: their sum is the fit's LL (CDNOW: -9582.4)."""
+    log_params = np.log([params.r, params.alpha, params.a, params.b])
+    return _bgnbd_log_likelihood(log_params, *(np.asarray(v, dtype=np.float64) for v in (x, t_x, T)))
+
+
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, penalty: float = 0.0) -> BgNbdParams | None:
     """Maximum-likelihood BG/NBD parameters of the customers given, or None when not identified.
 
@@ -99,7 +142,7 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, penalty: float =
     to the mean negative log-likelihood, pulling a weakly identified fit towards 1.
     """
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
-    if len(x) < 2 or not (x > 0).any():
+    if not (x > 0).any():
         return None
     scale = 10.0 / T.max()
     theta = _fit(_bgnbd_log_likelihood, np.column_stack([x, t_x * scale, T * scale]), 4, penalty)
@@ -113,16 +156,19 @@ def _fit(log_likelihood: Callable[..., np.ndarray], rows: np.ndarray, n_params: 
          penalty: float) -> np.ndarray | None:
     """Log-parameters maximising the penalised mean log-likelihood, over distinct rows weighted by count."""
     rows, weight = np.unique(rows, axis=0, return_counts=True)
+    if len(rows) < 2:
+        return None
     columns, weight = rows.T, weight / weight.sum()
 
     def loss(theta: np.ndarray) -> float:
         return float(-(weight @ log_likelihood(theta, *columns)) + penalty * (theta @ theta))
 
     result = optimize.minimize(loss, np.zeros(n_params), method="L-BFGS-B", bounds=[(-_BOUND, _BOUND)] * n_params)
-    theta = result.x
-    if not (result.success and np.isfinite(result.fun) and (np.abs(theta) < _BOUND - 1e-3).all()):
+    theta = np.asarray(result.x)
+    # status 2 (no progress in the line search) is the usual end at the optimum of a flat likelihood
+    if result.status == 1 or not np.isfinite(result.fun) or (np.abs(theta) > _BOUND - 1e-3).any():
         return None
-    return np.asarray(theta)
+    return theta
 
 
 def p_alive(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -139,17 +185,49 @@ def expected_purchases(params: BgNbdParams, t: float | np.ndarray, x: np.ndarray
                        T: np.ndarray) -> np.ndarray:
     """E[purchases in the next t time units | x, t_x, T] (the paper's eq. 10): finite and >= 0.
 
-    Eq. 10's (1 - z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z), z = t / (alpha + T + t), is evaluated in its
-    Euler-transformed form (1 - z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), whose parameters do not grow
-    with x; the denominator of eq. 10 is 1 / p_alive. At a = 1 the formula is 0/0: a is moved 1e-6 off.
+    Eq. 10 is p_alive times what a customer still alive is expected to buy: (a+b+x-1)/(a-1)
+    [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)], z = t / (alpha + T + t). The hypergeometric term is
+    evaluated in its Euler-transformed form (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), whose
+    parameters do not grow with x (the overflow of Fader & Hardie's note 027 on Excel's #NUM! error);
+    at a = 1 the formula is 0/0 and a is moved 1e-6 off. scipy's hyp2f1 fails near z = 1 on some
+    parameters (inf or NaN when b - r is an integer, silently wrong when x + r - a is): those cases,
+    and any value not finite or outside its bounds [1 - (1 + s)^-(r+x), (r + x) s], s = t / (alpha + T),
+    are computed by quadrature instead (`_alive_purchases_by_quadrature`).
     """
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     r, alpha, b = params.r, params.alpha, params.b
     a = params.a if abs(params.a - 1.0) > 1e-6 else 1.0 + 1e-6
-    z = t / (alpha + T + t)
-    tail = (1.0 - z) ** (a - 1.0) * special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    expected = (a + b + x - 1.0) / (a - 1.0) * (1.0 - tail) * p_alive(params, x, t_x, T)
-    return np.maximum(expected, 0.0)
+    s = np.broadcast_to(t / (alpha + T), np.broadcast(x, T, t).shape)
+    x = np.broadcast_to(x, s.shape)
+    z, c = s / (1.0 + s), a + b + x - 1.0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        tail = (1.0 - z) ** (a - 1.0) * special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        alive = c / (a - 1.0) * (1.0 - tail)
+    low, high = -np.expm1(-(r + x) * np.log1p(s)), (r + x) * s
+    degenerate = np.abs(x + r - a - np.round(x + r - a)) < 1e-6
+    wrong = degenerate | ~((alive >= low * (1 - 1e-9)) & (alive <= high * (1 + 1e-9)))  # NaN included
+    if wrong.any():
+        alive[wrong] = _alive_purchases_by_quadrature(r, a, b, x[wrong], s[wrong])
+    return np.maximum(alive, 0.0) * p_alive(params, x, t_x, T)
+
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(128)
+_V = (_NODES + 1.0) / 2.0
+_U, _U_WEIGHTS = _V**3, _WEIGHTS / 2.0 * 3.0 * _V**2  # u = v^3 crowds nodes where the Beta quantile is steep
+
+
+def _alive_purchases_by_quadrature(r: float, a: float, b: float, x: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """E over dropout p ~ Beta(a, b + x) of (1 - (1 + p s)^-(r+x)) / p: what a live customer buys.
+
+    Given p, the purchase rate's posterior Gamma(r + x, alpha + T) gives the expected purchases before
+    dropping out as that ratio. Integrated over the Beta quantile u (128-node Gauss-Legendre in
+    u^(1/3)): relative error below 1e-5 for r, a in [0.05, 10], b in [0.05, 1000], x <= 1000, s <= 1e4.
+    """
+    p = special.betaincinv(a, b + x[:, None], _U)
+    k = (r + x)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.where(p > 0, -np.expm1(-k * np.log1p(p * s[:, None])) / p, k * s[:, None])
+    return np.asarray(g @ _U_WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -172,21 +250,27 @@ def _gamma_gamma_log_likelihood(log_params: np.ndarray, x: np.ndarray, m: np.nda
 def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, *, penalty: float = 0.0) -> GammaGammaParams | None:
     """Maximum-likelihood Gamma-Gamma parameters from customers with x > 0 repeat purchases of mean value m > 0.
 
-    Other customers are left out of the fit. q is kept above 1, where the population mean order
+    Other customers are left out of the fit. Fader & Hardie's m is the mean of the x repeat orders
+    (the first order left out), as in the CDNOW summary. q is kept above 1, where the population mean order
     value p v / (q - 1) exists. None when not identified (see the module docstring); `penalty` as
     in `fit_bgnbd`, over ln p, ln(q - 1) and ln v of money rescaled to a mean m of 1.
     """
     x, m = np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64)
     use = (x > 0) & (m > 0) & np.isfinite(m)
     x, m = x[use], m[use]
-    if len(m) < 2 or m.min() == m.max():
+    if len(m) == 0 or m.min() == m.max():
         return None
     scale = 1.0 / m.mean()
     theta = _fit(_gamma_gamma_log_likelihood, np.column_stack([x, m * scale]), 3, penalty)
     if theta is None:
         return None
-    return GammaGammaParams(p=float(np.exp(theta[0])), q=float(1.0 + np.exp(theta[1])),
-                            v=float(np.exp(theta[2]) / scale))
+    params = GammaGammaParams(p=float(np.exp(theta[0])), q=float(1.0 + np.exp(theta[1])),
+                              v=float(np.exp(theta[2]) / scale))
+    # q at 1 puts the population mean at infinity: spends too dispersed (or not gamma-shaped) for the
+    # model to say anything about a customer without repeat orders. Such a fit is not used.
+    if params.p * params.v / (params.q - 1.0) > MAX_MEAN_RATIO * float(m.mean()):
+        return None
+    return params
 
 
 def expected_order_value(params: GammaGammaParams, x: np.ndarray, m: np.ndarray) -> np.ndarray:

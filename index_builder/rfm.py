@@ -7,8 +7,9 @@ stamped after the reference are ignored.
 
   recency    days from the last purchase in the window to the reference (fractional)
   frequency  distinct orders in the window (an order is a session or order id, as codes)
-  monetary   the sum of the lines' amounts; a negative amount (a refund, a correction) counts as 0,
-             so a return never makes a customer's spend negative: net returns upstream if wanted
+  monetary   the sum of the lines' amounts; a negative amount (a refund, a correction) or a
+             non-finite one counts as 0, so a return never makes a customer's spend negative: net
+             returns upstream if wanted
 
 Scores rank each value among the buyers (users with a purchase in the window): quintiles, 5 best,
 ties always scored alike (see `quintile_edges`). The segment is a lookup in one 6 x 6 table by
@@ -22,8 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from protos import artifact
+
 __all__ = ["RfmValues", "rfm_values", "quintile_edges", "quintile_scores", "SEGMENTS", "SEGMENT_TABLE",
-           "segment_codes", "NO_RECENCY"]
+           "segment_codes", "RfmScores", "score_rfm", "NO_RECENCY"]
 
 _DAY_MS = 86_400_000
 NO_RECENCY = -1.0  # recency_days of a user without a purchase in the window (never NaN)
@@ -96,14 +99,21 @@ def quintile_edges(values: np.ndarray, mask: np.ndarray, *, higher_is_better: bo
 def quintile_scores(values: np.ndarray, mask: np.ndarray, *, higher_is_better: bool) -> np.ndarray:
     """uint8 scores 1..5 of `values` among the users in `mask` (0 outside it); ties as in `quintile_edges`."""
     edges = quintile_edges(values, mask, higher_is_better=higher_is_better)
+    return _scores(values, mask, edges, higher_is_better=higher_is_better)
+
+
+def _scores(values: np.ndarray, mask: np.ndarray, edges: np.ndarray, *, higher_is_better: bool) -> np.ndarray:
+    """1 + the number of edges each value is strictly better than, 0 outside the mask."""
     v = values.astype(np.float64)
-    beaten = np.searchsorted(edges, v, side="left") if higher_is_better else 4 - np.searchsorted(edges[::-1], v,
-                                                                                                   side="right")
+    if higher_is_better:
+        beaten = np.searchsorted(edges, v, side="left")
+    else:
+        beaten = len(edges) - np.searchsorted(edges[::-1], v, side="right")
     return np.where(mask, 1 + beaten, 0).astype(np.uint8)
 
 
-SEGMENTS = ("browsers", "champions", "loyal", "potential loyalists", "new", "promising", "needs attention",
-            "about to sleep", "at risk", "can't lose them", "hibernating", "lost")
+# The names are part of the disk contract (profile facts store the code).
+SEGMENTS = artifact.SEGMENTS
 _B, _CH, _LO, _PL, _NE, _PR, _NA, _AS, _AR, _CL, _HI, _LS = range(len(SEGMENTS))
 
 # SEGMENT_TABLE[r, fm] -> index into SEGMENTS; row and column 0 (not scored) are browsers.
@@ -125,3 +135,28 @@ def segment_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray, buyer: np.ndarray
     """
     fm = (f.astype(np.int64) + m.astype(np.int64) + 1) // 2
     return np.where(buyer, SEGMENT_TABLE[r.astype(np.int64), fm], _B).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class RfmScores:
+    """Per user: uint8 scores (0 for non-buyers) and segment codes; the edges each score was cut at."""
+
+    r: np.ndarray
+    f: np.ndarray
+    m: np.ndarray
+    segment: np.ndarray
+    r_edges: np.ndarray  # days: R >= s when recency_days < r_edges[s - 2]
+    f_edges: np.ndarray  # orders: F >= s when frequency > f_edges[s - 2]
+    m_edges: np.ndarray  # money: M >= s when monetary_total > m_edges[s - 2]
+
+
+def score_rfm(values: RfmValues) -> RfmScores:
+    """Quintile scores among the buyers (R on recency, F on orders, M on total spend) and their segments."""
+    scored = {}
+    for name, column, higher in (("r", values.recency_days, False), ("f", values.frequency, True),
+                                 ("m", values.monetary_total, True)):
+        edges = quintile_edges(column, values.buyer, higher_is_better=higher)
+        scored[name] = _scores(column, values.buyer, edges, higher_is_better=higher)
+        scored[f"{name}_edges"] = edges
+    segment = segment_codes(scored["r"], scored["f"], scored["m"], values.buyer)
+    return RfmScores(segment=segment, **scored)

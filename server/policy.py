@@ -84,8 +84,12 @@ class RankingPolicy:
     segment_weight: float = 0.0
     freshness_weight: float = 0.0
     freshness_half_life_days: float = 30.0
-    # A profile term names its reason (brand_affinity, price_fit, ...) where its value reaches this.
+    # Each returned item names the profile reasons that hold for it (brand_affinity, category_affinity,
+    # price_fit, segment_popular, fresh), weighted or not: where the term reaches profile_reason (price
+    # fit: price_fit_reason, i.e. within 1 - that of the shopper's price percentile). false: none.
+    explain_profile: bool = True
     profile_reason: float = 0.5
+    price_fit_reason: float = 0.9
     # With profile terms on, Recommend scores this many times n retrieved candidates before the top n.
     profile_overfetch: int = 4
     # A known shopper with fewer than this many items in their history is topped up from their demographic

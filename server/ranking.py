@@ -51,7 +51,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, n,
                               scoring.fallback_rows(catalog, shopper, policy))
-    return stages.top_n(c, n)
+    return scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
 
 
 def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_scores: np.ndarray, n: int,
@@ -61,7 +61,7 @@ def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_s
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
     c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy)
-    return stages.top_n(c, n)
+    return scoring.explain(catalog, stages.top_n(c, n), signals.shopper, signals.now, policy)
 
 
 def _affinity(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, rows: np.ndarray) -> np.ndarray | None:

@@ -11,10 +11,10 @@ of 1, plus one weighted term per profile signal, each in [0, 1]:
   freshness          2^(-days since the item's first event / freshness_half_life_days)
 
 Weights are `RankingPolicy.*_weight`; each was tuned with `tailor evaluate` (docs/evaluation.md) and a
-signal that does not help stays at 0. A term names its reason (brand_affinity "A brand you buy often:
-Acme", ...) where its value reaches `profile_reason` and its weight is positive. Every term is a
-handful of array operations over the candidate rows: the shopper's top codes are at most
-BuildConfig.profile_top, compared by broadcast.
+signal that does not help stays at 0. Separately, `explain` names on each returned item the profile
+reasons that hold for it (brand_affinity "A brand you buy often: Acme", ...), weighted or not: an
+explanation, not a score. Every term is a handful of array operations over the candidate rows: the
+shopper's top codes are at most BuildConfig.profile_top, compared by broadcast.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from server.policy import RankingPolicy
 from server.snapshot import Catalog
 from server.stages import Candidates
 
-__all__ = ["Shopper", "shopper_of", "profile_terms", "fallback_rows"]
+__all__ = ["Shopper", "shopper_of", "profile_terms", "explain", "fallback_rows"]
 
 _DAY_S = 86_400.0
 _MASK = reasons.MASK_DTYPE
@@ -69,27 +69,34 @@ def _lookup(codes: np.ndarray, top: np.ndarray, weights: np.ndarray) -> np.ndarr
     return ((codes[:, None] == top[None, :]) * weights[None, :]).sum(axis=1)
 
 
-def _terms(catalog: Catalog, rows: np.ndarray, shopper: Shopper, now: float,
-           policy: RankingPolicy) -> list[tuple[int, float, np.ndarray]]:
-    """(reason, weight, term values) of each profile term with a positive weight."""
+def _terms(catalog: Catalog, rows: np.ndarray, shopper: Shopper, now: float, policy: RankingPolicy,
+           weighted_only: bool) -> list[tuple[int, float, np.ndarray]]:
+    """(reason, weight, term values) of each profile term (with `weighted_only`: those with a positive weight)."""
+    wanted = [(reason, weight) for reason, weight in (
+        (reasons.CATEGORY_AFFINITY, policy.category_weight), (reasons.BRAND_AFFINITY, policy.brand_weight),
+        (reasons.PRICE_FIT, policy.price_fit_weight), (reasons.SEGMENT_POPULAR, policy.segment_weight),
+        (reasons.FRESH, policy.freshness_weight)) if weight > 0 or not weighted_only]
     terms: list[tuple[int, float, np.ndarray]] = []
-    if policy.category_weight > 0:
-        terms.append((reasons.CATEGORY_AFFINITY, policy.category_weight,
-                      _lookup(catalog.category[rows], shopper.categories, shopper.category_weights)))
-    if policy.brand_weight > 0:
-        terms.append((reasons.BRAND_AFFINITY, policy.brand_weight,
-                      _lookup(catalog.brand[rows], shopper.brands, shopper.brand_weights)))
-    if policy.price_fit_weight > 0 and shopper.price_position >= 0:
-        fit = 1.0 - np.abs(catalog.price_position[rows] - shopper.price_position)
-        terms.append((reasons.PRICE_FIT, policy.price_fit_weight, fit))
-    if policy.segment_weight > 0:
-        terms.append((reasons.SEGMENT_POPULAR, policy.segment_weight,
-                      catalog.segment_popularity[shopper.segment, rows].astype(np.float64)))
-    if policy.freshness_weight > 0:
-        age_days = np.maximum(now - catalog.first_seen[rows], 0) / _DAY_S
-        terms.append((reasons.FRESH, policy.freshness_weight,
-                      np.exp2(-age_days / policy.freshness_half_life_days)))
+    for reason, weight in wanted:
+        if reason == reasons.CATEGORY_AFFINITY:
+            values = _lookup(catalog.category[rows], shopper.categories, shopper.category_weights)
+        elif reason == reasons.BRAND_AFFINITY:
+            values = _lookup(catalog.brand[rows], shopper.brands, shopper.brand_weights)
+        elif reason == reasons.PRICE_FIT:
+            if shopper.price_position < 0:
+                continue
+            values = 1.0 - np.abs(catalog.price_position[rows] - shopper.price_position)
+        elif reason == reasons.SEGMENT_POPULAR:
+            values = catalog.segment_popularity[shopper.segment, rows].astype(np.float64)
+        else:
+            age_days = np.maximum(now - catalog.first_seen[rows], 0) / _DAY_S
+            values = np.exp2(-age_days / policy.freshness_half_life_days)
+        terms.append((reason, weight, values))
     return terms
+
+
+def _reason_floor(reason: int, policy: RankingPolicy) -> float:
+    return policy.price_fit_reason if reason == reasons.PRICE_FIT else policy.profile_reason
 
 
 def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float,
@@ -101,12 +108,24 @@ def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now:
     rows = np.where(known, c.rows, 0)
     top = float(np.abs(c.scores[c.keep]).max(initial=0.0))
     scores = c.scores / top if top > 0 else c.scores.astype(np.float64)
+    for _, weight, values in _terms(catalog, rows, shopper, now, policy, weighted_only=True):
+        scores = scores + weight * np.where(known, values, 0.0)
+    return c.with_(scores=scores)
+
+
+def explain(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float, policy: RankingPolicy) -> Candidates:
+    """Name the profile reasons that hold for each (final) candidate, whether or not their terms weigh in
+    the score: its brand among the shopper's top brands (brand_affinity), its category among their top
+    categories, its price close to their usual one, popular in their segment, new. A term's reason holds
+    where its value reaches policy.profile_reason (price fit: policy.price_fit_reason)."""
+    if shopper is None or not policy.explain_profile or not len(c.rows):
+        return c
+    known = c.rows >= 0
+    rows = np.where(known, c.rows, 0)
     marks = np.zeros(len(rows), dtype=_MASK)
-    for reason, weight, values in _terms(catalog, rows, shopper, now, policy):
-        values = np.where(known, values, 0.0)
-        scores = scores + weight * values
-        marks |= np.where(values >= policy.profile_reason, reasons.bit(reason), 0).astype(_MASK)
-    return c.with_(scores=scores, reasons=c.reasons | marks)
+    for reason, _, values in _terms(catalog, rows, shopper, now, policy, weighted_only=False):
+        marks |= np.where(known & (values >= _reason_floor(reason, policy)), reasons.bit(reason), 0).astype(_MASK)
+    return c.with_(reasons=c.reasons | marks)
 
 
 def fallback_rows(catalog: Catalog, shopper: Shopper | None, policy: RankingPolicy) -> tuple[np.ndarray, int]:

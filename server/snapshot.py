@@ -266,7 +266,9 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         repurchase_days=np.asarray(repurchase[1] if repurchase else np.zeros(len(ids)), dtype=np.float32),
         category_codes={str(n): c for c, n in enumerate(categories)},
         brand_codes={str(n): c for c, n in enumerate(brands)},
-        price_position=np.full(len(ids), 0.5, dtype=np.float32), first_seen=np.zeros(len(ids), dtype=np.int64),
+        # Every item a year old at the snapshot's clock: none is "new".
+        price_position=np.full(len(ids), 0.5, dtype=np.float32),
+        first_seen=np.full(len(ids), int(reference_time) - 365 * 86_400, dtype=np.int64),
         segment_popularity=np.zeros((len(artifact.SEGMENTS), len(ids)), dtype=np.float32),
         cell_popular_rows=np.zeros((0, 0), dtype=np.int32))
     weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})

@@ -21,8 +21,9 @@ def _config(**overrides: object) -> BuildConfig:
     return BuildConfig(data_dir=Path("."), out_root=Path("."), show_progress=False, **overrides)  # type: ignore[arg-type]
 
 
-def _events(user: list[int], item: list[int], days_ago: list[float], kind: list[int], *, paid: list[float] | None = None,
-            order: list[int] | None = None, channel: list[int] | None = None) -> ShopperEvents:
+def _events(user: list[int], item: list[int], days_ago: list[float], kind: list[int], *,
+            paid: list[float] | None = None, order: list[int] | None = None,
+            channel: list[int] | None = None) -> ShopperEvents:
     n = len(user)
     # Catalog: items 0-3 in category 0 (prices 10, 20, 30, 40; brands 0, 0, 1, 1), items 4-5 in category 1.
     return ShopperEvents(

@@ -74,3 +74,38 @@ def test_every_profile_in_the_store_is_finite(own_root: Path) -> None:
             assert np.isfinite(table[name]).all(), name
     assert (table["clv"] >= 0).all() and (table["expected_purchases"] >= 0).all()
     assert int(table["segment"].max()) < len(artifact.SEGMENTS)
+
+
+def _price_positions(built: Built) -> dict[str, float]:
+    """Each item's price percentile within its category (mid-rank), from the store's own files."""
+    by_category: dict[str, list[float]] = {}
+    for item, category in built.store.category.items():
+        by_category.setdefault(category, []).append(built.store.price[item])
+    out = {}
+    for item, category in built.store.category.items():
+        prices = np.array(by_category[category])
+        price = built.store.price[item]
+        out[item] = float(((prices < price).sum() + (prices <= price).sum()) / 2 / len(prices))
+    return out
+
+
+def test_bargain_hunters_are_recommended_cheaper_items_than_premium_shoppers(client: TailorClient,
+                                                                            built: Built) -> None:
+    """Over the demo store's shoppers: the price percentile (within each item's category) of what each is
+    recommended, bargain band against premium band; most bargain/premium pairs are ordered so."""
+    position = _price_positions(built)
+    means: dict[str, list[float]] = {"bargain": [], "premium": []}
+    users = [u for u, ok in built.store.consent.items() if ok and u.startswith("u0")][:400]
+    for user in users:
+        try:
+            band = client.get_profile(user).price_band
+        except NotFound:
+            continue
+        if band in means:
+            items = client.recommend(10, user_id=user).items
+            means[band].append(float(np.mean([position[i.item_id] for i in items])))
+    bargain, premium = np.array(means["bargain"]), np.array(means["premium"])
+    assert len(bargain) >= 20 and len(premium) >= 20
+    ordered = (bargain[:, None] < premium[None, :]).mean()
+    print(f"bargain/premium pairs ordered: {ordered:.3f}")
+    assert ordered >= 0.7, f"only {ordered:.0%} of bargain/premium pairs get cheaper/dearer recommendations"

@@ -93,5 +93,9 @@ def test_a_restocked_coffee_comes_back_when_due_and_not_right_after_buying(clien
     due = client.recommend(10, user_id=RESTOCK_DUE_USER).items
     assert coffee in [i.item_id for i in due]
     [again] = [i for i in due if i.item_id == coffee]
-    assert [r.code for r in again.reasons] == ["buy_again"] and again.reasons[0].text == "Time to restock?"
+    assert again.reasons[0].code == "buy_again" and again.reasons[0].text == "Time to restock?"
+    # The only brand and category this shopper ever bought: the explanation names them.
+    texts = {r.code: r.text for r in again.reasons}
+    assert texts["brand_affinity"] == f"A brand you buy often: {built.store.brand[coffee]}"
+    assert texts["category_affinity"] == "One of your favourite categories: coffee"
     assert coffee not in {i.item_id for i in client.recommend(50, user_id=RESTOCK_FRESH_USER).items}
