@@ -65,7 +65,7 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[st
 
 def format_summary(store: StoreFacts, summary: SegmentsSummary) -> str:
     """The console report: what is counted, the segment table, the R x F grid, then the mix counts."""
-    lines = [f"Customer segments of {store.version_dir.parent} (version {store.manifest.version})",
+    lines = [f"Customer segments of {store.root} (version {store.manifest.version})",
              *textwrap.wrap(overview(store.manifest, summary, store.withheld), width=110), "",
              *_text_table(SEGMENT_HEADER, segment_rows(summary)), "",
              "Buyers by recency score (R5 = most recent) and frequency score (F5 = most orders); tied values share",

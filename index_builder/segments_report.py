@@ -17,7 +17,6 @@ Errors: ArtifactReadError (no current version, an unreadable manifest or store, 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +35,6 @@ __all__ = ["ArtifactReadError", "StoreFacts", "read_store_facts", "SegmentStats"
            "overview", "utc_time", "SEGMENT_HEADER", "segment_rows", "grid_rows", "count_rows", "facts_table",
            "CSV_COLUMNS", "SCORES"]
 
-log = logging.getLogger(__name__)
 SCORES = 5  # RFM scores run 1..SCORES (0 = no purchase in the window)
 _BATCH = 1 << 16  # records sliced per bytes join
 
@@ -67,6 +65,7 @@ _HEAD, _CONSENT_BIT = _record_head()
 class StoreFacts:
     """The consenting users of one artifact version, in key order: ids and FACTS, aligned."""
 
+    root: Path  # as given
     version_dir: Path
     manifest: artifact_pb2.Manifest
     user_ids: pa.Array  # large_string; personal data: never log them
@@ -100,7 +99,7 @@ def read_store_facts(root: Path, *, progress: bool = False) -> StoreFacts:
         raise ArtifactReadError(f"{path}: a profile record is shorter than its header and facts")
     head = np.frombuffer(heads, dtype=_HEAD)
     consent = (head["flags"] & _CONSENT_BIT) != 0
-    return StoreFacts(version_dir, manifest, user_ids.filter(pa.array(consent)).cast(pa.large_string()),
+    return StoreFacts(root, version_dir, manifest, user_ids.filter(pa.array(consent)).cast(pa.large_string()),
                       head["facts"][consent], int((~consent).sum()))
 
 
@@ -267,9 +266,10 @@ def _number(value: float, digits: int) -> str:
 
 # --- the per-user export ------------------------------------------------------------------------------------------
 
-# The CSV export: column -> FACTS field (or how it is derived), one row per consenting user.
+# The CSV export, one row per consenting user: the id, the codes' names, and these FACTS fields as they are.
 CSV_COLUMNS = ("user_id", "segment", "r", "f", "m", "recency_days", "frequency", "monetary_total", "monetary_avg",
                "expected_purchases", "p_alive", "expected_order_value", "clv", "lifecycle", "price_band", "tags")
+# column -> FACTS field
 _NUMERIC = {"r": "r", "f": "f", "m": "m", "recency_days": "recency_days", "frequency": "frequency",
             "monetary_total": "monetary_total", "monetary_avg": "monetary_avg",
             "expected_purchases": "expected_purchases", "p_alive": "p_alive", "expected_order_value": "expected_value",
