@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("loadtests.evaluate.cli", "offline accuracy of Tailor and baselines on a held-out split"),
     "recommend": ("clients.commands", "ask for N products"),
     "rerank": ("clients.commands", "reorder candidate items (given best first)"),
+    "segments": ("index_builder.segments_cli", "customer segments: sizes, revenue, lifetime value, R x F grid"),
     "profile": ("clients.profile", "what Tailor knows of one shopper (segment, RFM, lifetime value, affinities)"),
 }
 # Long-running commands log progress at INFO without -v.

@@ -2,7 +2,7 @@
 
 Charts are drawn with matplotlib (Agg, through `Figure` objects: no pyplot state) and inlined as
 SVG with their text kept as text; the page has no script and loads nothing, so it can be mailed
-or attached to a ticket as it is.
+or attached to a ticket as it is (the page, figure and table markup: index_builder/html_page.py).
 
   metrics by model      nDCG@k, R@k, MAP, coverage, novelty: a bar chart each, Tailor highlighted,
                         and nDCG@k against coverage (accuracy bought with a narrow catalog or not)
@@ -14,17 +14,14 @@ then the same tables as the console and the run's settings and timings.
 
 from __future__ import annotations
 
-import html
-import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from index_builder.html_page import figure_style, figure_svg, html_table, render_page
 from loadtests.evaluate.rerank import MAX_POSITIVES, NEGATIVES_PER_POSITIVE, UPSTREAM_NOISE
 from loadtests.evaluate.run import TAILOR, Report
 
@@ -33,15 +30,7 @@ __all__ = ["render_html", "write_html"]
 _TAILOR_COLOR = "#c0392b"
 _OTHER_COLOR = "#7f8c9d"
 _REFERENCE_COLOR = "#c8cfd6"
-# matplotlib types rcParams keys as Literals; a plain dict of them is typed by hand.
-_STYLE: dict[Any, Any] = {"svg.fonttype": "none", "font.size": 10, "axes.spines.top": False, "axes.spines.right": False,
-          "axes.titleweight": "bold", "svg.hashsalt": "tailor"}
-_CSS = """body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;
-max-width:1100px;padding:0 1em;color:#222}h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.6em 0}th,td{padding:.25em .7em;border-bottom:1px solid #eee;text-align:right}
-th:first-child,td:first-child{text-align:left}tr.tailor td{font-weight:600;color:#c0392b}
-table.settings td,table.settings th{text-align:left}
-figure{margin:.8em 0}figure svg{max-width:100%;height:auto}figcaption,.note{color:#555;font-size:.92em}"""
+_CSS = f"tr.tailor td{{font-weight:600;color:{_TAILOR_COLOR}}}"
 
 
 def write_html(report: Report, path: Path) -> Path:
@@ -52,14 +41,11 @@ def write_html(report: Report, path: Path) -> Path:
 
 def render_html(report: Report) -> str:
     """The whole page: charts, tables and settings of one `tailor evaluate` run."""
-    with matplotlib.rc_context(_STYLE):
+    with figure_style():
         sections = [_metrics_section(report), _buckets_section(report), _rerank_section(report),
                     _settings_section(report)]
-    title = f"tailor evaluate: {html.escape(Path(report.data_dir).name)}, split={html.escape(report.split)}, " \
-            f"k={report.k}"
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-            f"<style>{_CSS}</style></head><body><h1>{title}</h1>\n" + "\n".join(s for s in sections if s)
-            + "\n</body></html>\n")
+    title = f"tailor evaluate: {Path(report.data_dir).name}, split={report.split}, k={report.k}"
+    return render_page(title, sections, css=_CSS)
 
 
 # --- sections -----------------------------------------------------------------------------------------------------
@@ -83,7 +69,7 @@ def _metrics_section(report: Report) -> str:
     rows = [[r.name, f"{r.scores.map:.4f}", f"{r.scores.ndcg:.4f}", f"{r.scores.precision:.4f}",
              f"{r.scores.recall:.4f}", f"{r.scores.hit_rate:.4f}", f"{r.scores.coverage:.4f}",
              f"{r.scores.novelty:.2f}", f"{r.fit_seconds:.2f}", _ms(r.p50_ms), _ms(r.p99_ms)] for r in report.results]
-    return ("<h2>Accuracy by model</h2>" + _figure(fig, "Bars: mean over test users (coverage: share of the catalog "
+    return ("<h2>Accuracy by model</h2>" + figure_svg(fig, "Bars: mean over test users (coverage: share of the catalog "
             "recommended to anyone; novelty: mean -log2 of the recommended items' popularity share). Tailor in red.")
             + _html_table(header, rows))
 
@@ -109,7 +95,7 @@ def _buckets_section(report: Report) -> str:
     ax.set_ylim(0, max(max(b.ndcg.values()) for b in report.buckets) * 1.25 or 1.0)
     header = ["model", *(f"{b.label} ({b.users} users)" for b in report.buckets)]
     rows = [[name, *(f"{b.ndcg[name]:.4f}" for b in report.buckets)] for name in names]
-    return ("<h2>nDCG by user activity</h2>" + _figure(fig, "Test users grouped by the length of their train "
+    return ("<h2>nDCG by user activity</h2>" + figure_svg(fig, "Test users grouped by the length of their train "
             "history; each bar is a model's mean nDCG over the bucket's users.") + _html_table(header, rows))
 
 
@@ -139,7 +125,7 @@ def _rerank_section(report: Report) -> str:
             f"uniformly drawn negatives are mostly unpopular, so it is a strong order. "
             f"Tailor Rerank p50 {rr.p50_ms:.2f} ms, p99 {rr.p99_ms:.2f} ms.")
     rows = [[row.name, f"{row.ndcg:.4f}", f"{row.recall:.4f}"] for row in rr.rows]
-    return ("<h2>Rerank</h2>" + _figure(fig, note)
+    return ("<h2>Rerank</h2>" + figure_svg(fig, note)
             + _html_table(["order", f"nDCG@{report.k}", f"R@{report.k}"], rows))
 
 
@@ -194,22 +180,11 @@ def _accuracy_coverage(ax: Axes, report: Report) -> None:
     ax.grid(alpha=0.3)
 
 
-def _figure(fig: Figure, caption: str) -> str:
-    """The figure as inline SVG (everything before the <svg> element, the XML prolog and DTD, dropped)."""
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
-    svg = buffer.getvalue()
-    return f"<figure>{svg[svg.index('<svg'):]}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, highlight: bool = True,
                 css_class: str = "") -> str:
     """A table; with `highlight`, rows whose first cell names Tailor stand out."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(f'<tr{" class=tailor" if highlight and row and row[0].startswith(TAILOR) else ""}>'
-                   + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    opening = f'<table class="{css_class}">' if css_class else "<table>"
-    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return html_table(header, rows, css_class=css_class,
+                      row_class=lambda row: "tailor" if highlight and row and row[0].startswith(TAILOR) else "")
 
 
 def _ms(value: float | None) -> str:
