@@ -43,22 +43,7 @@ class ArtifactReadError(Exception):
     """The artifact root has no readable current version, or its profile store cannot be read."""
 
 
-def _record_head() -> tuple[np.dtype, int]:
-    """A dtype over the head of a profile record (consent flags byte, FACTS) and the consent bit.
-
-    Found by packing two empty records, with and without consent, through the public contract
-    (`artifact.pack_profile`): they differ only in the consent bit, and their FACTS end the record.
-    """
-    empty = (np.zeros(0, "<f4"), np.zeros(0, "<i4"), np.zeros(0, "<i4"), np.zeros(0, "<i8"), np.zeros(0, "<i4"))
-    given, withheld = artifact.pack_profile(True, *empty), artifact.pack_profile(False, *empty)
-    flags_at = next(i for i, (a, b) in enumerate(zip(given, withheld, strict=True)) if a != b)
-    facts_at = len(given) - artifact.FACTS.itemsize
-    head = np.dtype({"names": ["flags", "facts"], "formats": ["u1", artifact.FACTS], "offsets": [flags_at, facts_at],
-                     "itemsize": len(given)})
-    return head, given[flags_at] ^ withheld[flags_at]
-
-
-_HEAD, _CONSENT_BIT = _record_head()
+_HEAD, _CONSENT_BIT = artifact.RECORD_HEAD, artifact.CONSENT_FLAG
 
 
 @dataclass(frozen=True)

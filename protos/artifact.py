@@ -64,7 +64,7 @@ from protos import artifact_pb2
 __all__ = [
     "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
     "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "Profile", "pack_profile", "unpack_profile",
-    "FACTS", "no_facts", "SEGMENTS", "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS",
+    "FACTS", "RECORD_HEAD", "CONSENT_FLAG", "no_facts", "SEGMENTS", "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS",
     "sorted_ids", "find_rows", "sample_user_ids", "file_sha256", "fsync_path", "index_queries", "open_store",
     "staging_dir", "new_version_name", "switch_current", "resolve_current", "copy_version", "read_manifest",
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
@@ -149,6 +149,11 @@ FACTS = np.dtype([
     ("segment", "u1"), ("r", "u1"), ("f", "u1"), ("m", "u1"), ("lifecycle", "u1"), ("price_band", "u1"),
     ("channel", "u1"), ("reserved", "u1"),
 ])
+# The fixed head of every profile record, for scans over a whole store (e.g. `tailor segments`): the
+# layout byte, the flags (CONSENT_FLAG), and FACTS at a fixed offset.
+RECORD_HEAD = np.dtype({"names": ["layout", "flags", "facts"], "formats": ["u1", "u1", FACTS],
+                        "offsets": [0, 1, _PROFILE_HEADER.size], "itemsize": _PROFILE_HEADER.size + FACTS.itemsize})
+CONSENT_FLAG = _FLAG_CONSENT
 _NO_FACTS = np.zeros(1, dtype=FACTS)
 _NO_FACTS["country"] = _NO_FACTS["age_band"] = -1
 _NO_FACTS["price_position"] = -1
