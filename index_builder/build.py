@@ -270,10 +270,11 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
         raise
     counts = manifest.counts
     log.info("build_done version=%s seconds=%.1f items=%d users=%d users_implicit=%d events=%d "
-             "events_dropped_unknown_item=%d events_implicit_user=%d events_without_consent=%d sessions_derived=%d",
+             "events_dropped_unknown_item=%d events_implicit_user=%d events_without_consent=%d sessions_derived=%d "
+             "events_after_reference=%d",
              manifest.version, manifest.build_seconds, counts.items, counts.users, counts.users_implicit,
              counts.events, counts.events_dropped_unknown_item, counts.events_implicit_user,
-             counts.events_without_consent, counts.sessions_derived)
+             counts.events_without_consent, counts.sessions_derived, counts.events_after_reference)
     return manifest
 
 
@@ -286,6 +287,7 @@ def _input_counts(manifest: artifact_pb2.Manifest, config: BuildConfig, events: 
     counts.events_implicit_user = int((events.user >= n_known).sum())
     counts.events_without_consent = int(((events.user >= 0) & ~consent[np.maximum(events.user, 0)]).sum())
     counts.sessions_derived = events.sessions_derived
+    counts.events_after_reference = int((events.ts > reference_ms).sum())
     params.reference_time_ms = reference_ms
     params.value_scale = config.value_scale
     params.timezone = config.timezone or ""

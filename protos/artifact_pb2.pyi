@@ -27,7 +27,7 @@ class IndexInfo(_message.Message):
     def __init__(self, factory: _Optional[str] = ..., nprobe: _Optional[int] = ..., recall_at_100: _Optional[float] = ...) -> None: ...
 
 class Counts(_message.Message):
-    __slots__ = ("items", "users", "events", "profiles", "items_cold", "events_dropped_unknown_item", "events_dropped_unknown_user", "users_without_consent", "users_implicit", "events_implicit_user", "events_without_consent", "sessions_derived")
+    __slots__ = ("items", "users", "events", "profiles", "items_cold", "events_dropped_unknown_item", "events_dropped_unknown_user", "users_without_consent", "users_implicit", "events_implicit_user", "events_without_consent", "sessions_derived", "events_after_reference")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     USERS_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,7 @@ class Counts(_message.Message):
     EVENTS_IMPLICIT_USER_FIELD_NUMBER: _ClassVar[int]
     EVENTS_WITHOUT_CONSENT_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_DERIVED_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_AFTER_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     items: int
     users: int
     events: int
@@ -52,7 +53,8 @@ class Counts(_message.Message):
     events_implicit_user: int
     events_without_consent: int
     sessions_derived: int
-    def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ..., users_implicit: _Optional[int] = ..., events_implicit_user: _Optional[int] = ..., events_without_consent: _Optional[int] = ..., sessions_derived: _Optional[int] = ...) -> None: ...
+    events_after_reference: int
+    def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ..., users_implicit: _Optional[int] = ..., events_implicit_user: _Optional[int] = ..., events_without_consent: _Optional[int] = ..., sessions_derived: _Optional[int] = ..., events_after_reference: _Optional[int] = ...) -> None: ...
 
 class BuildParams(_message.Message):
     __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda", "als_alpha", "repurchase_min_gap_days", "repurchase_min_buyers", "affinity_weights", "affinity_half_life_days", "profile_top", "rfm_window_days", "lifecycle_new_days", "lifecycle_active_days", "lifecycle_lapsed_days", "clv_horizon_days", "clv_margin", "clv_annual_discount")
