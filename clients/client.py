@@ -118,12 +118,12 @@ class TailorClient:
             filters=_filters(filters), request_id=request_id)
         return self._call(self._stub.Recommend, request, timeout)
 
-    def rerank(self, candidates: Sequence[tuple[str, float]], n: int | None = None, *, user_id: str = "",
+    def rerank(self, candidates: Sequence[tuple[str, float]], n: int = 0, *, user_id: str = "",
                session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
                filters: Filters | None = None, request_id: str = "", timeout: float | None = None) -> Decision:
-        """Reorder (item_id, search score) candidates for this shopper; n defaults to all of them."""
+        """Reorder (item_id, search score) candidates for this shopper; n = 0 (the default) returns all of them."""
         request = pb.RerankRequest(
-            n=len(candidates) if n is None else n,
+            n=n,
             candidates=[pb.Candidate(item_id=i, score=s) for i, s in candidates],
             user_id=user_id, session=_session(session), context=_context(page, anchor_item_id),
             filters=_filters(filters), request_id=request_id)

@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_recommend)
     p = sub.add_parser("rerank", description="Reorder candidate items (given best first).")
     p.add_argument("--items", required=True, help="candidate ids, comma-separated, search order")
-    p.add_argument("--n", type=int)
+    p.add_argument("--n", type=int, default=0, help="how many to return (default 0: all)")
     _call_flags(p)
     p.set_defaults(func=_rerank)
     return parser

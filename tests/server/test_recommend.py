@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from clients import Filters, ScoredItem, TailorClient
+import pytest
+
+from clients import Filters, InvalidArgument, ScoredItem, TailorClient
 from tests.conftest import Built
 from tests.support import LOYAL_USER, NO_CONSENT_USER, RESTOCK_DUE_USER, RESTOCK_FRESH_USER, restocked_item
 
@@ -95,3 +97,11 @@ def test_a_restocked_coffee_comes_back_when_due_and_not_right_after_buying(clien
     [again] = [i for i in due if i.item_id == coffee]
     assert [r.code for r in again.reasons] == ["buy_again"] and again.reasons[0].text == "Time to restock?"
     assert coffee not in {i.item_id for i in client.recommend(50, user_id=RESTOCK_FRESH_USER).items}
+
+
+def test_n_zero_is_invalid_naming_n(client: TailorClient) -> None:
+    """Unlike Rerank's, Recommend's n has no "all" to default to: 0 (unset) is an error naming it."""
+    with pytest.raises(InvalidArgument) as info:
+        client.recommend(0, user_id=LOYAL_USER)
+    assert info.value.field == "n"
+    assert info.value.details.startswith("n: ")
