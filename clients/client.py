@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -50,9 +51,15 @@ class Reason:
 
 @dataclass(frozen=True)
 class ScoredItem:
+    """One answered item; title, category and price are the catalog's, for display ("" and 0 where the
+    artifact has none, and for a Rerank candidate Tailor does not know)."""
+
     item_id: str
     score: float
     reasons: tuple[Reason, ...]
+    title: str = ""
+    category: str = ""
+    price: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,9 +80,20 @@ class Filters:
     in_stock_only: bool = False
 
 
+def _decimal(value: float) -> float:
+    """A 32-bit float field's value as its shortest decimal: 12.99, not 12.989999771118164."""
+    for digits in range(6, 10):
+        text = f"{value:.{digits}g}"
+        if struct.unpack("<f", struct.pack("<f", float(text)))[0] == value:
+            return float(text)
+    return value
+
+
 def _decision(response: pb.RecommendResponse | pb.RerankResponse) -> Decision:
     items = tuple(
-        ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text) for r in i.reasons)) for i in response.items
+        ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text) for r in i.reasons), i.title, i.category,
+                   _decimal(i.price))
+        for i in response.items
     )
     return Decision(items, response.version, response.request_id)
 

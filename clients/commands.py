@@ -36,15 +36,21 @@ def _ask(args: argparse.Namespace) -> dict[str, Any]:
             "anchor_item_id": args.anchor, "filters": filters}
 
 
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _print(decision: Decision, as_json: bool) -> None:
     if as_json:
         print(json.dumps(asdict(decision), indent=1))
         return
     print(f"version {decision.version}")
-    print(f"{'#':>3}  {'item_id':<16} {'score':>8}  reasons")
+    print(f"{'#':>3}  {'item_id':<16} {'title':<40} {'category':<18} {'price':>9} {'score':>8}  reasons")
     for rank, item in enumerate(decision.items, 1):
         reasons = "; ".join(f"{r.code} ({r.text})" for r in item.reasons)
-        print(f"{rank:>3}  {item.item_id:<16} {item.score:>8.4f}  {reasons}")
+        price = f"{item.price:.2f}" if item.price else ""  # 0: the catalog has no price (or the item is unknown)
+        print(f"{rank:>3}  {item.item_id:<16} {_cut(item.title, 40):<40} {_cut(item.category, 18):<18} "
+              f"{price:>9} {item.score:>8.4f}  {reasons}")
 
 
 def _recommend(args: argparse.Namespace) -> int:

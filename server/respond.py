@@ -1,18 +1,33 @@
 """Response encoding: `Ranked` arrays -> ScoredItem messages.
 
 The one per-item loop of a request is here, because each item is a protobuf message;
-reasons are shared Reason lists, one per distinct mask (server/reasons.py).
+reasons are shared Reason lists, one per distinct mask (server/reasons.py), and the display
+fields (title, category, price) are taken from the catalog arrays for all items at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from server import reasons
 from server.ranking import Ranked
 from server.snapshot import Catalog
 
 __all__ = ["fill_items"]
+
+
+def _details(catalog: Catalog, rows: np.ndarray) -> tuple[list[bytes], list[str], list[float]]:
+    """Title (UTF-8 bytes), category name and price per row; empty and 0 where the row is -1 (unknown)."""
+    known = rows >= 0
+    everyone = bool(known.all())
+    at = rows if everyone else np.where(known, rows, 0)
+    titles, categories, prices = catalog.titles[at], catalog.category_names[catalog.category[at]], catalog.price[at]
+    if not everyone:
+        titles, categories = np.where(known, titles, b""), np.where(known, categories, "")
+        prices = np.where(known, prices, np.float32(0))
+    return titles.tolist(), categories.tolist(), prices.tolist()
 
 
 def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: Sequence[str] = ()) -> None:
@@ -23,5 +38,9 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
         ids = [candidate_ids[i] for i in ranked.positions.tolist()]
     else:
         ids = [catalog.item_id(row) for row in ranked.rows.tolist()]
-    for item_id, score, mask in zip(ids, ranked.scores.tolist(), ranked.reasons.tolist(), strict=True):
-        add(item_id=item_id, score=score, reasons=reasons.messages(mask))
+    titles, categories, prices = _details(catalog, ranked.rows)
+    # A string field takes UTF-8 bytes as they are: the titles need no decoding here.
+    for item_id, score, mask, title, category, price in zip(
+            ids, ranked.scores.tolist(), ranked.reasons.tolist(), titles, categories, prices, strict=True):
+        add(item_id=item_id, score=score, reasons=reasons.messages(mask), title=title, category=category,
+            price=price)

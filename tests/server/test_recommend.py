@@ -105,3 +105,12 @@ def test_n_zero_is_invalid_naming_n(client: TailorClient) -> None:
         client.recommend(0, user_id=LOYAL_USER)
     assert info.value.field == "n"
     assert info.value.details.startswith("n: ")
+
+
+def test_items_carry_their_catalog_title_category_and_price(client: TailorClient, built: Built) -> None:
+    answer = client.recommend(10, user_id=LOYAL_USER)
+    assert len(answer.items) == 10
+    for item in answer.items:
+        assert item.title == built.store.title[item.item_id] != ""
+        assert item.category == built.store.category[item.item_id]
+        assert item.price == built.store.price[item.item_id]  # the CSV's decimal, not float32 noise
