@@ -51,8 +51,9 @@ class Reason:
 
 @dataclass(frozen=True)
 class ScoredItem:
-    """One answered item; title, category and price are the catalog's, for display ("" and 0 where the
-    artifact has none, and for a Rerank candidate Tailor does not know)."""
+    """One answered item. Title, category and price are the catalog's, for display, when the call asked
+    `with_details` ("" and 0 otherwise, where the artifact has none, and for a Rerank candidate Tailor
+    does not know)."""
 
     item_id: str
     score: float
@@ -128,23 +129,27 @@ class TailorClient:
 
     def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
                   page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
-                  request_id: str = "", timeout: float | None = None, time_ms: int = 0) -> Decision:
+                  request_id: str = "", timeout: float | None = None, time_ms: int = 0,
+                  with_details: bool = False) -> Decision:
         """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page;
-        `time_ms` the moment the decision is for (0 = now)."""
+        `time_ms` the moment the decision is for (0 = now); `with_details` fills each item's title,
+        category and price."""
         request = pb.RecommendRequest(
             n=n, user_id=user_id, session=_session(session), context=_context(page, anchor_item_id, time_ms),
-            filters=_filters(filters), request_id=request_id)
+            filters=_filters(filters), request_id=request_id, with_details=with_details)
         return self._call(self._stub.Recommend, request, timeout)
 
     def rerank(self, candidates: Sequence[tuple[str, float]], n: int = 0, *, user_id: str = "",
                session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
-               filters: Filters | None = None, request_id: str = "", timeout: float | None = None) -> Decision:
-        """Reorder (item_id, search score) candidates for this shopper; n = 0 (the default) returns all of them."""
+               filters: Filters | None = None, request_id: str = "", timeout: float | None = None,
+               with_details: bool = False) -> Decision:
+        """Reorder (item_id, search score) candidates for this shopper; n = 0 (the default) returns all of them;
+        `with_details` fills each item's title, category and price."""
         request = pb.RerankRequest(
             n=n,
             candidates=[pb.Candidate(item_id=i, score=s) for i, s in candidates],
             user_id=user_id, session=_session(session), context=_context(page, anchor_item_id),
-            filters=_filters(filters), request_id=request_id)
+            filters=_filters(filters), request_id=request_id, with_details=with_details)
         return self._call(self._stub.Rerank, request, timeout)
 
     def _call(self, method: grpc.UnaryUnaryMultiCallable, request: object, timeout: float | None) -> Decision:

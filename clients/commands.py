@@ -32,8 +32,9 @@ def _ask(args: argparse.Namespace) -> dict[str, Any]:
     filters = Filters(categories=args.category or (), brands=args.brand or (), min_price=args.min_price,
                       max_price=args.max_price, in_stock_only=args.in_stock)
     page = args.page or ("product" if args.anchor else "")
+    # A person reads the answer: ask for each item's title, category and price.
     return {"user_id": args.user, "session": _session(args.session), "page": page,
-            "anchor_item_id": args.anchor, "filters": filters}
+            "anchor_item_id": args.anchor, "filters": filters, "with_details": True}
 
 
 def _cut(text: str, width: int) -> str:

@@ -102,20 +102,22 @@ class Filters(_message.Message):
     def __init__(self, categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., in_stock_only: _Optional[bool] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id")
+    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "with_details")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WITH_DETAILS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     session: _containers.RepeatedCompositeFieldContainer[Interaction]
     context: Context
     n: int
     filters: Filters
     request_id: str
-    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    with_details: bool
+    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., with_details: _Optional[bool] = ...) -> None: ...
 
 class Candidate(_message.Message):
     __slots__ = ("item_id", "score")
@@ -126,7 +128,7 @@ class Candidate(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class RerankRequest(_message.Message):
-    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "candidates")
+    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "candidates", "with_details")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +136,7 @@ class RerankRequest(_message.Message):
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    WITH_DETAILS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     session: _containers.RepeatedCompositeFieldContainer[Interaction]
     context: Context
@@ -141,7 +144,8 @@ class RerankRequest(_message.Message):
     filters: Filters
     request_id: str
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
-    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ...) -> None: ...
+    with_details: bool
+    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., with_details: _Optional[bool] = ...) -> None: ...
 
 class Reason(_message.Message):
     __slots__ = ("code", "text", "kind")

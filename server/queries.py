@@ -51,6 +51,7 @@ class Query:
     candidate_ids: tuple[str, ...] = ()
     candidate_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     time_ms: int = 0  # the moment the decision is for; 0 = now
+    with_details: bool = False  # answer each item's title, category and price too
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -120,6 +121,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "anchor_item_id": _context(request.context, limits),
         "filters": _filters(request.filters, limits),
         "time_ms": request.context.time_ms,
+        "with_details": request.with_details,
     }
 
 

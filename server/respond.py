@@ -1,8 +1,9 @@
 """Response encoding: `Ranked` arrays -> ScoredItem messages.
 
 The one per-item loop of a request is here, because each item is a protobuf message;
-reasons are shared Reason lists, one per distinct mask (server/reasons.py), and the display
-fields (title, category, price) are taken from the catalog arrays for all items at once.
+reasons are shared Reason lists, one per distinct mask (server/reasons.py). The display
+fields (title, category, price), asked for with `with_details`, are taken from the catalog
+arrays for all items at once.
 """
 
 from __future__ import annotations
@@ -30,17 +31,23 @@ def _details(catalog: Catalog, rows: np.ndarray) -> tuple[list[bytes], list[str]
     return titles.tolist(), categories.tolist(), prices.tolist()
 
 
-def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: Sequence[str] = ()) -> None:
-    """Append one ScoredItem per ranked entry to the repeated field `items`; Rerank answers with the
-    caller's own ids (unknown candidates have no catalog row)."""
+def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: Sequence[str] = (), *,
+               details: bool = False) -> None:
+    """Append one ScoredItem per ranked entry to the repeated field `items`, with its display fields
+    when `details`; Rerank answers with the caller's own ids (unknown candidates have no catalog row)."""
     add = items.add  # type: ignore[attr-defined]
     if ranked.positions is not None:
         ids = [candidate_ids[i] for i in ranked.positions.tolist()]
     else:
         ids = [catalog.item_id(row) for row in ranked.rows.tolist()]
+    scores, masks = ranked.scores.tolist(), ranked.reasons.tolist()
+    if not details:
+        for item_id, score, mask in zip(ids, scores, masks, strict=True):
+            add(item_id=item_id, score=score, reasons=reasons.messages(mask))
+        return
     titles, categories, prices = _details(catalog, ranked.rows)
     # A string field takes UTF-8 bytes as they are: the titles need no decoding here.
-    for item_id, score, mask, title, category, price in zip(
-            ids, ranked.scores.tolist(), ranked.reasons.tolist(), titles, categories, prices, strict=True):
+    for item_id, score, mask, title, category, price in zip(ids, scores, masks, titles, categories, prices,
+                                                            strict=True):
         add(item_id=item_id, score=score, reasons=reasons.messages(mask), title=title, category=category,
             price=price)

@@ -135,7 +135,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
             signals = gather_signals(snapshot, self._policy, query)
             ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters)
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
-            fill_items(response.items, snapshot.catalog, ranked)
+            fill_items(response.items, snapshot.catalog, ranked, details=query.with_details)
         return response
 
     @_entry
@@ -145,5 +145,5 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
             signals = gather_signals(snapshot, self._policy, query)
             ranked = ranking.rerank(snapshot, self._policy, signals, query.candidate_scores, query.n, query.filters)
             response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
-            fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids)
+            fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, details=query.with_details)
         return response

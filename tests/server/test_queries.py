@@ -47,6 +47,14 @@ def test_rerank_n_zero_asks_for_every_candidate_and_negative_is_rejected() -> No
         parse_recommend(pb.RecommendRequest(), LIMITS)
 
 
+def test_details_are_asked_for_not_given_by_default() -> None:
+    candidates = [pb.Candidate(item_id="i1")]
+    assert not parse_recommend(pb.RecommendRequest(n=1), LIMITS).with_details
+    assert parse_recommend(pb.RecommendRequest(n=1, with_details=True), LIMITS).with_details
+    assert not parse_rerank(pb.RerankRequest(candidates=candidates), LIMITS).with_details
+    assert parse_rerank(pb.RerankRequest(candidates=candidates, with_details=True), LIMITS).with_details
+
+
 def test_non_ascii_id_is_rejected() -> None:
     with pytest.raises(InvalidRequest, match="user_id"):
         parse_recommend(pb.RecommendRequest(n=1, user_id="ü"), LIMITS)

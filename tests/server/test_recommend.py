@@ -107,10 +107,13 @@ def test_n_zero_is_invalid_naming_n(client: TailorClient) -> None:
     assert info.value.details.startswith("n: ")
 
 
-def test_items_carry_their_catalog_title_category_and_price(client: TailorClient, built: Built) -> None:
-    answer = client.recommend(10, user_id=LOYAL_USER)
+def test_items_carry_their_catalog_title_category_and_price_when_asked(client: TailorClient, built: Built) -> None:
+    answer = client.recommend(10, user_id=LOYAL_USER, with_details=True)
     assert len(answer.items) == 10
     for item in answer.items:
         assert item.title == built.store.title[item.item_id] != ""
         assert item.category == built.store.category[item.item_id]
         assert item.price == built.store.price[item.item_id]  # the CSV's decimal, not float32 noise
+    plain = client.recommend(10, user_id=LOYAL_USER)
+    assert [i.item_id for i in plain.items] == [i.item_id for i in answer.items]
+    assert {(i.title, i.category, i.price) for i in plain.items} == {("", "", 0.0)}

@@ -68,10 +68,13 @@ def test_negative_n_is_invalid(client: TailorClient, built: Built) -> None:
     assert info.value.field == "n"
 
 
-def test_known_candidates_carry_catalog_details_and_unknown_ones_none(client: TailorClient, built: Built) -> None:
+def test_with_details_known_candidates_carry_the_catalog_s_and_unknown_ones_none(client: TailorClient,
+                                                                                  built: Built) -> None:
     candidates = _mixed_candidates(built)[:4] + [("not-in-catalog", 5.5)]
-    answer = client.rerank(candidates, user_id=LOYAL_USER)
+    answer = client.rerank(candidates, user_id=LOYAL_USER, with_details=True)
     details = {i.item_id: (i.title, i.category, i.price) for i in answer.items}
     assert details.pop("not-in-catalog") == ("", "", 0.0)
     store = built.store
     assert details == {i: (store.title[i], store.category[i], store.price[i]) for i, _ in candidates[:4]}
+    plain = client.rerank(candidates, user_id=LOYAL_USER)
+    assert {(i.title, i.category, i.price) for i in plain.items} == {("", "", 0.0)}
