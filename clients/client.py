@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -50,9 +51,16 @@ class Reason:
 
 @dataclass(frozen=True)
 class ScoredItem:
+    """One answered item. Title, category and price are the catalog's, for display, when the call asked
+    `with_details` ("" and 0 otherwise, where the artifact has none, and for a Rerank candidate Tailor
+    does not know)."""
+
     item_id: str
     score: float
     reasons: tuple[Reason, ...]
+    title: str = ""
+    category: str = ""
+    price: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,20 @@ class Filters:
     in_stock_only: bool = False
 
 
+def _decimal(value: float) -> float:
+    """A 32-bit float field's value as its shortest decimal: 12.99, not 12.989999771118164."""
+    for digits in range(6, 10):
+        text = f"{value:.{digits}g}"
+        if struct.unpack("<f", struct.pack("<f", float(text)))[0] == value:
+            return float(text)
+    return value
+
+
 def _decision(response: pb.RecommendResponse | pb.RerankResponse) -> Decision:
     items = tuple(
-        ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text) for r in i.reasons)) for i in response.items
+        ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text) for r in i.reasons), i.title, i.category,
+                   _decimal(i.price))
+        for i in response.items
     )
     return Decision(items, response.version, response.request_id)
 
@@ -110,23 +129,27 @@ class TailorClient:
 
     def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
                   page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
-                  request_id: str = "", timeout: float | None = None, time_ms: int = 0) -> Decision:
+                  request_id: str = "", timeout: float | None = None, time_ms: int = 0,
+                  with_details: bool = False) -> Decision:
         """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page;
-        `time_ms` the moment the decision is for (0 = now)."""
+        `time_ms` the moment the decision is for (0 = now); `with_details` fills each item's title,
+        category and price."""
         request = pb.RecommendRequest(
             n=n, user_id=user_id, session=_session(session), context=_context(page, anchor_item_id, time_ms),
-            filters=_filters(filters), request_id=request_id)
+            filters=_filters(filters), request_id=request_id, with_details=with_details)
         return self._call(self._stub.Recommend, request, timeout)
 
-    def rerank(self, candidates: Sequence[tuple[str, float]], n: int | None = None, *, user_id: str = "",
+    def rerank(self, candidates: Sequence[tuple[str, float]], n: int = 0, *, user_id: str = "",
                session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
-               filters: Filters | None = None, request_id: str = "", timeout: float | None = None) -> Decision:
-        """Reorder (item_id, search score) candidates for this shopper; n defaults to all of them."""
+               filters: Filters | None = None, request_id: str = "", timeout: float | None = None,
+               with_details: bool = False) -> Decision:
+        """Reorder (item_id, search score) candidates for this shopper; n = 0 (the default) returns all of them;
+        `with_details` fills each item's title, category and price."""
         request = pb.RerankRequest(
-            n=len(candidates) if n is None else n,
+            n=n,
             candidates=[pb.Candidate(item_id=i, score=s) for i, s in candidates],
             user_id=user_id, session=_session(session), context=_context(page, anchor_item_id),
-            filters=_filters(filters), request_id=request_id)
+            filters=_filters(filters), request_id=request_id, with_details=with_details)
         return self._call(self._stub.Rerank, request, timeout)
 
     def get_profile(self, user_id: str, *, timeout: float | None = None) -> pb.Profile:

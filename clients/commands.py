@@ -32,8 +32,13 @@ def _ask(args: argparse.Namespace) -> dict[str, Any]:
     filters = Filters(categories=args.category or (), brands=args.brand or (), min_price=args.min_price,
                       max_price=args.max_price, in_stock_only=args.in_stock)
     page = args.page or ("product" if args.anchor else "")
+    # A person reads the answer: ask for each item's title, category and price.
     return {"user_id": args.user, "session": _session(args.session), "page": page,
-            "anchor_item_id": args.anchor, "filters": filters}
+            "anchor_item_id": args.anchor, "filters": filters, "with_details": True}
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _print(decision: Decision, as_json: bool) -> None:
@@ -41,10 +46,12 @@ def _print(decision: Decision, as_json: bool) -> None:
         print(json.dumps(asdict(decision), indent=1))
         return
     print(f"version {decision.version}")
-    print(f"{'#':>3}  {'item_id':<16} {'score':>8}  reasons")
+    print(f"{'#':>3}  {'item_id':<16} {'title':<40} {'category':<18} {'price':>9} {'score':>8}  reasons")
     for rank, item in enumerate(decision.items, 1):
         reasons = "; ".join(f"{r.code} ({r.text})" for r in item.reasons)
-        print(f"{rank:>3}  {item.item_id:<16} {item.score:>8.4f}  {reasons}")
+        price = f"{item.price:.2f}" if item.price else ""  # 0: the catalog has no price (or the item is unknown)
+        print(f"{rank:>3}  {item.item_id:<16} {_cut(item.title, 40):<40} {_cut(item.category, 18):<18} "
+              f"{price:>9} {item.score:>8.4f}  {reasons}")
 
 
 def _recommend(args: argparse.Namespace) -> int:
@@ -86,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_recommend)
     p = sub.add_parser("rerank", description="Reorder candidate items (given best first).")
     p.add_argument("--items", required=True, help="candidate ids, comma-separated, search order")
-    p.add_argument("--n", type=int)
+    p.add_argument("--n", type=int, default=0, help="how many to return (default 0: all)")
     _call_flags(p)
     p.set_defaults(func=_rerank)
     return parser

@@ -49,6 +49,7 @@ def _max_rss_mb() -> int:
 @dataclass(frozen=True)
 class _Catalog:
     ids: pa.Array
+    titles: pa.Array
     category: np.ndarray
     brand: np.ndarray
     categories: list[str]
@@ -84,7 +85,7 @@ def _catalog(items: pa.Table) -> _Catalog:
     category, categories = _codes(pc.utf8_trim_whitespace(pc.replace_substring_regex(items["category"], r"\|.*$", "")))
     brand, brands = _codes(pc.if_else(pc.equal(items["brand"], ""), "unbranded", items["brand"]))
     return _Catalog(
-        ids=items["item_id"].combine_chunks(), category=category, brand=brand,
+        ids=items["item_id"].combine_chunks(), titles=items["title"].combine_chunks(), category=category, brand=brand,
         categories=categories, brands=brands,
         price=items["price"].to_numpy().astype(np.float32),
         in_stock=items["in_stock"].to_numpy(zero_copy_only=False).astype(bool),
@@ -380,6 +381,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
             min_gap_days=config.repurchase_min_gap_days, min_buyers=config.repurchase_min_buyers)
     for name, array in {
         "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,
+        "titles": _fixed_width_bytes(catalog.titles),
         "category": catalog.category, "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
         "popular_rows": popular.astype(np.int32), "neighbors": learned.neighbors,
         "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,

@@ -12,6 +12,7 @@ ROOT/
                                 (so IVF partitions well); queries append a 0 (`index_queries`)
     item_vectors.npy            float32 [items, dim], the same directions L2-normalised (cosine)
     item_ids.npy                S [items]: row -> item id
+    item_titles.npy             S [items]: UTF-8 display title (items' optional `title`; empty where absent)
     item_ids_sorted.npy         S [items]: the ids in byte order, one byte wider than the longest
                                 id (so a longer query id can never match a truncated prefix)
     item_rows_by_id.npy         int32 [items]: catalog row of each sorted id (`find_rows`)
@@ -99,6 +100,7 @@ class ArraySpec:
 ITEM_ARRAYS = {
     "vectors": ArraySpec("item_vectors.npy", "<f4"),
     "ids": ArraySpec("item_ids.npy", "S"),
+    "titles": ArraySpec("item_titles.npy", "S"),
     "ids_sorted": ArraySpec("item_ids_sorted.npy", "S"),
     "rows_by_id": ArraySpec("item_rows_by_id.npy", "<i4"),
     "category": ArraySpec("item_category.npy", "<i4"),

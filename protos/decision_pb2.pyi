@@ -112,20 +112,22 @@ class Filters(_message.Message):
     def __init__(self, categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., in_stock_only: _Optional[bool] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id")
+    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "with_details")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WITH_DETAILS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     session: _containers.RepeatedCompositeFieldContainer[Interaction]
     context: Context
     n: int
     filters: Filters
     request_id: str
-    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    with_details: bool
+    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., with_details: _Optional[bool] = ...) -> None: ...
 
 class Candidate(_message.Message):
     __slots__ = ("item_id", "score")
@@ -136,7 +138,7 @@ class Candidate(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class RerankRequest(_message.Message):
-    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "candidates")
+    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "candidates", "with_details")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +146,7 @@ class RerankRequest(_message.Message):
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    WITH_DETAILS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     session: _containers.RepeatedCompositeFieldContainer[Interaction]
     context: Context
@@ -151,7 +154,8 @@ class RerankRequest(_message.Message):
     filters: Filters
     request_id: str
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
-    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ...) -> None: ...
+    with_details: bool
+    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., with_details: _Optional[bool] = ...) -> None: ...
 
 class Reason(_message.Message):
     __slots__ = ("code", "text", "kind")
@@ -164,14 +168,20 @@ class Reason(_message.Message):
     def __init__(self, code: _Optional[str] = ..., text: _Optional[str] = ..., kind: _Optional[_Union[ReasonCode, str]] = ...) -> None: ...
 
 class ScoredItem(_message.Message):
-    __slots__ = ("item_id", "score", "reasons")
+    __slots__ = ("item_id", "score", "reasons", "title", "category", "price")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     score: float
     reasons: _containers.RepeatedCompositeFieldContainer[Reason]
-    def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ...) -> None: ...
+    title: str
+    category: str
+    price: float
+    def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., title: _Optional[str] = ..., category: _Optional[str] = ..., price: _Optional[float] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
     __slots__ = ("items", "version", "request_id")

@@ -51,6 +51,7 @@ class Query:
     candidate_ids: tuple[str, ...] = ()
     candidate_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     time_ms: int = 0  # the moment the decision is for; 0 = now
+    with_details: bool = False  # answer each item's title, category and price too
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -66,9 +67,9 @@ def _check_enum(value: int, enum: EnumTypeWrapper, field: str) -> None:
         raise InvalidRequest(field, f"unknown value {value}")
 
 
-def _check_n(n: int, limit: int) -> int:
-    if not 1 <= n <= limit:
-        raise InvalidRequest("n", f"must be between 1 and {limit}, got {n}")
+def _check_n(n: int, limit: int, low: int = 1) -> int:
+    if not low <= n <= limit:
+        raise InvalidRequest("n", f"must be between {low} and {limit}, got {n}")
     return n
 
 
@@ -120,6 +121,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "anchor_item_id": _context(request.context, limits),
         "filters": _filters(request.filters, limits),
         "time_ms": request.context.time_ms,
+        "with_details": request.with_details,
     }
 
 
@@ -152,9 +154,10 @@ def _candidates(candidates: list[pb.Candidate], limits: Limits) -> tuple[tuple[s
 
 
 def parse_rerank(request: pb.RerankRequest, limits: Limits) -> Query:
-    n = _check_n(request.n, limits.max_rerank_n)
+    """n = 0, proto3's default, asks for every candidate: a search service reorders its whole page."""
+    n = _check_n(request.n, limits.max_rerank_n, low=0)
     ids, scores = _candidates(list(request.candidates), limits)
-    return Query(n=n, candidate_ids=ids, candidate_scores=scores, **_common(request, limits))  # type: ignore[arg-type]
+    return Query(n=n or len(ids), candidate_ids=ids, candidate_scores=scores, **_common(request, limits))  # type: ignore[arg-type]
 
 
 def parse_profile_request(request: pb.GetProfileRequest) -> str:

@@ -1,13 +1,18 @@
 """Response encoding: `Ranked` arrays -> ScoredItem messages.
 
 The one per-item loop of a request is here, because each item is a protobuf message;
-reasons are shared Reason lists, one per distinct mask (server/reasons.py).
+reasons are shared Reason lists, one per distinct mask (server/reasons.py). The display
+fields (title, category, price), asked for with `with_details`, are taken from the catalog
+arrays for all items at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
+from protos import decision_pb2 as pb
 from server import reasons
 from server.ranking import Ranked
 from server.snapshot import Catalog, Names
@@ -15,25 +20,53 @@ from server.snapshot import Catalog, Names
 __all__ = ["fill_items"]
 
 
+def _details(catalog: Catalog, rows: np.ndarray) -> tuple[list[bytes], list[str], list[float]]:
+    """Title (UTF-8 bytes), category name and price per row; empty and 0 where the row is -1 (unknown)."""
+    known = rows >= 0
+    everyone = bool(known.all())
+    at = rows if everyone else np.where(known, rows, 0)
+    titles, categories, prices = catalog.titles[at], catalog.category_names[catalog.category[at]], catalog.price[at]
+    if not everyone:
+        titles, categories = np.where(known, titles, b""), np.where(known, categories, "")
+        prices = np.where(known, prices, np.float32(0))
+    return titles.tolist(), categories.tolist(), prices.tolist()
+
+
 def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: Sequence[str] = (),
-               names: Names | None = None) -> None:
-    """Append one ScoredItem per ranked entry to the repeated field `items`; Rerank answers with the
-    caller's own ids (unknown candidates have no catalog row). Reasons that name the item's brand or
-    category (reasons.NAMED) take the names from `names`."""
+               names: Names | None = None, *, details: bool = False) -> None:
+    """Append one ScoredItem per ranked entry to the repeated field `items`, with its display fields
+    when `details`; Rerank answers with the caller's own ids (unknown candidates have no catalog row).
+    Reasons that name the item's brand or category (reasons.NAMED) take the names from `names`."""
     add = items.add  # type: ignore[attr-defined]
     if ranked.positions is not None:
         ids = [candidate_ids[i] for i in ranked.positions.tolist()]
     else:
         ids = [catalog.item_id(row) for row in ranked.rows.tolist()]
-    masks = ranked.reasons.tolist()
-    for i, (item_id, score, mask) in enumerate(zip(ids, ranked.scores.tolist(), masks, strict=True)):
-        if mask & reasons.NAMED and names is not None:
-            row = int(ranked.rows[i])
-            found = reasons.messages(mask, _name(names.categories, int(catalog.category[row])),
-                                     _name(names.brands, int(catalog.brand[row])))
+    scores, masks = ranked.scores.tolist(), ranked.reasons.tolist()
+    found = _reasons(catalog, ranked.rows, masks, names)
+    if not details:
+        for item_id, score, why in zip(ids, scores, found, strict=True):
+            add(item_id=item_id, score=score, reasons=why)
+        return
+    titles, categories, prices = _details(catalog, ranked.rows)
+    # A string field takes UTF-8 bytes as they are: the titles need no decoding here.
+    for item_id, score, why, title, category, price in zip(ids, scores, found, titles, categories, prices,
+                                                           strict=True):
+        add(item_id=item_id, score=score, reasons=why, title=title, category=category, price=price)
+
+
+def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names | None) -> list[list[pb.Reason]]:
+    """The Reason list of each item: shared per mask, or per (mask, category, brand) where a reason names them."""
+    if names is None or not any(mask & reasons.NAMED for mask in masks):
+        return [reasons.messages(mask) for mask in masks]
+    out: list[list[pb.Reason]] = []
+    for mask, row in zip(masks, rows.tolist(), strict=True):
+        if mask & reasons.NAMED and row >= 0:
+            out.append(reasons.messages(mask, _name(names.categories, int(catalog.category[row])),
+                                        _name(names.brands, int(catalog.brand[row]))))
         else:
-            found = reasons.messages(mask)
-        add(item_id=item_id, score=score, reasons=found)
+            out.append(reasons.messages(mask))
+    return out
 
 
 def _name(names: tuple[str, ...], code: int) -> str:

@@ -136,7 +136,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
             signals = gather_signals(snapshot, self._policy, query)
             ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters)
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
-            fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names)
+            fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
         return response
 
     @_entry
@@ -146,7 +146,8 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
             signals = gather_signals(snapshot, self._policy, query)
             ranked = ranking.rerank(snapshot, self._policy, signals, query.candidate_scores, query.n, query.filters)
             response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
-            fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names)
+            fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
+                       details=query.with_details)
         return response
 
     @_entry

@@ -47,6 +47,7 @@ class Catalog:
     """Per-item arrays, row = item, and the id -> row lookup."""
 
     ids: np.ndarray
+    titles: np.ndarray  # UTF-8 bytes, b"" where the catalog has none (display only)
     ids_sorted: np.ndarray
     rows_by_id: np.ndarray
     vectors: np.ndarray
@@ -65,6 +66,7 @@ class Catalog:
     first_seen: np.ndarray  # int64 epoch seconds of the item's first event
     segment_popularity: np.ndarray  # [SEGMENTS, items] 0..1
     cell_popular_rows: np.ndarray  # [demographic cells, k], -1 padded
+    category_names: np.ndarray  # object [categories]: code -> name, for responses
     # Derived at load: per segment, its most popular in-stock rows (best first).
     segment_popular_rows: tuple[np.ndarray, ...] = ()
 
@@ -78,6 +80,14 @@ class Catalog:
 
     def item_id(self, row: int) -> str:
         return bytes(self.ids[row]).decode("utf-8")
+
+
+def _names_by_code(codes: Mapping[str, int]) -> np.ndarray:
+    """Code -> name as an object array: a response takes its items' names in one indexing."""
+    names = np.empty(len(codes), dtype=object)
+    for name, code in codes.items():
+        names[code] = name
+    return names
 
 
 class ProfileStore(Protocol):
@@ -214,9 +224,10 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
     weights = _event_weights(manifest.params.event_weights)
     profiles = LmdbProfiles(directory / artifact.STORE)
     stack.callback(profiles.close)
+    category_codes = {name: code for code, name in enumerate(manifest.categories)}
     catalog = Catalog(
-        **arrays, category_codes={name: code for code, name in enumerate(manifest.categories)},
-        brand_codes={name: code for code, name in enumerate(manifest.brands)},
+        **arrays, category_codes=category_codes, brand_codes={name: code for code, name in enumerate(manifest.brands)},
+        category_names=_names_by_code(category_codes),
         segment_popular_rows=_segment_lists(arrays["segment_popularity"], arrays["in_stock"]))
     names = Names(tuple(manifest.categories), tuple(manifest.brands), tuple(manifest.countries),
                   tuple(manifest.age_bands), manifest.params.clv_horizon_days)
@@ -244,10 +255,12 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
                     event_weights: Mapping[str, float] | None = None, version: str = "memory",
                     neighbors: tuple[np.ndarray, np.ndarray] | None = None,
                     repurchase: tuple[Sequence[float], Sequence[float]] | None = None,
-                    reference_time: float = 0.0, revisit_share: float = 0.0) -> Snapshot:
+                    reference_time: float = 0.0, revisit_share: float = 0.0,
+                    titles: Sequence[str] | None = None) -> Snapshot:
     """A snapshot from plain arrays (exact index over `vectors`), for unit tests of ranking stages.
 
-    `repurchase` is (rate, days) per item (none: no cycles); `reference_time` the artifact's clock."""
+    `repurchase` is (rate, days) per item (none: no cycles); `reference_time` the artifact's clock;
+    `titles` per item (none: empty)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     id_bytes = np.array([i.encode("utf-8") for i in ids])
     ids_sorted, rows_by_id = artifact.sorted_ids(id_bytes)
@@ -255,8 +268,10 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
     brands, brand_codes = np.unique(np.asarray(brand), return_inverse=True)
     index = faiss.IndexFlatIP(vectors.shape[1] + 1)
     index.add(artifact.index_queries(vectors))
+    category_table = {str(n): c for c, n in enumerate(categories)}
+    title_bytes = np.array([t.encode("utf-8") for t in titles or [""] * len(ids)])
     catalog = Catalog(
-        ids=id_bytes, ids_sorted=ids_sorted, rows_by_id=rows_by_id, vectors=vectors,
+        ids=id_bytes, titles=title_bytes, ids_sorted=ids_sorted, rows_by_id=rows_by_id, vectors=vectors,
         category=category_codes.astype(np.int32), brand=brand_codes.astype(np.int32),
         price=np.asarray(price, dtype=np.float32), in_stock=np.asarray(in_stock, dtype=bool),
         popular_rows=np.asarray(range(len(ids)) if popular is None else popular, dtype=np.int32),
@@ -264,8 +279,8 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         neighbor_weights=np.zeros((len(ids), 0), np.float32) if neighbors is None else neighbors[1],
         repurchase_rate=np.asarray(repurchase[0] if repurchase else np.zeros(len(ids)), dtype=np.float32),
         repurchase_days=np.asarray(repurchase[1] if repurchase else np.zeros(len(ids)), dtype=np.float32),
-        category_codes={str(n): c for c, n in enumerate(categories)},
-        brand_codes={str(n): c for c, n in enumerate(brands)},
+        category_codes=category_table, brand_codes={str(n): c for c, n in enumerate(brands)},
+        category_names=_names_by_code(category_table),
         # Every item a year old at the snapshot's clock: none is "new".
         price_position=np.full(len(ids), 0.5, dtype=np.float32),
         first_seen=np.full(len(ids), int(reference_time) - 365 * 86_400, dtype=np.int64),

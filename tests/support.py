@@ -30,6 +30,7 @@ class Store:
     """The demo store as plain dicts, for asserting on answers."""
 
     category: dict[str, str] = field(default_factory=dict)
+    title: dict[str, str] = field(default_factory=dict)
     brand: dict[str, str] = field(default_factory=dict)
     price: dict[str, float] = field(default_factory=dict)
     in_stock: dict[str, bool] = field(default_factory=dict)
@@ -45,6 +46,7 @@ def read_store(data: Path) -> Store:
     with (data / "items.csv").open(newline="") as f:
         for row in csv.DictReader(f):
             store.category[row["item_id"]] = row["category"]
+            store.title[row["item_id"]] = row["title"]
             store.brand[row["item_id"]] = row["brand"]
             store.price[row["item_id"]] = float(row["price"])
             store.in_stock[row["item_id"]] = row["in_stock"] == "true"

@@ -29,13 +29,34 @@ def _tailor(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env={**os.environ, **(env or {})})
 
 
+def _assert_item_rows_show_the_catalog(rows: list[str], built: Built) -> None:
+    """Each row: rank, item id, its title (cut to 40 characters), category and price, then score and reasons."""
+    for rank, row in enumerate(rows, 1):
+        got_rank, item, rest = row.split(maxsplit=2)
+        assert int(got_rank) == rank
+        title = built.store.title[item]
+        shown = title if len(title) <= 40 else title[:37] + "..."
+        assert rest.startswith(f"{shown:<40} {built.store.category[item]:<18} {built.store.price[item]:>9.2f} "), row
+
+
 def test_recommend_prints_a_table(target: str, built: Built) -> None:
     out = _tailor("recommend", "--target", target, "--user", LOYAL_USER, "--n", "5")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == f"version {built.manifest.version}"
+    assert lines[1].split() == ["#", "item_id", "title", "category", "price", "score", "reasons"]
     assert len(lines) == 2 + 5
+    _assert_item_rows_show_the_catalog(lines[2:], built)
     assert "user_affinity" in out.stdout
+
+
+def test_rerank_table_shows_title_category_and_price(target: str, built: Built) -> None:
+    ids = list(built.store.category)[:4]
+    out = _tailor("rerank", "--target", target, "--user", LOYAL_USER, "--items", ",".join(ids))
+    assert out.returncode == 0, out.stderr
+    rows = out.stdout.splitlines()[2:]
+    assert sorted(row.split()[1] for row in rows) == sorted(ids)
+    _assert_item_rows_show_the_catalog(rows, built)
 
 
 def test_target_from_environment_and_json(target: str, built: Built) -> None:

@@ -196,6 +196,22 @@ def _tiny_store(data: Path, consent: str) -> None:
                                      "e2,2026-05-02T00:01:08Z,u1,s1,i2,purchase,1,9.5,web\n")
 
 
+@pytest.mark.parametrize(("items", "titles"), [
+    ("item_id,title,category\ni1,Café crème,shoes\ni2,,shoes\n", ["Café crème", ""]),
+    ("item_id,category\ni1,shoes\ni2,shoes\n", ["", ""]),
+])
+def test_titles_are_stored_by_row_and_empty_where_absent(tmp_path: Path, items: str, titles: list[str]) -> None:
+    _tiny_store(tmp_path / "data", consent="true")
+    (tmp_path / "data" / "items.csv").write_text(items, encoding="utf-8")
+    manifest = build_artifacts(small_config(tmp_path / "data", tmp_path / "out"))
+    version = tmp_path / "out" / manifest.version
+    stored = np.load(version / artifact.ITEM_ARRAYS["titles"].file)
+    assert [t.decode("utf-8") for t in stored.tolist()] == titles
+    snapshot = load_snapshot(version)
+    assert [bytes(t).decode("utf-8") for t in snapshot.catalog.titles] == titles
+    snapshot.close()
+
+
 def test_nothing_to_learn_from_is_a_build_error(tmp_path: Path) -> None:
     _tiny_store(tmp_path / "data", consent="false")
     with pytest.raises(BuildError, match="no usable interactions") as info:

@@ -47,7 +47,8 @@ RECOMMEND: list[tuple[Request, str]] = [
 
 RERANK: list[tuple[Request, str]] = [
     (pb.RerankRequest(n=5), "candidates"),
-    (pb.RerankRequest(n=0, candidates=_cands("a")), "n"),
+    (pb.RerankRequest(n=-1, candidates=_cands("a")), "n"),
+    (pb.RerankRequest(n=1001, candidates=_cands("a")), "n"),
     (pb.RerankRequest(n=5, candidates=_cands(*[f"i{k}" for k in range(1001)])), "candidates"),
     (pb.RerankRequest(n=5, candidates=_cands("a", "b", "a")), "candidates[2].item_id"),
     (pb.RerankRequest(n=5, candidates=_cands("a", "")), "candidates[1].item_id"),

@@ -36,6 +36,25 @@ def test_limits_are_the_documented_ones() -> None:
     assert len(ok.candidate_ids) == 1000
 
 
+def test_rerank_n_zero_asks_for_every_candidate_and_negative_is_rejected() -> None:
+    candidates = [pb.Candidate(item_id=f"i{k}") for k in range(7)]
+    assert parse_rerank(pb.RerankRequest(candidates=candidates), LIMITS).n == 7
+    assert parse_rerank(pb.RerankRequest(n=3, candidates=candidates), LIMITS).n == 3
+    with pytest.raises(InvalidRequest, match=r"^n: must be between 0 and 1000, got -1$") as info:
+        parse_rerank(pb.RerankRequest(n=-1, candidates=candidates), LIMITS)
+    assert info.value.field == "n"
+    with pytest.raises(InvalidRequest, match="^n: must be between 1 and 500, got 0$"):
+        parse_recommend(pb.RecommendRequest(), LIMITS)
+
+
+def test_details_are_asked_for_not_given_by_default() -> None:
+    candidates = [pb.Candidate(item_id="i1")]
+    assert not parse_recommend(pb.RecommendRequest(n=1), LIMITS).with_details
+    assert parse_recommend(pb.RecommendRequest(n=1, with_details=True), LIMITS).with_details
+    assert not parse_rerank(pb.RerankRequest(candidates=candidates), LIMITS).with_details
+    assert parse_rerank(pb.RerankRequest(candidates=candidates, with_details=True), LIMITS).with_details
+
+
 def test_non_ascii_id_is_rejected() -> None:
     with pytest.raises(InvalidRequest, match="user_id"):
         parse_recommend(pb.RecommendRequest(n=1, user_id="ü"), LIMITS)

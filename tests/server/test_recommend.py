@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from clients import Filters, ScoredItem, TailorClient
+import pytest
+
+from clients import Filters, InvalidArgument, ScoredItem, TailorClient
 from tests.conftest import Built
 from tests.support import LOYAL_USER, NO_CONSENT_USER, RESTOCK_DUE_USER, RESTOCK_FRESH_USER, restocked_item
 
@@ -99,3 +101,23 @@ def test_a_restocked_coffee_comes_back_when_due_and_not_right_after_buying(clien
     assert texts["brand_affinity"] == f"A brand you buy often: {built.store.brand[coffee]}"
     assert texts["category_affinity"] == "One of your favourite categories: coffee"
     assert coffee not in {i.item_id for i in client.recommend(50, user_id=RESTOCK_FRESH_USER).items}
+
+
+def test_n_zero_is_invalid_naming_n(client: TailorClient) -> None:
+    """Unlike Rerank's, Recommend's n has no "all" to default to: 0 (unset) is an error naming it."""
+    with pytest.raises(InvalidArgument) as info:
+        client.recommend(0, user_id=LOYAL_USER)
+    assert info.value.field == "n"
+    assert info.value.details.startswith("n: ")
+
+
+def test_items_carry_their_catalog_title_category_and_price_when_asked(client: TailorClient, built: Built) -> None:
+    answer = client.recommend(10, user_id=LOYAL_USER, with_details=True)
+    assert len(answer.items) == 10
+    for item in answer.items:
+        assert item.title == built.store.title[item.item_id] != ""
+        assert item.category == built.store.category[item.item_id]
+        assert item.price == built.store.price[item.item_id]  # the CSV's decimal, not float32 noise
+    plain = client.recommend(10, user_id=LOYAL_USER)
+    assert [i.item_id for i in plain.items] == [i.item_id for i in answer.items]
+    assert {(i.title, i.category, i.price) for i in plain.items} == {("", "", 0.0)}
