@@ -17,7 +17,8 @@ __all__ = ["CLOCKS", "RankingPolicy"]
 CLOCKS = ("artifact", "wall")
 # Float knobs that are weights or multiples, not shares: >= 0 rather than in [0, 1].
 _UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles", "revisit_weight", "category_weight", "brand_weight",
-              "price_fit_weight", "segment_weight", "freshness_weight", "freshness_half_life_days")
+              "price_fit_weight", "segment_weight", "freshness_weight", "freshness_half_life_days",
+              "rerank_profile_scale")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class RankingPolicy:
     segment_weight: float = 0.0
     freshness_weight: float = 0.0
     freshness_half_life_days: float = 30.0
+    # Rerank weighs the profile terms this many times more: a search engine's candidates arrive in a
+    # noisier order than the item-item model's, and the shopper's tastes sort them better.
+    rerank_profile_scale: float = 1.0
     # Each returned item names the profile reasons that hold for it (brand_affinity, category_affinity,
     # price_fit, segment_popular, fresh), weighted or not: where the term reaches profile_reason (price
     # fit: price_fit_reason, i.e. within 1 - that of the shopper's price percentile). false: none.

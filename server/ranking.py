@@ -60,7 +60,7 @@ def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_s
     c = stages.from_request(signals.candidate_rows, search_scores)
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
-    c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy)
+    c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)
     return scoring.explain(catalog, stages.top_n(c, n), signals.shopper, signals.now, policy)
 
 

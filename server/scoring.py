@@ -99,9 +99,10 @@ def _reason_floor(reason: int, policy: RankingPolicy) -> float:
     return policy.price_fit_reason if reason == reasons.PRICE_FIT else policy.profile_reason
 
 
-def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float,
-                  policy: RankingPolicy) -> Candidates:
-    """Scale the candidates' scores to a best of 1 and add the weighted profile terms (module docstring)."""
+def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float, policy: RankingPolicy,
+                  scale: float = 1.0) -> Candidates:
+    """Scale the candidates' scores to a best of 1 and add the weighted profile terms (module docstring),
+    each weight times `scale` (Rerank: policy.rerank_profile_scale)."""
     if shopper is None or not policy.uses_profile or not len(c.rows):
         return c
     known = c.rows >= 0
@@ -109,7 +110,7 @@ def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now:
     top = float(np.abs(c.scores[c.keep]).max(initial=0.0))
     scores = c.scores / top if top > 0 else c.scores.astype(np.float64)
     for _, weight, values in _terms(catalog, rows, shopper, now, policy, weighted_only=True):
-        scores = scores + weight * np.where(known, values, 0.0)
+        scores = scores + scale * weight * np.where(known, values, 0.0)
     return c.with_(scores=scores)
 
 
