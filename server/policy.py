@@ -79,7 +79,7 @@ class RankingPolicy:
     clock: str = "artifact"
     # Profile terms (server/scoring.py): added to the retrieval score scaled to a best of 1, each term in
     # [0, 1] times its weight; 0 = off. Tuned with `tailor evaluate` (docs/evaluation.md).
-    category_weight: float = 0.0
+    category_weight: float = 0.05
     brand_weight: float = 0.0
     price_fit_weight: float = 0.0
     segment_weight: float = 0.0
@@ -87,7 +87,7 @@ class RankingPolicy:
     freshness_half_life_days: float = 30.0
     # Rerank weighs the profile terms this many times more: a search engine's candidates arrive in a
     # noisier order than the item-item model's, and the shopper's tastes sort them better.
-    rerank_profile_scale: float = 1.0
+    rerank_profile_scale: float = 4.0
     # Each returned item names the profile reasons that hold for it (brand_affinity, category_affinity,
     # price_fit, segment_popular, fresh), weighted or not: where the term reaches profile_reason (price
     # fit: price_fit_reason, i.e. within 1 - that of the shopper's price percentile). false: none.

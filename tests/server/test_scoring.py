@@ -40,6 +40,11 @@ def _shopper(**overrides: object) -> scoring.Shopper:
     return scoring.Shopper(**values)  # type: ignore[arg-type]
 
 
+def _only(**weights: float) -> RankingPolicy:
+    """A policy with just these profile weights (the defaults weigh the category)."""
+    return RankingPolicy(**{"category_weight": 0.0, **weights})  # type: ignore[arg-type]
+
+
 def _candidates(rows: list[int], scores: list[float]) -> Candidates:
     n = len(rows)
     return Candidates(np.array(rows), np.array(scores), np.zeros(n, reasons.MASK_DTYPE), np.ones(n, bool))
@@ -51,26 +56,26 @@ def _bits(mask: int) -> set[str]:
 
 def test_weights_at_zero_leave_the_scores_alone(snap: Snapshot) -> None:
     c = _candidates([0, 4], [2.0, 1.0])
-    assert scoring.profile_terms(snap.catalog, c, _shopper(), snap.reference_time, RankingPolicy()) is c
+    assert scoring.profile_terms(snap.catalog, c, _shopper(), snap.reference_time, _only()) is c
 
 
 def test_each_weighted_term_moves_the_items_it_favours(snap: Snapshot) -> None:
     c = _candidates([3, 4, 0, 2], [1.0, 1.0, 1.0, 1.0])
     now = snap.reference_time
-    for policy, favoured in ((RankingPolicy(category_weight=1.0), {3, 0, 2}),
-                             (RankingPolicy(brand_weight=1.0), {3, 2}),
-                             (RankingPolicy(segment_weight=1.0), {4}),
-                             (RankingPolicy(freshness_weight=1.0), {2})):
+    for policy, favoured in ((_only(category_weight=1.0), {3, 0, 2}),
+                             (_only(brand_weight=1.0), {3, 2}),
+                             (_only(segment_weight=1.0), {4}),
+                             (_only(freshness_weight=1.0), {2})):
         scores = scoring.profile_terms(snap.catalog, c, _shopper(), now, policy).scores
         top = {r for r, s in zip(c.rows.tolist(), scores.tolist(), strict=True) if s == scores.max()}
         assert top == favoured, policy
-    price = scoring.profile_terms(snap.catalog, c, _shopper(), now, RankingPolicy(price_fit_weight=1.0)).scores
+    price = scoring.profile_terms(snap.catalog, c, _shopper(), now, _only(price_fit_weight=1.0)).scores
     assert price.tolist() == pytest.approx([1 + 0.2, 1 + 0.9, 1 + 1.0, 1 + 0.5])  # 1 - |0.1 - position|
 
 
 def test_scores_are_scaled_to_a_best_of_one_before_the_terms(snap: Snapshot) -> None:
     c = _candidates([4, 0], [50.0, 10.0])
-    scores = scoring.profile_terms(snap.catalog, c, _shopper(), snap.reference_time, RankingPolicy(category_weight=0.5))
+    scores = scoring.profile_terms(snap.catalog, c, _shopper(), snap.reference_time, _only(category_weight=0.5))
     assert scores.scores.tolist() == pytest.approx([1.0, 0.2 + 0.5])
 
 
