@@ -110,3 +110,19 @@ def test_bargain_hunters_are_recommended_cheaper_items_than_premium_shoppers(cli
     # Chance is 0.5; with the default policy the demo store measures 0.66 (0.74 without the category term).
     assert ordered >= 0.6, f"only {ordered:.0%} of bargain/premium pairs get cheaper/dearer recommendations"
     assert bargain.mean() < premium.mean()
+
+
+def test_a_user_only_in_users_csv_has_a_profile_of_browser_with_demographics(client: TailorClient,
+                                                                              built: Built) -> None:
+    import csv
+
+    with (built.data / "events.csv").open(newline="") as f:
+        active = {row["user_id"] for row in csv.DictReader(f)}
+    with (built.data / "users.csv").open(newline="") as f:
+        quiet = next(row for row in csv.DictReader(f) if row["user_id"] not in active and row["consent"] == "true")
+    profile = client.get_profile(quiet["user_id"])
+    assert profile.segment == "browsers" and profile.lifecycle == "new" and profile.purchases == 0
+    assert profile.country == quiet["country"] and profile.age_band == quiet["age_band"]
+    assert not profile.top_categories and profile.price_band == "unknown" and profile.lifetime.clv == 0
+    # Recommend still answers them (popular items: nothing personal is known).
+    assert len(client.recommend(5, user_id=quiet["user_id"]).items) == 5
