@@ -289,13 +289,20 @@ def open_store(path: Path, *, write: bool = False) -> lmdb.Environment:
 
 
 def sample_user_ids(env: lmdb.Environment, limit: int) -> list[str]:
-    """Up to `limit` user ids with a profile, spread evenly over the store's key order (for benchmarks
-    and load tests). Raises lmdb.Error."""
+    """Up to `limit` user ids of shoppers with a history (a learned vector) or without consent, spread
+    evenly over the store's key order: the traffic of benchmarks and load tests. Profiles of users who
+    never did anything (only in users.csv) are left out, so the mix does not depend on how many of those
+    a store lists. Raises lmdb.Error."""
     db = env.open_db(DB_PROFILES, create=False)
     with env.begin(db=db) as txn:
-        step = max(1, txn.stat(db)["entries"] // max(limit, 1))
-        keys = txn.cursor().iternext(values=False)
-        return [bytes(k).decode() for i, k in enumerate(keys) if i % step == 0][:limit]
+        keys = [bytes(k) for k, v in txn.cursor().iternext() if _has_history_or_withheld(v)]
+    step = max(1, len(keys) // max(limit, 1))
+    return [k.decode() for k in keys[::step][:limit]]
+
+
+def _has_history_or_withheld(record: bytes) -> bool:
+    _, flags, dim, *_ = _PROFILE_HEADER.unpack_from(record)
+    return dim > 0 or not flags & _FLAG_CONSENT
 
 
 def staging_dir(root: Path, version: str) -> Path:
