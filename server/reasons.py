@@ -70,9 +70,10 @@ def codes_of(mask: int) -> tuple[int, ...]:
     return tuple(code for code in TEXT if mask >> code & 1)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16_384)
 def messages(mask: int, category: str = "", brand: str = "") -> list[pb.Reason]:
-    """The Reason messages of one mask, built once per distinct (mask, category, brand); the names are
-    given only for masks with a reason that names them (NAMED), so a handful of lists exist."""
+    """The Reason messages of one mask, built once per distinct (mask, category, brand) while it is among
+    the most recent ones (the names are given only for masks with a reason that names them, NAMED; a
+    catalog's categories x brands can be many, so the cache is bounded)."""
     return [pb.Reason(code=name(code), text=TEXT[code].format(category=category, brand=brand),
                       kind=code) for code in codes_of(mask)]  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from protos import artifact
-from server import reasons
+from server import reasons, stages
 from server.policy import RankingPolicy
 from server.snapshot import Catalog
 from server.stages import Candidates
@@ -50,16 +50,16 @@ class Shopper:
 
 
 def _scaled(weights: np.ndarray) -> np.ndarray:
-    top = float(weights.max(initial=0.0))
-    return weights / top if top > 0 else weights
+    """Shares over the strongest one (records keep them strongest first)."""
+    return weights / weights[0] if len(weights) and weights[0] > 0 else weights
 
 
 def shopper_of(profile: artifact.Profile, n_age_bands: int) -> Shopper:
-    facts = profile.facts[0]
-    cell = (int(facts["country"]) + 1) * (n_age_bands + 1) + int(facts["age_band"]) + 1
+    country, age_band, price_position, segment = profile.facts[0][["country", "age_band", "price_position",
+                                                                  "segment"]].item()
+    cell = (country + 1) * (n_age_bands + 1) + age_band + 1
     return Shopper(profile.categories, _scaled(profile.category_weights), profile.brands,
-                   _scaled(profile.brand_weights), float(facts["price_position"]), int(facts["segment"]), cell,
-                   len(profile.recent))
+                   _scaled(profile.brand_weights), price_position, segment, cell, len(profile.recent))
 
 
 def _lookup(codes: np.ndarray, top: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -69,13 +69,13 @@ def _lookup(codes: np.ndarray, top: np.ndarray, weights: np.ndarray) -> np.ndarr
     return ((codes[:, None] == top[None, :]) * weights[None, :]).sum(axis=1)
 
 
-def _terms(catalog: Catalog, rows: np.ndarray, shopper: Shopper, now: float, policy: RankingPolicy,
-           weighted_only: bool) -> list[tuple[int, float, np.ndarray]]:
-    """(reason, weight, term values) of each profile term (with `weighted_only`: those with a positive weight)."""
+def _terms(catalog: Catalog, rows: np.ndarray, shopper: Shopper, now: float,
+           policy: RankingPolicy) -> list[tuple[int, float, np.ndarray]]:
+    """(reason, weight, term values) of each profile term with a positive weight."""
     wanted = [(reason, weight) for reason, weight in (
         (reasons.CATEGORY_AFFINITY, policy.category_weight), (reasons.BRAND_AFFINITY, policy.brand_weight),
         (reasons.PRICE_FIT, policy.price_fit_weight), (reasons.SEGMENT_POPULAR, policy.segment_weight),
-        (reasons.FRESH, policy.freshness_weight)) if weight > 0 or not weighted_only]
+        (reasons.FRESH, policy.freshness_weight)) if weight > 0]
     terms: list[tuple[int, float, np.ndarray]] = []
     for reason, weight in wanted:
         if reason == reasons.CATEGORY_AFFINITY:
@@ -95,10 +95,6 @@ def _terms(catalog: Catalog, rows: np.ndarray, shopper: Shopper, now: float, pol
     return terms
 
 
-def _reason_floor(reason: int, policy: RankingPolicy) -> float:
-    return policy.price_fit_reason if reason == reasons.PRICE_FIT else policy.profile_reason
-
-
 def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float, policy: RankingPolicy,
                   scale: float = 1.0) -> Candidates:
     """Scale the candidates' scores to a best of 1 and add the weighted profile terms (module docstring),
@@ -109,24 +105,39 @@ def profile_terms(catalog: Catalog, c: Candidates, shopper: Shopper | None, now:
     rows = np.where(known, c.rows, 0)
     top = float(np.abs(c.scores[c.keep]).max(initial=0.0))
     scores = c.scores / top if top > 0 else c.scores.astype(np.float64)
-    for _, weight, values in _terms(catalog, rows, shopper, now, policy, weighted_only=True):
+    for _, weight, values in _terms(catalog, rows, shopper, now, policy):
         scores = scores + scale * weight * np.where(known, values, 0.0)
     return c.with_(scores=scores)
 
 
+def _bit(hit: np.ndarray, reason: int) -> np.ndarray:
+    return hit.astype(_MASK) << _MASK(reason)
+
+
 def explain(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float, policy: RankingPolicy) -> Candidates:
     """Name the profile reasons that hold for each (final) candidate, whether or not their terms weigh in
-    the score: its brand among the shopper's top brands (brand_affinity), its category among their top
-    categories, its price close to their usual one, popular in their segment, new. A term's reason holds
-    where its value reaches policy.profile_reason (price fit: policy.price_fit_reason)."""
+    the score: its category or brand among the shopper's strongest (scaled share >= policy.profile_reason),
+    its price percentile within 1 - policy.price_fit_reason of theirs, its popularity in their segment at
+    least policy.profile_reason, or its freshness term at least that (first seen within
+    -log2(profile_reason) half-lives). The same thresholds as the terms, as comparisons: a dozen array
+    operations over the n returned rows."""
     if shopper is None or not policy.explain_profile or not len(c.rows):
         return c
     known = c.rows >= 0
-    rows = np.where(known, c.rows, 0)
-    marks = np.zeros(len(rows), dtype=_MASK)
-    for reason, _, values in _terms(catalog, rows, shopper, now, policy, weighted_only=False):
-        marks |= np.where(known & (values >= _reason_floor(reason, policy)), reasons.bit(reason), 0).astype(_MASK)
-    return c.with_(reasons=c.reasons | marks)
+    rows = c.rows if known.all() else np.where(known, c.rows, 0)
+    floor = policy.profile_reason
+    strong_categories = shopper.categories[:np.count_nonzero(shopper.category_weights >= floor)]
+    strong_brands = shopper.brands[:np.count_nonzero(shopper.brand_weights >= floor)]
+    marks = _bit(stages.member(catalog.category[rows], strong_categories), reasons.CATEGORY_AFFINITY)
+    marks |= _bit(stages.member(catalog.brand[rows], strong_brands), reasons.BRAND_AFFINITY)
+    if shopper.price_position >= 0:
+        close = np.abs(catalog.price_position[rows] - shopper.price_position) <= 1.0 - policy.price_fit_reason
+        marks |= _bit(close, reasons.PRICE_FIT)
+    marks |= _bit(catalog.segment_popularity[shopper.segment, rows] >= floor, reasons.SEGMENT_POPULAR)
+    if floor > 0:
+        newest = now - policy.freshness_half_life_days * _DAY_S * -np.log2(min(floor, 1.0))
+        marks |= _bit(catalog.first_seen[rows] >= newest, reasons.FRESH)
+    return c.with_(reasons=c.reasons | np.where(known, marks, 0).astype(_MASK))
 
 
 def fallback_rows(catalog: Catalog, shopper: Shopper | None, policy: RankingPolicy) -> tuple[np.ndarray, int]:
