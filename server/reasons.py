@@ -70,7 +70,7 @@ def codes_of(mask: int) -> tuple[int, ...]:
     return tuple(code for code in TEXT if mask >> code & 1)
 
 
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=4096)
 def messages(mask: int, category: str = "", brand: str = "") -> list[pb.Reason]:
     """The Reason messages of one mask, built once per distinct (mask, category, brand) while it is among
     the most recent ones (the names are given only for masks with a reason that names them, NAMED; a
