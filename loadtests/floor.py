@@ -84,7 +84,7 @@ def _median_by_n(responses: Iterable[Message]) -> dict[int, Any]:
 class FloorServicer(decision_pb2_grpc.DecisionServicer):
     """Returns a prebuilt, Tailor-sized response for every call; computes nothing per call."""
 
-    def __init__(self, config: ServerConfig, holder: SnapshotHolder, metrics: Metrics) -> None:
+    def __init__(self, config: ServerConfig, holder: SnapshotHolder, metrics: Metrics, live: object = None) -> None:
         real = DecisionServicer(config, holder, metrics)
         context: Any = OfflineContext()
         rng = random.Random(0)

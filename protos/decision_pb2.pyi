@@ -84,18 +84,20 @@ class Interaction(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., type: _Optional[_Union[InteractionType, str]] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
 
 class Context(_message.Message):
-    __slots__ = ("channel", "page", "anchor_item_id", "query", "time_ms")
+    __slots__ = ("channel", "page", "anchor_item_id", "query", "time_ms", "session_id")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
     ANCHOR_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     channel: Channel
     page: Page
     anchor_item_id: str
     query: str
     time_ms: int
-    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., page: _Optional[_Union[Page, str]] = ..., anchor_item_id: _Optional[str] = ..., query: _Optional[str] = ..., time_ms: _Optional[int] = ...) -> None: ...
+    session_id: str
+    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., page: _Optional[_Union[Page, str]] = ..., anchor_item_id: _Optional[str] = ..., query: _Optional[str] = ..., time_ms: _Optional[int] = ..., session_id: _Optional[str] = ...) -> None: ...
 
 class Filters(_message.Message):
     __slots__ = ("categories", "brands", "min_price", "max_price", "in_stock_only")
@@ -292,3 +294,52 @@ class Profile(_message.Message):
     country: str
     age_band: str
     def __init__(self, user_id: _Optional[str] = ..., version: _Optional[str] = ..., segment: _Optional[str] = ..., rfm: _Optional[_Union[Rfm, _Mapping]] = ..., lifetime: _Optional[_Union[LifetimeValue, _Mapping]] = ..., top_categories: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., top_brands: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., price_position: _Optional[float] = ..., price_band: _Optional[str] = ..., lifecycle: _Optional[str] = ..., preferred_channel: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., last_purchase_ms: _Optional[int] = ..., first_seen_ms: _Optional[int] = ..., last_seen_ms: _Optional[int] = ..., views: _Optional[int] = ..., carts: _Optional[int] = ..., purchases: _Optional[int] = ..., country: _Optional[str] = ..., age_band: _Optional[str] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("event_id", "timestamp_ms", "user_id", "session_id", "item_id", "type", "qty", "price", "channel")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    QTY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    timestamp_ms: int
+    user_id: str
+    session_id: str
+    item_id: str
+    type: InteractionType
+    qty: float
+    price: float
+    channel: Channel
+    def __init__(self, event_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., item_id: _Optional[str] = ..., type: _Optional[_Union[InteractionType, str]] = ..., qty: _Optional[float] = ..., price: _Optional[float] = ..., channel: _Optional[_Union[Channel, str]] = ...) -> None: ...
+
+class TrackEventsRequest(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+
+class TrackEventsResponse(_message.Message):
+    __slots__ = ("accepted", "duplicates", "not_stored", "rejected")
+    class Rejected(_message.Message):
+        __slots__ = ("index", "field", "reason")
+        INDEX_FIELD_NUMBER: _ClassVar[int]
+        FIELD_FIELD_NUMBER: _ClassVar[int]
+        REASON_FIELD_NUMBER: _ClassVar[int]
+        index: int
+        field: str
+        reason: str
+        def __init__(self, index: _Optional[int] = ..., field: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    NOT_STORED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    duplicates: int
+    not_stored: int
+    rejected: _containers.RepeatedCompositeFieldContainer[TrackEventsResponse.Rejected]
+    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_stored: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[TrackEventsResponse.Rejected, _Mapping]]] = ...) -> None: ...

@@ -186,3 +186,90 @@ class Decision:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class EventsStub:
+    """The write service: a storefront's events, durable before the answer.
+    Decision calls are reads a client may retry freely; a TrackEvents batch is
+    retried only with the same event ids (a retried event is reported as a
+    duplicate, never counted twice).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.TrackEvents = channel.unary_unary(
+                '/tailor.v1.Events/TrackEvents',
+                request_serializer=protos_dot_decision__pb2.TrackEventsRequest.SerializeToString,
+                response_deserializer=protos_dot_decision__pb2.TrackEventsResponse.FromString,
+                _registered_method=True)
+
+
+class EventsServicer:
+    """The write service: a storefront's events, durable before the answer.
+    Decision calls are reads a client may retry freely; a TrackEvents batch is
+    retried only with the same event ids (a retried event is reported as a
+    duplicate, never counted twice).
+    """
+
+    def TrackEvents(self, request, context):
+        """Each event is checked on its own: the valid ones are stored (committed
+        with fsync before the call returns), the others are listed in `rejected`.
+        A batch of more than 1,000 events is INVALID_ARGUMENT naming `events`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_EventsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'TrackEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrackEvents,
+                    request_deserializer=protos_dot_decision__pb2.TrackEventsRequest.FromString,
+                    response_serializer=protos_dot_decision__pb2.TrackEventsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'tailor.v1.Events', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('tailor.v1.Events', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Events:
+    """The write service: a storefront's events, durable before the answer.
+    Decision calls are reads a client may retry freely; a TrackEvents batch is
+    retried only with the same event ids (a retried event is reported as a
+    duplicate, never counted twice).
+    """
+
+    @staticmethod
+    def TrackEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tailor.v1.Events/TrackEvents',
+            protos_dot_decision__pb2.TrackEventsRequest.SerializeToString,
+            protos_dot_decision__pb2.TrackEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -15,8 +15,9 @@ from grpc_reflection.v1alpha import reflection
 
 from protos import decision_pb2, decision_pb2_grpc
 from server.config import ServerConfig
+from server.live import LiveStore
 from server.metrics import Metrics, process_metrics
-from server.service import DecisionServicer
+from server.service import DecisionServicer, EventsServicer
 from server.snapshot import load_snapshot, resolve_current
 from server.versions import ArtifactWatcher, SnapshotHolder
 
@@ -24,7 +25,9 @@ __all__ = ["RunningServer", "ServicerFactory", "start_server"]
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = decision_pb2.DESCRIPTOR.services_by_name["Decision"].full_name
-ServicerFactory = Callable[[ServerConfig, SnapshotHolder, Metrics], decision_pb2_grpc.DecisionServicer]
+EVENTS_NAME = decision_pb2.DESCRIPTOR.services_by_name["Events"].full_name
+ServicerFactory = Callable[[ServerConfig, SnapshotHolder, Metrics, LiveStore | None],
+                           decision_pb2_grpc.DecisionServicer]
 
 
 @dataclass
@@ -34,6 +37,7 @@ class RunningServer:
     holder: SnapshotHolder
     watcher: ArtifactWatcher
     health: health.HealthServicer
+    live: LiveStore | None = None
 
     def stop(self, grace: float | None = 5.0, lame_duck: float = 0.0) -> None:
         """Report NOT_SERVING, keep answering for `lame_duck` seconds, then refuse new calls and
@@ -48,6 +52,8 @@ class RunningServer:
         self.server.stop(grace).wait()
         self.watcher.stop()
         self.holder.current.close()
+        if self.live is not None:
+            self.live.close()
 
 
 def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = DecisionServicer,
@@ -65,14 +71,19 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.threads),
                          maximum_concurrent_rpcs=config.max_concurrent,
                          options=[("grpc.so_reuseport", int(reuse_port))])
-    decision_pb2_grpc.add_DecisionServicer_to_server(make_servicer(config, holder, metrics), server)
+    # Each worker opens the live store itself, after the fork (LMDB environments do not survive one).
+    live = LiveStore(config.artifacts) if config.live else None
+    decision_pb2_grpc.add_DecisionServicer_to_server(make_servicer(config, holder, metrics, live), server)
+    if live is not None:
+        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
+    reflection.enable_server_reflection((SERVICE_NAME, EVENTS_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),
+                                        server)
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     server.start()
     watcher.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("worker_started port=%d version=%s", port, holder.current.version)
-    return RunningServer(server, port, holder, watcher, health_servicer)
+    return RunningServer(server, port, holder, watcher, health_servicer, live)

@@ -47,6 +47,8 @@ class ServerConfig:
     drain_seconds: float = 10.0
     # After SIGTERM, keep answering (health NOT_SERVING) this long before refusing new calls.
     lame_duck_seconds: float = 1.0
+    # Accept TrackEvents into ROOT/live (protos/live.py) and merge live events into answers.
+    live: bool = True
     ranking: RankingPolicy = field(default_factory=RankingPolicy)
     limits: Limits = field(default_factory=Limits)
 
@@ -68,7 +70,7 @@ class ServerConfig:
 
 _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
-    "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float,
+    "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float, "live": bool,
 }
 _RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool, "str": str}[str(f.type)]
                                    for f in fields(RankingPolicy)}

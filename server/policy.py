@@ -77,6 +77,9 @@ class RankingPolicy:
     # saw, manifest params.reference_time_ms): deterministic, right for evaluation on old logs, late
     # by at most the time since the build; "wall" = this machine's clock (for rarely rebuilt stores).
     clock: str = "artifact"
+    # Live interactions (TrackEvents) of the user and of the request's context.session_id that join the
+    # request's session, the newest of each.
+    live_items: int = 20
     # Profile terms (server/scoring.py): added to the retrieval score scaled to a best of 1, each term in
     # [0, 1] times its weight; 0 = off. Tuned with `tailor evaluate` (docs/evaluation.md).
     category_weight: float = 0.05
@@ -116,6 +119,8 @@ class RankingPolicy:
             raise ValueError(f"ranking.max_search_k: must be >= 1, got {self.max_search_k}")
         if self.fallback_history < 0:
             raise ValueError(f"ranking.fallback_history: must be >= 0, got {self.fallback_history}")
+        if self.live_items < 0:
+            raise ValueError(f"ranking.live_items: must be >= 0, got {self.live_items}")
         if self.profile_overfetch < 1:
             raise ValueError(f"ranking.profile_overfetch: must be >= 1, got {self.profile_overfetch}")
         if self.freshness_half_life_days <= 0:

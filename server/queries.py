@@ -51,6 +51,7 @@ class Query:
     candidate_ids: tuple[str, ...] = ()
     candidate_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     time_ms: int = 0  # the moment the decision is for; 0 = now
+    session_id: str = ""  # the live session whose interactions join `session_ids` (server/live.py)
     with_details: bool = False  # answer each item's title, category and price too
 
 
@@ -122,6 +123,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "filters": _filters(request.filters, limits),
         "time_ms": request.context.time_ms,
         "with_details": request.with_details,
+        "session_id": _check_id(request.context.session_id, "context.session_id", optional=True),
     }
 
 

@@ -27,22 +27,24 @@ from grpc_status import rpc_status
 
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
+from protos.live import Overlay
 from server import queries, ranking
 from server.config import ServerConfig
 from server.errors import InvalidRequest, NotFound, TailorError, status_of
+from server.live import LiveStore
 from server.metrics import Metrics
 from server.profile_view import profile_message
 from server.respond import fill_items
 from server.signals import gather_signals
+from server.tracking import check_events
 from server.versions import SnapshotHolder
 
-__all__ = ["DecisionServicer"]
+__all__ = ["DecisionServicer", "EventsServicer"]
 
 log = logging.getLogger(__name__)
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Handler = Callable[["DecisionServicer", Req, grpc.ServicerContext], Resp]
 Metadata = tuple[tuple[str, str | bytes], ...]
 
 
@@ -71,12 +73,15 @@ def _bad_request(worker: Metadata, error: InvalidRequest) -> grpc.Status:
     return _status(worker, grpc.StatusCode.INVALID_ARGUMENT, str(error), bad)
 
 
+Handler = Callable[[Any, Req, grpc.ServicerContext], Resp]
+
+
 def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
     """Where requests enter: deadline check, metrics, and every failure turned into one status."""
     rpc = method.__name__
 
     @functools.wraps(method)
-    def wrapper(self: DecisionServicer, request: Req, context: grpc.ServicerContext) -> Resp:
+    def wrapper(self: _Calls, request: Req, context: grpc.ServicerContext) -> Resp:
         start = time.perf_counter()
         code = grpc.StatusCode.OK
         context.set_trailing_metadata(self._worker)
@@ -110,11 +115,10 @@ def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
     return wrapper
 
 
-class DecisionServicer(decision_pb2_grpc.DecisionServicer):
-    def __init__(self, config: ServerConfig, holder: SnapshotHolder, metrics: Metrics) -> None:
-        self._config = config
-        self._policy = config.ranking
-        self._holder = holder
+class _Calls:
+    """What every servicer method's `_entry` needs: the worker's id for the trailer and the metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
         # Which worker answered, for operators and tests; the servicer is built inside the worker.
         self._worker: Metadata = (("x-tailor-worker", str(os.getpid())),)
@@ -129,11 +133,28 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
         children[0].observe(seconds)
         children[1].inc()
 
+
+class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
+    def __init__(self, config: ServerConfig, holder: SnapshotHolder, metrics: Metrics,
+                 live: LiveStore | None = None) -> None:
+        super().__init__(metrics)
+        self._config = config
+        self._policy = config.ranking
+        self._holder = holder
+        self._live = live
+
+    def _overlay(self, query: queries.Query) -> tuple[Overlay, Overlay] | None:
+        """The live interactions of the request's user and session: one read of the live store."""
+        if self._live is None or not (query.user_id or query.session_id):
+            return None
+        return self._live.overlay(query.user_id, query.session_id)
+
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
         query = queries.parse_recommend(request, self._config.limits)
+        live = self._overlay(query)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, self._policy, query)
+            signals = gather_signals(snapshot, self._policy, query, live)
             ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters)
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
@@ -142,8 +163,9 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
     @_entry
     def Rerank(self, request: pb.RerankRequest, context: grpc.ServicerContext) -> pb.RerankResponse:
         query = queries.parse_rerank(request, self._config.limits)
+        live = self._overlay(query)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, self._policy, query)
+            signals = gather_signals(snapshot, self._policy, query, live)
             ranked = ranking.rerank(snapshot, self._policy, signals, query.candidate_scores, query.n, query.filters)
             response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
@@ -159,3 +181,22 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
                 # Same answer for both: whether someone withheld consent is itself not disclosed.
                 raise NotFound("user_id: no profile for this user")
             return profile_message(user_id, snapshot.version, profile, snapshot.names)
+
+
+class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
+    """TrackEvents: check each event, store the valid ones durably (server/live.py), answer the counts."""
+
+    def __init__(self, holder: SnapshotHolder, metrics: Metrics, live: LiveStore) -> None:
+        super().__init__(metrics)
+        self._holder = holder
+        self._live = live
+
+    @_entry
+    def TrackEvents(self, request: pb.TrackEventsRequest, context: grpc.ServicerContext) -> pb.TrackEventsResponse:
+        events, rejected = check_events(request)
+        with self._holder.use() as snapshot:
+            stored = self._live.store(events, snapshot.may_keep)
+        return pb.TrackEventsResponse(
+            accepted=stored.accepted, duplicates=stored.duplicates, not_stored=stored.not_stored,
+            rejected=[pb.TrackEventsResponse.Rejected(index=r.index, field=r.field, reason=r.reason)
+                      for r in rejected])

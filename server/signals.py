@@ -8,12 +8,15 @@ the shopper's profile; item ids become rows by one binary search over the mapped
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from protos import decision_pb2 as pb
 from protos.artifact import Profile
+from protos.live import Overlay
 from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Query
@@ -24,6 +27,7 @@ from server.stages import member
 __all__ = ["Signals", "gather_signals", "session_vector", "session_seeds", "blend", "request_now"]
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)
+_PURCHASE = pb.INTERACTION_TYPE_PURCHASE
 _NO_SEEDS = (_NO_ROWS, np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32))
 
 
@@ -92,17 +96,31 @@ def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray
     return rows[known], weights[known].astype(np.float32)
 
 
-def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: float) -> _Personal:
+def _with_live(query: Query, live: tuple[Overlay, Overlay] | None, limit: int) -> tuple[Query, tuple[str, ...]]:
+    """The query with the live interactions of its user and session (newest `limit` of each, oldest
+    first) before its own session, and the items the user bought live."""
+    if live is None or not (len(live[0]) or len(live[1])):
+        return query, ()
+    user, session = live
+    ids = user.item_ids[-limit:] + session.item_ids[-limit:] + query.session_ids
+    types = np.concatenate([user.types[-limit:], session.types[-limit:], query.session_types]).astype(np.int8)
+    bought = tuple(i for i, t in zip(user.item_ids, user.types.tolist(), strict=True) if t == _PURCHASE)
+    return dataclasses.replace(query, session_ids=ids, session_types=types), bought
+
+
+def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: float,
+              live: tuple[Overlay, Overlay] | None = None) -> _Personal:
     """The shopper's vector, its reason mask, rows seen (bought ever, the history, touched this
-    session) and item-item seeds; nothing when the shopper withheld consent."""
+    session, bought live) and item-item seeds; nothing when the shopper withheld consent."""
     profile = snapshot.profiles.read(query.user_id) if query.user_id else None
     if profile is not None and not profile.consent:
         return _Personal()
     catalog = snapshot.catalog
+    query, bought_live = _with_live(query, live, policy.live_items)
     session_rows = catalog.rows_of(query.session_ids)
     session = session_vector(catalog.vectors, session_rows, query.session_types, snapshot.event_weights,
                              policy.session_recency)
-    seen = [session_rows]
+    seen = [session_rows, catalog.rows_of(bought_live)] if bought_live else [session_rows]
     bought = (_NO_ROWS, _NO_ROWS)
     if profile is not None:
         fresh = ~member(profile.purchased, session_rows)
@@ -149,10 +167,13 @@ def request_now(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> floa
     return snapshot.reference_time if policy.clock == "artifact" else time.time()
 
 
-def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> Signals:
+def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query,
+                   live: tuple[Overlay, Overlay] | None = None) -> Signals:
+    """`live`: the user's and the session's live interactions (server/live.py), which join the request's
+    session; what the user bought live is never recommended."""
     catalog = snapshot.catalog
     now = request_now(snapshot, policy, query)
-    personal = _personal(snapshot, policy, query, now)
+    personal = _personal(snapshot, policy, query, now, live)
     vector, sources, seen = personal.vector, personal.sources, list(personal.seen)
     anchor = int(catalog.rows_of((query.anchor_item_id,))[0]) if query.anchor_item_id else -1
     if anchor >= 0:

@@ -174,6 +174,14 @@ class Snapshot:
     revisit_share: float = 0.0
     # Names behind the codes in profiles (GetProfile, reasons): manifest vocabularies.
     names: Names = field(default_factory=lambda: Names())
+    # Consent of users this version does not know (manifest params.default_consent): whether their
+    # live events may be kept.
+    default_consent: bool = False
+
+    def may_keep(self, user_id: str) -> bool:
+        """Whether events of `user_id` may be stored: their profile's consent, else the default."""
+        profile = self.profiles.read(user_id)
+        return profile.consent if profile is not None else self.default_consent
 
     def close(self) -> None:
         self.profiles.close()
@@ -232,7 +240,8 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
     names = Names(tuple(manifest.categories), tuple(manifest.brands), tuple(manifest.countries),
                   tuple(manifest.age_bands), manifest.params.clv_horizon_days)
     return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory,
-                    manifest.params.reference_time_ms / 1000, manifest.revisit_share, names)
+                    manifest.params.reference_time_ms / 1000, manifest.revisit_share, names,
+                    manifest.params.default_consent)
 
 
 def load_snapshot(directory: Path) -> Snapshot:

@@ -20,6 +20,7 @@ from protos import decision_pb2_grpc
 from protos.artifact import Profile
 from server import RunningServer, ServerConfig, start_server
 from server.config import ServerConfig as Config
+from server.live import LiveStore
 from server.metrics import Metrics
 from server.policy import RankingPolicy
 from server.service import DecisionServicer
@@ -37,9 +38,9 @@ def _count(rpc: str, code: str) -> float:
 class _BuggyServicer(DecisionServicer):
     """A Decision service with a bug past the parser: what the catch-all must turn into INTERNAL."""
 
-    def __init__(self, config: Config, holder: SnapshotHolder, metrics: Metrics) -> None:
+    def __init__(self, config: Config, holder: SnapshotHolder, metrics: Metrics, live: LiveStore | None) -> None:
         broken = cast(RankingPolicy, object())  # a policy without its fields: AttributeError mid-call
-        super().__init__(replace(config, ranking=broken), holder, metrics)
+        super().__init__(replace(config, ranking=broken), holder, metrics, live)
 
 
 @pytest.fixture

@@ -209,7 +209,7 @@ class _GatedServer:
     def __init__(self, root: Path, max_concurrent: int) -> None:
         made: list[_GatedServicer] = []
 
-        def make(config: ServerConfig, holder: SnapshotHolder, metrics: Metrics) -> _GatedServicer:
+        def make(config: ServerConfig, holder: SnapshotHolder, metrics: Metrics, live: object) -> _GatedServicer:
             made.append(_GatedServicer(config, holder, metrics))
             return made[-1]
 

@@ -1,0 +1,85 @@
+"""LiveStore: the writable ROOT/live environment (protos/live.py) as the server uses it.
+
+`store` commits a batch of checked events in one write transaction (LMDB serialises writers across
+the worker processes; `sync` puts the commit on disk before it returns): each event_id is put only
+if new (a retried event is a duplicate), and the events' users' and sessions' overlays are
+rewritten with them. `overlay` is the read path: one read transaction, one get per key, no
+per-candidate reads. lmdb errors become ArtifactError here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from protos import live
+from protos.live import LiveEvent, Overlay
+from server.errors import ArtifactError
+
+__all__ = ["LiveStore", "Stored"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    accepted: int
+    duplicates: int
+    not_stored: int
+
+
+class LiveStore:
+    def __init__(self, root: Path) -> None:
+        try:
+            self._env = live.open_live(root)
+            self._events = self._env.open_db(live.DB_EVENTS)
+            self._users = self._env.open_db(live.DB_USERS)
+            self._sessions = self._env.open_db(live.DB_SESSIONS)
+        except lmdb.Error as exc:
+            raise ArtifactError(f"live store {root / live.LIVE_DIR}: cannot open: {exc}") from exc
+
+    def store(self, events: list[LiveEvent], may_keep: Callable[[str], bool]) -> Stored:
+        """Commit the new events of `events`; those of users for whom `may_keep(user_id)` is false are
+        not stored at all (no consent)."""
+        keep = [e for e in events if not e.user_id or may_keep(e.user_id)]
+        fresh: list[LiveEvent] = []
+        try:
+            with self._env.begin(write=True) as txn:
+                for e in keep:
+                    if txn.put(e.event_id.encode(), live.pack_event(e), db=self._events, overwrite=False):
+                        fresh.append(e)
+                self._append(txn, self._users, fresh, lambda e: e.user_id)
+                self._append(txn, self._sessions, fresh, lambda e: e.session_id)
+        except lmdb.Error as exc:
+            raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
+        return Stored(len(fresh), len(keep) - len(fresh), len(events) - len(keep))
+
+    @staticmethod
+    def _append(txn: lmdb.Transaction, db: Any, events: list[LiveEvent], key: Callable[[LiveEvent], str]) -> None:
+        by_key: dict[str, list[LiveEvent]] = defaultdict(list)
+        for e in events:
+            if key(e):
+                by_key[key(e)].append(e)
+        for name, added in by_key.items():
+            k = name.encode()
+            record = live.append_overlay(live.unpack_overlay(txn.get(k, db=db)), added)
+            txn.put(k, live.pack_overlay(record), db=db)
+
+    def overlay(self, user_id: str, session_id: str = "") -> tuple[Overlay, Overlay]:
+        """The user's and the session's live interactions (empty when none)."""
+        try:
+            with self._env.begin(buffers=False) as txn:
+                user = txn.get(user_id.encode(), db=self._users) if user_id else None
+                session = txn.get(session_id.encode(), db=self._sessions) if session_id else None
+        except lmdb.Error as exc:
+            raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
+        return live.unpack_overlay(user), live.unpack_overlay(session)
+
+    def close(self) -> None:
+        self._env.close()
