@@ -20,14 +20,15 @@ __all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision"
            "default_target"]
 
 DEFAULT_TARGET = "localhost:50051"
-# Decision calls are reads, safe to retry: a connection reset while a worker process restarts
-# (gRPC re-creates its SO_REUSEPORT listeners at start) or drains is retried, not surfaced.
+# Decision calls are reads, safe to retry, and TrackEvents is idempotent on its event ids: a connection
+# reset while a worker process restarts (gRPC re-creates its SO_REUSEPORT listeners at start) or drains
+# is retried, not surfaced.
 RETRY_OPTIONS = (
     ("grpc.enable_retries", 1),
     ("grpc.initial_reconnect_backoff_ms", 50),
     ("grpc.min_reconnect_backoff_ms", 50),
     ("grpc.service_config", json.dumps({"methodConfig": [{
-        "name": [{"service": "tailor.v1.Decision"}],
+        "name": [{"service": "tailor.v1.Decision"}, {"service": "tailor.v1.Events"}],
         "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.05s", "maxBackoff": "0.2s",
                         "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
     }]})),
@@ -105,8 +106,9 @@ def _lookup(table: Mapping[str, _E], value: str, name: str) -> _E:
     return table[value]
 
 
-def _context(page: str, anchor_item_id: str, time_ms: int = 0) -> pb.Context:
-    return pb.Context(page=_lookup(_PAGES, page, "page"), anchor_item_id=anchor_item_id, time_ms=time_ms)
+def _context(page: str, anchor_item_id: str, time_ms: int = 0, session_id: str = "") -> pb.Context:
+    return pb.Context(page=_lookup(_PAGES, page, "page"), anchor_item_id=anchor_item_id, time_ms=time_ms,
+                      session_id=session_id)
 
 
 def _session(session: Sequence[tuple[str, str]]) -> list[pb.Interaction]:
@@ -120,35 +122,38 @@ def _filters(f: Filters | None) -> pb.Filters:
 
 
 class TailorClient:
-    """Calls Recommend, Rerank and GetProfile; raises clients.errors.TailorClientError subclasses on failure."""
+    """Calls Recommend, Rerank, GetProfile and TrackEvents; raises clients.errors.TailorClientError
+    subclasses on failure."""
 
     def __init__(self, target: str | None = None, *, timeout: float = 1.0) -> None:
         self._channel = grpc.insecure_channel(target or default_target(), options=RETRY_OPTIONS)
         self._stub = decision_pb2_grpc.DecisionStub(self._channel)
+        self._events = decision_pb2_grpc.EventsStub(self._channel)
         self._timeout = timeout
 
     def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
                   page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
                   request_id: str = "", timeout: float | None = None, time_ms: int = 0,
-                  with_details: bool = False) -> Decision:
+                  with_details: bool = False, session_id: str = "") -> Decision:
         """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page;
         `time_ms` the moment the decision is for (0 = now); `with_details` fills each item's title,
-        category and price."""
+        category and price; `session_id` adds that session's live events (TrackEvents)."""
         request = pb.RecommendRequest(
-            n=n, user_id=user_id, session=_session(session), context=_context(page, anchor_item_id, time_ms),
+            n=n, user_id=user_id, session=_session(session),
+            context=_context(page, anchor_item_id, time_ms, session_id),
             filters=_filters(filters), request_id=request_id, with_details=with_details)
         return self._call(self._stub.Recommend, request, timeout)
 
     def rerank(self, candidates: Sequence[tuple[str, float]], n: int = 0, *, user_id: str = "",
                session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
                filters: Filters | None = None, request_id: str = "", timeout: float | None = None,
-               with_details: bool = False) -> Decision:
+               with_details: bool = False, session_id: str = "") -> Decision:
         """Reorder (item_id, search score) candidates for this shopper; n = 0 (the default) returns all of them;
         `with_details` fills each item's title, category and price."""
         request = pb.RerankRequest(
             n=n,
             candidates=[pb.Candidate(item_id=i, score=s) for i, s in candidates],
-            user_id=user_id, session=_session(session), context=_context(page, anchor_item_id),
+            user_id=user_id, session=_session(session), context=_context(page, anchor_item_id, 0, session_id),
             filters=_filters(filters), request_id=request_id, with_details=with_details)
         return self._call(self._stub.Rerank, request, timeout)
 
@@ -167,6 +172,17 @@ class TailorClient:
             return _decision(method(request, timeout=self._timeout if timeout is None else timeout))
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
+
+    def track(self, events: Sequence[pb.Event], *, timeout: float | None = None) -> pb.TrackEventsResponse:
+        """Send one batch of events (at most 1,000) to the Events service; the answer counts the accepted,
+        duplicate and not-stored ones and lists the rejected ones by index. Retry only with the same
+        event ids: a retried event is a duplicate, never counted twice."""
+        try:
+            response: pb.TrackEventsResponse = self._events.TrackEvents(
+                pb.TrackEventsRequest(events=list(events)), timeout=self._timeout if timeout is None else timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return response
 
     def close(self) -> None:
         self._channel.close()

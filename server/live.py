@@ -81,5 +81,13 @@ class LiveStore:
             raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
         return live.unpack_overlay(user), live.unpack_overlay(session)
 
+    def event_ids(self) -> set[str]:
+        """Every stored event id (operators and tests; a scan of the whole log)."""
+        try:
+            with self._env.begin() as txn:
+                return {bytes(k).decode() for k in txn.cursor(db=self._events).iternext(values=False)}
+        except lmdb.Error as exc:
+            raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
+
     def close(self) -> None:
         self._env.close()

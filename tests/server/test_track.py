@@ -1,0 +1,168 @@
+"""TrackEvents against the real server: per-event checks, durability, idempotence, consent, and live
+events steering Recommend on every worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from clients import TailorClient
+from clients.client import RETRY_OPTIONS
+from clients.errors import InvalidArgument
+from protos import decision_pb2 as pb
+from protos import decision_pb2_grpc, live
+from server import RunningServer, ServerConfig, start_server
+from tests.conftest import Built
+from tests.support import LOYAL_USER, NO_CONSENT_USER, ServeProcess
+from tests.waiting import wait_until
+
+_NOW_MS = int(time.time() * 1000)
+_FRESH = [("grpc.use_local_subchannel_pool", 1), *RETRY_OPTIONS]
+
+
+def _event(event_id: str, item_id: str, *, user_id: str = "", session_id: str = "",
+           kind: pb.InteractionType = pb.INTERACTION_TYPE_VIEW, **fields: float) -> pb.Event:
+    event = pb.Event(event_id=event_id, timestamp_ms=_NOW_MS, user_id=user_id, session_id=session_id,
+                     item_id=item_id, type=kind, qty=1, price=0, channel=pb.CHANNEL_WEB)
+    for name, value in fields.items():
+        setattr(event, name, value)
+    return event
+
+
+@pytest.fixture
+def own_server(own_root: Path) -> Iterator[RunningServer]:
+    server = start_server(ServerConfig(artifacts=own_root, port=0))
+    yield server
+    server.stop(grace=None)
+
+
+@pytest.fixture
+def own_client(own_server: RunningServer) -> Iterator[TailorClient]:
+    with TailorClient(f"127.0.0.1:{own_server.port}", timeout=10) as c:
+        yield c
+
+
+def test_a_bad_event_is_rejected_by_index_and_field_and_the_others_land(own_client: TailorClient,
+                                                                        built: Built) -> None:
+    item = next(iter(built.store.category))
+    batch = [
+        _event("ok-1", item, user_id=LOYAL_USER),
+        _event("bad-ts", item, user_id=LOYAL_USER, timestamp_ms=5),
+        _event("bad id", item, user_id=LOYAL_USER),
+        _event("bad-type", item, user_id=LOYAL_USER, kind=pb.INTERACTION_TYPE_UNSPECIFIED),
+        _event("bad-qty", item, user_id=LOYAL_USER, qty=-1),
+        _event("anon-no-session", item),
+        _event("ok-2", item, session_id="s-live-1"),
+        _event("ok-2", item, session_id="s-live-1"),  # repeated in the batch
+        _event("future", item, user_id=LOYAL_USER, timestamp_ms=_NOW_MS + 3 * 86_400_000),
+    ]
+    answer = own_client.track(batch)
+    assert answer.accepted == 2 and answer.duplicates == 0 and answer.not_stored == 0
+    assert [(r.index, r.field) for r in answer.rejected] == [
+        (1, "timestamp_ms"), (2, "event_id"), (3, "type"), (4, "qty"), (5, "session_id"), (7, "event_id"),
+        (8, "timestamp_ms")]
+    assert all(r.reason for r in answer.rejected)
+
+
+def test_a_retried_batch_is_reported_as_duplicates_and_stored_once(own_client: TailorClient,
+                                                                   own_server: RunningServer, built: Built) -> None:
+    items = list(built.store.category)[:5]
+    batch = [_event(f"retry-{k}", item, user_id=LOYAL_USER) for k, item in enumerate(items)]
+    first, again = own_client.track(batch), own_client.track(batch)
+    assert (first.accepted, first.duplicates) == (5, 0)
+    assert (again.accepted, again.duplicates) == (0, 5)
+    assert own_server.live is not None and own_server.live.event_ids() >= {f"retry-{k}" for k in range(5)}
+
+
+def test_a_batch_over_the_limit_is_invalid_argument_naming_events(own_client: TailorClient) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        own_client.track([_event(f"e{k}", "i0001", session_id="s") for k in range(1001)])
+    assert error.value.field == "events"
+
+
+def test_events_of_a_user_without_consent_are_not_kept(own_client: TailorClient, own_server: RunningServer,
+                                                       built: Built) -> None:
+    item = next(iter(built.store.category))
+    answer = own_client.track([_event("nc-1", item, user_id=NO_CONSENT_USER, session_id="s-nc"),
+                               _event("c-1", item, user_id=LOYAL_USER)])
+    assert (answer.accepted, answer.not_stored) == (1, 1)
+    assert own_server.live is not None
+    assert "nc-1" not in own_server.live.event_ids()
+    user, session = own_server.live.overlay(NO_CONSENT_USER, "s-nc")
+    assert len(user) == 0 and len(session) == 0
+
+
+def test_an_anonymous_live_session_of_one_category_steers_recommendations(own_client: TailorClient,
+                                                                          built: Built) -> None:
+    """Several anonymous sessions, each of views in one category, sent only through TrackEvents: the
+    answers for those session ids come mostly from that category."""
+    categories = [c for c, _ in Counter(built.store.category.values()).most_common(6)]
+    shares = []
+    for k, category in enumerate(categories):
+        items = [i for i in built.store.items_in(category) if built.store.in_stock[i]][:4]
+        session = f"s-steer-{k}"
+        own_client.track([_event(f"steer-{k}-{j}", item, session_id=session) for j, item in enumerate(items)])
+        answer = own_client.recommend(10, session_id=session).items
+        shares.append(sum(built.store.category[i.item_id] == category for i in answer) / len(answer))
+        assert {i.item_id for i in answer}.isdisjoint(items)  # what they just saw is not offered again
+    assert sum(shares) / len(shares) >= 0.6, shares
+
+
+def _stored_event_ids(root: Path) -> set[str]:
+    env = live.open_live(root, readonly=True)
+    try:
+        with env.begin() as txn:
+            cursor = txn.cursor(db=env.open_db(live.DB_EVENTS, txn=txn))
+            return {bytes(k).decode() for k in cursor.iternext(values=False)}
+    finally:
+        env.close()
+
+
+def _recommend_on(target: str, user_id: str) -> tuple[list[str], int]:
+    """Recommend over a fresh connection: the ids and the worker that answered."""
+    with grpc.insecure_channel(target, options=_FRESH) as channel:
+        reply, call = decision_pb2_grpc.DecisionStub(channel).Recommend.with_call(
+            pb.RecommendRequest(user_id=user_id, n=10), timeout=10)
+    return [i.item_id for i in reply.items], int(dict(call.trailing_metadata() or ())["x-tailor-worker"])
+
+
+def test_a_live_purchase_leaves_recommendations_on_another_worker_and_survives_kill_9(own_root: Path) -> None:
+    server = ServeProcess(own_root, "--workers", "2", "--threads", "2")
+    try:
+        before, _ = _recommend_on(server.target, LOYAL_USER)
+        bought = before[0]
+        batch = pb.TrackEventsRequest(events=[_event("buy-1", bought, user_id=LOYAL_USER,
+                                                     kind=pb.INTERACTION_TYPE_PURCHASE)])
+        with grpc.insecure_channel(server.target, options=_FRESH) as channel:
+            answer, call = decision_pb2_grpc.EventsStub(channel).TrackEvents.with_call(batch, timeout=10)
+        assert answer.accepted == 1
+        ingested_by = int(dict(call.trailing_metadata() or ())["x-tailor-worker"])
+
+        def from_another_worker() -> tuple[list[str], int] | None:
+            ids, worker = _recommend_on(server.target, LOYAL_USER)
+            return (ids, worker) if worker != ingested_by else None
+
+        found = wait_until(from_another_worker, 60, lambda: "no other worker answered")
+        assert found is not None and bought not in found[0]
+        # kill -9 every process right after the acknowledged batch; a restarted server has it, once.
+        for pid in (*server.worker_pids(), server.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        server.proc.wait()
+    finally:
+        server.stop()
+    assert "buy-1" in _stored_event_ids(own_root)
+    restarted = ServeProcess(own_root, "--workers", "1")
+    try:
+        with TailorClient(restarted.target, timeout=10) as client:
+            retried = client.track(list(batch.events))
+            assert (retried.accepted, retried.duplicates) == (0, 1)
+            assert bought not in [i.item_id for i in client.recommend(10, user_id=LOYAL_USER).items]
+    finally:
+        restarted.stop()
