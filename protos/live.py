@@ -10,8 +10,9 @@ ROOT/live/                    one LMDB environment, writable, `sync` on: a put i
 Records are little-endian binary (no JSON on the read path):
   EVENT    struct <qqdd BB H H H H> (timestamp_ms, stored_at_ms, qty, price, type, channel, lengths of
            user_id, session_id, item_id, and 0) then the three ids' bytes
-  OVERLAY  uint32 n, int64[n] timestamp_ms, uint8[n] type, then the n item ids joined by "\\n",
-           oldest first; at most OVERLAY_LIMIT entries (the oldest fall off)
+  OVERLAY  fixed-width entries (ENTRY: int64 timestamp_ms, uint8 type, item id as 128 bytes, NUL
+           padded) in arrival order, so an append is a concatenation and a read a zero-copy view;
+           at most OVERLAY_LIMIT entries (the oldest fall off)
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
-__all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "OVERLAY_LIMIT", "LiveEvent", "Overlay",
-           "pack_event", "unpack_event", "pack_overlay", "unpack_overlay", "append_overlay", "open_live"]
+from protos.ids import MAX_ID_BYTES
+
+__all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "OVERLAY_LIMIT", "ENTRY", "LiveEvent", "Overlay",
+           "pack_event", "unpack_event", "overlay_entries", "unpack_overlay", "append_overlay", "open_live"]
 
 LIVE_DIR = "live"
 DB_EVENTS = b"events"
@@ -32,7 +35,6 @@ DB_USERS = b"users"
 DB_SESSIONS = b"sessions"
 OVERLAY_LIMIT = 200
 _EVENT = struct.Struct("<qqddBBHHHH")
-_COUNT = struct.Struct("<I")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,41 +66,44 @@ def unpack_event(event_id: str, record: bytes) -> LiveEvent:
     return LiveEvent(event_id, ts, user, session, item, kind, qty, price, channel, stored)
 
 
+ENTRY = np.dtype([("timestamp_ms", "<i8"), ("type", "u1"), ("item_id", f"S{MAX_ID_BYTES}")])
+
+
+def overlay_entries(events: list[LiveEvent]) -> bytes:
+    """The OVERLAY entries of `events`, in their order."""
+    entries = np.empty(len(events), dtype=ENTRY)
+    entries["timestamp_ms"] = [e.timestamp_ms for e in events]
+    entries["type"] = [e.type for e in events]
+    entries["item_id"] = [e.item_id.encode() for e in events]
+    return entries.tobytes()
+
+
+def append_overlay(record: bytes | memoryview | None, entries: bytes) -> bytes:
+    """`record` with `entries` appended, the newest OVERLAY_LIMIT kept (no parsing: byte slices)."""
+    joined = bytes(record or b"") + entries
+    return joined[-OVERLAY_LIMIT * ENTRY.itemsize:]
+
+
 @dataclass(frozen=True, slots=True)
 class Overlay:
-    """Live interactions, oldest first: item ids, InteractionType values, times (ms)."""
+    """Live interactions in arrival order (oldest first): a view of ENTRY records; ids decoded on demand."""
 
-    item_ids: tuple[str, ...] = ()
-    types: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
-    timestamps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    entries: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=ENTRY))
 
     def __len__(self) -> int:
-        return len(self.item_ids)
+        return len(self.entries)
 
+    def item_ids(self, where: slice | np.ndarray = slice(None)) -> tuple[str, ...]:
+        return tuple(i.decode() for i in self.entries["item_id"][where].tolist())
 
-def pack_overlay(overlay: Overlay) -> bytes:
-    return b"".join((_COUNT.pack(len(overlay)), np.asarray(overlay.timestamps, "<i8").tobytes(),
-                     np.asarray(overlay.types, "u1").tobytes(), "\n".join(overlay.item_ids).encode()))
+    @property
+    def types(self) -> np.ndarray:
+        return self.entries["type"].astype(np.int8)
 
 
 def unpack_overlay(record: bytes | memoryview | None) -> Overlay:
-    if not record:
-        return Overlay()
-    (n,) = _COUNT.unpack_from(record)
-    at = _COUNT.size
-    timestamps = np.frombuffer(record, "<i8", count=n, offset=at)
-    types = np.frombuffer(record, "u1", count=n, offset=at + 8 * n).astype(np.int8)
-    ids = bytes(record[at + 9 * n:]).decode().split("\n") if n else []
-    return Overlay(tuple(ids), types, timestamps)
-
-
-def append_overlay(overlay: Overlay, events: list[LiveEvent]) -> Overlay:
-    """`overlay` with `events` added in time order, the newest OVERLAY_LIMIT kept."""
-    ids = list(overlay.item_ids) + [e.item_id for e in events]
-    types = np.concatenate([overlay.types, np.array([e.type for e in events], np.int8)])
-    times = np.concatenate([overlay.timestamps, np.array([e.timestamp_ms for e in events], np.int64)])
-    order = np.argsort(times, kind="stable")[-OVERLAY_LIMIT:]
-    return Overlay(tuple(ids[i] for i in order.tolist()), types[order], times[order])
+    """A record's entries, oldest first, without copying."""
+    return Overlay(np.frombuffer(record, dtype=ENTRY)) if record else Overlay()
 
 
 def open_live(root: Path, *, readonly: bool = False) -> lmdb.Environment:

@@ -68,8 +68,7 @@ class LiveStore:
                 by_key[key(e)].append(e)
         for name, added in by_key.items():
             k = name.encode()
-            record = live.append_overlay(live.unpack_overlay(txn.get(k, db=db)), added)
-            txn.put(k, live.pack_overlay(record), db=db)
+            txn.put(k, live.append_overlay(txn.get(k, db=db), live.overlay_entries(added)), db=db)
 
     def overlay(self, user_id: str, session_id: str = "") -> tuple[Overlay, Overlay]:
         """The user's and the session's live interactions (empty when none)."""

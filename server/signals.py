@@ -102,9 +102,10 @@ def _with_live(query: Query, live: tuple[Overlay, Overlay] | None, limit: int) -
     if live is None or not (len(live[0]) or len(live[1])):
         return query, ()
     user, session = live
-    ids = user.item_ids[-limit:] + session.item_ids[-limit:] + query.session_ids
-    types = np.concatenate([user.types[-limit:], session.types[-limit:], query.session_types]).astype(np.int8)
-    bought = tuple(i for i, t in zip(user.item_ids, user.types.tolist(), strict=True) if t == _PURCHASE)
+    newest = slice(-limit, None) if limit else slice(0, 0)
+    ids = user.item_ids(newest) + session.item_ids(newest) + query.session_ids
+    types = np.concatenate([user.types[newest], session.types[newest], query.session_types]).astype(np.int8)
+    bought = user.item_ids(user.entries["type"] == _PURCHASE)
     return dataclasses.replace(query, session_ids=ids, session_types=types), bought
 
 
