@@ -52,6 +52,7 @@ class Query:
     candidate_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     time_ms: int = 0  # the moment the decision is for; 0 = now
     with_details: bool = False  # answer each item's title, category and price too
+    page: int = 0  # Context.page: a Page value (PAGE_UNSPECIFIED = 0)
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -122,6 +123,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "filters": _filters(request.filters, limits),
         "time_ms": request.context.time_ms,
         "with_details": request.with_details,
+        "page": request.context.page,
     }
 
 

@@ -28,6 +28,7 @@ from grpc_status import rpc_status
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from server import queries, ranking
+from server.complements import basket_of
 from server.config import ServerConfig
 from server.errors import InvalidRequest, NotFound, TailorError, status_of
 from server.metrics import Metrics
@@ -134,7 +135,8 @@ class DecisionServicer(decision_pb2_grpc.DecisionServicer):
         query = queries.parse_recommend(request, self._config.limits)
         with self._holder.use() as snapshot:
             signals = gather_signals(snapshot, self._policy, query)
-            ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters)
+            ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
+                                       basket_of(snapshot.catalog, query))
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
         return response
