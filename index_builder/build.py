@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from index_builder import embeddings, inputs, item_item, item_signals, repurchase, revisits
+from index_builder import complements, embeddings, inputs, item_item, item_signals, repurchase, revisits
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.facts import Facts, ShopperEvents, shopper_facts
@@ -387,6 +387,8 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,
     }.items():
         staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
+    with _step("complements"):
+        _complements(config, staging, events, consent, len(catalog.category))
     with _step("facts"):
         demographics, countries, age_bands = _demographic_codes(users)
         n_cells = (len(countries) + 1) * (len(age_bands) + 1)
@@ -405,6 +407,19 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     manifest.revisit_share = revisit
     _facts_summary(manifest, facts, consent, countries, age_bands)
     return manifest
+
+
+def _complements(config: BuildConfig, staging: Staging, events: _Events, consent: np.ndarray, n_items: int) -> None:
+    """Bought-together and viewed-together partners from the events that train (consenting users and
+    anonymous sessions), per session (index_builder/complements.py)."""
+    trains = events.anonymous | ((events.user >= 0) & consent[np.maximum(events.user, 0)])
+    for kind, name in (("purchase", "bought_together"), ("view", "viewed_together")):
+        of_kind = trains & (events.kind == inputs.EVENT_TYPES.index(kind))
+        rows, weights = complements.complements(
+            events.session[of_kind], events.item[of_kind], events.ts[of_kind], n_items,
+            k=config.complement_neighbors, min_support=config.complement_min_support, label=name)
+        staging.save_array(artifact.ITEM_ARRAYS[name].file, rows)
+        staging.save_array(artifact.ITEM_ARRAYS[f"{name}_weights"].file, weights)
 
 
 def _shopper_facts(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, mine: np.ndarray,

@@ -58,6 +58,11 @@ class BuildConfig:
     # kept only when at least repurchase_min_buyers users bought it again.
     repurchase_min_gap_days: float = 1.0
     repurchase_min_buyers: int = 3
+    # Complements (index_builder/complements.py): per item, its complement_neighbors strongest "bought
+    # together" and "viewed together" partners (cosine of the items' session sets; 0 = off), among pairs
+    # seen together in at least complement_min_support sessions.
+    complement_neighbors: int = 20
+    complement_min_support: int = 2
     popularity_half_life_days: float = 14.0
     # Popularity decays from this instant; None = the last event in the data (recorded in the manifest).
     reference_time: datetime | None = None
@@ -107,6 +112,8 @@ class BuildConfig:
             "ease_max_items": self.ease_max_items >= 0,
             "repurchase_min_gap_days": self.repurchase_min_gap_days >= 0,
             "repurchase_min_buyers": self.repurchase_min_buyers >= 1,
+            "complement_neighbors": 0 <= self.complement_neighbors <= 1000,
+            "complement_min_support": self.complement_min_support >= 1,
             "popularity_half_life_days": self.popularity_half_life_days > 0,
             "reference_time": self.reference_time is None or self.reference_time.tzinfo is not None,
             "popular_list": self.popular_list >= 1,
@@ -196,7 +203,8 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "timezone": str, "session_gap_minutes": float, "default_consent": _boolean, "ivf_threshold": _integer,
     "ivf_target_recall": float, "ivf_max_nprobe": _integer, "show_progress": _boolean,
     "item_neighbors": _integer, "ease_lambda": float, "ease_max_items": _integer, "als_alpha": float,
-    "repurchase_min_gap_days": float, "repurchase_min_buyers": _integer,
+    "repurchase_min_gap_days": float, "repurchase_min_buyers": _integer, "complement_neighbors": _integer,
+    "complement_min_support": _integer,
     "affinity_weights": _weights, "affinity_half_life_days": float, "profile_top": _integer,
     "rfm_window_days": float, "lifecycle_new_days": float, "lifecycle_active_days": float,
     "lifecycle_lapsed_days": float, "clv_horizon_days": float, "clv_margin": float, "clv_annual_discount": float,

@@ -24,6 +24,13 @@ ROOT/
     item_neighbors.npy          int32 [items, k]: each item's strongest item-item neighbours (EASE);
                                 k = 0 when the catalog has no item-item model
     item_neighbor_weights.npy   float32 [items, k]: their weights (may be negative)
+    item_bought_together.npy    int32 [items, k]: each item's strongest "bought together" partners (purchased in
+                                the same session), best first, -1 padded (index_builder/complements.py);
+                                k = BuildConfig.complement_neighbors (0: none)
+    item_bought_together_weights.npy  float32 [items, k]: their strength in (0, 1] (cosine of the two
+                                items' session sets), 0 where padded
+    item_viewed_together.npy    int32 [items, k]: the same for items viewed in the same session
+    item_viewed_together_weights.npy  float32 [items, k]
     item_repurchase_rate.npy    float32 [items] in [0, 1]: share of the item's buyers who bought it
                                 again (a later purchase occasion, BuildParams.repurchase_min_gap_days
                                 or more after the previous one)
@@ -71,7 +78,7 @@ __all__ = [
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 PROFILE_LAYOUT = 4
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
@@ -97,6 +104,9 @@ class ArraySpec:
     items_axis: int = 0  # the axis with one entry per item, for per-item arrays
 
 
+# Row arrays whose short lists are padded with -1.
+_PADDED = ("cell_popular_rows", "bought_together", "viewed_together")
+
 ITEM_ARRAYS = {
     "vectors": ArraySpec("item_vectors.npy", "<f4"),
     "ids": ArraySpec("item_ids.npy", "S"),
@@ -110,6 +120,10 @@ ITEM_ARRAYS = {
     "popular_rows": ArraySpec("popular_rows.npy", "<i4", per_item=False),
     "neighbors": ArraySpec("item_neighbors.npy", "<i4"),
     "neighbor_weights": ArraySpec("item_neighbor_weights.npy", "<f4"),
+    "bought_together": ArraySpec("item_bought_together.npy", "<i4"),
+    "bought_together_weights": ArraySpec("item_bought_together_weights.npy", "<f4"),
+    "viewed_together": ArraySpec("item_viewed_together.npy", "<i4"),
+    "viewed_together_weights": ArraySpec("item_viewed_together_weights.npy", "<f4"),
     "repurchase_rate": ArraySpec("item_repurchase_rate.npy", "<f4"),
     "repurchase_days": ArraySpec("item_repurchase_days.npy", "<f4"),
     "price_position": ArraySpec("item_price_position.npy", "<f4"),
@@ -413,11 +427,14 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
             raise ManifestMismatch(f"{spec.file}: {rows} rows for {n_items} items")
     if arrays["vectors"].ndim != 2 or arrays["vectors"].shape[1] != manifest.dim:
         raise ManifestMismatch(f"{ITEM_ARRAYS['vectors'].file}: shape {arrays['vectors'].shape}, dim {manifest.dim}")
-    neighbors, weights = arrays["neighbors"], arrays["neighbor_weights"]
-    if neighbors.ndim != 2 or neighbors.shape != weights.shape:
-        raise ManifestMismatch(f"{ITEM_ARRAYS['neighbors'].file}: shape {neighbors.shape}, weights {weights.shape}")
-    for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows"):
-        lowest = -1 if name == "cell_popular_rows" else 0  # -1 pads a cell's short list
+    for name, weights_name in (("neighbors", "neighbor_weights"), ("bought_together", "bought_together_weights"),
+                               ("viewed_together", "viewed_together_weights")):
+        rows, weights = arrays[name], arrays[weights_name]
+        if rows.ndim != 2 or rows.shape != weights.shape:
+            raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: shape {rows.shape}, weights {weights.shape}")
+    for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows", "bought_together",
+                 "viewed_together"):
+        lowest = -1 if name in _PADDED else 0  # -1 pads a short list
         if arrays[name].size and not lowest <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
     if arrays["segment_popularity"].shape[0] != len(SEGMENTS) or arrays["cell_popular_rows"].ndim != 2:

@@ -45,6 +45,8 @@ class ReasonCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_CODE_PRICE_FIT: _ClassVar[ReasonCode]
     REASON_CODE_SEGMENT_POPULAR: _ClassVar[ReasonCode]
     REASON_CODE_FRESH: _ClassVar[ReasonCode]
+    REASON_CODE_BOUGHT_TOGETHER: _ClassVar[ReasonCode]
+    REASON_CODE_VIEWED_TOGETHER: _ClassVar[ReasonCode]
 INTERACTION_TYPE_UNSPECIFIED: InteractionType
 INTERACTION_TYPE_VIEW: InteractionType
 INTERACTION_TYPE_CART: InteractionType
@@ -72,6 +74,8 @@ REASON_CODE_CATEGORY_AFFINITY: ReasonCode
 REASON_CODE_PRICE_FIT: ReasonCode
 REASON_CODE_SEGMENT_POPULAR: ReasonCode
 REASON_CODE_FRESH: ReasonCode
+REASON_CODE_BOUGHT_TOGETHER: ReasonCode
+REASON_CODE_VIEWED_TOGETHER: ReasonCode
 
 class Interaction(_message.Message):
     __slots__ = ("item_id", "type", "timestamp_ms")

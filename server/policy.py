@@ -102,6 +102,13 @@ class RankingPolicy:
     # A known shopper with fewer than this many items in their history is topped up from their demographic
     # cell's or segment's popular items (reason segment_popular) rather than the global popular list; 0 = never.
     fallback_history: int = 0
+    # Complements (server/complements.py): on a cart page the cart's "bought together" partners (plus
+    # cart_viewed_weight times its "viewed together" ones) take the first round(cart_complement_share x n)
+    # places; on a product page the anchor's bought-together partners take round(complement_share x n)
+    # (at least 1 when > 0), the similar items the rest. 0 = off.
+    cart_complement_share: float = 1.0
+    complement_share: float = 0.3
+    cart_viewed_weight: float = 0.3
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -53,6 +53,7 @@ class Query:
     time_ms: int = 0  # the moment the decision is for; 0 = now
     session_id: str = ""  # the live session whose interactions join `session_ids` (server/live.py)
     with_details: bool = False  # answer each item's title, category and price too
+    page: int = 0  # Context.page: a Page value (PAGE_UNSPECIFIED = 0)
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -124,6 +125,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "time_ms": request.context.time_ms,
         "with_details": request.with_details,
         "session_id": _check_id(request.context.session_id, "context.session_id", optional=True),
+        "page": request.context.page,
     }
 
 

@@ -4,6 +4,7 @@ Recommend: the item-item model's scores from the shopper's history and session (
 pages, without a history, or without an item-item model: index neighbours of the query vector),
 kept where eligible (not excluded, in stock, passing the filters) -> profile score terms
 (server/scoring.py) -> plus the shopper's purchases whose repurchase cycle is due (buy again) ->
+complements of the cart (cart page) or the page's product in the first places (server/complements.py) ->
 topped up from the shopper's demographic cell's or segment's popular items, else the popularity
 list -> top n.
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from server import reasons, scoring, stages
+from server import complements, reasons, scoring, stages
+from server.complements import NO_BASKET, Basket
 from server.policy import RankingPolicy
 from server.queries import Filter
 from server.signals import Signals
@@ -36,7 +38,8 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
             and not signals.sources & reasons.bit(reasons.ANCHOR_SIMILAR))
 
 
-def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter) -> Ranked:
+def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter,
+              basket: Basket = NO_BASKET) -> Ranked:
     catalog = snapshot.catalog
     shopper = signals.shopper
     fetch = n * policy.profile_overfetch if shopper is not None and policy.uses_profile else n
@@ -49,9 +52,19 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = scoring.profile_terms(catalog, c, shopper, signals.now, policy)
     c = stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's due purchases, come back
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
+    basket = _usable(basket, signals)
+    c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, n,
                               scoring.fallback_rows(catalog, shopper, policy))
-    return scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
+    c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
+    return complements.name_anchors(catalog, c, basket, policy)
+
+
+def _usable(basket: Basket, signals: Signals) -> Basket:
+    """The basket rows the signals may use: a cart's items are excluded from the answer exactly when the
+    shopper's session may be used (not for a user who withheld consent); the anchor always is."""
+    usable = stages.member(basket.rows, signals.exclude)
+    return basket if usable.all() else Basket(basket.rows[usable], basket.cart)
 
 
 def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_scores: np.ndarray, n: int,

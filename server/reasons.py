@@ -14,8 +14,9 @@ import numpy as np
 from protos import decision_pb2 as pb
 
 __all__ = ["SEARCH_RELEVANCE", "ANCHOR_SIMILAR", "SESSION_SIMILAR", "USER_AFFINITY", "POPULAR", "UNKNOWN_ITEM",
-           "BUY_AGAIN", "BRAND_AFFINITY", "CATEGORY_AFFINITY", "PRICE_FIT", "SEGMENT_POPULAR", "FRESH", "NAMED",
-           "TEXT", "MASK_DTYPE", "bit", "name", "codes_of", "messages"]
+           "BUY_AGAIN", "BRAND_AFFINITY", "CATEGORY_AFFINITY", "PRICE_FIT", "SEGMENT_POPULAR", "FRESH",
+           "BOUGHT_TOGETHER", "VIEWED_TOGETHER", "NAMED", "ANCHORED", "TEXT", "MASK_DTYPE", "bit", "name",
+           "codes_of", "messages"]
 
 SEARCH_RELEVANCE = pb.REASON_CODE_SEARCH_RELEVANCE
 ANCHOR_SIMILAR = pb.REASON_CODE_ANCHOR_SIMILAR
@@ -29,6 +30,8 @@ CATEGORY_AFFINITY = pb.REASON_CODE_CATEGORY_AFFINITY
 PRICE_FIT = pb.REASON_CODE_PRICE_FIT
 SEGMENT_POPULAR = pb.REASON_CODE_SEGMENT_POPULAR
 FRESH = pb.REASON_CODE_FRESH
+BOUGHT_TOGETHER = pb.REASON_CODE_BOUGHT_TOGETHER
+VIEWED_TOGETHER = pb.REASON_CODE_VIEWED_TOGETHER
 
 TEXT: dict[int, str] = {
     SEARCH_RELEVANCE: "Relevant to the search",
@@ -43,6 +46,8 @@ TEXT: dict[int, str] = {
     PRICE_FIT: "In your usual price range",
     SEGMENT_POPULAR: "Popular with shoppers like you",
     FRESH: "New arrival",
+    BOUGHT_TOGETHER: "Often bought with {anchor}",
+    VIEWED_TOGETHER: "Often viewed with {anchor}",
 }
 MASK_DTYPE = np.uint32
 _PREFIX = "REASON_CODE_"
@@ -56,8 +61,10 @@ def bit(*codes: int) -> int:
     return mask
 
 
-# Reasons whose text names the item's brand or category (see `messages`).
-NAMED = bit(BRAND_AFFINITY, CATEGORY_AFFINITY)
+# Reasons whose text names the item it complements (the cart or page item it goes with).
+ANCHORED = bit(BOUGHT_TOGETHER, VIEWED_TOGETHER)
+# Reasons whose text names something: the item's brand or category, or the item it goes with (`messages`).
+NAMED = bit(BRAND_AFFINITY, CATEGORY_AFFINITY) | ANCHORED
 
 
 def name(code: int) -> str:
@@ -71,9 +78,10 @@ def codes_of(mask: int) -> tuple[int, ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def messages(mask: int, category: str = "", brand: str = "") -> list[pb.Reason]:
-    """The Reason messages of one mask, built once per distinct (mask, category, brand) while it is among
-    the most recent ones (the names are given only for masks with a reason that names them, NAMED; a
-    catalog's categories x brands can be many, so the cache is bounded)."""
-    return [pb.Reason(code=name(code), text=TEXT[code].format(category=category, brand=brand),
+def messages(mask: int, category: str = "", brand: str = "", anchor: str = "") -> list[pb.Reason]:
+    """The Reason messages of one mask, built once per distinct (mask, category, brand, anchor) while it is
+    among the most recent ones (the names are given only for masks with a reason that names them, NAMED;
+    `anchor` is the title or id of the item a complement goes with; a catalog's categories x brands x
+    items can be many, so the cache is bounded)."""
+    return [pb.Reason(code=name(code), text=TEXT[code].format(category=category, brand=brand, anchor=anchor),
                       kind=code) for code in codes_of(mask)]  # type: ignore[arg-type]

@@ -36,14 +36,15 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
                names: Names | None = None, *, details: bool = False) -> None:
     """Append one ScoredItem per ranked entry to the repeated field `items`, with its display fields
     when `details`; Rerank answers with the caller's own ids (unknown candidates have no catalog row).
-    Reasons that name the item's brand or category (reasons.NAMED) take the names from `names`."""
+    Reasons that name the item's brand or category (reasons.NAMED) take the names from `names`; those that
+    name the item a complement goes with (reasons.ANCHORED), its title or id."""
     add = items.add  # type: ignore[attr-defined]
     if ranked.positions is not None:
         ids = [candidate_ids[i] for i in ranked.positions.tolist()]
     else:
         ids = [catalog.item_id(row) for row in ranked.rows.tolist()]
     scores, masks = ranked.scores.tolist(), ranked.reasons.tolist()
-    found = _reasons(catalog, ranked.rows, masks, names)
+    found = _reasons(catalog, ranked.rows, masks, names, ranked.anchors)
     if not details:
         for item_id, score, why in zip(ids, scores, found, strict=True):
             add(item_id=item_id, score=score, reasons=why)
@@ -55,18 +56,30 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
         add(item_id=item_id, score=score, reasons=why, title=title, category=category, price=price)
 
 
-def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names | None) -> list[list[pb.Reason]]:
-    """The Reason list of each item: shared per mask, or per (mask, category, brand) where a reason names them."""
+def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names | None,
+             ranked_anchors: np.ndarray | None = None) -> list[list[pb.Reason]]:
+    """The Reason list of each item: shared per mask, or per (mask, category, brand, anchor) where a reason
+    names them."""
     if names is None or not any(mask & reasons.NAMED for mask in masks):
         return [reasons.messages(mask) for mask in masks]
     out: list[list[pb.Reason]] = []
-    for mask, row in zip(masks, rows.tolist(), strict=True):
+    anchors = ranked_anchors.tolist() if ranked_anchors is not None else [-1] * len(masks)
+    for mask, row, anchor in zip(masks, rows.tolist(), anchors, strict=True):
         if mask & reasons.NAMED and row >= 0:
             out.append(reasons.messages(mask, _name(names.categories, int(catalog.category[row])),
-                                        _name(names.brands, int(catalog.brand[row]))))
+                                        _name(names.brands, int(catalog.brand[row])),
+                                        _anchor_name(catalog, anchor) if mask & reasons.ANCHORED else ""))
         else:
             out.append(reasons.messages(mask))
     return out
+
+
+def _anchor_name(catalog: Catalog, row: int) -> str:
+    """How a complement's reason names the item it goes with: its title, else its id."""
+    if row < 0:
+        return ""
+    title = bytes(catalog.titles[row]).decode("utf-8", errors="replace") if len(catalog.titles) else ""
+    return title or catalog.item_id(row)
 
 
 def _name(names: tuple[str, ...], code: int) -> str:

@@ -29,6 +29,7 @@ from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from protos.live import Overlay
 from server import queries, ranking
+from server.complements import basket_of
 from server.config import ServerConfig
 from server.errors import InvalidRequest, NotFound, TailorError, status_of
 from server.live import LiveStore
@@ -155,7 +156,8 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         live = self._overlay(query)
         with self._holder.use() as snapshot:
             signals = gather_signals(snapshot, self._policy, query, live)
-            ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters)
+            ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
+                                       basket_of(snapshot.catalog, query))
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
         return response

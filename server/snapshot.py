@@ -58,6 +58,11 @@ class Catalog:
     popular_rows: np.ndarray
     neighbors: np.ndarray  # [items, k] item-item model (k = 0: none)
     neighbor_weights: np.ndarray
+    # [items, k] complements (index_builder/complements.py): partner rows (-1 padded) and weights in (0, 1]
+    bought_together: np.ndarray
+    bought_together_weights: np.ndarray
+    viewed_together: np.ndarray
+    viewed_together_weights: np.ndarray
     repurchase_rate: np.ndarray  # share of an item's buyers who bought it again
     repurchase_days: np.ndarray  # median days between its repeat purchases; 0 = no cycle
     category_codes: Mapping[str, int]
@@ -258,6 +263,15 @@ def load_snapshot(directory: Path) -> Snapshot:
     return snapshot
 
 
+def _complement_arrays(n_items: int, given: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {}
+    for name in ("bought_together", "viewed_together"):
+        rows = np.asarray(given.get(name, np.zeros((n_items, 0))), dtype=np.int32)
+        out[name] = rows
+        out[f"{name}_weights"] = np.asarray(given.get(f"{name}_weights", np.ones(rows.shape)), dtype=np.float32)
+    return out
+
+
 def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[str], brand: Sequence[str],
                     price: Sequence[float], in_stock: Sequence[bool], popular: Sequence[int] | None = None,
                     profiles: Mapping[str, artifact.Profile] | None = None,
@@ -265,11 +279,13 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
                     neighbors: tuple[np.ndarray, np.ndarray] | None = None,
                     repurchase: tuple[Sequence[float], Sequence[float]] | None = None,
                     reference_time: float = 0.0, revisit_share: float = 0.0,
-                    titles: Sequence[str] | None = None) -> Snapshot:
+                    titles: Sequence[str] | None = None,
+                    complements: Mapping[str, np.ndarray] | None = None) -> Snapshot:
     """A snapshot from plain arrays (exact index over `vectors`), for unit tests of ranking stages.
 
     `repurchase` is (rate, days) per item (none: no cycles); `reference_time` the artifact's clock;
-    `titles` per item (none: empty)."""
+    `titles` per item (none: empty); `complements` any of bought_together, bought_together_weights,
+    viewed_together, viewed_together_weights ([items, k]; none: k = 0)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     id_bytes = np.array([i.encode("utf-8") for i in ids])
     ids_sorted, rows_by_id = artifact.sorted_ids(id_bytes)
@@ -279,6 +295,7 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
     index.add(artifact.index_queries(vectors))
     category_table = {str(n): c for c, n in enumerate(categories)}
     title_bytes = np.array([t.encode("utf-8") for t in titles or [""] * len(ids)])
+    pairs = _complement_arrays(len(ids), complements or {})
     catalog = Catalog(
         ids=id_bytes, titles=title_bytes, ids_sorted=ids_sorted, rows_by_id=rows_by_id, vectors=vectors,
         category=category_codes.astype(np.int32), brand=brand_codes.astype(np.int32),
@@ -286,6 +303,8 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         popular_rows=np.asarray(range(len(ids)) if popular is None else popular, dtype=np.int32),
         neighbors=np.zeros((len(ids), 0), np.int32) if neighbors is None else neighbors[0],
         neighbor_weights=np.zeros((len(ids), 0), np.float32) if neighbors is None else neighbors[1],
+        bought_together=pairs["bought_together"], bought_together_weights=pairs["bought_together_weights"],
+        viewed_together=pairs["viewed_together"], viewed_together_weights=pairs["viewed_together_weights"],
         repurchase_rate=np.asarray(repurchase[0] if repurchase else np.zeros(len(ids)), dtype=np.float32),
         repurchase_days=np.asarray(repurchase[1] if repurchase else np.zeros(len(ids)), dtype=np.float32),
         category_codes=category_table, brand_codes={str(n): c for c, n in enumerate(brands)},

@@ -35,7 +35,9 @@ class Candidates:
     """One entry per candidate: catalog row (-1 = not in the catalog), score (higher is better),
     reason mask (server/reasons.py), whether it is still eligible, and (Rerank) its position in
     the request. `ordered` says the entries already stand best first (a retrieval that returns
-    them so), which lets `top_n` skip its sort; a stage that changes scores drops it."""
+    them so), which lets `top_n` skip its sort; a stage that changes scores drops it. `anchors`: per
+    candidate, the catalog row of the item it complements (-1 none), named by the last stage
+    (server/complements.py) for the reasons that name it."""
 
     rows: np.ndarray
     scores: np.ndarray
@@ -43,13 +45,14 @@ class Candidates:
     keep: np.ndarray
     positions: np.ndarray | None = None
     ordered: bool = False
+    anchors: np.ndarray | None = None
 
     def with_(self, *, scores: np.ndarray | None = None, reasons: np.ndarray | None = None,
               keep: np.ndarray | None = None) -> Candidates:
         """A copy with some arrays replaced (dataclasses.replace costs µs of introspection per call)."""
         return Candidates(self.rows, self.scores if scores is None else scores,
                           self.reasons if reasons is None else reasons, self.keep if keep is None else keep,
-                          self.positions, self.ordered and scores is None)
+                          self.positions, self.ordered and scores is None, self.anchors)
 
 
 def _ordered(rows: np.ndarray, scores: np.ndarray, mask: int) -> Candidates:
@@ -300,4 +303,6 @@ def top_n(c: Candidates, n: int) -> Candidates:
     order = np.flatnonzero(c.keep)
     order = order[np.argsort(-c.scores[order], kind="stable")][:n]
     positions = c.positions[order] if c.positions is not None else None
-    return Candidates(c.rows[order], c.scores[order], c.reasons[order], c.keep[order], positions, ordered=True)
+    anchors = c.anchors[order] if c.anchors is not None else None
+    return Candidates(c.rows[order], c.scores[order], c.reasons[order], c.keep[order], positions, ordered=True,
+                      anchors=anchors)

@@ -47,6 +47,8 @@ def test_precedence_defaults_then_file_then_flags(tmp_path: Path) -> None:
     ('[build]\ntimezone = "Mars/Olympus"\n', {}, "BuildConfig.timezone"),
     ("[build]\nreference_time = 2026-05-02T00:00:00\n", {}, "build.reference_time: .* has no zone"),
     ('[build]\nvalue_scale = "square"\n', {}, "BuildConfig.value_scale"),
+    ("[build]\ncomplement_min_support = 0\n", {}, "BuildConfig.complement_min_support"),
+    ("[build]\ncomplement_neighbors = -1\n", {}, "BuildConfig.complement_neighbors"),
     ("[build]\n", {"event_weights": "view=1,cart"}, "--event-weights: expected TYPE=WEIGHT"),
     ("[build]\n", {"event_weights": "view=1"}, "BuildConfig.event_weights"),
     ("[build]\n", {"default_consent": "maybe"}, "--default-consent: expected true or false"),
