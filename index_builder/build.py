@@ -21,9 +21,10 @@ from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.facts import Facts, ShopperEvents, shopper_facts
 from index_builder.index import IvfParams, build_index
+from index_builder.live_events import read_live_events
 from index_builder.profiles import UserEvents, profile_records
 from index_builder.publish import Staging
-from protos import artifact, artifact_pb2
+from protos import artifact, artifact_pb2, live
 
 __all__ = ["build_artifacts"]
 
@@ -248,6 +249,10 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
                                         timezone=config.timezone)
     if items.num_rows == 0:
         raise InputError(inputs.find_input(config.data_dir, "items"), "the catalog has no items")
+    live_dir = config.live_dir or config.out_root / live.LIVE_DIR
+    live_events, live_seq = read_live_events(live_dir) if config.fold_live else (None, 0)
+    if live_events is not None and live_events.num_rows:
+        event_table = pa.concat_tables([event_table, live_events.select(event_table.column_names)])
     with _step("events"):
         catalog = _catalog(items)
         users, n_implicit = _with_implicit_users(known_users, event_table, config.default_consent)
@@ -264,6 +269,8 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
         manifest = _write(config, staging, catalog, events, users, consent, learned, popularity, reference_ms)
         manifest.counts.items_cold = int(learned.cold.sum())
         _input_counts(manifest, config, events, consent, known_users.num_rows, n_implicit, reference_ms)
+        manifest.live_seq = live_seq
+        manifest.counts.events_live = live_events.num_rows if live_events is not None else 0
         manifest.build_seconds = round(time.perf_counter() - started, 3)
         staging.publish(manifest)
     except BaseException:

@@ -23,7 +23,8 @@ from protos import artifact_pb2
 __all__ = ["main", "summary"]
 
 # flag dest -> BuildConfig key, for the flags whose names differ from the key.
-_BUILD_FLAGS = {"data": "data_dir", "out": "out_root", "half_life_days": "popularity_half_life_days"}
+_BUILD_FLAGS = {"data": "data_dir", "out": "out_root", "half_life_days": "popularity_half_life_days",
+                "live": "live_dir"}
 _BUILD_KEYS = ("dim", "iterations", "regularization", "als_alpha", "seed", "event_weights", "value_scale",
                "reference_time", "timezone", "default_consent", "session_gap_minutes")
 
@@ -43,13 +44,16 @@ def summary(manifest: artifact_pb2.Manifest, root: Path) -> str:
             f"{c.events_without_consent} without consent (not trained); "
             f"users: {c.users} ({c.users_implicit} only in events, consent "
             f"{str(manifest.params.default_consent).lower()}, {c.events_implicit_user} events); "
-            f"{c.sessions_derived} sessions derived")
+            f"{c.sessions_derived} sessions derived; {c.events_live} live events folded in (through batch "
+            f"{manifest.live_seq})")
 
 
 def _build(args: argparse.Namespace) -> int:
     names = {**{k: k for k in _BUILD_KEYS}, **_BUILD_FLAGS}
     flags: dict[str, object] = {key: getattr(args, dest) for dest, key in names.items()}
     flags["show_progress"] = not args.quiet
+    if args.no_live:
+        flags["fold_live"] = False
     config = load_build_config(args.config, flags)
     manifest = build_artifacts(config)
     print(summary(manifest, config.out_root))
@@ -73,6 +77,8 @@ def _build_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session-gap-minutes", help="inactivity that ends a derived session (default 30)")
     p.add_argument("--default-consent", choices=("true", "false"),
                    help="consent of users seen only in events (default false: consent must be explicit)")
+    p.add_argument("--live", type=Path, help="live store to fold in (TrackEvents' events; default OUT/live if any)")
+    p.add_argument("--no-live", action="store_true", help="learn from the input files alone")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

@@ -97,6 +97,10 @@ class BuildConfig:
     clv_horizon_days: float = 90.0
     clv_margin: float = 1.0
     clv_annual_discount: float = 0.0
+    # Fold in the live store's events (TrackEvents): live_dir, or OUT_ROOT/live when not given; false = the
+    # input files alone.
+    live_dir: Path | None = None
+    fold_live: bool = True
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -208,6 +212,7 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "affinity_weights": _weights, "affinity_half_life_days": float, "profile_top": _integer,
     "rfm_window_days": float, "lifecycle_new_days": float, "lifecycle_active_days": float,
     "lifecycle_lapsed_days": float, "clv_horizon_days": float, "clv_margin": float, "clv_annual_discount": float,
+    "live_dir": Path, "fold_live": _boolean,
 }
 # What the [build] table may set: everything but the terminal's progress bars (`--quiet`).
 FILE_KEYS = tuple(f.name for f in fields(BuildConfig) if f.name != "show_progress")

@@ -27,7 +27,7 @@ class IndexInfo(_message.Message):
     def __init__(self, factory: _Optional[str] = ..., nprobe: _Optional[int] = ..., recall_at_100: _Optional[float] = ...) -> None: ...
 
 class Counts(_message.Message):
-    __slots__ = ("items", "users", "events", "profiles", "items_cold", "events_dropped_unknown_item", "events_dropped_unknown_user", "users_without_consent", "users_implicit", "events_implicit_user", "events_without_consent", "sessions_derived", "events_after_reference")
+    __slots__ = ("items", "users", "events", "profiles", "items_cold", "events_dropped_unknown_item", "events_dropped_unknown_user", "users_without_consent", "users_implicit", "events_implicit_user", "events_without_consent", "sessions_derived", "events_after_reference", "events_live")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     USERS_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +41,7 @@ class Counts(_message.Message):
     EVENTS_WITHOUT_CONSENT_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_DERIVED_FIELD_NUMBER: _ClassVar[int]
     EVENTS_AFTER_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_LIVE_FIELD_NUMBER: _ClassVar[int]
     items: int
     users: int
     events: int
@@ -54,7 +55,8 @@ class Counts(_message.Message):
     events_without_consent: int
     sessions_derived: int
     events_after_reference: int
-    def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ..., users_implicit: _Optional[int] = ..., events_implicit_user: _Optional[int] = ..., events_without_consent: _Optional[int] = ..., sessions_derived: _Optional[int] = ..., events_after_reference: _Optional[int] = ...) -> None: ...
+    events_live: int
+    def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ..., users_implicit: _Optional[int] = ..., events_implicit_user: _Optional[int] = ..., events_without_consent: _Optional[int] = ..., sessions_derived: _Optional[int] = ..., events_after_reference: _Optional[int] = ..., events_live: _Optional[int] = ...) -> None: ...
 
 class BuildParams(_message.Message):
     __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda", "als_alpha", "repurchase_min_gap_days", "repurchase_min_buyers", "affinity_weights", "affinity_half_life_days", "profile_top", "rfm_window_days", "lifecycle_new_days", "lifecycle_active_days", "lifecycle_lapsed_days", "clv_horizon_days", "clv_margin", "clv_annual_discount")
@@ -159,7 +161,7 @@ class SegmentCount(_message.Message):
     def __init__(self, segment: _Optional[str] = ..., users: _Optional[int] = ...) -> None: ...
 
 class Manifest(_message.Message):
-    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout", "revisit_share", "countries", "age_bands", "lifetime", "segments", "refund_lines")
+    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout", "revisit_share", "countries", "age_bands", "lifetime", "segments", "refund_lines", "live_seq")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -178,6 +180,7 @@ class Manifest(_message.Message):
     LIFETIME_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     REFUND_LINES_FIELD_NUMBER: _ClassVar[int]
+    LIVE_SEQ_FIELD_NUMBER: _ClassVar[int]
     schema_version: int
     version: str
     created_at: str
@@ -196,4 +199,5 @@ class Manifest(_message.Message):
     lifetime: LifetimeModels
     segments: _containers.RepeatedCompositeFieldContainer[SegmentCount]
     refund_lines: int
-    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ..., revisit_share: _Optional[float] = ..., countries: _Optional[_Iterable[str]] = ..., age_bands: _Optional[_Iterable[str]] = ..., lifetime: _Optional[_Union[LifetimeModels, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[SegmentCount, _Mapping]]] = ..., refund_lines: _Optional[int] = ...) -> None: ...
+    live_seq: int
+    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ..., revisit_share: _Optional[float] = ..., countries: _Optional[_Iterable[str]] = ..., age_bands: _Optional[_Iterable[str]] = ..., lifetime: _Optional[_Union[LifetimeModels, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[SegmentCount, _Mapping]]] = ..., refund_lines: _Optional[int] = ..., live_seq: _Optional[int] = ...) -> None: ...

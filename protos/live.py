@@ -6,11 +6,15 @@ ROOT/live/                    one LMDB environment, writable, `sync` on: a put i
     events                    event_id -> EVENT record: the idempotency keys and the log to fold in
     users                     user_id -> OVERLAY record: the user's latest live interactions
     sessions                  session_id -> OVERLAY record: an (anonymous) session's live interactions
+    meta                      b"seq" -> uint64: the number of batches committed so far; each batch's
+                              entries carry its number, so a build that folded the log up to
+                              sequence S (manifest.live_seq) tells the server which overlay entries
+                              it now holds
 
 Records are little-endian binary (no JSON on the read path):
   EVENT    struct <qqdd BB H H H H> (timestamp_ms, stored_at_ms, qty, price, type, channel, lengths of
            user_id, session_id, item_id, and 0) then the three ids' bytes
-  OVERLAY  fixed-width entries (ENTRY: int64 timestamp_ms, uint8 type, item id as 128 bytes, NUL
+  OVERLAY  fixed-width entries (ENTRY: int64 timestamp_ms, int64 seq, uint8 type, item id as 128 bytes, NUL
            padded) in arrival order, so an append is a concatenation and a read a zero-copy view;
            at most OVERLAY_LIMIT entries (the oldest fall off)
 """
@@ -26,13 +30,16 @@ import numpy as np
 
 from protos.ids import MAX_ID_BYTES
 
-__all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "OVERLAY_LIMIT", "ENTRY", "LiveEvent", "Overlay",
-           "pack_event", "unpack_event", "overlay_entries", "unpack_overlay", "append_overlay", "open_live"]
+__all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "DB_META", "SEQ_KEY", "OVERLAY_LIMIT", "ENTRY",
+           "LiveEvent", "Overlay", "read_seq", "pack_event", "unpack_event", "overlay_entries", "unpack_overlay",
+           "append_overlay", "open_live"]
 
 LIVE_DIR = "live"
 DB_EVENTS = b"events"
 DB_USERS = b"users"
 DB_SESSIONS = b"sessions"
+DB_META = b"meta"
+SEQ_KEY = b"seq"
 OVERLAY_LIMIT = 200
 _EVENT = struct.Struct("<qqddBBHHHH")
 
@@ -66,13 +73,14 @@ def unpack_event(event_id: str, record: bytes) -> LiveEvent:
     return LiveEvent(event_id, ts, user, session, item, kind, qty, price, channel, stored)
 
 
-ENTRY = np.dtype([("timestamp_ms", "<i8"), ("type", "u1"), ("item_id", f"S{MAX_ID_BYTES}")])
+ENTRY = np.dtype([("timestamp_ms", "<i8"), ("seq", "<i8"), ("type", "u1"), ("item_id", f"S{MAX_ID_BYTES}")])
 
 
-def overlay_entries(events: list[LiveEvent]) -> bytes:
-    """The OVERLAY entries of `events`, in their order."""
+def overlay_entries(events: list[LiveEvent], seq: int) -> bytes:
+    """The OVERLAY entries of `events` (committed in batch `seq`), in their order."""
     entries = np.empty(len(events), dtype=ENTRY)
     entries["timestamp_ms"] = [e.timestamp_ms for e in events]
+    entries["seq"] = seq
     entries["type"] = [e.type for e in events]
     entries["item_id"] = [e.item_id.encode() for e in events]
     return entries.tobytes()
@@ -101,9 +109,18 @@ class Overlay:
         return self.entries["type"].astype(np.int8)
 
 
-def unpack_overlay(record: bytes | memoryview | None) -> Overlay:
-    """A record's entries, oldest first, without copying."""
-    return Overlay(np.frombuffer(record, dtype=ENTRY)) if record else Overlay()
+def unpack_overlay(record: bytes | memoryview | None, after_seq: int = 0) -> Overlay:
+    """A record's entries committed after batch `after_seq` (those a build has not folded in), oldest
+    first, without copying."""
+    if not record:
+        return Overlay()
+    entries = np.frombuffer(record, dtype=ENTRY)
+    return Overlay(entries[entries["seq"] > after_seq] if after_seq else entries)
+
+
+def read_seq(txn: lmdb.Transaction, meta: object) -> int:
+    raw = txn.get(SEQ_KEY, db=meta)  # type: ignore[call-overload]
+    return int.from_bytes(bytes(raw), "little") if raw else 0
 
 
 def open_live(root: Path, *, readonly: bool = False) -> lmdb.Environment:
@@ -112,5 +129,5 @@ def open_live(root: Path, *, readonly: bool = False) -> lmdb.Environment:
     path = root / LIVE_DIR
     if not readonly:
         path.mkdir(parents=True, exist_ok=True)
-    return lmdb.open(str(path), map_size=1 << 36, max_dbs=3, sync=True, metasync=True, readonly=readonly,
+    return lmdb.open(str(path), map_size=1 << 36, max_dbs=4, sync=True, metasync=True, readonly=readonly,
                      lock=True, readahead=False)

@@ -41,6 +41,7 @@ class LiveStore:
             self._events = self._env.open_db(live.DB_EVENTS)
             self._users = self._env.open_db(live.DB_USERS)
             self._sessions = self._env.open_db(live.DB_SESSIONS)
+            self._meta = self._env.open_db(live.DB_META)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store {root / live.LIVE_DIR}: cannot open: {exc}") from exc
 
@@ -54,31 +55,36 @@ class LiveStore:
                 for e in keep:
                     if txn.put(e.event_id.encode(), live.pack_event(e), db=self._events, overwrite=False):
                         fresh.append(e)
-                self._append(txn, self._users, fresh, lambda e: e.user_id)
-                self._append(txn, self._sessions, fresh, lambda e: e.session_id)
+                if fresh:
+                    seq = live.read_seq(txn, self._meta) + 1
+                    txn.put(live.SEQ_KEY, seq.to_bytes(8, "little"), db=self._meta)
+                    self._append(txn, self._users, fresh, lambda e: e.user_id, seq)
+                    self._append(txn, self._sessions, fresh, lambda e: e.session_id, seq)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
         return Stored(len(fresh), len(keep) - len(fresh), len(events) - len(keep))
 
     @staticmethod
-    def _append(txn: lmdb.Transaction, db: Any, events: list[LiveEvent], key: Callable[[LiveEvent], str]) -> None:
+    def _append(txn: lmdb.Transaction, db: Any, events: list[LiveEvent], key: Callable[[LiveEvent], str],
+                seq: int) -> None:
         by_key: dict[str, list[LiveEvent]] = defaultdict(list)
         for e in events:
             if key(e):
                 by_key[key(e)].append(e)
         for name, added in by_key.items():
             k = name.encode()
-            txn.put(k, live.append_overlay(txn.get(k, db=db), live.overlay_entries(added)), db=db)
+            txn.put(k, live.append_overlay(txn.get(k, db=db), live.overlay_entries(added, seq)), db=db)
 
-    def overlay(self, user_id: str, session_id: str = "") -> tuple[Overlay, Overlay]:
-        """The user's and the session's live interactions (empty when none)."""
+    def overlay(self, user_id: str, session_id: str = "", after_seq: int = 0) -> tuple[Overlay, Overlay]:
+        """The user's and the session's live interactions not yet folded into the served version (those
+        committed after batch `after_seq`, manifest.live_seq); empty when none."""
         try:
             with self._env.begin(buffers=False) as txn:
                 user = txn.get(user_id.encode(), db=self._users) if user_id else None
                 session = txn.get(session_id.encode(), db=self._sessions) if session_id else None
         except lmdb.Error as exc:
             raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
-        return live.unpack_overlay(user), live.unpack_overlay(session)
+        return live.unpack_overlay(user, after_seq), live.unpack_overlay(session, after_seq)
 
     def event_ids(self) -> set[str]:
         """Every stored event id (operators and tests; a scan of the whole log)."""

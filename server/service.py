@@ -37,6 +37,7 @@ from server.metrics import Metrics
 from server.profile_view import profile_message
 from server.respond import fill_items
 from server.signals import gather_signals
+from server.snapshot import Snapshot
 from server.tracking import check_events
 from server.versions import SnapshotHolder
 
@@ -144,18 +145,18 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         self._holder = holder
         self._live = live
 
-    def _overlay(self, query: queries.Query) -> tuple[Overlay, Overlay] | None:
-        """The live interactions of the request's user and session: one read of the live store."""
+    def _overlay(self, query: queries.Query, snapshot: Snapshot) -> tuple[Overlay, Overlay] | None:
+        """The live interactions of the request's user and session that `snapshot` does not hold yet:
+        one read of the live store."""
         if self._live is None or not (query.user_id or query.session_id):
             return None
-        return self._live.overlay(query.user_id, query.session_id)
+        return self._live.overlay(query.user_id, query.session_id, snapshot.live_seq)
 
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
         query = queries.parse_recommend(request, self._config.limits)
-        live = self._overlay(query)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, self._policy, query, live)
+            signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
             ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
                                        basket_of(snapshot.catalog, query))
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
@@ -165,9 +166,8 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
     @_entry
     def Rerank(self, request: pb.RerankRequest, context: grpc.ServicerContext) -> pb.RerankResponse:
         query = queries.parse_rerank(request, self._config.limits)
-        live = self._overlay(query)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, self._policy, query, live)
+            signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
             ranked = ranking.rerank(snapshot, self._policy, signals, query.candidate_scores, query.n, query.filters)
             response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,

@@ -182,6 +182,9 @@ class Snapshot:
     # Consent of users this version does not know (manifest params.default_consent): whether their
     # live events may be kept.
     default_consent: bool = False
+    # The live store's batches this version folded in (manifest.live_seq): overlay entries up to it are
+    # part of the profiles already and are not merged again.
+    live_seq: int = 0
 
     def may_keep(self, user_id: str) -> bool:
         """Whether events of `user_id` may be stored: their profile's consent, else the default."""
@@ -246,7 +249,7 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
                   tuple(manifest.age_bands), manifest.params.clv_horizon_days)
     return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory,
                     manifest.params.reference_time_ms / 1000, manifest.revisit_share, names,
-                    manifest.params.default_consent)
+                    manifest.params.default_consent, manifest.live_seq)
 
 
 def load_snapshot(directory: Path) -> Snapshot:
