@@ -6,6 +6,7 @@ import numpy as np
 
 from protos import artifact
 from protos import decision_pb2 as pb
+from protos.live import Overlay
 from server.snapshot import Names
 
 __all__ = ["profile_message"]
@@ -19,11 +20,28 @@ def _affinities(names: tuple[str, ...], codes: np.ndarray, weights: np.ndarray) 
     return [pb.Affinity(name=_name(names, c), weight=w) for c, w in zip(codes.tolist(), weights.tolist(), strict=True)]
 
 
-def profile_message(user_id: str, version: str, profile: artifact.Profile, names: Names) -> pb.Profile:
-    """The Profile message of a consenting user's record (see protos/decision.proto for each field)."""
+def _with_live(message: pb.Profile, live: Overlay | None) -> pb.Profile:
+    """Counts and dates with the user's live events the version does not hold yet added."""
+    if live is None or not len(live):
+        return message
+    types = live.entries["type"]
+    message.views += int((types == pb.INTERACTION_TYPE_VIEW).sum())
+    message.carts += int((types == pb.INTERACTION_TYPE_CART).sum())
+    message.purchases += int((types == pb.INTERACTION_TYPE_PURCHASE).sum())
+    message.last_seen_ms = max(message.last_seen_ms, int(live.entries["timestamp_ms"].max()))
+    bought = live.entries["timestamp_ms"][types == pb.INTERACTION_TYPE_PURCHASE]
+    if len(bought):
+        message.last_purchase_ms = max(message.last_purchase_ms, int(bought.max()))
+    return message
+
+
+def profile_message(user_id: str, version: str, profile: artifact.Profile, names: Names,
+                    live: Overlay | None = None) -> pb.Profile:
+    """The Profile message of a consenting user's record (see protos/decision.proto for each field), with
+    the counts and dates of their `live` events (TrackEvents) not yet folded into the version."""
     f = profile.facts[0]
     tags = [tag for bit, tag in enumerate(artifact.TAGS) if int(f["tags"]) >> bit & 1]
-    return pb.Profile(
+    return _with_live(pb.Profile(
         user_id=user_id, version=version, segment=artifact.SEGMENTS[int(f["segment"])],
         rfm=pb.Rfm(recency_days=float(f["recency_days"]), frequency=int(f["frequency"]),
                    monetary_total=float(f["monetary_total"]), monetary_avg=float(f["monetary_avg"]),
@@ -39,4 +57,4 @@ def profile_message(user_id: str, version: str, profile: artifact.Profile, names
         last_seen_ms=int(f["last_seen_ms"]), views=int(f["views"]), carts=int(f["carts"]),
         purchases=int(f["purchases"]), country=_name(names.countries, int(f["country"])),
         age_band=_name(names.age_bands, int(f["age_band"])),
-    )
+    ), live)

@@ -182,7 +182,8 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
             if profile is None or not profile.consent:
                 # Same answer for both: whether someone withheld consent is itself not disclosed.
                 raise NotFound("user_id: no profile for this user")
-            return profile_message(user_id, snapshot.version, profile, snapshot.names)
+            live = self._live.overlay(user_id, "", snapshot.live_seq)[0] if self._live is not None else None
+            return profile_message(user_id, snapshot.version, profile, snapshot.names, live)
 
 
 class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):

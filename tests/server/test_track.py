@@ -166,3 +166,46 @@ def test_a_live_purchase_leaves_recommendations_on_another_worker_and_survives_k
             assert bought not in [i.item_id for i in client.recommend(10, user_id=LOYAL_USER).items]
     finally:
         restarted.stop()
+
+
+def test_a_build_while_events_arrive_folds_them_in_without_counting_any_twice(own_root: Path, built: Built) -> None:
+    """Views for one shopper keep arriving while `tailor build` folds the live store into a new version;
+    once it is current, the shopper's view count is the files' views plus every acknowledged live view:
+    the folded ones come from the version, the later ones from the overlay. (The overlay keeps a user's
+    newest OVERLAY_LIMIT entries: the sender stays below that between builds.)"""
+    import threading
+
+    from index_builder import build_artifacts
+    from tests.conftest import small_config
+
+    item = next(i for i in built.store.items_in(built.loyal_category) if built.store.in_stock[i])
+    server = ServeProcess(own_root, "--workers", "2")
+    sent = [0]
+    stop = threading.Event()
+    try:
+        with TailorClient(server.target, timeout=10) as client:
+            base = client.get_profile(LOYAL_USER).views
+
+            def send(first: int, batches: int) -> None:
+                for batch in range(first, first + batches):
+                    if stop.is_set():
+                        return
+                    events = [_event(f"fold-{batch}-{k}", item, user_id=LOYAL_USER) for k in range(5)]
+                    sent[0] += client.track(events).accepted
+
+            sender = threading.Thread(target=send, args=(0, 30))
+            sender.start()
+            try:
+                wait_until(lambda: sent[0] >= 20, 60, "no events acknowledged")
+                manifest = build_artifacts(small_config(built.data, own_root))
+                wait_until(lambda: client.recommend(3).version == manifest.version, 60, "the new version never served")
+            finally:
+                stop.set()
+                sender.join()
+            stop.clear()
+            send(1000, 4)  # and some after the switch
+            assert 0 < manifest.live_seq and 0 < manifest.counts.events_live < sent[0]  # some folded, some not
+            for _ in range(4):  # whichever worker answers
+                assert client.get_profile(LOYAL_USER).views == base + sent[0]
+    finally:
+        server.stop()
