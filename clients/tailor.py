@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recommend": ("clients.commands", "ask for N products"),
     "rerank": ("clients.commands", "reorder candidate items (given best first)"),
     "segments": ("index_builder.segments_cli", "customer segments: sizes, revenue, lifetime value, R x F grid"),
+    "track": ("clients.track", "send a file of events (CSV or JSON lines) to the Events service"),
     "profile": ("clients.profile", "what Tailor knows of one shopper (segment, RFM, lifetime value, affinities)"),
 }
 # Long-running commands log progress at INFO without -v.

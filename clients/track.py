@@ -1,0 +1,135 @@
+"""`tailor track FILE`: send a file of events to the Events service in batches, with progress and a summary.
+
+  tailor track FILE [--target HOST:PORT] [--batch 500] [--quiet]
+
+FILE is CSV in the events.csv layout (event_id, ts, user_id, session_id, item_id, type, qty, price,
+channel; README "Input files") or JSON lines with the same keys (`.jsonl` / `.ndjson`; `timestamp_ms`
+may replace `ts`). `ts` is ISO-8601 with a zone, or epoch seconds or milliseconds. A row the client
+cannot read (no event id, an unparsable time, an unknown type) is reported with its line and not sent;
+the server checks the rest event by event. Re-running the same file is safe: events already stored
+come back as duplicates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from clients.client import TailorClient, default_target
+from clients.errors import TailorClientError
+from protos import decision_pb2 as pb
+
+__all__ = ["main", "read_events"]
+
+_TYPES = {"view": pb.INTERACTION_TYPE_VIEW, "cart": pb.INTERACTION_TYPE_CART, "purchase": pb.INTERACTION_TYPE_PURCHASE}
+_CHANNELS = {"": pb.CHANNEL_UNSPECIFIED, "web": pb.CHANNEL_WEB, "app": pb.CHANNEL_APP, "email": pb.CHANNEL_EMAIL,
+             "store": pb.CHANNEL_STORE}
+_EPOCH_MS_FROM = 10**11  # as the builder: integers below this are epoch seconds
+
+
+def _millis(text: str) -> int:
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        value = int(text)
+        return value * 1000 if abs(value) < _EPOCH_MS_FROM else value
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp without a zone: {text!r}")
+    return round(moment.timestamp() * 1000)
+
+
+def _event(row: dict[str, object]) -> pb.Event:
+    def text(key: str) -> str:
+        value = row.get(key)
+        return "" if value is None else str(value)
+
+    kind = text("type").strip().lower()
+    if kind not in _TYPES:
+        raise ValueError(f"type: must be one of {', '.join(_TYPES)}, got {kind!r}")
+    channel = text("channel").strip().lower()
+    return pb.Event(event_id=text("event_id"), timestamp_ms=_millis(text("ts") or text("timestamp_ms")),
+                    user_id=text("user_id"), session_id=text("session_id"), item_id=text("item_id"),
+                    type=_TYPES[kind], qty=float(text("qty") or 0), price=float(text("price") or 0),
+                    channel=_CHANNELS.get(channel, pb.CHANNEL_UNSPECIFIED))
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        if path.suffix in (".jsonl", ".ndjson"):
+            for line, raw in enumerate(f, 1):
+                if raw.strip():
+                    yield line, json.loads(raw)
+        else:
+            for line, row in enumerate(csv.DictReader(f), 2):
+                yield line, dict(row)
+
+
+def read_events(path: Path) -> Iterator[tuple[int, pb.Event | str]]:
+    """(line, event) per row, or (line, the reason it cannot be read)."""
+    for line, row in _rows(path):
+        try:
+            yield line, _event(row)
+        except (ValueError, TypeError) as exc:
+            yield line, str(exc)
+
+
+def _send(client: TailorClient, path: Path, batch: int, quiet: bool) -> Counter[str]:
+    totals: Counter[str] = Counter()
+    pending: list[tuple[int, pb.Event]] = []
+
+    def flush() -> None:
+        answer = client.track([e for _, e in pending], timeout=30)
+        totals.update(accepted=answer.accepted, duplicates=answer.duplicates, not_stored=answer.not_stored)
+        for r in answer.rejected:
+            totals[f"rejected {r.field}: {r.reason}"] += 1
+            print(f"line {pending[r.index][0]}: rejected: {r.field}: {r.reason}", file=sys.stderr)
+        pending.clear()
+
+    for line, read in tqdm(read_events(path), desc="events", unit="event", disable=quiet, mininterval=1.0):
+        if isinstance(read, str):
+            totals[f"unreadable: {read.split(':')[0]}"] += 1
+            print(f"line {line}: not sent: {read}", file=sys.stderr)
+            continue
+        pending.append((line, read))
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return totals
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tailor track", description="Send a file of events to TrackEvents.")
+    p.add_argument("command", help=argparse.SUPPRESS)
+    p.add_argument("file", type=Path, help="events as CSV (events.csv layout) or JSON lines")
+    p.add_argument("--target", default=default_target(), help="HOST:PORT (default $TAILOR_TARGET or localhost:50051)")
+    p.add_argument("--batch", type=int, default=500, help="events per call (at most 1000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(argv)
+    if not 1 <= args.batch <= 1000:
+        print("tailor track: error: --batch must be 1..1000", file=sys.stderr)
+        return 2
+    try:
+        with TailorClient(args.target, timeout=30) as client:
+            totals = _send(client, args.file, args.batch, args.quiet)
+    except (OSError, TailorClientError, json.JSONDecodeError) as exc:
+        print(f"tailor track: error: {exc}", file=sys.stderr)
+        return 2
+    problems = {k: v for k, v in totals.items() if k.startswith(("rejected", "unreadable"))}
+    print(f"accepted {totals['accepted']}, duplicates {totals['duplicates']}, not stored (no consent) "
+          f"{totals['not_stored']}, rejected {sum(problems.values())}")
+    for reason, count in sorted(problems.items(), key=lambda kv: -kv[1]):
+        print(f"  {count:>8}  {reason}")
+    return 1 if problems else 0
