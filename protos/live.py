@@ -76,14 +76,12 @@ def unpack_event(event_id: str, record: bytes) -> LiveEvent:
 ENTRY = np.dtype([("timestamp_ms", "<i8"), ("seq", "<i8"), ("type", "u1"), ("item_id", f"S{MAX_ID_BYTES}")])
 
 
+_ENTRY = struct.Struct(f"<qqB{MAX_ID_BYTES}s")  # ENTRY's layout, for packing a few at a time
+
+
 def overlay_entries(events: list[LiveEvent], seq: int) -> bytes:
     """The OVERLAY entries of `events` (committed in batch `seq`), in their order."""
-    entries = np.empty(len(events), dtype=ENTRY)
-    entries["timestamp_ms"] = [e.timestamp_ms for e in events]
-    entries["seq"] = seq
-    entries["type"] = [e.type for e in events]
-    entries["item_id"] = [e.item_id.encode() for e in events]
-    return entries.tobytes()
+    return b"".join(_ENTRY.pack(e.timestamp_ms, seq, e.type, e.item_id.encode()) for e in events)
 
 
 def append_overlay(record: bytes | memoryview | None, entries: bytes) -> bytes:
