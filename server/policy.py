@@ -24,6 +24,8 @@ _UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles", "revisit_weight", "cat
 @dataclass(frozen=True)
 class RankingPolicy:
     # A session interaction one step older counts this much less (geometric decay, most recent = 1).
+    # Anonymous sessions, `tailor evaluate --split session` nDCG@10 (docs/evaluation.md): demo 0.4565, MovieLens
+    # 0.1056; 0.95: 0.4582 / 0.0923; 1.0: 0.4583 / 0.0677 (long sessions need the decay).
     session_recency: float = 0.85
     # Share of the session in a known shopper's query vector when the request has a session.
     session_share: float = 0.6

@@ -11,6 +11,11 @@ touched in training, as the reference does.
   ALS (seen allowed)    the same model, already-seen items allowed (a repeat-purchase store's view)
   EASE                  closed form (Steck 2019), lambda 500; only for catalogs of at most 20,000 items
   own most-bought       the user's own most frequent items in train, nothing else
+
+On the session split the test rows are held-out sessions, not users of the matrix: each baseline
+scores the session's items (one per interaction) as that row's history, ALS folds it in
+(recalculate_user), session items are never recommended, and "own most-bought" gives way to
+"ItemKNN (last item)": the cosine neighbours of the session's last item alone.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from implicit.nearest_neighbours import CosineRecommender
 from implicit.utils import ParameterWarning
 from threadpoolctl import threadpool_limits
 
-__all__ = ["EASE_MAX_ITEMS", "Interactions", "ModelRun", "interactions", "run_baselines"]
+__all__ = ["EASE_MAX_ITEMS", "Interactions", "ModelRun", "interactions", "run_baselines",
+           "run_session_baselines"]
 
 EASE_MAX_ITEMS = 20_000
 _EASE_LAMBDA = 500.0
@@ -93,6 +99,24 @@ def run_baselines(data: Interactions, test_users: Sequence[str], k: int) -> list
     return [ModelRun(r.name, [[data.item_ids[i] for i in row] for row in r.recs], r.seconds) for r in runs]
 
 
+def run_session_baselines(data: Interactions, history: sp.csr_matrix, last: sp.csr_matrix,
+                          k: int) -> list[ModelRun]:
+    """Every session baseline's top k for each row of `history` (a session's items; `last`: its last item)."""
+    rows = np.arange(history.shape[0])
+    with threadpool_limits(limits=1, user_api="blas"):
+        runs = [_timed("popularity", lambda: _popularity(data.matrix, history, k))]
+        knn, knn_fit = _fit(CosineRecommender(K=100), data.matrix)
+        runs.append(_Run("ItemKNN", _recommend(knn, rows, history, k, filter_seen=True), knn_fit))
+        by_last = _recommend(knn, rows, last, k + int(np.diff(history.indptr).max(initial=0)), filter_seen=True)
+        runs.append(_Run("ItemKNN (last item)", _unseen(by_last, history, k), knn_fit))
+        als, als_fit = _fit(AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15, alpha=2.0,
+                                                    random_state=0), data.matrix)
+        runs.append(_Run("ALS", _recommend(als, rows, history, k, filter_seen=True, fold_in=True), als_fit))
+        if data.matrix.shape[1] <= EASE_MAX_ITEMS:
+            runs.append(_timed("EASE", lambda: _ease(data.matrix, history, k)))
+    return [ModelRun(r.name, [[data.item_ids[i] for i in row] for row in r.recs], r.seconds) for r in runs]
+
+
 # --- helpers: recs here are item column indices; run_baselines maps them to ids ----------------------------------
 
 
@@ -123,10 +147,23 @@ def _fit(model: _Model, matrix: sp.csr_matrix) -> tuple[_Model, float]:
 
 
 def _recommend(model: AlternatingLeastSquares | CosineRecommender, rows: np.ndarray, history: sp.csr_matrix,
-               k: int, *, filter_seen: bool) -> list[list[int]]:
-    ids, scores = model.recommend(rows, history, N=k, filter_already_liked_items=filter_seen)
+               k: int, *, filter_seen: bool, fold_in: bool = False) -> list[list[int]]:
+    if fold_in:
+        ids, scores = model.recommend(rows, history, N=k, filter_already_liked_items=filter_seen,
+                                      recalculate_user=True)
+    else:
+        ids, scores = model.recommend(rows, history, N=k, filter_already_liked_items=filter_seen)
     return [[int(i) for i, s in zip(r, sc, strict=True) if i >= 0 and np.isfinite(s)]
             for r, sc in zip(ids, scores, strict=True)]
+
+
+def _unseen(recs: list[list[int]], history: sp.csr_matrix, k: int) -> list[list[int]]:
+    """Each row's recs without the items of its `history` row, cut to k."""
+    out = []
+    for u, row in enumerate(recs):
+        seen = set(history.indices[history.indptr[u]:history.indptr[u + 1]].tolist())
+        out.append([i for i in row if i not in seen][:k])
+    return out
 
 
 def _popularity(matrix: sp.csr_matrix, history: sp.csr_matrix, k: int) -> list[list[int]]:

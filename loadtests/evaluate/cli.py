@@ -1,6 +1,6 @@
 """`tailor evaluate`: Tailor and baselines on a held-out split of a builder-format store.
 
-  tailor evaluate --data DIR [--split random|time|last-basket] [--k 10] [--json FILE] [--html FILE] [--seed 42]
+  tailor evaluate --data DIR [--split random|time|last-basket|session] [--k 10] [--json FILE] [--html FILE] [--seed 42]
 
 DIR holds items, users and events as `tailor build` reads them (`tailor import movielens` writes one).
 """
@@ -66,7 +66,8 @@ def format_report(report: Report) -> str:
             ["order", f"nDCG@{report.k}", f"R@{report.k}"],
             [[row.name, f"{row.ndcg:.4f}", f"{row.recall:.4f}"] for row in rr.rows])]
     tailor = report.results[0]
-    lines.append(f"\nsplit={report.split} seed={report.seed}: {report.users} test users, {report.items} items, "
+    unit = "sessions" if report.split == "session" else "users"
+    lines.append(f"\nsplit={report.split} seed={report.seed}: {report.users} test {unit}, {report.items} items, "
                  f"train {report.train_events} / test {report.test_events} events; Tailor Recommend p50 "
                  f"{tailor.p50_ms:.2f} ms, p99 {tailor.p99_ms:.2f} ms (fit s = build); "
                  f"wall {report.wall_seconds:.1f} s")

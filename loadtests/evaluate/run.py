@@ -6,6 +6,10 @@ through `TailorClient`. The baselines (baselines.py) are fitted on the same trai
 scored by the same functions (metrics.py), overall and per activity bucket (buckets.py). The
 same server then reorders a noisy upstream list of each test user's held-out items and sampled
 negatives with one `Rerank` call per user (rerank.py).
+
+On the session split the evaluated units are held-out sessions: one anonymous
+`Recommend(n=k, session=...)` each (no user_id), against the session baselines
+(`run_session_baselines`); there is no Rerank check.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from tqdm import tqdm
 
 from clients import TailorClient
 from index_builder import build_artifacts
 from index_builder.config import load_build_config
 from index_builder.inputs import ITEMS, USERS, find_input, read_table
-from loadtests.evaluate.baselines import ModelRun, interactions, run_baselines
+from loadtests.evaluate.baselines import ModelRun, interactions, run_baselines, run_session_baselines
 from loadtests.evaluate.buckets import BucketScores, bucket_scores
 from loadtests.evaluate.metrics import Scores, ndcg, per_user, score_all
 from loadtests.evaluate.rerank import CandidateSets, RerankReport, rerank_all, sample_candidates, score_rerank
@@ -79,12 +84,17 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
     cut = split_events(read_events(data_dir), split, seed)
     items = read_table(find_input(data_dir, "items"), ITEMS)["item_id"].to_pylist()
     known = read_table(find_input(data_dir, "users"), USERS)["user_id"].to_pylist()
-    test_users = [u for u in known if u in cut.truth] + sorted(set(cut.truth) - set(known))
-    data = interactions(cut.train, known + test_users, items)
+    if cut.sessions:
+        test_users = list(cut.truth)
+        data = interactions(cut.train, known, items)
+        history, last = _session_rows([cut.sessions[s] for s in test_users], items)
+    else:
+        test_users = [u for u in known if u in cut.truth] + sorted(set(cut.truth) - set(known))
+        data = interactions(cut.train, known + test_users, items)
+        history = data.matrix[np.array([data.user_row[u] for u in test_users], dtype=np.int64)]
     truth = [cut.truth[u] for u in test_users]
-    history = data.matrix[np.array([data.user_row[u] for u in test_users], dtype=np.int64)]
-    sets = sample_candidates(test_users, _columns(truth, items), history,
-                             np.asarray(data.matrix.sum(axis=0)).ravel(), seed)
+    sets = None if cut.sessions else sample_candidates(test_users, _columns(truth, items), history,
+                                                       np.asarray(data.matrix.sum(axis=0)).ravel(), seed)
     popularity = dict(zip(items, np.asarray((data.matrix > 0).sum(axis=0)).ravel().tolist(), strict=True))
 
     def scored(recs: list[list[str]]) -> Scores:
@@ -92,7 +102,7 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
 
     with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
         tailor = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config)
-    baselines = run_baselines(data, test_users, k)
+    baselines = run_session_baselines(data, history, last, k) if cut.sessions else run_baselines(data, test_users, k)
     results = [ModelResult(TAILOR, scored(tailor.recs), tailor.fit_seconds, tailor.p50_ms, tailor.p99_ms)]
     results += [ModelResult(run.name, scored(run.recs), run.fit_seconds) for run in baselines]
     runs = [ModelRun(TAILOR, tailor.recs, tailor.fit_seconds), *baselines]
@@ -100,7 +110,7 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
                             {run.name: per_user(ndcg, run.recs, truth, k) for run in runs})
     report = Report(str(data_dir), split, k, seed, len(test_users), len(items), cut.train.num_rows, cut.test_events,
                     results, time.perf_counter() - start, buckets,
-                    score_rerank(sets, items, tailor.reranked, k, tailor.rerank_seconds))
+                    score_rerank(sets, items, tailor.reranked, k, tailor.rerank_seconds) if sets else None)
     log.info("evaluate_done split=%s users=%d seconds=%.1f", split, len(test_users), report.wall_seconds)
     return report
 
@@ -109,6 +119,21 @@ def _columns(truth: list[set[str]], items: list[str]) -> list[np.ndarray]:
     """Each user's held-out items as catalog columns, in id order (items outside the catalog left out)."""
     column = {item: i for i, item in enumerate(items)}
     return [np.array([column[i] for i in sorted(t) if i in column], dtype=np.int64) for t in truth]
+
+
+def _session_rows(sessions: list[list[tuple[str, str]]], items: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Sessions x items: each session's interactions (1 each), and its last known item alone."""
+    column = {item: i for i, item in enumerate(items)}
+    known = [[column[i] for i, _ in session if i in column] for session in sessions]
+    rows = np.repeat(np.arange(len(known)), [len(c) for c in known])
+    cols = np.fromiter((c for session in known for c in session), dtype=np.int64, count=len(rows))
+    shape = (len(sessions), len(items))
+    history = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
+    history.sum_duplicates()
+    ends = [(r, c[-1]) for r, c in enumerate(known) if c]
+    last = sp.csr_matrix((np.ones(len(ends), dtype=np.float32), ([r for r, _ in ends], [c for _, c in ends])),
+                         shape=shape)
+    return history, last
 
 
 @dataclass(frozen=True)
@@ -121,9 +146,11 @@ class _Served:
     rerank_seconds: np.ndarray
 
 
-def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, sets: CandidateSets, items: list[str],
+def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, sets: CandidateSets | None,
+            items: list[str],
             progress: bool, config: Path | None = None) -> _Served:
-    """Build Tailor on the train part, serve it on a free port, ask for k items per user, then rerank `sets`."""
+    """Build Tailor on the train part, serve it on a free port, ask for k items per user (session), then
+    rerank `sets`."""
     train_dir = write_train(data_dir, cut, tmp / "train")
     started = time.perf_counter()
     # The config file's [build], [ranking] (and TAILOR_RANKING_*) apply, as in production; its paths do not.
@@ -133,8 +160,8 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
     server = start_server(load_server_config(config, flags={"artifacts": tmp / "artifacts", "port": 0}))
     try:
         with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:
-            recs, latency = _recommend_all(client, users, k, progress, cut.as_of)
-            reranked, rerank_seconds = rerank_all(client, sets, items, progress)
+            recs, latency = _recommend_all(client, users, k, progress, cut)
+            reranked, rerank_seconds = rerank_all(client, sets, items, progress) if sets else ([], np.zeros(0))
     finally:
         server.stop(grace=None)
     p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
@@ -142,13 +169,16 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
 
 
 def _recommend_all(client: TailorClient, users: list[str], k: int, progress: bool,
-                   as_of: dict[str, int]) -> tuple[list[list[str]], np.ndarray]:
+                   cut: Split) -> tuple[list[list[str]], np.ndarray]:
     """Tailor's k items for every user (one Recommend call each, as of the user's `as_of` moment when
-    the split gives one), and each call's seconds."""
+    the split gives one; a held-out session is asked anonymously with its session), and each call's seconds."""
     recs, latency = [], []
     for user in tqdm(users, desc="Tailor Recommend", unit="user", disable=not progress, leave=False):
         sent = time.perf_counter()
-        decision = client.recommend(k, user_id=user, time_ms=as_of.get(user, 0))
+        if cut.sessions:
+            decision = client.recommend(k, session=cut.sessions[user], time_ms=cut.as_of.get(user, 0))
+        else:
+            decision = client.recommend(k, user_id=user, time_ms=cut.as_of.get(user, 0))
         latency.append(time.perf_counter() - sent)
         recs.append([item.item_id for item in decision.items])
     return recs, np.asarray(latency)

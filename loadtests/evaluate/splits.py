@@ -8,9 +8,17 @@
                purchases, the user's last session with a purchase — its purchased items are the
                truth, and that session and everything the user did after it leave train; without
                purchases (MovieLens: all views), the user's last session and all its items
+  session      a seeded SESSION_SHARE of the sessions (`session_id`) with at least 3 events on at least
+               2 distinct items, of users and anonymous visitors alike (`default_rng(seed).permutation`
+               of those sessions in order of first appearance, the first round(SESSION_SHARE x n)): every
+               event of a held-out session leaves train. Its truth is its last item (the item of its last
+               event by time, ties in file order); the request is the session's other events, oldest
+               first, types kept (every event on the last item is left out, so nothing gives it away;
+               the newest MAX_SESSION of them, the API's limit), sent anonymously (no user_id) as of
+               the last event. MovieLens sessions are user-days. test_events counts every held-out event.
 
-Anonymous events (empty user_id) always stay in train. Truth is user id -> set of test item ids;
-users without test events are not evaluated.
+Anonymous events (empty user_id) stay in train except in held-out sessions. Truth is user id (session:
+session id) -> set of test item ids; users without test events are not evaluated.
 """
 
 from __future__ import annotations
@@ -28,10 +36,13 @@ import pyarrow.parquet as pq
 
 from index_builder.inputs import find_input
 
-__all__ = ["SPLITS", "TRAIN_SHARE", "Split", "read_events", "split_events", "write_train"]
+__all__ = ["MAX_SESSION", "SESSION_SHARE", "SPLITS", "TRAIN_SHARE", "Split", "read_events", "split_events",
+           "write_train"]
 
-SPLITS = ("random", "time", "last-basket")
+SPLITS = ("random", "time", "last-basket", "session")
 TRAIN_SHARE = 0.75
+SESSION_SHARE = 0.15
+MAX_SESSION = 100  # interactions a request's session may hold (protos/decision.proto)
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ class Split:
     # last-basket: per evaluated user, when their basket began (ms since the epoch): the moment Tailor
     # is asked about (Context.time_ms), so time-dependent steps see what the shopper saw.
     as_of: dict[str, int] = field(default_factory=dict)
+    # session: per held-out session id, the request's session [(item_id, type)], oldest first.
+    sessions: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def read_events(data_dir: Path) -> pa.Table:
@@ -59,9 +72,11 @@ def read_events(data_dir: Path) -> pa.Table:
 
 
 def split_events(events: pa.Table, kind: str, seed: int = 42) -> Split:
-    """Split `events` per user; see the module docstring for the three kinds."""
+    """Split `events` per user (session: per session); see the module docstring for the kinds."""
     if kind not in SPLITS:
         raise ValueError(f"split: must be one of {', '.join(SPLITS)}, got {kind!r}")
+    if kind == "session":
+        return _held_out_sessions(events, seed)
     user, known = _user_codes(events)
     if kind == "random":
         draws = np.random.default_rng(seed).random(events.num_rows)
@@ -152,3 +167,36 @@ def _last_basket(events: pa.Table, user: np.ndarray) -> tuple[np.ndarray, np.nda
     evaluated = (last[user] >= 0) & (sessions_of[user] >= 2)
     out = evaluated & (in_last | (seconds > start[user]))
     return out, evaluated & in_last & baskets, evaluated & in_last
+
+
+def _held_out_sessions(events: pa.Table, seed: int) -> Split:
+    """The session split; see the module docstring."""
+    if "session_id" not in events.column_names:
+        raise ValueError("split session: the events have no session_id column")
+    ids = pc.fill_null(pc.cast(events["session_id"], pa.string()), "")
+    session = pc.dictionary_encode(ids).combine_chunks()
+    code = session.indices.to_numpy().astype(np.int64)
+    item = pc.dictionary_encode(pc.cast(events["item_id"], pa.string())).combine_chunks().indices.to_numpy()
+    n_sessions, n_items = len(session.dictionary), int(item.max(initial=0)) + 1
+    distinct = np.bincount(np.unique(code * n_items + item) // n_items, minlength=n_sessions)
+    named = pc.greater(pc.utf8_length(session.dictionary), 0).to_numpy(zero_copy_only=False)
+    eligible = np.flatnonzero(named & (np.bincount(code, minlength=n_sessions) >= 3) & (distinct >= 2))
+    chosen = np.random.default_rng(seed).permutation(eligible)[:round(SESSION_SHARE * len(eligible))]
+    held = np.zeros(n_sessions, dtype=bool)
+    held[chosen] = True
+    seconds = _seconds(events)
+    order = np.lexsort((np.arange(len(code)), seconds, code))
+    order = order[held[code[order]]]
+    last = np.full(n_sessions, -1, dtype=np.int64)
+    last[code[order]] = order  # later rows overwrite earlier ones: each session's last event wins
+    prompt = order[item[order] != item[last[code[order]]]]
+    types = events["type"].to_pylist() if "type" in events.column_names else ["view"] * len(code)
+    item_ids, names = events["item_id"].to_pylist(), session.dictionary.to_pylist()
+    sessions: dict[str, list[tuple[str, str]]] = {names[s]: [] for s in sorted(chosen)}
+    for row in prompt.tolist():
+        sessions[names[code[row]]].append((item_ids[row], types[row]))
+    sessions = {s: events_[-MAX_SESSION:] for s, events_ in sessions.items()}
+    truth = {names[s]: {item_ids[last[s]]} for s in sorted(chosen)}
+    as_of = {names[s]: int(seconds[last[s]]) for s in sorted(chosen)}
+    out = held[code]
+    return Split("session", events.filter(pa.array(~out)), truth, int(out.sum()), as_of, sessions)
