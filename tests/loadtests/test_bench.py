@@ -51,8 +51,9 @@ def test_bench_end_to_end_on_a_tiny_store(tmp_path: Path) -> None:
 
     # The copied version is gone and `current` points where it did before the run.
     artifacts = tmp_path / "cache" / "300x200x5000" / "artifacts"
+    # (the bench's server keeps a live store beside the versions)
     versions = [p.name for p in artifacts.iterdir()
-                if not p.name.startswith(".") and p.name not in ("current", LIVE_DIR)]  # the bench's server keeps a live store
+                if not p.name.startswith(".") and p.name not in ("current", LIVE_DIR)]
     assert len(versions) == 1
     assert (artifacts / "current").resolve() == artifacts / versions[0]
 
