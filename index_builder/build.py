@@ -330,8 +330,9 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
     item_factors = np.array(raw_items, dtype=np.float32)
     cold = np.bincount(matrix.indices, minlength=n_items) == 0
     if cold.any():
-        content = embeddings.content_vectors(
-            item_vectors, ~cold, catalog.category, catalog.brand, len(catalog.categories), len(catalog.brands))
+        features = embeddings.content_features(catalog.titles, catalog.category, catalog.brand, catalog.price,
+                                               len(catalog.categories), len(catalog.brands))
+        content = embeddings.content_vectors(item_vectors, ~cold, features, catalog.category)
         item_vectors[cold] = content
         item_factors[cold] = content * embeddings.cold_item_norm(item_factors, ~cold)
     return _Learned(item_vectors, item_factors, embeddings.normalize_rows(raw_users), user_rows, cold,
