@@ -8,9 +8,15 @@
                purchases, the user's last session with a purchase — its purchased items are the
                truth, and that session and everything the user did after it leave train; without
                purchases (MovieLens: all views), the user's last session and all its items
+  cold-items   new products: a seeded COLD_SHARE of the catalog items (`np.random.default_rng(seed)`,
+               one draw per item in order of first appearance in the events) lose every interaction,
+               anonymous ones too; they stay in items.csv, so the build sees them as cold items with
+               content vectors only. Test users are the users who touched a held-out item; their truth
+               is those items. run.py then asks Tailor to Rerank all held-out items per user (cold.py),
+               so the score measures how well content vectors order new products
 
-Anonymous events (empty user_id) always stay in train. Truth is user id -> set of test item ids;
-users without test events are not evaluated.
+Anonymous events (empty user_id) always stay in train, except on cold-items' held-out items. Truth
+is user id -> set of test item ids; users without test events are not evaluated.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ import pyarrow.parquet as pq
 
 from index_builder.inputs import find_input
 
-__all__ = ["SPLITS", "TRAIN_SHARE", "Split", "read_events", "split_events", "write_train"]
+__all__ = ["SPLITS", "TRAIN_SHARE", "COLD_SHARE", "Split", "read_events", "split_events", "write_train"]
 
-SPLITS = ("random", "time", "last-basket")
+SPLITS = ("random", "time", "last-basket", "cold-items")
 TRAIN_SHARE = 0.75
+COLD_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ def split_events(events: pa.Table, kind: str, seed: int = 42) -> Split:
         test = _tail_share(user, draws) & known
     elif kind == "time":
         test = _tail_share(user, _seconds(events).astype(np.float64)) & known
+    if kind == "cold-items":
+        return _cold_items(events, known, seed)
     as_of: dict[str, int] = {}
     if kind == "last-basket":
         test, truth_rows, basket = _last_basket(events, user)
@@ -152,3 +161,15 @@ def _last_basket(events: pa.Table, user: np.ndarray) -> tuple[np.ndarray, np.nda
     evaluated = (last[user] >= 0) & (sessions_of[user] >= 2)
     out = evaluated & (in_last | (seconds > start[user]))
     return out, evaluated & in_last & baskets, evaluated & in_last
+
+
+def _cold_items(events: pa.Table, known: np.ndarray, seed: int) -> Split:
+    """Every event of a seeded COLD_SHARE of the items leaves train; users' events on them are the truth."""
+    items = pc.dictionary_encode(pc.cast(events["item_id"], pa.string())).combine_chunks()
+    held = np.random.default_rng(seed).random(len(items.dictionary)) < COLD_SHARE
+    out = held[items.indices.to_numpy().astype(np.int64)] if len(items.dictionary) else np.zeros(0, dtype=bool)
+    rows = np.flatnonzero(out & known)
+    truth: dict[str, set[str]] = {}
+    for u, i in zip(events["user_id"].take(rows).to_pylist(), events["item_id"].take(rows).to_pylist(), strict=True):
+        truth.setdefault(u, set()).add(i)
+    return Split("cold-items", events.filter(pa.array(~out)), truth, len(rows))
