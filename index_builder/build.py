@@ -337,8 +337,9 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
     item_factors = np.array(raw_items, dtype=np.float32)
     cold = np.bincount(matrix.indices, minlength=n_items) == 0
     if cold.any():
-        content = embeddings.content_vectors(
-            item_vectors, ~cold, catalog.category, catalog.brand, len(catalog.categories), len(catalog.brands))
+        features = embeddings.content_features(catalog.titles, catalog.category, catalog.brand, catalog.price,
+                                               len(catalog.categories), len(catalog.brands))
+        content = embeddings.content_vectors(item_vectors, ~cold, features, catalog.category)
         item_vectors[cold] = content
         item_factors[cold] = content * embeddings.cold_item_norm(item_factors, ~cold)
     return _Learned(item_vectors, item_factors, embeddings.normalize_rows(raw_users), user_rows, cold,
@@ -390,7 +391,9 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,
         "titles": _fixed_width_bytes(catalog.titles),
         "category": catalog.category, "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
-        "popular_rows": popular.astype(np.int32), "neighbors": learned.neighbors,
+        "popular_rows": popular.astype(np.int32), "channel_popular_rows": _trending(config, catalog, events, popular,
+                                                                                   reference_ms),
+        "neighbors": learned.neighbors,
         "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,
     }.items():
         staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
@@ -414,6 +417,17 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     manifest.revisit_share = revisit
     _facts_summary(manifest, facts, consent, countries, age_bands)
     return manifest
+
+
+def _trending(config: BuildConfig, catalog: _Catalog, events: _Events, popular: np.ndarray,
+              reference_ms: int) -> np.ndarray:
+    """Per channel, its in-stock items by event weight decayed like the popular list (item_signals)."""
+    weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
+    halvings = np.maximum(reference_ms - events.ts, 0) / _DAY_MS / config.popularity_half_life_days
+    weight = weights[events.kind] * events.value * np.exp2(halvings.min(initial=0.0) - halvings)
+    stocked = catalog.in_stock[events.item]
+    return item_signals.channel_popular_rows(events.channel[stocked], events.item[stocked], weight[stocked],
+                                             popular, _CELL_LIST)
 
 
 def _complements(config: BuildConfig, staging: Staging, events: _Events, consent: np.ndarray, n_items: int) -> None:

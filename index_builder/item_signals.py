@@ -7,7 +7,9 @@
 - segment popularity: per RFM segment, each item's weighted events from that segment's shoppers over
   the segment's most popular item's, 0..1 ([segments, items]);
 - cell popular rows: per demographic cell (country x age band, `cell_code`), its most popular items,
-  -1 padded ([cells, k]), for shoppers too new for anything personal.
+  -1 padded ([cells, k]), for shoppers too new for anything personal;
+- channel popular rows: per channel (artifact.CHANNELS), what is trending there, -1 padded
+  ([channels, k]; row 0 = the global list), for visitors without a profile.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 from index_builder import affinities
 from protos import artifact
 
-__all__ = ["item_price_positions", "first_seen", "segment_popularity", "cell_code", "cell_popular_rows"]
+__all__ = ["item_price_positions", "first_seen", "segment_popularity", "cell_code", "cell_popular_rows",
+           "channel_popular_rows"]
 
 
 def item_price_positions(category: np.ndarray, price: np.ndarray) -> np.ndarray:
@@ -56,4 +59,15 @@ def cell_popular_rows(cell_of_event: np.ndarray, item: np.ndarray, weight: np.nd
     out = np.full((n_cells, k), -1, dtype=np.int32)
     owner = np.repeat(np.arange(n_cells), np.diff(bounds))
     out[owner, np.arange(len(rows)) - bounds[owner]] = rows
+    return out
+
+
+def channel_popular_rows(channel_of_event: np.ndarray, item: np.ndarray, weight: np.ndarray, popular: np.ndarray,
+                         k: int) -> np.ndarray:
+    """[len(CHANNELS), k] int32: each channel's k items with the most (decayed) event weight, -1 where it has
+    fewer; row 0 ("unknown": all channels) is the head of the global `popular` list."""
+    out = cell_popular_rows(channel_of_event, item, weight, len(artifact.CHANNELS), k)
+    out[0] = -1
+    head = popular[:k]
+    out[0, :len(head)] = head
     return out

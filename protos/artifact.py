@@ -42,6 +42,10 @@ ROOT/
     segment_popularity.npy      float32 [SEGMENTS, items] 0..1: each segment's popularity per item
     cell_popular_rows.npy       int32 [cells, k]: each demographic cell's most popular rows, -1 padded
                                 (cell = (country + 1) x (len(manifest.age_bands) + 1) + age band + 1)
+    channel_popular_rows.npy    int32 [len(CHANNELS), k]: per channel, its trending in-stock rows (events on that
+                                channel, decayed like popular_rows), -1 padded; row 0 (all channels) is the
+                                head of popular_rows. The top-up for a visitor without a profile on a channel
+                                starts from that channel's row
     store.lmdb                  LMDB (`open_store`), one named db:
                                   profiles: user id -> profile record (`pack_profile`): consent,
                                   scalar facts (RFM, segment, CLV, lifecycle, price band, tags,
@@ -78,7 +82,7 @@ __all__ = [
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 PROFILE_LAYOUT = 4
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
@@ -105,7 +109,7 @@ class ArraySpec:
 
 
 # Row arrays whose short lists are padded with -1.
-_PADDED = ("cell_popular_rows", "bought_together", "viewed_together")
+_PADDED = ("cell_popular_rows", "bought_together", "viewed_together", "channel_popular_rows")
 
 ITEM_ARRAYS = {
     "vectors": ArraySpec("item_vectors.npy", "<f4"),
@@ -130,6 +134,7 @@ ITEM_ARRAYS = {
     "first_seen": ArraySpec("item_first_seen.npy", "<i8"),
     "segment_popularity": ArraySpec("segment_popularity.npy", "<f4", items_axis=1),
     "cell_popular_rows": ArraySpec("cell_popular_rows.npy", "<i4", per_item=False),
+    "channel_popular_rows": ArraySpec("channel_popular_rows.npy", "<i4", per_item=False),
 }
 
 
@@ -433,13 +438,16 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
         if rows.ndim != 2 or rows.shape != weights.shape:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: shape {rows.shape}, weights {weights.shape}")
     for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows", "bought_together",
-                 "viewed_together"):
+                 "viewed_together", "channel_popular_rows"):
         lowest = -1 if name in _PADDED else 0  # -1 pads a short list
         if arrays[name].size and not lowest <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
     if arrays["segment_popularity"].shape[0] != len(SEGMENTS) or arrays["cell_popular_rows"].ndim != 2:
         raise ManifestMismatch(f"{ITEM_ARRAYS['segment_popularity'].file} or {ITEM_ARRAYS['cell_popular_rows'].file}:"
                                " wrong shape")
+    if arrays["channel_popular_rows"].ndim != 2 or arrays["channel_popular_rows"].shape[0] != len(CHANNELS):
+        raise ManifestMismatch(f"{ITEM_ARRAYS['channel_popular_rows'].file}: shape "
+                               f"{arrays['channel_popular_rows'].shape}, expected ({len(CHANNELS)}, k)")
     rate, days = arrays["repurchase_rate"], arrays["repurchase_days"]
     if rate.size and not (np.isfinite(rate).all() and 0.0 <= float(rate.min()) <= float(rate.max()) <= 1.0):
         raise ManifestMismatch(f"{ITEM_ARRAYS['repurchase_rate'].file}: values outside [0, 1]")

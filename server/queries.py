@@ -54,6 +54,7 @@ class Query:
     session_id: str = ""  # the live session whose interactions join `session_ids` (server/live.py)
     with_details: bool = False  # answer each item's title, category and price too
     page: int = 0  # Context.page: a Page value (PAGE_UNSPECIFIED = 0)
+    channel: int = 0  # Context.channel: a Channel value, the index into artifact.CHANNELS (0 = unspecified)
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -126,6 +127,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "with_details": request.with_details,
         "session_id": _check_id(request.context.session_id, "context.session_id", optional=True),
         "page": request.context.page,
+        "channel": request.context.channel,
     }
 
 

@@ -5,11 +5,12 @@ pages, without a history, or without an item-item model: index neighbours of the
 kept where eligible (not excluded, in stock, passing the filters) -> profile score terms
 (server/scoring.py) -> plus the shopper's purchases whose repurchase cycle is due (buy again) ->
 complements of the cart (cart page) or the page's product in the first places (server/complements.py) ->
-topped up from the shopper's demographic cell's or segment's popular items, else the popularity
-list -> top n.
+topped up from the shopper's demographic cell's or segment's popular items, a visitor's channel's
+trending items, else the popularity list -> top n.
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
-blended with the shopper's affinity, then the profile terms) -> top n; unknown candidates keep
-their search order.
+blended with the shopper's affinity — item-item, or cosine when no candidate has an item-item
+score, as for new items — then the profile terms) -> top n; unknown candidates keep their search
+order.
 
 A later step (rules, diversity, exploration, an experiment's policy) is one more line here.
 """
@@ -39,7 +40,8 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
 
 
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter,
-              basket: Basket = NO_BASKET) -> Ranked:
+              basket: Basket = NO_BASKET, channel: int = 0) -> Ranked:
+    """`channel`: the request's Context.channel, whose trending list tops up a visitor without a profile."""
     catalog = snapshot.catalog
     shopper = signals.shopper
     fetch = n * policy.profile_overfetch if shopper is not None and policy.uses_profile else n
@@ -55,7 +57,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, n,
-                              scoring.fallback_rows(catalog, shopper, policy))
+                              scoring.fallback_rows(catalog, shopper, policy, channel))
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     return complements.name_anchors(catalog, c, basket, policy)
 
@@ -78,9 +80,13 @@ def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_s
 
 
 def _affinity(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, rows: np.ndarray) -> np.ndarray | None:
-    """The shopper's affinity to each candidate: item-item where it applies, else cosine to the query vector."""
+    """The shopper's affinity to each candidate: item-item where it applies and tells the candidates apart,
+    else cosine to the query vector (new items nobody touched have no item-item scores, but a content
+    vector in the same space)."""
     if policy.rerank_item_item and _item_item_applies(snapshot, policy, signals):
-        return stages.item_item_affinity(snapshot.catalog, signals.seeds, signals.seed_weights, rows)
+        scores = stages.item_item_affinity(snapshot.catalog, signals.seeds, signals.seed_weights, rows)
+        if scores.any() or signals.vector is None:
+            return scores
     if signals.vector is None:
         return None
     return stages.affinity(snapshot.catalog.vectors, rows, signals.vector)

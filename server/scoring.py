@@ -140,10 +140,16 @@ def explain(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float
     return c.with_(reasons=c.reasons | np.where(known, marks, 0).astype(_MASK))
 
 
-def fallback_rows(catalog: Catalog, shopper: Shopper | None, policy: RankingPolicy) -> tuple[np.ndarray, int]:
+def fallback_rows(catalog: Catalog, shopper: Shopper | None, policy: RankingPolicy,
+                  channel: int = 0) -> tuple[np.ndarray, int]:
     """Where the top-up comes from, and the reason to give: for a known shopper with a history shorter than
     policy.fallback_history, their demographic cell's popular list when it has one, else their segment's
-    most popular items; else the global popular list."""
+    most popular items; for a visitor without a profile on a channel (Context.channel) with a trending list,
+    that list; else the global popular list itself (`catalog.popular_rows`)."""
+    trending = catalog.channel_popular_rows
+    if shopper is None and 0 < channel < trending.shape[0] and trending.shape[1] and trending[channel, 0] >= 0:
+        listed = trending[channel]
+        return listed[listed >= 0].astype(np.int64), reasons.POPULAR
     if shopper is not None and shopper.history < policy.fallback_history:
         cells = catalog.cell_popular_rows
         if 0 < shopper.cell < cells.shape[0] and cells.shape[1] and cells[shopper.cell, 0] >= 0:
@@ -152,4 +158,4 @@ def fallback_rows(catalog: Catalog, shopper: Shopper | None, policy: RankingPoli
         lists = catalog.segment_popular_rows
         if shopper.segment < len(lists) and len(lists[shopper.segment]):
             return lists[shopper.segment], reasons.SEGMENT_POPULAR
-    return catalog.popular_rows.astype(np.int64), reasons.POPULAR
+    return catalog.popular_rows, reasons.POPULAR

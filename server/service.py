@@ -158,7 +158,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         with self._holder.use() as snapshot:
             signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
             ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
-                                       basket_of(snapshot.catalog, query))
+                                       basket_of(snapshot.catalog, query), query.channel)
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
         return response

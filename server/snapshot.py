@@ -74,6 +74,8 @@ class Catalog:
     category_names: np.ndarray  # object [categories]: code -> name, for responses
     # Derived at load: per segment, its most popular in-stock rows (best first).
     segment_popular_rows: tuple[np.ndarray, ...] = ()
+    # [len(CHANNELS), k] trending rows per channel, -1 padded (row 0: all channels); none in memory snapshots.
+    channel_popular_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
 
     @property
     def n_items(self) -> int:

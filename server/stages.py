@@ -244,14 +244,15 @@ def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filt
                    source: tuple[np.ndarray, int] | None = None) -> Candidates:
     """Fill up to n with eligible popular items not yet present, scored below every candidate.
 
-    `source` is (rows best first, reason) of a shopper's own popular list (scoring.fallback_rows),
-    followed by the global popular list; default: the global list alone (reason popular)."""
+    `source` is (rows best first, reason) of a shopper's own or their channel's popular list
+    (scoring.fallback_rows), followed by the global popular list; default (or `catalog.popular_rows`
+    itself): the global list alone (reason popular)."""
     missing = n - int(c.keep.sum())
     if missing <= 0:
         return c
     rows = catalog.popular_rows.astype(np.int64)
     masks = np.full(len(rows), reasons.bit(reasons.POPULAR), dtype=_MASK)
-    if source is not None and source[1] != reasons.POPULAR:
+    if source is not None and source[0] is not catalog.popular_rows:
         own = source[0]
         rows = np.concatenate([own, rows[~member(rows, own)]])
         masks = np.concatenate([np.full(len(own), reasons.bit(source[1]), dtype=_MASK), masks[:len(rows) - len(own)]])

@@ -1,6 +1,7 @@
 """`tailor evaluate`: Tailor and baselines on a held-out split of a builder-format store.
 
-  tailor evaluate --data DIR [--split random|time|last-basket|session] [--k 10] [--json FILE] [--html FILE] [--seed 42]
+  tailor evaluate --data DIR [--split random|time|last-basket|session|cold-items] [--k 10] [--json FILE]
+                  [--html FILE] [--seed 42]
 
 DIR holds items, users and events as `tailor build` reads them (`tailor import movielens` writes one).
 """

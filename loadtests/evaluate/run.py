@@ -5,7 +5,8 @@ server started in this process on a free port, one `Recommend(n=k, user_id=U)` p
 through `TailorClient`. The baselines (baselines.py) are fitted on the same train events and
 scored by the same functions (metrics.py), overall and per activity bucket (buckets.py). The
 same server then reorders a noisy upstream list of each test user's held-out items and sampled
-negatives with one `Rerank` call per user (rerank.py).
+negatives with one `Rerank` call per user (rerank.py); on the cold-items split, all the held-out
+(cold) items instead, scored against a random and a same-category order (cold.py).
 
 On the session split the evaluated units are held-out sessions: one anonymous
 `Recommend(n=k, session=...)` each (no user_id), against the session baselines
@@ -21,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from tqdm import tqdm
 
@@ -30,6 +33,7 @@ from index_builder.config import load_build_config
 from index_builder.inputs import ITEMS, USERS, find_input, read_table
 from loadtests.evaluate.baselines import ModelRun, interactions, run_baselines, run_session_baselines
 from loadtests.evaluate.buckets import BucketScores, bucket_scores
+from loadtests.evaluate.cold import cold_candidates, score_cold
 from loadtests.evaluate.metrics import Scores, ndcg, per_user, score_all
 from loadtests.evaluate.rerank import CandidateSets, RerankReport, rerank_all, sample_candidates, score_rerank
 from loadtests.evaluate.splits import Split, read_events, split_events, write_train
@@ -93,8 +97,14 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
         data = interactions(cut.train, known + test_users, items)
         history = data.matrix[np.array([data.user_row[u] for u in test_users], dtype=np.int64)]
     truth = [cut.truth[u] for u in test_users]
-    sets = None if cut.sessions else sample_candidates(test_users, _columns(truth, items), history,
-                                                       np.asarray(data.matrix.sum(axis=0)).ravel(), seed)
+    if cut.sessions:
+        sets = None
+    elif split == "cold-items":
+        sets = cold_candidates(test_users, _columns(truth, items), _cold_columns(cut, items), history,
+                               _categories(data_dir), seed)
+    else:
+        sets = sample_candidates(test_users, _columns(truth, items), history,
+                                 np.asarray(data.matrix.sum(axis=0)).ravel(), seed)
     popularity = dict(zip(items, np.asarray((data.matrix > 0).sum(axis=0)).ravel().tolist(), strict=True))
 
     def scored(recs: list[list[str]]) -> Scores:
@@ -108,9 +118,10 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
     runs = [ModelRun(TAILOR, tailor.recs, tailor.fit_seconds), *baselines]
     buckets = bucket_scores(np.asarray(history.sum(axis=1)).ravel(),
                             {run.name: per_user(ndcg, run.recs, truth, k) for run in runs})
+    scorer = score_cold if split == "cold-items" else score_rerank
     report = Report(str(data_dir), split, k, seed, len(test_users), len(items), cut.train.num_rows, cut.test_events,
                     results, time.perf_counter() - start, buckets,
-                    score_rerank(sets, items, tailor.reranked, k, tailor.rerank_seconds) if sets else None)
+                    scorer(sets, items, tailor.reranked, k, tailor.rerank_seconds) if sets else None)
     log.info("evaluate_done split=%s users=%d seconds=%.1f", split, len(test_users), report.wall_seconds)
     return report
 
@@ -134,6 +145,19 @@ def _session_rows(sessions: list[list[tuple[str, str]]], items: list[str]) -> tu
     last = sp.csr_matrix((np.ones(len(ends), dtype=np.float32), ([r for r, _ in ends], [c for _, c in ends])),
                          shape=shape)
     return history, last
+
+
+def _cold_columns(cut: Split, items: list[str]) -> np.ndarray:
+    """Catalog columns of the items without a train event: cold in the build."""
+    trained = pc.is_in(pa.array(items, pa.string()), value_set=pc.unique(pc.cast(cut.train["item_id"], pa.string())))
+    return np.flatnonzero(~trained.to_numpy(zero_copy_only=False))
+
+
+def _categories(data_dir: Path) -> np.ndarray:
+    """Each catalog item's primary category as a code (the first of `a|b|c`)."""
+    category = read_table(find_input(data_dir, "items"), ITEMS)["category"]
+    primary = pc.replace_substring_regex(category, r"\|.*$", "")
+    return pc.dictionary_encode(primary).combine_chunks().indices.to_numpy().astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,16 @@
                the newest MAX_SESSION of them, the API's limit), sent anonymously (no user_id) as of
                the last event. MovieLens sessions are user-days. test_events counts every held-out event.
 
-Anonymous events (empty user_id) stay in train except in held-out sessions. Truth is user id (session:
-session id) -> set of test item ids; users without test events are not evaluated.
+  cold-items   new products: a seeded COLD_SHARE of the catalog items (`np.random.default_rng(seed)`,
+               one draw per item in order of first appearance in the events) lose every interaction,
+               anonymous ones too; they stay in items.csv, so the build sees them as cold items with
+               content vectors only. Test users are the users who touched a held-out item; their truth
+               is those items. run.py then asks Tailor to Rerank all held-out items per user (cold.py),
+               so the score measures how well content vectors order new products
+
+Anonymous events (empty user_id) stay in train except in held-out sessions and on cold-items'
+held-out items. Truth is user id (session: session id) -> set of test item ids; users without test
+events are not evaluated.
 """
 
 from __future__ import annotations
@@ -36,12 +44,13 @@ import pyarrow.parquet as pq
 
 from index_builder.inputs import find_input
 
-__all__ = ["MAX_SESSION", "SESSION_SHARE", "SPLITS", "TRAIN_SHARE", "Split", "read_events", "split_events",
-           "write_train"]
+__all__ = ["MAX_SESSION", "SESSION_SHARE", "COLD_SHARE", "SPLITS", "TRAIN_SHARE", "Split", "read_events",
+           "split_events", "write_train"]
 
-SPLITS = ("random", "time", "last-basket", "session")
+SPLITS = ("random", "time", "last-basket", "session", "cold-items")
 TRAIN_SHARE = 0.75
 SESSION_SHARE = 0.15
+COLD_SHARE = 0.10
 MAX_SESSION = 100  # interactions a request's session may hold (protos/decision.proto)
 
 
@@ -83,6 +92,8 @@ def split_events(events: pa.Table, kind: str, seed: int = 42) -> Split:
         test = _tail_share(user, draws) & known
     elif kind == "time":
         test = _tail_share(user, _seconds(events).astype(np.float64)) & known
+    if kind == "cold-items":
+        return _cold_items(events, known, seed)
     as_of: dict[str, int] = {}
     if kind == "last-basket":
         test, truth_rows, basket = _last_basket(events, user)
@@ -200,3 +211,15 @@ def _held_out_sessions(events: pa.Table, seed: int) -> Split:
     as_of = {names[s]: int(seconds[last[s]]) for s in sorted(chosen)}
     out = held[code]
     return Split("session", events.filter(pa.array(~out)), truth, int(out.sum()), as_of, sessions)
+
+
+def _cold_items(events: pa.Table, known: np.ndarray, seed: int) -> Split:
+    """Every event of a seeded COLD_SHARE of the items leaves train; users' events on them are the truth."""
+    items = pc.dictionary_encode(pc.cast(events["item_id"], pa.string())).combine_chunks()
+    held = np.random.default_rng(seed).random(len(items.dictionary)) < COLD_SHARE
+    out = held[items.indices.to_numpy().astype(np.int64)] if len(items.dictionary) else np.zeros(0, dtype=bool)
+    rows = np.flatnonzero(out & known)
+    truth: dict[str, set[str]] = {}
+    for u, i in zip(events["user_id"].take(rows).to_pylist(), events["item_id"].take(rows).to_pylist(), strict=True):
+        truth.setdefault(u, set()).add(i)
+    return Split("cold-items", events.filter(pa.array(~out)), truth, len(rows))

@@ -3,41 +3,69 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
-from index_builder.embeddings import content_vectors, normalize_rows
-
-
-def _reference_content(vectors: np.ndarray, warm: np.ndarray, category: np.ndarray, brand: np.ndarray,
-                       n_categories: int, n_brands: int) -> np.ndarray:
-    """The straightforward float64 version: group means by np.add.at, for every item."""
-    def means(codes: np.ndarray, n: int) -> np.ndarray:
-        sums = np.zeros((n, vectors.shape[1]))
-        np.add.at(sums, codes[warm], vectors[warm])
-        return sums / np.maximum(np.bincount(codes[warm], minlength=n), 1)[:, None]
-    mixed = 0.6 * means(category, n_categories)[category] + 0.4 * means(brand, n_brands)[brand]
-    return mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+from index_builder.embeddings import content_features, content_vectors, normalize_rows
 
 
-def test_cold_items_get_their_category_and_brand_direction() -> None:
+def _cold(vectors: np.ndarray, warm: np.ndarray, titles: list[str], category: np.ndarray, brand: np.ndarray,
+          price: np.ndarray | None = None) -> np.ndarray:
+    price = np.full(len(titles), 10.0, dtype=np.float32) if price is None else price
+    features = content_features(pa.array(titles), category, brand, price, int(category.max()) + 1,
+                                int(brand.max()) + 1)
+    return content_vectors(vectors, warm, features, category)
+
+
+def _word_store() -> tuple[np.ndarray, list[str], np.ndarray]:
+    """40 warm items of one category and brand: "gravel" titles point one way, "road" titles another."""
+    axes = np.eye(4, dtype=np.float32)
+    rng = np.random.default_rng(5)
+    vectors = np.array([axes[0] if i % 2 == 0 else axes[1] for i in range(40)]) + 0.05 * rng.standard_normal((40, 4))
+    titles = [f"Halurmore {'Gravel' if i % 2 == 0 else 'Road'} Helmet {100 + i}" for i in range(40)]
+    return normalize_rows(vectors), titles, np.zeros(40, dtype=np.int64)
+
+
+def test_cold_items_of_one_category_and_brand_differ_by_title_words() -> None:
+    vectors, titles, _ = _word_store()
+    warm = np.ones(42, dtype=bool)
+    warm[40:] = False
+    everything = np.vstack([vectors, np.zeros((2, 4), np.float32)])
+    cold = _cold(everything, warm, [*titles, "Halurmore Gravel Helmet 900", "Halurmore Road Helmet 901"],
+                 np.zeros(42, np.int64), np.zeros(42, np.int64))
+    assert cold.shape == (2, 4) and cold.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(cold, axis=1), 1.0, rtol=1e-5)
+    assert float(cold[0] @ cold[1]) < 0.9
+
+
+def test_a_cold_item_lands_nearest_the_warm_items_sharing_its_title_words() -> None:
+    vectors, titles, _ = _word_store()
+    everything = np.vstack([vectors, np.zeros((1, 4), np.float32)])
+    warm = np.arange(41) < 40
+    cold = _cold(everything, warm, [*titles, "Gravel helmet, new"], np.zeros(41, np.int64), np.zeros(41, np.int64))
+    gravel, road = vectors[0], vectors[1]
+    assert float(cold[0] @ gravel) > float(cold[0] @ road) + 0.3
+
+
+def test_a_cold_item_without_a_title_gets_its_category_brand_and_price_band() -> None:
     rng = np.random.default_rng(3)
-    vectors = normalize_rows(rng.standard_normal((300, 8)))
-    category, brand = rng.integers(0, 5, 300), rng.integers(0, 12, 300)
-    warm = rng.random(300) < 0.6
-    cold = content_vectors(vectors, warm, category, brand, 5, 12)
-    assert cold.shape == ((~warm).sum(), 8) and cold.dtype == np.float32
-    expected = _reference_content(vectors, warm, category, brand, 5, 12)[~warm]
-    np.testing.assert_allclose(cold, expected, atol=1e-5)
+    category = np.repeat([0, 1], 30)
+    vectors = normalize_rows(np.where(category[:, None] == 0, [1.0, 0, 0], [0, 1.0, 0]) + 0.1 * rng.random((60, 3)))
+    warm = np.ones(60, dtype=bool)
+    warm[[10, 50]] = False
+    price = np.tile(np.arange(1, 31, dtype=np.float32), 2)
+    cold = _cold(vectors, warm, [""] * 60, category, np.zeros(60, np.int64), price)
+    assert float(cold[0] @ vectors[0]) > 0.9 and float(cold[1] @ vectors[40]) > 0.9
 
 
-def test_a_category_nobody_touched_still_gets_a_fixed_direction() -> None:
-    vectors = normalize_rows(np.random.default_rng(4).standard_normal((6, 4)))
-    category, brand = np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 0, 1, 1, 1])
-    warm = np.array([True, True, True, False, False, False])
-    first = content_vectors(vectors, warm, category, brand, 2, 2)
-    again = content_vectors(vectors, warm, category, brand, 2, 2)
+def test_without_warm_items_each_category_gets_a_fixed_direction() -> None:
+    vectors = np.zeros((4, 3), np.float32)
+    category = np.array([0, 0, 1, 1])
+    warm = np.zeros(4, dtype=bool)
+    first = _cold(vectors, warm, ["a b", "c d", "", ""], category, np.zeros(4, np.int64))
+    again = _cold(vectors, warm, ["a b", "c d", "", ""], category, np.zeros(4, np.int64))
     np.testing.assert_array_equal(first, again)
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, rtol=1e-6)
-    assert np.allclose(first, first[0])  # one direction per category
+    assert np.allclose(first[0], first[1]) and not np.allclose(first[0], first[2])
 
 
 def test_normalize_rows_keeps_zero_rows_zero() -> None:

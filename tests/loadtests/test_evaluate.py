@@ -163,3 +163,16 @@ def test_a_config_file_changes_what_is_evaluated(slice200: Path, tmp_path: Path)
                                                          config=config).results}
     assert als_only["ALS"] == default["ALS"]  # the baselines do not read the config
     assert als_only["Tailor"] != default["Tailor"]
+
+
+def test_cold_items_hold_out_every_event_of_a_tenth_of_the_items() -> None:
+    items = [f"i{n}" for n in range(200)]
+    events = pa.table({"user_id": [f"u{n % 30}" if n % 7 else "" for n in range(2000)],
+                       "item_id": [items[n * 37 % 200] for n in range(2000)],
+                       "ts": [str(n) for n in range(2000)]})
+    cut = split_events(events, "cold-items", seed=3)
+    held = set(events["item_id"].to_pylist()) - set(cut.train["item_id"].to_pylist())
+    assert 5 <= len(held) <= 40  # about 10 % of 200
+    assert cut.train.num_rows + int(pc.sum(pc.is_in(events["item_id"], pa.array(sorted(held)))).as_py()) == 2000
+    assert all(truth <= held for truth in cut.truth.values()) and set().union(*cut.truth.values()) == held
+    assert "" not in cut.truth and cut == split_events(events, "cold-items", seed=3)
