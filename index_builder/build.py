@@ -342,6 +342,8 @@ def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.
         content = embeddings.content_vectors(item_vectors, ~cold, features, catalog.category)
         item_vectors[cold] = content
         item_factors[cold] = content * embeddings.cold_item_norm(item_factors, ~cold)
+        neighbors, neighbor_weights = item_item.link_cold_items(
+            neighbors, neighbor_weights, item_vectors, cold, per_cold=config.cold_links, scale=config.cold_link_weight)
     return _Learned(item_vectors, item_factors, embeddings.normalize_rows(raw_users), user_rows, cold,
                     neighbors, neighbor_weights)
 

@@ -97,6 +97,11 @@ class BuildConfig:
     clv_horizon_days: float = 90.0
     clv_margin: float = 1.0
     clv_annual_discount: float = 0.0
+    # A cold item (no interactions) is linked into the item-item lists of the cold_links warm items nearest it
+    # by content vector, weighing cold_link_weight x cosine x their typical neighbour weight (0 links: never
+    # recommended from a history, only reranked and found by the index).
+    cold_links: int = 20
+    cold_link_weight: float = 6.0
     # Fold in the live store's events (TrackEvents): live_dir, or OUT_ROOT/live when not given; false = the
     # input files alone.
     live_dir: Path | None = None
@@ -135,6 +140,8 @@ class BuildConfig:
             "clv_horizon_days": self.clv_horizon_days > 0,
             "clv_margin": 0 <= self.clv_margin <= 1,
             "clv_annual_discount": self.clv_annual_discount >= 0,
+            "cold_links": self.cold_links >= 0,
+            "cold_link_weight": self.cold_link_weight >= 0,
         }
         for key, ok in checks.items():
             if not ok:
@@ -212,7 +219,7 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "affinity_weights": _weights, "affinity_half_life_days": float, "profile_top": _integer,
     "rfm_window_days": float, "lifecycle_new_days": float, "lifecycle_active_days": float,
     "lifecycle_lapsed_days": float, "clv_horizon_days": float, "clv_margin": float, "clv_annual_discount": float,
-    "live_dir": Path, "fold_live": _boolean,
+    "live_dir": Path, "fold_live": _boolean, "cold_links": _integer, "cold_link_weight": float,
 }
 # What the [build] table may set: everything but the terminal's progress bars (`--quiet`).
 FILE_KEYS = tuple(f.name for f in fields(BuildConfig) if f.name != "show_progress")

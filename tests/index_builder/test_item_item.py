@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from index_builder.item_item import ease_neighbors
@@ -48,3 +49,21 @@ def test_revisit_share_counts_later_sessions_that_come_back_to_an_item() -> None
     assert revisit_share(user, item, session, ts, 3) == 0.5  # of user 0's two later events, one revisits
     assert revisit_share(user[:2], item[:2], session[:2], ts[:2], 3) == 0.0
     assert revisit_share(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int), 3) == 0.0
+
+
+def test_cold_items_are_linked_from_their_nearest_warm_items_replacing_the_weakest_slot() -> None:
+    from index_builder.item_item import link_cold_items
+
+    # Warm items 0-2 (each with neighbours of weights 0.4, 0.2, 0.01), cold items 3 and 4; item 3 points
+    # along item 0's vector, item 4 along item 2's.
+    neighbors = np.array([[1, 2, 4], [0, 2, 3], [0, 1, 3], [0, 0, 0], [0, 0, 0]], dtype=np.int32)
+    weights = np.array([[0.4, 0.2, 0.01]] * 3 + [[0.0] * 3] * 2, dtype=np.float32)
+    vectors = np.array([[1, 0], [0.6, 0.8], [0, 1], [1, 0.01], [0.01, 1]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    cold = np.array([False, False, False, True, True])
+    linked, linked_weights = link_cold_items(neighbors, weights, vectors, cold, per_cold=1, scale=2.0)
+    assert linked[0].tolist() == [1, 2, 3] and linked[2].tolist() == [0, 1, 4]  # the weakest slot, replaced
+    assert linked_weights[0, 2] == pytest.approx(2.0 * float(vectors[3] @ vectors[0]) * 0.2)  # scale x cos x median
+    assert linked[1].tolist() == [0, 2, 3]  # untouched
+    unchanged, _ = link_cold_items(neighbors, weights, vectors, cold, per_cold=0, scale=2.0)
+    assert unchanged is neighbors
