@@ -36,6 +36,8 @@ RETRY_OPTIONS = (
 _E = TypeVar("_E")
 _TYPES = {"view": pb.INTERACTION_TYPE_VIEW, "cart": pb.INTERACTION_TYPE_CART,
           "purchase": pb.INTERACTION_TYPE_PURCHASE}
+_CHANNELS = {"": pb.CHANNEL_UNSPECIFIED, "web": pb.CHANNEL_WEB, "app": pb.CHANNEL_APP, "email": pb.CHANNEL_EMAIL,
+             "store": pb.CHANNEL_STORE}
 _PAGES = {"": pb.PAGE_UNSPECIFIED, "home": pb.PAGE_HOME, "product": pb.PAGE_PRODUCT,
           "cart": pb.PAGE_CART, "search": pb.PAGE_SEARCH}
 
@@ -106,9 +108,9 @@ def _lookup(table: Mapping[str, _E], value: str, name: str) -> _E:
     return table[value]
 
 
-def _context(page: str, anchor_item_id: str, time_ms: int = 0, session_id: str = "") -> pb.Context:
+def _context(page: str, anchor_item_id: str, time_ms: int = 0, session_id: str = "", channel: str = "") -> pb.Context:
     return pb.Context(page=_lookup(_PAGES, page, "page"), anchor_item_id=anchor_item_id, time_ms=time_ms,
-                      session_id=session_id)
+                      session_id=session_id, channel=_lookup(_CHANNELS, channel, "channel"))
 
 
 def _session(session: Sequence[tuple[str, str]]) -> list[pb.Interaction]:
@@ -134,13 +136,14 @@ class TailorClient:
     def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
                   page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
                   request_id: str = "", timeout: float | None = None, time_ms: int = 0,
-                  with_details: bool = False, session_id: str = "") -> Decision:
+                  with_details: bool = False, session_id: str = "", channel: str = "") -> Decision:
         """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page;
         `time_ms` the moment the decision is for (0 = now); `with_details` fills each item's title,
-        category and price; `session_id` adds that session's live events (TrackEvents)."""
+        category and price; `session_id` adds that session's live events (TrackEvents); `channel` is
+        web, app, email or store."""
         request = pb.RecommendRequest(
             n=n, user_id=user_id, session=_session(session),
-            context=_context(page, anchor_item_id, time_ms, session_id),
+            context=_context(page, anchor_item_id, time_ms, session_id, channel),
             filters=_filters(filters), request_id=request_id, with_details=with_details)
         return self._call(self._stub.Recommend, request, timeout)
 

@@ -6,6 +6,8 @@ ROOT/live/                    one LMDB environment, writable, `sync` on: a put i
     events                    event_id -> EVENT record: the idempotency keys and the log to fold in
     users                     user_id -> OVERLAY record: the user's latest live interactions
     sessions                  session_id -> OVERLAY record: an (anonymous) session's live interactions
+    trending                  channel byte + item_id -> TREND record: the item's time-decayed event
+                              weight on that channel (channel 0: all channels), for the trending lists
     meta                      b"seq" -> uint64: the number of batches committed so far; each batch's
                               entries carry its number, so a build that folded the log up to
                               sequence S (manifest.live_seq) tells the server which overlay entries
@@ -14,6 +16,7 @@ ROOT/live/                    one LMDB environment, writable, `sync` on: a put i
 Records are little-endian binary (no JSON on the read path):
   EVENT    struct <qqdd BB H H H H> (timestamp_ms, stored_at_ms, qty, price, type, channel, lengths of
            user_id, session_id, item_id, and 0) then the three ids' bytes
+  TREND    struct <dq> (decayed weight as of at_ms, at_ms); halves every TRENDING_HALF_LIFE_MS
   OVERLAY  fixed-width entries (ENTRY: int64 timestamp_ms, int64 seq, uint8 type, item id as 128 bytes, NUL
            padded) in arrival order, so an append is a concatenation and a read a zero-copy view;
            at most OVERLAY_LIMIT entries (the oldest fall off)
@@ -31,7 +34,8 @@ import numpy as np
 from protos.ids import MAX_ID_BYTES
 
 __all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "DB_META", "SEQ_KEY", "OVERLAY_LIMIT", "ENTRY",
-           "LiveEvent", "Overlay", "read_seq", "pack_event", "unpack_event", "overlay_entries", "unpack_overlay",
+           "LiveEvent", "Overlay", "read_seq", "DB_TRENDING", "TRENDING_HALF_LIFE_MS", "TRENDING_WEIGHTS", "add_trend",
+           "trend_now", "pack_event", "unpack_event", "overlay_entries", "unpack_overlay",
            "append_overlay", "open_live"]
 
 LIVE_DIR = "live"
@@ -39,6 +43,11 @@ DB_EVENTS = b"events"
 DB_USERS = b"users"
 DB_SESSIONS = b"sessions"
 DB_META = b"meta"
+DB_TRENDING = b"trending"
+TRENDING_HALF_LIFE_MS = 6 * 3_600_000
+# Weight of one live event per InteractionType value (index 0 unused) in the trending lists.
+TRENDING_WEIGHTS = (0.0, 1.0, 3.0, 5.0)
+_TREND = struct.Struct("<dq")
 SEQ_KEY = b"seq"
 OVERLAY_LIMIT = 200
 _EVENT = struct.Struct("<qqddBBHHHH")
@@ -116,6 +125,22 @@ def unpack_overlay(record: bytes | memoryview | None, after_seq: int = 0) -> Ove
     return Overlay(entries[entries["seq"] > after_seq] if after_seq else entries)
 
 
+def add_trend(record: bytes | memoryview | None, weight: float, at_ms: int) -> bytes:
+    """A TREND record with `weight` added at `at_ms` (an older event adds its weight decayed to the record's time)."""
+    score, last = _TREND.unpack(bytes(record)) if record else (0.0, at_ms)
+    if at_ms >= last:
+        score, last = score * 2.0 ** (-(at_ms - last) / TRENDING_HALF_LIFE_MS) + weight, at_ms
+    else:
+        score += weight * 2.0 ** (-(last - at_ms) / TRENDING_HALF_LIFE_MS)
+    return _TREND.pack(score, last)
+
+
+def trend_now(record: bytes | memoryview, now_ms: int) -> float:
+    """A TREND record's weight decayed to `now_ms`."""
+    score, last = _TREND.unpack(bytes(record))
+    return score * 2.0 ** (-max(now_ms - last, 0) / TRENDING_HALF_LIFE_MS)
+
+
 def read_seq(txn: lmdb.Transaction, meta: object) -> int:
     raw = txn.get(SEQ_KEY, db=meta)  # type: ignore[call-overload]
     return int.from_bytes(bytes(raw), "little") if raw else 0
@@ -127,5 +152,5 @@ def open_live(root: Path, *, readonly: bool = False) -> lmdb.Environment:
     path = root / LIVE_DIR
     if not readonly:
         path.mkdir(parents=True, exist_ok=True)
-    return lmdb.open(str(path), map_size=1 << 36, max_dbs=4, sync=True, metasync=True, readonly=readonly,
+    return lmdb.open(str(path), map_size=1 << 36, max_dbs=5, sync=True, metasync=True, readonly=readonly,
                      lock=True, readahead=False)

@@ -42,6 +42,7 @@ class LiveStore:
             self._users = self._env.open_db(live.DB_USERS)
             self._sessions = self._env.open_db(live.DB_SESSIONS)
             self._meta = self._env.open_db(live.DB_META)
+            self._trending = self._env.open_db(live.DB_TRENDING)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store {root / live.LIVE_DIR}: cannot open: {exc}") from exc
 
@@ -60,6 +61,7 @@ class LiveStore:
                     txn.put(live.SEQ_KEY, seq.to_bytes(8, "little"), db=self._meta)
                     self._append(txn, self._users, fresh, lambda e: e.user_id, seq)
                     self._append(txn, self._sessions, fresh, lambda e: e.session_id, seq)
+                    self._trend(txn, fresh)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
         return Stored(len(fresh), len(keep) - len(fresh), len(events) - len(keep))
@@ -74,6 +76,31 @@ class LiveStore:
         for name, added in by_key.items():
             k = name.encode()
             txn.put(k, live.append_overlay(txn.get(k, db=db), live.overlay_entries(added, seq)), db=db)
+
+    def _trend(self, txn: lmdb.Transaction, events: list[LiveEvent]) -> None:
+        """Add the events to their items' trending weights, per channel and over all channels (0)."""
+        added: dict[bytes, tuple[float, int]] = {}
+        for e in events:
+            weight = live.TRENDING_WEIGHTS[e.type] if 0 < e.type < len(live.TRENDING_WEIGHTS) else 0.0
+            for channel in {0, e.channel}:
+                key = bytes((channel,)) + e.item_id.encode()
+                total, at = added.get(key, (0.0, e.timestamp_ms))
+                added[key] = (total + weight, max(at, e.timestamp_ms))
+        for key, (weight, at) in added.items():
+            txn.put(key, live.add_trend(txn.get(key, db=self._trending), weight, at), db=self._trending)
+
+    def trending(self, now_ms: int, k: int) -> dict[int, list[str]]:
+        """Per channel (0 = all), the k items with the most decayed live event weight at `now_ms`, best
+        first (a scan of the trending db: for a periodic refresh, not per request)."""
+        scores: dict[int, list[tuple[float, str]]] = defaultdict(list)
+        try:
+            with self._env.begin() as txn:
+                for key, value in txn.cursor(db=self._trending).iternext():
+                    raw = bytes(key)
+                    scores[raw[0]].append((live.trend_now(value, now_ms), raw[1:].decode()))
+        except lmdb.Error as exc:
+            raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
+        return {channel: [item for _, item in sorted(pairs, reverse=True)[:k]] for channel, pairs in scores.items()}
 
     def overlay(self, user_id: str, session_id: str = "", after_seq: int = 0) -> tuple[Overlay, Overlay]:
         """The user's and the session's live interactions not yet folded into the served version (those

@@ -40,8 +40,9 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
 
 
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter,
-              basket: Basket = NO_BASKET, channel: int = 0) -> Ranked:
-    """`channel`: the request's Context.channel, whose trending list tops up a visitor without a profile."""
+              basket: Basket = NO_BASKET, channel: int = 0, trending: np.ndarray | None = None) -> Ranked:
+    """`channel`: the request's Context.channel, whose trending list tops up a visitor without a profile;
+    `trending`: what trends in the live store on that channel now, ahead of it."""
     catalog = snapshot.catalog
     shopper = signals.shopper
     fetch = n * policy.profile_overfetch if shopper is not None and policy.uses_profile else n
@@ -57,7 +58,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, n,
-                              scoring.fallback_rows(catalog, shopper, policy, channel))
+                              scoring.fallback_rows(catalog, shopper, policy, channel, trending))
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     return complements.name_anchors(catalog, c, basket, policy)
 

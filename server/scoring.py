@@ -141,11 +141,15 @@ def explain(catalog: Catalog, c: Candidates, shopper: Shopper | None, now: float
 
 
 def fallback_rows(catalog: Catalog, shopper: Shopper | None, policy: RankingPolicy,
-                  channel: int = 0) -> tuple[np.ndarray, int]:
+                  channel: int = 0, live: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Where the top-up comes from, and the reason to give: for a known shopper with a history shorter than
     policy.fallback_history, their demographic cell's popular list when it has one, else their segment's
     most popular items; for a visitor without a profile on a channel (Context.channel) with a trending list,
-    that list; else the global popular list itself (`catalog.popular_rows`)."""
+    that list; else the global popular list itself (`catalog.popular_rows`). For a visitor without a
+    profile, `live` (what is trending in the live store now, server/trending.py) comes first."""
+    if shopper is None and live is not None and len(live):
+        built, _ = fallback_rows(catalog, None, policy, channel)
+        return np.concatenate([live, built[~stages.member(built, live)]]), reasons.POPULAR
     trending = catalog.channel_popular_rows
     if shopper is None and 0 < channel < trending.shape[0] and trending.shape[1] and trending[channel, 0] >= 0:
         listed = trending[channel]

@@ -39,6 +39,7 @@ from server.respond import fill_items
 from server.signals import gather_signals
 from server.snapshot import Snapshot
 from server.tracking import check_events
+from server.trending import TrendingCache
 from server.versions import SnapshotHolder
 
 __all__ = ["DecisionServicer", "EventsServicer"]
@@ -144,6 +145,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         self._policy = config.ranking
         self._holder = holder
         self._live = live
+        self._trending = TrendingCache(live) if live is not None else None
 
     def _overlay(self, query: queries.Query, snapshot: Snapshot) -> tuple[Overlay, Overlay] | None:
         """The live interactions of the request's user and session that `snapshot` does not hold yet:
@@ -158,7 +160,8 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         with self._holder.use() as snapshot:
             signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
             ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
-                                       basket_of(snapshot.catalog, query), query.channel)
+                                       basket_of(snapshot.catalog, query), query.channel,
+                                       self._trending.rows(snapshot, query.channel) if self._trending else None)
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
         return response

@@ -209,3 +209,15 @@ def test_a_build_while_events_arrive_folds_them_in_without_counting_any_twice(ow
                 assert client.get_profile(LOYAL_USER).views == base + sent[0]
     finally:
         server.stop()
+
+
+def test_what_trends_live_on_a_channel_leads_a_new_visitors_answer(own_client: TailorClient, built: Built) -> None:
+    """A new visitor (no profile, no session) on the app is first shown what app shoppers are buying right
+    now; the build's lists follow."""
+    popular = [i.item_id for i in own_client.recommend(10).items]
+    rising = next(i for i in built.store.category if built.store.in_stock[i] and i not in popular)
+    own_client.track([_event(f"trend-{k}", rising, session_id=f"s-trend-{k}", kind=pb.INTERACTION_TYPE_PURCHASE,
+                             channel=pb.CHANNEL_APP) for k in range(20)])
+    assert wait_until(lambda: own_client.recommend(10, channel="app").items[0].item_id == rising, 30,
+                      "never trended")
+    assert own_client.recommend(10).items[0].item_id == rising  # over all channels too
