@@ -28,9 +28,14 @@ RETRY_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 50),
     ("grpc.min_reconnect_backoff_ms", 50),
     ("grpc.service_config", json.dumps({"methodConfig": [{
-        "name": [{"service": "tailor.v1.Decision"}, {"service": "tailor.v1.Events"}],
+        "name": [{"service": "tailor.v1.Decision"}],
         "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.05s", "maxBackoff": "0.2s",
                         "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+    }, {
+        # A worker busy with writes answers RESOURCE_EXHAUSTED at once: back off and retry (same event ids).
+        "name": [{"service": "tailor.v1.Events"}],
+        "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.05s", "maxBackoff": "1s",
+                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]},
     }]})),
 )
 _E = TypeVar("_E")

@@ -16,6 +16,7 @@ import argparse
 import csv
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -24,7 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from clients.client import TailorClient, default_target
-from clients.errors import TailorClientError
+from clients.errors import Overloaded, TailorClientError
 from protos import decision_pb2 as pb
 
 __all__ = ["main", "read_events"]
@@ -81,12 +82,22 @@ def read_events(path: Path) -> Iterator[tuple[int, pb.Event | str]]:
             yield line, str(exc)
 
 
+def _patiently(client: TailorClient, events: list[pb.Event], attempts: int = 8) -> pb.TrackEventsResponse:
+    """track(), backing off while the server is busy with other writes (the same event ids: no double count)."""
+    for attempt in range(attempts - 1):
+        try:
+            return client.track(events, timeout=30)
+        except Overloaded:
+            time.sleep(0.5 * 2**attempt)  # a back-off between attempts, not a synchronisation
+    return client.track(events, timeout=30)
+
+
 def _send(client: TailorClient, path: Path, batch: int, quiet: bool) -> Counter[str]:
     totals: Counter[str] = Counter()
     pending: list[tuple[int, pb.Event]] = []
 
     def flush() -> None:
-        answer = client.track([e for _, e in pending], timeout=30)
+        answer = _patiently(client, [e for _, e in pending])
         totals.update(accepted=answer.accepted, duplicates=answer.duplicates, not_stored=answer.not_stored)
         for r in answer.rejected:
             totals[f"rejected {r.field}: {r.reason}"] += 1

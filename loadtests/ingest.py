@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import random
 import shutil
 import sys
@@ -40,6 +41,8 @@ from protos import artifact, decision_pb2_grpc
 from protos import decision_pb2 as pb
 
 __all__ = ["main"]
+
+log = logging.getLogger(__name__)
 
 _FRESH = [("grpc.use_local_subchannel_pool", 1), *RETRY_OPTIONS]
 _TYPES = (pb.INTERACTION_TYPE_VIEW,) * 8 + (pb.INTERACTION_TYPE_CART, pb.INTERACTION_TYPE_PURCHASE)
@@ -93,7 +96,7 @@ def _batches(seed: int, users: Sequence[str], items: Sequence[str], count: int, 
 
 def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[int, list[float]]:
     latencies: list[float] = []
-    stored = [0]
+    stored, refused = [0], [0]
     deadline = time.monotonic() + seconds
 
     def send(own: list[bytes]) -> None:
@@ -103,7 +106,11 @@ def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[i
                                        response_deserializer=pb.TrackEventsResponse.FromString)
 
             def one() -> None:
-                reply = call(next(queue), timeout=10)
+                try:
+                    reply = call(next(queue), timeout=10)
+                except grpc.RpcError:  # still busy after the client's retries: that batch is not stored
+                    refused[0] += 1
+                    return
                 stored[0] += reply.accepted + reply.not_stored
             try:
                 _loop(deadline, one, latencies)
@@ -111,6 +118,8 @@ def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[i
                 return
 
     _run_threads([functools.partial(send, own) for own in batches])
+    if refused[0]:
+        log.warning("ingest_refused batches=%d", refused[0])
     return stored[0], latencies
 
 

@@ -75,7 +75,9 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     live = LiveStore(config.artifacts) if config.live else None
     decision_pb2_grpc.add_DecisionServicer_to_server(make_servicer(config, holder, metrics, live), server)
     if live is not None:
-        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live), server)
+        # Writes may take half a worker's threads (at least one): reads are never starved by a burst.
+        writes = max(1, config.threads // 2)
+        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live, writes), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, EVENTS_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),

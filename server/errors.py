@@ -5,6 +5,8 @@ TailorError
  |                       google.rpc.BadRequest field violation)
  +-- NotFound            NOT_FOUND: the thing asked for is not known (e.g. GetProfile of an
  |                       unknown user, or of one without consent: nothing about them is kept)
+ +-- Busy                RESOURCE_EXHAUSTED: a worker's share of calls of this kind is taken
+ |                       (TrackEvents: so writes never starve reads); retry after a back-off
  +-- ArtifactError       INTERNAL: a version that cannot be opened, does not verify, or fails
                          to read (LMDB, FAISS, arrays); converted where the library is called
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import grpc
 
-__all__ = ["TailorError", "InvalidRequest", "NotFound", "ArtifactError", "status_of"]
+__all__ = ["TailorError", "InvalidRequest", "NotFound", "Busy", "ArtifactError", "status_of"]
 
 
 class TailorError(Exception):
@@ -34,6 +36,10 @@ class NotFound(TailorError):
     """What the request names is not known."""
 
 
+class Busy(TailorError):
+    """Too many calls of this kind in flight on this worker."""
+
+
 class ArtifactError(TailorError):
     """A version directory that cannot be opened, fails verification, or fails to read."""
 
@@ -41,6 +47,7 @@ class ArtifactError(TailorError):
 _STATUS: dict[type[TailorError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
     NotFound: grpc.StatusCode.NOT_FOUND,
+    Busy: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ArtifactError: grpc.StatusCode.INTERNAL,
 }
 

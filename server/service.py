@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from protos.live import Overlay
 from server import queries, ranking
 from server.complements import basket_of
 from server.config import ServerConfig
-from server.errors import InvalidRequest, NotFound, TailorError, status_of
+from server.errors import Busy, InvalidRequest, NotFound, TailorError, status_of
 from server.live import LiveStore
 from server.metrics import Metrics
 from server.profile_view import profile_message
@@ -192,16 +193,23 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
 class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
     """TrackEvents: check each event, store the valid ones durably (server/live.py), answer the counts."""
 
-    def __init__(self, holder: SnapshotHolder, metrics: Metrics, live: LiveStore) -> None:
+    def __init__(self, holder: SnapshotHolder, metrics: Metrics, live: LiveStore, max_writes: int) -> None:
         super().__init__(metrics)
         self._holder = holder
         self._live = live
+        # At most this many TrackEvents at once per worker: the rest of its threads stay free for reads.
+        self._writes = threading.BoundedSemaphore(max_writes)
 
     @_entry
     def TrackEvents(self, request: pb.TrackEventsRequest, context: grpc.ServicerContext) -> pb.TrackEventsResponse:
         events, rejected = check_events(request)
-        with self._holder.use() as snapshot:
-            stored = self._live.store(events, snapshot.may_keep)
+        if not self._writes.acquire(blocking=False):
+            raise Busy("events: this worker is storing as many batches as it takes at once; retry shortly")
+        try:
+            with self._holder.use() as snapshot:
+                stored = self._live.store(events, snapshot.may_keep)
+        finally:
+            self._writes.release()
         return pb.TrackEventsResponse(
             accepted=stored.accepted, duplicates=stored.duplicates, not_stored=stored.not_stored,
             rejected=[pb.TrackEventsResponse.Rejected(index=r.index, field=r.field, reason=r.reason)

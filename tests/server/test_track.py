@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -221,3 +222,28 @@ def test_what_trends_live_on_a_channel_leads_a_new_visitors_answer(own_client: T
     assert wait_until(lambda: own_client.recommend(10, channel="app").items[0].item_id == rising, 30,
                       "never trended")
     assert own_client.recommend(10).items[0].item_id == rising  # over all channels too
+
+
+def test_a_worker_busy_with_writes_answers_resource_exhausted_and_keeps_reading(own_root: Path, built: Built) -> None:
+    """Writes may hold only their share of a worker's threads: the next one is refused at once, with
+    RESOURCE_EXHAUSTED (the client backs off and retries with the same event ids)."""
+    from loadtests.floor import OfflineContext
+    from server.live import LiveStore
+    from server.metrics import process_metrics
+    from server.service import EventsServicer
+    from server.snapshot import load_snapshot, resolve_current
+    from server.versions import SnapshotHolder
+
+    holder = SnapshotHolder(load_snapshot(resolve_current(own_root)))
+    store = LiveStore(own_root)
+    try:
+        servicer = EventsServicer(holder, process_metrics(), store, max_writes=1)
+        context: Any = OfflineContext()  # just enough of a ServicerContext to call the servicer directly
+        request = pb.TrackEventsRequest(events=[_event("busy-1", next(iter(built.store.category)), session_id="s")])
+        assert servicer.TrackEvents(request, context).accepted == 1
+        servicer._writes.acquire()  # noqa: SLF001 - a write in flight on the only write slot
+        with pytest.raises(RuntimeError, match="RESOURCE_EXHAUSTED: Busy: events: this worker is storing"):
+            servicer.TrackEvents(request, context)
+    finally:
+        store.close()
+        holder.current.close()
