@@ -12,12 +12,10 @@ from server.snapshot import Names
 __all__ = ["profile_message"]
 
 
-def _name(names: tuple[str, ...], code: int) -> str:
-    return names[code] if 0 <= code < len(names) else ""
-
 
 def _affinities(names: tuple[str, ...], codes: np.ndarray, weights: np.ndarray) -> list[pb.Affinity]:
-    return [pb.Affinity(name=_name(names, c), weight=w) for c, w in zip(codes.tolist(), weights.tolist(), strict=True)]
+    return [pb.Affinity(name=Names.of(names, c), weight=w)
+            for c, w in zip(codes.tolist(), weights.tolist(), strict=True)]
 
 
 def _with_live(message: pb.Profile, live: Overlay | None) -> pb.Profile:
@@ -55,6 +53,6 @@ def profile_message(user_id: str, version: str, profile: artifact.Profile, names
         lifecycle=artifact.LIFECYCLES[int(f["lifecycle"])], preferred_channel=artifact.CHANNELS[int(f["channel"])],
         tags=tags, last_purchase_ms=int(f["last_purchase_ms"]), first_seen_ms=int(f["first_seen_ms"]),
         last_seen_ms=int(f["last_seen_ms"]), views=int(f["views"]), carts=int(f["carts"]),
-        purchases=int(f["purchases"]), country=_name(names.countries, int(f["country"])),
-        age_band=_name(names.age_bands, int(f["age_band"])),
+        purchases=int(f["purchases"]), country=Names.of(names.countries, int(f["country"])),
+        age_band=Names.of(names.age_bands, int(f["age_band"])),
     ), live)

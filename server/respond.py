@@ -66,8 +66,8 @@ def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names 
     anchors = ranked_anchors.tolist() if ranked_anchors is not None else [-1] * len(masks)
     for mask, row, anchor in zip(masks, rows.tolist(), anchors, strict=True):
         if mask & reasons.NAMED and row >= 0:
-            out.append(reasons.messages(mask, _name(names.categories, int(catalog.category[row])),
-                                        _name(names.brands, int(catalog.brand[row])),
+            out.append(reasons.messages(mask, Names.of(names.categories, int(catalog.category[row])),
+                                        Names.of(names.brands, int(catalog.brand[row])),
                                         _anchor_name(catalog, anchor) if mask & reasons.ANCHORED else ""))
         else:
             out.append(reasons.messages(mask))
@@ -82,5 +82,3 @@ def _anchor_name(catalog: Catalog, row: int) -> str:
     return title or catalog.item_id(row)
 
 
-def _name(names: tuple[str, ...], code: int) -> str:
-    return names[code] if 0 <= code < len(names) else ""

@@ -162,6 +162,11 @@ class Names:
     age_bands: tuple[str, ...] = ()
     clv_horizon_days: float = 0.0
 
+    @staticmethod
+    def of(vocabulary: tuple[str, ...], code: int) -> str:
+        """The name of `code` in one of these vocabularies; "" for a code outside it (-1 = not given)."""
+        return vocabulary[code] if 0 <= code < len(vocabulary) else ""
+
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
