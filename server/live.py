@@ -49,7 +49,8 @@ class LiveStore:
     def store(self, events: list[LiveEvent], may_keep: Callable[[str], bool]) -> Stored:
         """Commit the new events of `events`; those of users for whom `may_keep(user_id)` is false are
         not stored at all (no consent)."""
-        keep = [e for e in events if not e.user_id or may_keep(e.user_id)]
+        allowed = {user: may_keep(user) for user in {e.user_id for e in events if e.user_id}}  # one read per user
+        keep = [e for e in events if not e.user_id or allowed[e.user_id]]
         fresh: list[LiveEvent] = []
         try:
             with self._env.begin(write=True) as txn:
