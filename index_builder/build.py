@@ -197,20 +197,22 @@ def _reference_ms(config: BuildConfig, events: _Events) -> int:
     return int(events.ts.max()) if len(events.ts) else 0
 
 
+def _decay(ts: np.ndarray, reference_ms: int, half_life_days: float) -> np.ndarray:
+    """Each event's popularity decay, halving every `half_life_days` before the reference time (an event
+    after it counts as of it), relative to the newest event: in float64 and shifted so a years-old log
+    does not underflow (with a 14-day half-life an event three years old weighs 2^-78, and in float32
+    every item whose events were that old used to tie at exactly 0)."""
+    halvings = np.maximum(reference_ms - ts, 0) / _DAY_MS / half_life_days
+    return np.exp2((float(halvings.min()) if len(halvings) else 0.0) - halvings)
+
+
 def _popularity(events: _Events, n_items: int, weights: np.ndarray, half_life_days: float,
                 reference_ms: int) -> np.ndarray:
-    """Item order for the popular list: by decayed event mass, ties (and masses too small to tell apart)
-    by all-time mass. An event after the reference time counts as of it (no decay).
-
-    The decay is summed as log2 terms relative to the newest event, in float64: with a 14-day half-life
-    an event three years old weighs 2^-78, and in float32 every item whose events are that old used to
-    tie at exactly 0 (a years-old log's popular list was then in catalog order).
-    """
-    age_days = np.maximum(reference_ms - events.ts, 0) / _DAY_MS
+    """Item order for the popular list: by decayed event mass (`_decay`), ties (and masses too small to
+    tell apart) by all-time mass."""
     base = weights[events.kind] * events.value
-    halvings = age_days / half_life_days
-    shift = float(halvings.min()) if len(halvings) else 0.0
-    decayed = np.bincount(events.item, weights=base * np.exp2(shift - halvings), minlength=n_items)
+    decayed = np.bincount(events.item, weights=base * _decay(events.ts, reference_ms, half_life_days),
+                          minlength=n_items)
     total = np.bincount(events.item, weights=base, minlength=n_items)
     return np.lexsort((-total, -decayed))
 
@@ -425,8 +427,7 @@ def _trending(config: BuildConfig, catalog: _Catalog, events: _Events, popular: 
               reference_ms: int) -> np.ndarray:
     """Per channel, its in-stock items by event weight decayed like the popular list (item_signals)."""
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
-    halvings = np.maximum(reference_ms - events.ts, 0) / _DAY_MS / config.popularity_half_life_days
-    weight = weights[events.kind] * events.value * np.exp2(halvings.min(initial=0.0) - halvings)
+    weight = weights[events.kind] * events.value * _decay(events.ts, reference_ms, config.popularity_half_life_days)
     stocked = catalog.in_stock[events.item]
     return item_signals.channel_popular_rows(events.channel[stocked], events.item[stocked], weight[stocked],
                                              popular, _CELL_LIST)
@@ -455,11 +456,9 @@ def _shopper_facts(config: BuildConfig, staging: Staging, catalog: _Catalog, eve
         item_category=catalog.category, item_brand=catalog.brand, item_price=catalog.price)
     facts = shopper_facts(shopper_events, n_users, demographics, reference_ms, config)
     n_items = len(catalog.category)
-    # Segment and cell popularity decay like the global popular list (relative to the newest event, so a
-    # years-old log does not underflow to 0).
+    # Segment and cell popularity decay like the global popular list.
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
-    halvings = np.maximum(reference_ms - shopper_events.ts, 0) / _DAY_MS / config.popularity_half_life_days
-    weight = weights[shopper_events.kind] * np.exp2(halvings.min(initial=0.0) - halvings)
+    weight = weights[shopper_events.kind] * _decay(shopper_events.ts, reference_ms, config.popularity_half_life_days)
     n_age_bands, n_cells = cells
     cell = item_signals.cell_code(demographics[0], demographics[1], n_age_bands)
     arrays = {
