@@ -461,11 +461,14 @@ def _shopper_facts(config: BuildConfig, staging: Staging, catalog: _Catalog, eve
     weight = weights[shopper_events.kind] * _decay(shopper_events.ts, reference_ms, config.popularity_half_life_days)
     n_age_bands, n_cells = cells
     cell = item_signals.cell_code(demographics[0], demographics[1], n_age_bands)
+    segment = facts.facts["segment"][shopper_events.user]
+    stocked = catalog.in_stock[shopper_events.item]
     arrays = {
         "price_position": item_signals.item_price_positions(catalog.category, catalog.price),
         "first_seen": item_signals.first_seen(events.item, events.ts, n_items, reference_ms),
-        "segment_popularity": item_signals.segment_popularity(facts.facts["segment"][shopper_events.user],
-                                                              shopper_events.item, weight, n_items),
+        "segment_popularity": item_signals.segment_popularity(segment, shopper_events.item, weight, n_items),
+        "segment_popular_rows": item_signals.cell_popular_rows(segment[stocked], shopper_events.item[stocked],
+                                                               weight[stocked], len(artifact.SEGMENTS), _CELL_LIST),
         "cell_popular_rows": item_signals.cell_popular_rows(cell[shopper_events.user], shopper_events.item, weight,
                                                             n_cells, _CELL_LIST),
     }

@@ -54,7 +54,8 @@ def cell_code(country: np.ndarray, age_band: np.ndarray, n_age_bands: int) -> np
 
 def cell_popular_rows(cell_of_event: np.ndarray, item: np.ndarray, weight: np.ndarray, n_cells: int,
                       k: int) -> np.ndarray:
-    """[n_cells, k] int32: each cell's k most popular items (by weighted events), -1 where it has fewer."""
+    """[n_cells, k] int32: each cell's k most popular items (by weighted events), -1 where it has fewer.
+    A "cell" is any grouping of the events: demographic cells, RFM segments, channels."""
     rows, _, bounds = affinities.top_codes(cell_of_event, item, weight, n_cells, k)
     out = np.full((n_cells, k), -1, dtype=np.int32)
     owner = np.repeat(np.arange(n_cells), np.diff(bounds))

@@ -40,6 +40,7 @@ ROOT/
     item_price_position.npy     float32 [items] 0..1: price percentile within the item's category
     item_first_seen.npy         int64 [items]: first event (epoch s); the reference time if none
     segment_popularity.npy      float32 [SEGMENTS, items] 0..1: each segment's popularity per item
+    segment_popular_rows.npy    int32 [SEGMENTS, k]: each segment's most popular in-stock rows, -1 padded
     cell_popular_rows.npy       int32 [cells, k]: each demographic cell's most popular rows, -1 padded
                                 (cell = (country + 1) x (len(manifest.age_bands) + 1) + age band + 1)
     channel_popular_rows.npy    int32 [len(CHANNELS), k]: per channel, its trending in-stock rows (events on that
@@ -82,7 +83,7 @@ __all__ = [
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 PROFILE_LAYOUT = 4
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
@@ -109,7 +110,7 @@ class ArraySpec:
 
 
 # Row arrays whose short lists are padded with -1.
-_PADDED = ("cell_popular_rows", "bought_together", "viewed_together", "channel_popular_rows")
+_PADDED = ("cell_popular_rows", "segment_popular_rows", "bought_together", "viewed_together", "channel_popular_rows")
 
 ITEM_ARRAYS = {
     "vectors": ArraySpec("item_vectors.npy", "<f4"),
@@ -134,6 +135,7 @@ ITEM_ARRAYS = {
     "first_seen": ArraySpec("item_first_seen.npy", "<i8"),
     "segment_popularity": ArraySpec("segment_popularity.npy", "<f4", items_axis=1),
     "cell_popular_rows": ArraySpec("cell_popular_rows.npy", "<i4", per_item=False),
+    "segment_popular_rows": ArraySpec("segment_popular_rows.npy", "<i4", per_item=False),
     "channel_popular_rows": ArraySpec("channel_popular_rows.npy", "<i4", per_item=False),
 }
 
@@ -437,14 +439,17 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
         rows, weights = arrays[name], arrays[weights_name]
         if rows.ndim != 2 or rows.shape != weights.shape:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: shape {rows.shape}, weights {weights.shape}")
-    for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows", "bought_together",
-                 "viewed_together", "channel_popular_rows"):
+    for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows", "segment_popular_rows",
+                 "bought_together", "viewed_together", "channel_popular_rows"):
         lowest = -1 if name in _PADDED else 0  # -1 pads a short list
         if arrays[name].size and not lowest <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
     if arrays["segment_popularity"].shape[0] != len(SEGMENTS) or arrays["cell_popular_rows"].ndim != 2:
         raise ManifestMismatch(f"{ITEM_ARRAYS['segment_popularity'].file} or {ITEM_ARRAYS['cell_popular_rows'].file}:"
                                " wrong shape")
+    if arrays["segment_popular_rows"].ndim != 2 or arrays["segment_popular_rows"].shape[0] != len(SEGMENTS):
+        raise ManifestMismatch(f"{ITEM_ARRAYS['segment_popular_rows'].file}: shape "
+                               f"{arrays['segment_popular_rows'].shape}, expected ({len(SEGMENTS)}, k)")
     if arrays["channel_popular_rows"].ndim != 2 or arrays["channel_popular_rows"].shape[0] != len(CHANNELS):
         raise ManifestMismatch(f"{ITEM_ARRAYS['channel_popular_rows'].file}: shape "
                                f"{arrays['channel_popular_rows'].shape}, expected ({len(CHANNELS)}, k)")

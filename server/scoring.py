@@ -150,16 +150,21 @@ def fallback_rows(catalog: Catalog, shopper: Shopper | None, policy: RankingPoli
     if shopper is None and live is not None and len(live):
         built, _ = fallback_rows(catalog, None, policy, channel)
         return np.concatenate([live, built[~stages.member(built, live)]]), reasons.POPULAR
-    trending = catalog.channel_popular_rows
-    if shopper is None and 0 < channel < trending.shape[0] and trending.shape[1] and trending[channel, 0] >= 0:
-        listed = trending[channel]
-        return listed[listed >= 0].astype(np.int64), reasons.POPULAR
+    listed = _listed(catalog.channel_popular_rows, channel) if shopper is None and channel > 0 else None
+    if listed is not None:
+        return listed, reasons.POPULAR
     if shopper is not None and shopper.history < policy.fallback_history:
-        cells = catalog.cell_popular_rows
-        if 0 < shopper.cell < cells.shape[0] and cells.shape[1] and cells[shopper.cell, 0] >= 0:
-            listed = cells[shopper.cell]
-            return listed[listed >= 0].astype(np.int64), reasons.SEGMENT_POPULAR
-        lists = catalog.segment_popular_rows
-        if shopper.segment < len(lists) and len(lists[shopper.segment]):
-            return lists[shopper.segment], reasons.SEGMENT_POPULAR
+        listed = _listed(catalog.cell_popular_rows, shopper.cell) if shopper.cell > 0 else None
+        if listed is None:
+            listed = _listed(catalog.segment_popular_rows, shopper.segment)
+        if listed is not None:
+            return listed, reasons.SEGMENT_POPULAR
     return catalog.popular_rows, reasons.POPULAR
+
+
+def _listed(table: np.ndarray, group: int) -> np.ndarray | None:
+    """The rows of one group's list in a [groups, k] table padded with -1; None when it has none."""
+    if not 0 <= group < table.shape[0] or not table.shape[1] or table[group, 0] < 0:
+        return None
+    rows = table[group]
+    return rows[rows >= 0].astype(np.int64)

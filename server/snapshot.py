@@ -71,9 +71,8 @@ class Catalog:
     first_seen: np.ndarray  # int64 epoch seconds of the item's first event
     segment_popularity: np.ndarray  # [SEGMENTS, items] 0..1
     cell_popular_rows: np.ndarray  # [demographic cells, k], -1 padded
+    segment_popular_rows: np.ndarray  # [SEGMENTS, k]: each segment's most popular in-stock rows, -1 padded
     category_names: np.ndarray  # object [categories]: code -> name, for responses
-    # Derived at load: per segment, its most popular in-stock rows (best first).
-    segment_popular_rows: tuple[np.ndarray, ...] = ()
     # [len(CHANNELS), k] trending rows per channel, -1 padded (row 0: all channels); none in memory snapshots.
     channel_popular_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
 
@@ -224,17 +223,6 @@ def _open_index(path: Path, nprobe: int) -> faiss.Index:
     return index
 
 
-def _segment_lists(popularity: np.ndarray, in_stock: np.ndarray, k: int = 200) -> tuple[np.ndarray, ...]:
-    """Per segment: up to k in-stock rows with a positive popularity, most popular first."""
-    lists = []
-    for scores in popularity:
-        scores = np.where(in_stock, scores, 0.0)
-        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        lists.append(top[scores[top] > 0].astype(np.int64))
-    return tuple(lists)
-
-
 def _load(directory: Path, stack: ExitStack) -> Snapshot:
     manifest = artifact.read_manifest(directory)
     artifact.verify_files(directory, manifest)
@@ -250,8 +238,7 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
     category_codes = {name: code for code, name in enumerate(manifest.categories)}
     catalog = Catalog(
         **arrays, category_codes=category_codes, brand_codes={name: code for code, name in enumerate(manifest.brands)},
-        category_names=_names_by_code(category_codes),
-        segment_popular_rows=_segment_lists(arrays["segment_popularity"], arrays["in_stock"]))
+        category_names=_names_by_code(category_codes))
     names = Names(tuple(manifest.categories), tuple(manifest.brands), tuple(manifest.countries),
                   tuple(manifest.age_bands), manifest.params.clv_horizon_days)
     return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory,
@@ -323,7 +310,8 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         price_position=np.full(len(ids), 0.5, dtype=np.float32),
         first_seen=np.full(len(ids), int(reference_time) - 365 * 86_400, dtype=np.int64),
         segment_popularity=np.zeros((len(artifact.SEGMENTS), len(ids)), dtype=np.float32),
-        cell_popular_rows=np.zeros((0, 0), dtype=np.int32))
+        cell_popular_rows=np.zeros((0, 0), dtype=np.int32),
+        segment_popular_rows=np.full((len(artifact.SEGMENTS), 0), -1, dtype=np.int32))
     weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})
     return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights, reference_time=reference_time,
                     revisit_share=revisit_share)

@@ -53,6 +53,8 @@ def _resave(name: str, transform: Callable[[np.ndarray], np.ndarray]) -> Callabl
         (_resave("viewed_together_weights", lambda a: a[:, :-1].copy()), "item_viewed_together.npy: shape"),
         (_resave("channel_popular_rows", lambda a: a[1:].copy()), "channel_popular_rows.npy: shape"),
         (_resave("channel_popular_rows", lambda a: a + 10**6), "channel_popular_rows.npy: rows outside"),
+        (_resave("segment_popular_rows", lambda a: a[1:].copy()), "segment_popular_rows.npy: shape"),
+        (_resave("segment_popular_rows", lambda a: a + 10**6), "segment_popular_rows.npy: rows outside"),
         (lambda v, m: setattr(m, "profile_layout", 99), "profile_layout 99"),
         (lambda v, m: setattr(m, "schema_version", 1), "schema_version 1"),
         (lambda v, m: m.params.event_weights.pop("cart"), "event_weights lacks cart"),

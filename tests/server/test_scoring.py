@@ -27,7 +27,7 @@ def snap() -> Snapshot:
         first_seen=np.array([1_000_000_000 - 86_400 * d for d in (400, 400, 1, 400, 400, 400)], np.int64),
         segment_popularity=np.tile(np.array([0.0, 0.2, 0.0, 0.0, 1.0, 0.0], np.float32), (len(artifact.SEGMENTS), 1)),
         cell_popular_rows=np.array([[-1, -1], [-1, -1], [5, 4]], np.int32),
-        segment_popular_rows=tuple(np.array([4, 1]) for _ in artifact.SEGMENTS))
+        segment_popular_rows=np.tile(np.array([4, 1], np.int32), (len(artifact.SEGMENTS), 1)))
     return dataclasses.replace(s, catalog=catalog)
 
 
