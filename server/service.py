@@ -162,7 +162,8 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
             signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
             ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
                                        basket_of(snapshot.catalog, query), query.channel,
-                                       self._trending.rows(snapshot, query.channel) if self._trending else None)
+                                       self._trending.rows(snapshot, query.channel)
+                                       if self._trending and signals.shopper is None else None)
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
         return response
