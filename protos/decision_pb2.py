@@ -24,21 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15protos/decision.proto\x12\ttailor.v1\"^\n\x0bInteraction\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12(\n\x04type\x18\x02 \x01(\x0e\x32\x1a.tailor.v1.InteractionType\x12\x14\n\x0ctimestamp_ms\x18\x03 \x01(\x03\"\x99\x01\n\x07\x43ontext\x12#\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x12.tailor.v1.Channel\x12\x1d\n\x04page\x18\x02 \x01(\x0e\x32\x0f.tailor.v1.Page\x12\x16\n\x0e\x61nchor_item_id\x18\x03 \x01(\t\x12\r\n\x05query\x18\x04 \x01(\t\x12\x0f\n\x07time_ms\x18\x05 \x01(\x03\x12\x12\n\nsession_id\x18\x14 \x01(\t\"j\n\x07\x46ilters\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\x0e\n\x06\x62rands\x18\x02 \x03(\t\x12\x11\n\tmin_price\x18\x03 \x01(\x01\x12\x11\n\tmax_price\x18\x04 \x01(\x01\x12\x15\n\rin_stock_only\x18\x05 \x01(\x08\"\xcb\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\'\n\x07session\x18\x02 \x03(\x0b\x32\x16.tailor.v1.Interaction\x12#\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x12.tailor.v1.Context\x12\t\n\x01n\x18\x04 \x01(\x05\x12#\n\x07\x66ilters\x18\x05 \x01(\x0b\x32\x12.tailor.v1.Filters\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x14\n\x0cwith_details\x18\x14 \x01(\x08\"+\n\tCandidate\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"\xf2\x01\n\rRerankRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\'\n\x07session\x18\x02 \x03(\x0b\x32\x16.tailor.v1.Interaction\x12#\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x12.tailor.v1.Context\x12\t\n\x01n\x18\x04 \x01(\x05\x12#\n\x07\x66ilters\x18\x05 \x01(\x0b\x32\x12.tailor.v1.Filters\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12(\n\ncandidates\x18\x07 \x03(\x0b\x32\x14.tailor.v1.Candidate\x12\x14\n\x0cwith_details\x18\x14 \x01(\x08\"I\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12#\n\x04kind\x18\x03 \x01(\x0e\x32\x15.tailor.v1.ReasonCode\"\x80\x01\n\nScoredItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\"\n\x07reasons\x18\x03 \x03(\x0b\x32\x11.tailor.v1.Reason\x12\r\n\x05title\x18\x14 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x15 \x01(\t\x12\r\n\x05price\x18\x16 \x01(\x02\"^\n\x11RecommendResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.tailor.v1.ScoredItem\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"[\n\x0eRerankResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.tailor.v1.ScoredItem\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"$\n\x11GetProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"(\n\x08\x41\x66\x66inity\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\"\xa4\x01\n\x03Rfm\x12\x14\n\x0crecency_days\x18\x01 \x01(\x01\x12\x11\n\tfrequency\x18\x02 \x01(\x05\x12\x16\n\x0emonetary_total\x18\x03 \x01(\x01\x12\x14\n\x0cmonetary_avg\x18\x04 \x01(\x01\x12\x15\n\rrecency_score\x18\x05 \x01(\x05\x12\x17\n\x0f\x66requency_score\x18\x06 \x01(\x05\x12\x16\n\x0emonetary_score\x18\x07 \x01(\x05\"}\n\rLifetimeValue\x12\x1a\n\x12\x65xpected_purchases\x18\x01 \x01(\x01\x12\x0f\n\x07p_alive\x18\x02 \x01(\x01\x12\x1c\n\x14\x65xpected_order_value\x18\x03 \x01(\x01\x12\x0b\n\x03\x63lv\x18\x04 \x01(\x01\x12\x14\n\x0chorizon_days\x18\x05 \x01(\x01\"\xde\x03\n\x07Profile\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07segment\x18\x03 \x01(\t\x12\x1b\n\x03rfm\x18\x04 \x01(\x0b\x32\x0e.tailor.v1.Rfm\x12*\n\x08lifetime\x18\x05 \x01(\x0b\x32\x18.tailor.v1.LifetimeValue\x12+\n\x0etop_categories\x18\x06 \x03(\x0b\x32\x13.tailor.v1.Affinity\x12\'\n\ntop_brands\x18\x07 \x03(\x0b\x32\x13.tailor.v1.Affinity\x12\x16\n\x0eprice_position\x18\x08 \x01(\x01\x12\x12\n\nprice_band\x18\t \x01(\t\x12\x11\n\tlifecycle\x18\n \x01(\t\x12\x19\n\x11preferred_channel\x18\x0b \x01(\t\x12\x0c\n\x04tags\x18\x0c \x03(\t\x12\x18\n\x10last_purchase_ms\x18\r \x01(\x03\x12\x15\n\rfirst_seen_ms\x18\x0e \x01(\x03\x12\x14\n\x0clast_seen_ms\x18\x0f \x01(\x03\x12\r\n\x05views\x18\x10 \x01(\x05\x12\r\n\x05\x63\x61rts\x18\x11 \x01(\x05\x12\x11\n\tpurchases\x18\x12 \x01(\x05\x12\x0f\n\x07\x63ountry\x18\x13 \x01(\t\x12\x10\n\x08\x61ge_band\x18\x14 \x01(\t\"\xd0\x01\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\x02 \x01(\x03\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x0f\n\x07item_id\x18\x05 \x01(\t\x12(\n\x04type\x18\x06 \x01(\x0e\x32\x1a.tailor.v1.InteractionType\x12\x0b\n\x03qty\x18\x07 \x01(\x01\x12\r\n\x05price\x18\x08 \x01(\x01\x12#\n\x07\x63hannel\x18\t \x01(\x0e\x32\x12.tailor.v1.Channel\"6\n\x12TrackEventsRequest\x12 \n\x06\x65vents\x18\x01 \x03(\x0b\x32\x10.tailor.v1.Event\"\xc4\x01\n\x13TrackEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x12\x12\n\nnot_stored\x18\x03 \x01(\x05\x12\x39\n\x08rejected\x18\x04 \x03(\x0b\x32\'.tailor.v1.TrackEventsResponse.Rejected\x1a\x38\n\x08Rejected\x12\r\n\x05index\x18\x01 \x01(\x05\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t*\x88\x01\n\x0fInteractionType\x12 \n\x1cINTERACTION_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15INTERACTION_TYPE_VIEW\x10\x01\x12\x19\n\x15INTERACTION_TYPE_CART\x10\x02\x12\x1d\n\x19INTERACTION_TYPE_PURCHASE\x10\x03*j\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x43HANNEL_WEB\x10\x01\x12\x0f\n\x0b\x43HANNEL_APP\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03\x12\x11\n\rCHANNEL_STORE\x10\x04*]\n\x04Page\x12\x14\n\x10PAGE_UNSPECIFIED\x10\x00\x12\r\n\tPAGE_HOME\x10\x01\x12\x10\n\x0cPAGE_PRODUCT\x10\x02\x12\r\n\tPAGE_CART\x10\x03\x12\x0f\n\x0bPAGE_SEARCH\x10\x04*\xd5\x03\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12 \n\x1cREASON_CODE_SEARCH_RELEVANCE\x10\x01\x12\x1e\n\x1aREASON_CODE_ANCHOR_SIMILAR\x10\x02\x12\x1f\n\x1bREASON_CODE_SESSION_SIMILAR\x10\x03\x12\x1d\n\x19REASON_CODE_USER_AFFINITY\x10\x04\x12\x17\n\x13REASON_CODE_POPULAR\x10\x05\x12\x1c\n\x18REASON_CODE_UNKNOWN_ITEM\x10\x06\x12\x19\n\x15REASON_CODE_BUY_AGAIN\x10\x07\x12\x1e\n\x1aREASON_CODE_BRAND_AFFINITY\x10\x08\x12!\n\x1dREASON_CODE_CATEGORY_AFFINITY\x10\t\x12\x19\n\x15REASON_CODE_PRICE_FIT\x10\n\x12\x1f\n\x1bREASON_CODE_SEGMENT_POPULAR\x10\x0b\x12\x15\n\x11REASON_CODE_FRESH\x10\x0c\x12\x1f\n\x1bREASON_CODE_BOUGHT_TOGETHER\x10\r\x12\x1f\n\x1bREASON_CODE_VIEWED_TOGETHER\x10\x0e\x32\xd1\x01\n\x08\x44\x65\x63ision\x12\x46\n\tRecommend\x12\x1b.tailor.v1.RecommendRequest\x1a\x1c.tailor.v1.RecommendResponse\x12=\n\x06Rerank\x12\x18.tailor.v1.RerankRequest\x1a\x19.tailor.v1.RerankResponse\x12>\n\nGetProfile\x12\x1c.tailor.v1.GetProfileRequest\x1a\x12.tailor.v1.Profile2V\n\x06\x45vents\x12L\n\x0bTrackEvents\x12\x1d.tailor.v1.TrackEventsRequest\x1a\x1e.tailor.v1.TrackEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15protos/decision.proto\x12\ttailor.v1\"^\n\x0bInteraction\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12(\n\x04type\x18\x02 \x01(\x0e\x32\x1a.tailor.v1.InteractionType\x12\x14\n\x0ctimestamp_ms\x18\x03 \x01(\x03\"\x99\x01\n\x07\x43ontext\x12#\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x12.tailor.v1.Channel\x12\x1d\n\x04page\x18\x02 \x01(\x0e\x32\x0f.tailor.v1.Page\x12\x16\n\x0e\x61nchor_item_id\x18\x03 \x01(\t\x12\r\n\x05query\x18\x04 \x01(\t\x12\x0f\n\x07time_ms\x18\x05 \x01(\x03\x12\x12\n\nsession_id\x18\x14 \x01(\t\"j\n\x07\x46ilters\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\x0e\n\x06\x62rands\x18\x02 \x03(\t\x12\x11\n\tmin_price\x18\x03 \x01(\x01\x12\x11\n\tmax_price\x18\x04 \x01(\x01\x12\x15\n\rin_stock_only\x18\x05 \x01(\x08\"\xa5\x02\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\'\n\x07session\x18\x02 \x03(\x0b\x32\x16.tailor.v1.Interaction\x12#\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x12.tailor.v1.Context\x12\t\n\x01n\x18\x04 \x01(\x05\x12#\n\x07\x66ilters\x18\x05 \x01(\x0b\x32\x12.tailor.v1.Filters\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x14\n\x0cwith_details\x18\x14 \x01(\x08\x12$\n\x17personalization_consent\x18\x15 \x01(\x08H\x00\x88\x01\x01\x12\x16\n\x0eno_exploration\x18\x16 \x01(\x08\x42\x1a\n\x18_personalization_consent\"+\n\tCandidate\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"\xb4\x02\n\rRerankRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\'\n\x07session\x18\x02 \x03(\x0b\x32\x16.tailor.v1.Interaction\x12#\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x12.tailor.v1.Context\x12\t\n\x01n\x18\x04 \x01(\x05\x12#\n\x07\x66ilters\x18\x05 \x01(\x0b\x32\x12.tailor.v1.Filters\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12(\n\ncandidates\x18\x07 \x03(\x0b\x32\x14.tailor.v1.Candidate\x12\x14\n\x0cwith_details\x18\x14 \x01(\x08\x12$\n\x17personalization_consent\x18\x15 \x01(\x08H\x00\x88\x01\x01\x42\x1a\n\x18_personalization_consent\"W\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12#\n\x04kind\x18\x03 \x01(\x0e\x32\x15.tailor.v1.ReasonCode\x12\x0c\n\x04rule\x18\x04 \x01(\t\"\x80\x01\n\nScoredItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\"\n\x07reasons\x18\x03 \x03(\x0b\x32\x11.tailor.v1.Reason\x12\r\n\x05title\x18\x14 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x15 \x01(\t\x12\r\n\x05price\x18\x16 \x01(\x02\"\x86\x01\n\x11RecommendResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.tailor.v1.ScoredItem\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x0f\n\x07variant\x18\x04 \x01(\t\x12\x15\n\rrules_version\x18\x05 \x01(\t\"\x83\x01\n\x0eRerankResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.tailor.v1.ScoredItem\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x0f\n\x07variant\x18\x04 \x01(\t\x12\x15\n\rrules_version\x18\x05 \x01(\t\"\x8f\x01\n\x13PreviewRulesRequest\x12\x12\n\nrules_toml\x18\x01 \x01(\t\x12\x30\n\trecommend\x18\x02 \x01(\x0b\x32\x1b.tailor.v1.RecommendRequestH\x00\x12*\n\x06rerank\x18\x03 \x01(\x0b\x32\x18.tailor.v1.RerankRequestH\x00\x42\x06\n\x04\x63\x61ll\"\xa9\x01\n\x14PreviewRulesResponse\x12,\n\rwithout_rules\x18\x01 \x03(\x0b\x32\x15.tailor.v1.ScoredItem\x12)\n\nwith_rules\x18\x02 \x03(\x0b\x32\x15.tailor.v1.ScoredItem\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x15\n\rrules_version\x18\x04 \x01(\t\x12\x10\n\x08personal\x18\x05 \x01(\x08\"$\n\x11GetProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"(\n\x08\x41\x66\x66inity\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\"\xa4\x01\n\x03Rfm\x12\x14\n\x0crecency_days\x18\x01 \x01(\x01\x12\x11\n\tfrequency\x18\x02 \x01(\x05\x12\x16\n\x0emonetary_total\x18\x03 \x01(\x01\x12\x14\n\x0cmonetary_avg\x18\x04 \x01(\x01\x12\x15\n\rrecency_score\x18\x05 \x01(\x05\x12\x17\n\x0f\x66requency_score\x18\x06 \x01(\x05\x12\x16\n\x0emonetary_score\x18\x07 \x01(\x05\"}\n\rLifetimeValue\x12\x1a\n\x12\x65xpected_purchases\x18\x01 \x01(\x01\x12\x0f\n\x07p_alive\x18\x02 \x01(\x01\x12\x1c\n\x14\x65xpected_order_value\x18\x03 \x01(\x01\x12\x0b\n\x03\x63lv\x18\x04 \x01(\x01\x12\x14\n\x0chorizon_days\x18\x05 \x01(\x01\"\xde\x03\n\x07Profile\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07segment\x18\x03 \x01(\t\x12\x1b\n\x03rfm\x18\x04 \x01(\x0b\x32\x0e.tailor.v1.Rfm\x12*\n\x08lifetime\x18\x05 \x01(\x0b\x32\x18.tailor.v1.LifetimeValue\x12+\n\x0etop_categories\x18\x06 \x03(\x0b\x32\x13.tailor.v1.Affinity\x12\'\n\ntop_brands\x18\x07 \x03(\x0b\x32\x13.tailor.v1.Affinity\x12\x16\n\x0eprice_position\x18\x08 \x01(\x01\x12\x12\n\nprice_band\x18\t \x01(\t\x12\x11\n\tlifecycle\x18\n \x01(\t\x12\x19\n\x11preferred_channel\x18\x0b \x01(\t\x12\x0c\n\x04tags\x18\x0c \x03(\t\x12\x18\n\x10last_purchase_ms\x18\r \x01(\x03\x12\x15\n\rfirst_seen_ms\x18\x0e \x01(\x03\x12\x14\n\x0clast_seen_ms\x18\x0f \x01(\x03\x12\r\n\x05views\x18\x10 \x01(\x05\x12\r\n\x05\x63\x61rts\x18\x11 \x01(\x05\x12\x11\n\tpurchases\x18\x12 \x01(\x05\x12\x0f\n\x07\x63ountry\x18\x13 \x01(\t\x12\x10\n\x08\x61ge_band\x18\x14 \x01(\t\"\xe4\x01\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\x02 \x01(\x03\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x0f\n\x07item_id\x18\x05 \x01(\t\x12(\n\x04type\x18\x06 \x01(\x0e\x32\x1a.tailor.v1.InteractionType\x12\x0b\n\x03qty\x18\x07 \x01(\x01\x12\r\n\x05price\x18\x08 \x01(\x01\x12#\n\x07\x63hannel\x18\t \x01(\x0e\x32\x12.tailor.v1.Channel\x12\x12\n\nrequest_id\x18\n \x01(\t\"6\n\x12TrackEventsRequest\x12 \n\x06\x65vents\x18\x01 \x03(\x0b\x32\x10.tailor.v1.Event\"\xc4\x01\n\x13TrackEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x12\x12\n\nnot_stored\x18\x03 \x01(\x05\x12\x39\n\x08rejected\x18\x04 \x03(\x0b\x32\'.tailor.v1.TrackEventsResponse.Rejected\x1a\x38\n\x08Rejected\x12\r\n\x05index\x18\x01 \x01(\x05\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"$\n\x11\x46orgetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"L\n\x12\x46orgetUserResponse\x12\x1b\n\x13live_events_deleted\x18\x01 \x01(\x05\x12\x19\n\x11\x61lready_forgotten\x18\x02 \x01(\x08*\x88\x01\n\x0fInteractionType\x12 \n\x1cINTERACTION_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15INTERACTION_TYPE_VIEW\x10\x01\x12\x19\n\x15INTERACTION_TYPE_CART\x10\x02\x12\x1d\n\x19INTERACTION_TYPE_PURCHASE\x10\x03*j\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x43HANNEL_WEB\x10\x01\x12\x0f\n\x0b\x43HANNEL_APP\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03\x12\x11\n\rCHANNEL_STORE\x10\x04*]\n\x04Page\x12\x14\n\x10PAGE_UNSPECIFIED\x10\x00\x12\r\n\tPAGE_HOME\x10\x01\x12\x10\n\x0cPAGE_PRODUCT\x10\x02\x12\r\n\tPAGE_CART\x10\x03\x12\x0f\n\x0bPAGE_SEARCH\x10\x04*\x84\x04\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12 \n\x1cREASON_CODE_SEARCH_RELEVANCE\x10\x01\x12\x1e\n\x1aREASON_CODE_ANCHOR_SIMILAR\x10\x02\x12\x1f\n\x1bREASON_CODE_SESSION_SIMILAR\x10\x03\x12\x1d\n\x19REASON_CODE_USER_AFFINITY\x10\x04\x12\x17\n\x13REASON_CODE_POPULAR\x10\x05\x12\x1c\n\x18REASON_CODE_UNKNOWN_ITEM\x10\x06\x12\x19\n\x15REASON_CODE_BUY_AGAIN\x10\x07\x12\x1e\n\x1aREASON_CODE_BRAND_AFFINITY\x10\x08\x12!\n\x1dREASON_CODE_CATEGORY_AFFINITY\x10\t\x12\x19\n\x15REASON_CODE_PRICE_FIT\x10\n\x12\x1f\n\x1bREASON_CODE_SEGMENT_POPULAR\x10\x0b\x12\x15\n\x11REASON_CODE_FRESH\x10\x0c\x12\x1f\n\x1bREASON_CODE_BOUGHT_TOGETHER\x10\r\x12\x1f\n\x1bREASON_CODE_VIEWED_TOGETHER\x10\x0e\x12\x14\n\x10REASON_CODE_RULE\x10\x0f\x12\x17\n\x13REASON_CODE_EXPLORE\x10\x10\x32\xa2\x02\n\x08\x44\x65\x63ision\x12\x46\n\tRecommend\x12\x1b.tailor.v1.RecommendRequest\x1a\x1c.tailor.v1.RecommendResponse\x12=\n\x06Rerank\x12\x18.tailor.v1.RerankRequest\x1a\x19.tailor.v1.RerankResponse\x12>\n\nGetProfile\x12\x1c.tailor.v1.GetProfileRequest\x1a\x12.tailor.v1.Profile\x12O\n\x0cPreviewRules\x12\x1e.tailor.v1.PreviewRulesRequest\x1a\x1f.tailor.v1.PreviewRulesResponse2\xa1\x01\n\x06\x45vents\x12L\n\x0bTrackEvents\x12\x1d.tailor.v1.TrackEventsRequest\x1a\x1e.tailor.v1.TrackEventsResponse\x12I\n\nForgetUser\x12\x1c.tailor.v1.ForgetUserRequest\x1a\x1d.tailor.v1.ForgetUserResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.decision_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INTERACTIONTYPE']._serialized_start=2609
-  _globals['_INTERACTIONTYPE']._serialized_end=2745
-  _globals['_CHANNEL']._serialized_start=2747
-  _globals['_CHANNEL']._serialized_end=2853
-  _globals['_PAGE']._serialized_start=2855
-  _globals['_PAGE']._serialized_end=2948
-  _globals['_REASONCODE']._serialized_start=2951
-  _globals['_REASONCODE']._serialized_end=3420
+  _globals['_INTERACTIONTYPE']._serialized_start=3315
+  _globals['_INTERACTIONTYPE']._serialized_end=3451
+  _globals['_CHANNEL']._serialized_start=3453
+  _globals['_CHANNEL']._serialized_end=3559
+  _globals['_PAGE']._serialized_start=3561
+  _globals['_PAGE']._serialized_end=3654
+  _globals['_REASONCODE']._serialized_start=3657
+  _globals['_REASONCODE']._serialized_end=4173
   _globals['_INTERACTION']._serialized_start=36
   _globals['_INTERACTION']._serialized_end=130
   _globals['_CONTEXT']._serialized_start=133
@@ -46,39 +46,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FILTERS']._serialized_start=288
   _globals['_FILTERS']._serialized_end=394
   _globals['_RECOMMENDREQUEST']._serialized_start=397
-  _globals['_RECOMMENDREQUEST']._serialized_end=600
-  _globals['_CANDIDATE']._serialized_start=602
-  _globals['_CANDIDATE']._serialized_end=645
-  _globals['_RERANKREQUEST']._serialized_start=648
-  _globals['_RERANKREQUEST']._serialized_end=890
-  _globals['_REASON']._serialized_start=892
-  _globals['_REASON']._serialized_end=965
-  _globals['_SCOREDITEM']._serialized_start=968
-  _globals['_SCOREDITEM']._serialized_end=1096
-  _globals['_RECOMMENDRESPONSE']._serialized_start=1098
-  _globals['_RECOMMENDRESPONSE']._serialized_end=1192
-  _globals['_RERANKRESPONSE']._serialized_start=1194
-  _globals['_RERANKRESPONSE']._serialized_end=1285
-  _globals['_GETPROFILEREQUEST']._serialized_start=1287
-  _globals['_GETPROFILEREQUEST']._serialized_end=1323
-  _globals['_AFFINITY']._serialized_start=1325
-  _globals['_AFFINITY']._serialized_end=1365
-  _globals['_RFM']._serialized_start=1368
-  _globals['_RFM']._serialized_end=1532
-  _globals['_LIFETIMEVALUE']._serialized_start=1534
-  _globals['_LIFETIMEVALUE']._serialized_end=1659
-  _globals['_PROFILE']._serialized_start=1662
-  _globals['_PROFILE']._serialized_end=2140
-  _globals['_EVENT']._serialized_start=2143
-  _globals['_EVENT']._serialized_end=2351
-  _globals['_TRACKEVENTSREQUEST']._serialized_start=2353
-  _globals['_TRACKEVENTSREQUEST']._serialized_end=2407
-  _globals['_TRACKEVENTSRESPONSE']._serialized_start=2410
-  _globals['_TRACKEVENTSRESPONSE']._serialized_end=2606
-  _globals['_TRACKEVENTSRESPONSE_REJECTED']._serialized_start=2550
-  _globals['_TRACKEVENTSRESPONSE_REJECTED']._serialized_end=2606
-  _globals['_DECISION']._serialized_start=3423
-  _globals['_DECISION']._serialized_end=3632
-  _globals['_EVENTS']._serialized_start=3634
-  _globals['_EVENTS']._serialized_end=3720
+  _globals['_RECOMMENDREQUEST']._serialized_end=690
+  _globals['_CANDIDATE']._serialized_start=692
+  _globals['_CANDIDATE']._serialized_end=735
+  _globals['_RERANKREQUEST']._serialized_start=738
+  _globals['_RERANKREQUEST']._serialized_end=1046
+  _globals['_REASON']._serialized_start=1048
+  _globals['_REASON']._serialized_end=1135
+  _globals['_SCOREDITEM']._serialized_start=1138
+  _globals['_SCOREDITEM']._serialized_end=1266
+  _globals['_RECOMMENDRESPONSE']._serialized_start=1269
+  _globals['_RECOMMENDRESPONSE']._serialized_end=1403
+  _globals['_RERANKRESPONSE']._serialized_start=1406
+  _globals['_RERANKRESPONSE']._serialized_end=1537
+  _globals['_PREVIEWRULESREQUEST']._serialized_start=1540
+  _globals['_PREVIEWRULESREQUEST']._serialized_end=1683
+  _globals['_PREVIEWRULESRESPONSE']._serialized_start=1686
+  _globals['_PREVIEWRULESRESPONSE']._serialized_end=1855
+  _globals['_GETPROFILEREQUEST']._serialized_start=1857
+  _globals['_GETPROFILEREQUEST']._serialized_end=1893
+  _globals['_AFFINITY']._serialized_start=1895
+  _globals['_AFFINITY']._serialized_end=1935
+  _globals['_RFM']._serialized_start=1938
+  _globals['_RFM']._serialized_end=2102
+  _globals['_LIFETIMEVALUE']._serialized_start=2104
+  _globals['_LIFETIMEVALUE']._serialized_end=2229
+  _globals['_PROFILE']._serialized_start=2232
+  _globals['_PROFILE']._serialized_end=2710
+  _globals['_EVENT']._serialized_start=2713
+  _globals['_EVENT']._serialized_end=2941
+  _globals['_TRACKEVENTSREQUEST']._serialized_start=2943
+  _globals['_TRACKEVENTSREQUEST']._serialized_end=2997
+  _globals['_TRACKEVENTSRESPONSE']._serialized_start=3000
+  _globals['_TRACKEVENTSRESPONSE']._serialized_end=3196
+  _globals['_TRACKEVENTSRESPONSE_REJECTED']._serialized_start=3140
+  _globals['_TRACKEVENTSRESPONSE_REJECTED']._serialized_end=3196
+  _globals['_FORGETUSERREQUEST']._serialized_start=3198
+  _globals['_FORGETUSERREQUEST']._serialized_end=3234
+  _globals['_FORGETUSERRESPONSE']._serialized_start=3236
+  _globals['_FORGETUSERRESPONSE']._serialized_end=3312
+  _globals['_DECISION']._serialized_start=4176
+  _globals['_DECISION']._serialized_end=4466
+  _globals['_EVENTS']._serialized_start=4469
+  _globals['_EVENTS']._serialized_end=4630
 # @@protoc_insertion_point(module_scope)

@@ -47,6 +47,8 @@ class ReasonCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_CODE_FRESH: _ClassVar[ReasonCode]
     REASON_CODE_BOUGHT_TOGETHER: _ClassVar[ReasonCode]
     REASON_CODE_VIEWED_TOGETHER: _ClassVar[ReasonCode]
+    REASON_CODE_RULE: _ClassVar[ReasonCode]
+    REASON_CODE_EXPLORE: _ClassVar[ReasonCode]
 INTERACTION_TYPE_UNSPECIFIED: InteractionType
 INTERACTION_TYPE_VIEW: InteractionType
 INTERACTION_TYPE_CART: InteractionType
@@ -76,6 +78,8 @@ REASON_CODE_SEGMENT_POPULAR: ReasonCode
 REASON_CODE_FRESH: ReasonCode
 REASON_CODE_BOUGHT_TOGETHER: ReasonCode
 REASON_CODE_VIEWED_TOGETHER: ReasonCode
+REASON_CODE_RULE: ReasonCode
+REASON_CODE_EXPLORE: ReasonCode
 
 class Interaction(_message.Message):
     __slots__ = ("item_id", "type", "timestamp_ms")
@@ -118,7 +122,7 @@ class Filters(_message.Message):
     def __init__(self, categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., in_stock_only: _Optional[bool] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "with_details")
+    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "with_details", "personalization_consent", "no_exploration")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +130,8 @@ class RecommendRequest(_message.Message):
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WITH_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    PERSONALIZATION_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    NO_EXPLORATION_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     session: _containers.RepeatedCompositeFieldContainer[Interaction]
     context: Context
@@ -133,7 +139,9 @@ class RecommendRequest(_message.Message):
     filters: Filters
     request_id: str
     with_details: bool
-    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., with_details: _Optional[bool] = ...) -> None: ...
+    personalization_consent: bool
+    no_exploration: bool
+    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., with_details: _Optional[bool] = ..., personalization_consent: _Optional[bool] = ..., no_exploration: _Optional[bool] = ...) -> None: ...
 
 class Candidate(_message.Message):
     __slots__ = ("item_id", "score")
@@ -144,7 +152,7 @@ class Candidate(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class RerankRequest(_message.Message):
-    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "candidates", "with_details")
+    __slots__ = ("user_id", "session", "context", "n", "filters", "request_id", "candidates", "with_details", "personalization_consent")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +161,7 @@ class RerankRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     WITH_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    PERSONALIZATION_CONSENT_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     session: _containers.RepeatedCompositeFieldContainer[Interaction]
     context: Context
@@ -161,17 +170,20 @@ class RerankRequest(_message.Message):
     request_id: str
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
     with_details: bool
-    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., with_details: _Optional[bool] = ...) -> None: ...
+    personalization_consent: bool
+    def __init__(self, user_id: _Optional[str] = ..., session: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., n: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., request_id: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., with_details: _Optional[bool] = ..., personalization_consent: _Optional[bool] = ...) -> None: ...
 
 class Reason(_message.Message):
-    __slots__ = ("code", "text", "kind")
+    __slots__ = ("code", "text", "kind", "rule")
     CODE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
     code: str
     text: str
     kind: ReasonCode
-    def __init__(self, code: _Optional[str] = ..., text: _Optional[str] = ..., kind: _Optional[_Union[ReasonCode, str]] = ...) -> None: ...
+    rule: str
+    def __init__(self, code: _Optional[str] = ..., text: _Optional[str] = ..., kind: _Optional[_Union[ReasonCode, str]] = ..., rule: _Optional[str] = ...) -> None: ...
 
 class ScoredItem(_message.Message):
     __slots__ = ("item_id", "score", "reasons", "title", "category", "price")
@@ -190,24 +202,56 @@ class ScoredItem(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., title: _Optional[str] = ..., category: _Optional[str] = ..., price: _Optional[float] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
-    __slots__ = ("items", "version", "request_id")
+    __slots__ = ("items", "version", "request_id", "variant", "rules_version")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ScoredItem]
     version: str
     request_id: str
-    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    variant: str
+    rules_version: str
+    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ..., variant: _Optional[str] = ..., rules_version: _Optional[str] = ...) -> None: ...
 
 class RerankResponse(_message.Message):
-    __slots__ = ("items", "version", "request_id")
+    __slots__ = ("items", "version", "request_id", "variant", "rules_version")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ScoredItem]
     version: str
     request_id: str
-    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    variant: str
+    rules_version: str
+    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ..., variant: _Optional[str] = ..., rules_version: _Optional[str] = ...) -> None: ...
+
+class PreviewRulesRequest(_message.Message):
+    __slots__ = ("rules_toml", "recommend", "rerank")
+    RULES_TOML_FIELD_NUMBER: _ClassVar[int]
+    RECOMMEND_FIELD_NUMBER: _ClassVar[int]
+    RERANK_FIELD_NUMBER: _ClassVar[int]
+    rules_toml: str
+    recommend: RecommendRequest
+    rerank: RerankRequest
+    def __init__(self, rules_toml: _Optional[str] = ..., recommend: _Optional[_Union[RecommendRequest, _Mapping]] = ..., rerank: _Optional[_Union[RerankRequest, _Mapping]] = ...) -> None: ...
+
+class PreviewRulesResponse(_message.Message):
+    __slots__ = ("without_rules", "with_rules", "version", "rules_version", "personal")
+    WITHOUT_RULES_FIELD_NUMBER: _ClassVar[int]
+    WITH_RULES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_FIELD_NUMBER: _ClassVar[int]
+    without_rules: _containers.RepeatedCompositeFieldContainer[ScoredItem]
+    with_rules: _containers.RepeatedCompositeFieldContainer[ScoredItem]
+    version: str
+    rules_version: str
+    personal: bool
+    def __init__(self, without_rules: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., with_rules: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., rules_version: _Optional[str] = ..., personal: _Optional[bool] = ...) -> None: ...
 
 class GetProfileRequest(_message.Message):
     __slots__ = ("user_id",)
@@ -300,7 +344,7 @@ class Profile(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., version: _Optional[str] = ..., segment: _Optional[str] = ..., rfm: _Optional[_Union[Rfm, _Mapping]] = ..., lifetime: _Optional[_Union[LifetimeValue, _Mapping]] = ..., top_categories: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., top_brands: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., price_position: _Optional[float] = ..., price_band: _Optional[str] = ..., lifecycle: _Optional[str] = ..., preferred_channel: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., last_purchase_ms: _Optional[int] = ..., first_seen_ms: _Optional[int] = ..., last_seen_ms: _Optional[int] = ..., views: _Optional[int] = ..., carts: _Optional[int] = ..., purchases: _Optional[int] = ..., country: _Optional[str] = ..., age_band: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "timestamp_ms", "user_id", "session_id", "item_id", "type", "qty", "price", "channel")
+    __slots__ = ("event_id", "timestamp_ms", "user_id", "session_id", "item_id", "type", "qty", "price", "channel", "request_id")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -310,6 +354,7 @@ class Event(_message.Message):
     QTY_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     timestamp_ms: int
     user_id: str
@@ -319,7 +364,8 @@ class Event(_message.Message):
     qty: float
     price: float
     channel: Channel
-    def __init__(self, event_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., item_id: _Optional[str] = ..., type: _Optional[_Union[InteractionType, str]] = ..., qty: _Optional[float] = ..., price: _Optional[float] = ..., channel: _Optional[_Union[Channel, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, event_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., item_id: _Optional[str] = ..., type: _Optional[_Union[InteractionType, str]] = ..., qty: _Optional[float] = ..., price: _Optional[float] = ..., channel: _Optional[_Union[Channel, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TrackEventsRequest(_message.Message):
     __slots__ = ("events",)
@@ -347,3 +393,17 @@ class TrackEventsResponse(_message.Message):
     not_stored: int
     rejected: _containers.RepeatedCompositeFieldContainer[TrackEventsResponse.Rejected]
     def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_stored: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[TrackEventsResponse.Rejected, _Mapping]]] = ...) -> None: ...
+
+class ForgetUserRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ForgetUserResponse(_message.Message):
+    __slots__ = ("live_events_deleted", "already_forgotten")
+    LIVE_EVENTS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
+    live_events_deleted: int
+    already_forgotten: bool
+    def __init__(self, live_events_deleted: _Optional[int] = ..., already_forgotten: _Optional[bool] = ...) -> None: ...

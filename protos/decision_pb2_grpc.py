@@ -49,6 +49,11 @@ class DecisionStub:
                 request_serializer=protos_dot_decision__pb2.GetProfileRequest.SerializeToString,
                 response_deserializer=protos_dot_decision__pb2.Profile.FromString,
                 _registered_method=True)
+        self.PreviewRules = channel.unary_unary(
+                '/tailor.v1.Decision/PreviewRules',
+                request_serializer=protos_dot_decision__pb2.PreviewRulesRequest.SerializeToString,
+                response_deserializer=protos_dot_decision__pb2.PreviewRulesResponse.FromString,
+                _registered_method=True)
 
 
 class DecisionServicer:
@@ -77,6 +82,16 @@ class DecisionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewRules(self, request, context):
+        """The same call answered without and with a rules file (docs/rules.md):
+        `rules_toml` a draft (compiled for this call only, nothing changes in the
+        server) or empty for the rules in force. A draft with problems is
+        INVALID_ARGUMENT listing every problem (rule name and key).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DecisionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +109,11 @@ def add_DecisionServicer_to_server(servicer, server):
                     servicer.GetProfile,
                     request_deserializer=protos_dot_decision__pb2.GetProfileRequest.FromString,
                     response_serializer=protos_dot_decision__pb2.Profile.SerializeToString,
+            ),
+            'PreviewRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewRules,
+                    request_deserializer=protos_dot_decision__pb2.PreviewRulesRequest.FromString,
+                    response_serializer=protos_dot_decision__pb2.PreviewRulesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -187,6 +207,33 @@ class Decision:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def PreviewRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tailor.v1.Decision/PreviewRules',
+            protos_dot_decision__pb2.PreviewRulesRequest.SerializeToString,
+            protos_dot_decision__pb2.PreviewRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class EventsStub:
     """The write service: a storefront's events, durable before the answer.
@@ -206,6 +253,11 @@ class EventsStub:
                 request_serializer=protos_dot_decision__pb2.TrackEventsRequest.SerializeToString,
                 response_deserializer=protos_dot_decision__pb2.TrackEventsResponse.FromString,
                 _registered_method=True)
+        self.ForgetUser = channel.unary_unary(
+                '/tailor.v1.Events/ForgetUser',
+                request_serializer=protos_dot_decision__pb2.ForgetUserRequest.SerializeToString,
+                response_deserializer=protos_dot_decision__pb2.ForgetUserResponse.FromString,
+                _registered_method=True)
 
 
 class EventsServicer:
@@ -224,6 +276,17 @@ class EventsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForgetUser(self, request, context):
+        """Forgets a shopper at once on every worker: their profile is no longer
+        used or shown, their live events are deleted, and a deletion record makes
+        the next `tailor build` leave them out of its input. Idempotent: an
+        unknown (or already forgotten) user is OK; a malformed id is
+        INVALID_ARGUMENT naming user_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -231,6 +294,11 @@ def add_EventsServicer_to_server(servicer, server):
                     servicer.TrackEvents,
                     request_deserializer=protos_dot_decision__pb2.TrackEventsRequest.FromString,
                     response_serializer=protos_dot_decision__pb2.TrackEventsResponse.SerializeToString,
+            ),
+            'ForgetUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForgetUser,
+                    request_deserializer=protos_dot_decision__pb2.ForgetUserRequest.FromString,
+                    response_serializer=protos_dot_decision__pb2.ForgetUserResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +332,33 @@ class Events:
             '/tailor.v1.Events/TrackEvents',
             protos_dot_decision__pb2.TrackEventsRequest.SerializeToString,
             protos_dot_decision__pb2.TrackEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForgetUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tailor.v1.Events/ForgetUser',
+            protos_dot_decision__pb2.ForgetUserRequest.SerializeToString,
+            protos_dot_decision__pb2.ForgetUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,8 +15,8 @@ from protos import decision_pb2 as pb
 
 __all__ = ["SEARCH_RELEVANCE", "ANCHOR_SIMILAR", "SESSION_SIMILAR", "USER_AFFINITY", "POPULAR", "UNKNOWN_ITEM",
            "BUY_AGAIN", "BRAND_AFFINITY", "CATEGORY_AFFINITY", "PRICE_FIT", "SEGMENT_POPULAR", "FRESH",
-           "BOUGHT_TOGETHER", "VIEWED_TOGETHER", "NAMED", "ANCHORED", "TEXT", "MASK_DTYPE", "bit", "name",
-           "codes_of", "messages"]
+           "BOUGHT_TOGETHER", "VIEWED_TOGETHER", "RULE", "EXPLORE", "NAMED", "ANCHORED", "TEXT", "MASK_DTYPE",
+           "bit", "name", "codes_of", "messages"]
 
 SEARCH_RELEVANCE = pb.REASON_CODE_SEARCH_RELEVANCE
 ANCHOR_SIMILAR = pb.REASON_CODE_ANCHOR_SIMILAR
@@ -32,6 +32,8 @@ SEGMENT_POPULAR = pb.REASON_CODE_SEGMENT_POPULAR
 FRESH = pb.REASON_CODE_FRESH
 BOUGHT_TOGETHER = pb.REASON_CODE_BOUGHT_TOGETHER
 VIEWED_TOGETHER = pb.REASON_CODE_VIEWED_TOGETHER
+RULE = pb.REASON_CODE_RULE
+EXPLORE = pb.REASON_CODE_EXPLORE
 
 TEXT: dict[int, str] = {
     SEARCH_RELEVANCE: "Relevant to the search",
@@ -48,6 +50,8 @@ TEXT: dict[int, str] = {
     FRESH: "New arrival",
     BOUGHT_TOGETHER: "Often bought with {anchor}",
     VIEWED_TOGETHER: "Often viewed with {anchor}",
+    RULE: "Placed by a merchandiser's rule",
+    EXPLORE: "Something different",
 }
 MASK_DTYPE = np.uint32
 _PREFIX = "REASON_CODE_"
