@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from index_builder import complements, embeddings, inputs, item_item, item_signals, repurchase, revisits
+from index_builder import complements, embeddings, exploration, inputs, item_item, item_signals, repurchase, revisits
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.facts import Facts, ShopperEvents, shopper_facts
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 _DAY_MS = 86_400_000
 # Items kept per demographic cell's popular list (the fallback for shoppers too new for anything personal).
 _CELL_LIST = 200
+# Items kept per category's popular list (where an exploration slot takes its item, server/explore.py).
+_CATEGORY_LIST = 50
 
 
 @contextmanager
@@ -399,6 +401,10 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
                                                                                    reference_ms),
         "neighbors": learned.neighbors,
         "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,
+        "category_priors": exploration.category_priors(events.user[mine], events.item[mine], events.kind[mine],
+                                                       catalog.category, len(catalog.categories)),
+        "category_popular_rows": exploration.category_popular_rows(popularity, catalog.category, catalog.in_stock,
+                                                                   len(catalog.categories), _CATEGORY_LIST),
     }.items():
         staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
     with _step("complements"):

@@ -47,6 +47,11 @@ ROOT/
                                 channel, decayed like popular_rows), -1 padded; row 0 (all channels) is the
                                 head of popular_rows. The top-up for a visitor without a profile on a channel
                                 starts from that channel's row
+    category_priors.npy         float32 [categories, 2]: per category (code into manifest.categories) the Beta
+                                (alpha, beta) of "a shopper converts in it" the exploration step samples
+                                (index_builder/exploration.py), both >= 1
+    category_popular_rows.npy   int32 [categories, k]: per category its in-stock rows, most popular first, -1
+                                padded: where an exploration slot takes its item
     store.lmdb                  LMDB (`open_store`), one named db:
                                   profiles: user id -> profile record (`pack_profile`): consent,
                                   scalar facts (RFM, segment, CLV, lifecycle, price band, tags,
@@ -83,7 +88,7 @@ __all__ = [
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 PROFILE_LAYOUT = 4
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
@@ -110,7 +115,8 @@ class ArraySpec:
 
 
 # Row arrays whose short lists are padded with -1.
-_PADDED = ("cell_popular_rows", "segment_popular_rows", "bought_together", "viewed_together", "channel_popular_rows")
+_PADDED = ("cell_popular_rows", "segment_popular_rows", "bought_together", "viewed_together", "channel_popular_rows",
+           "category_popular_rows")
 
 ITEM_ARRAYS = {
     "vectors": ArraySpec("item_vectors.npy", "<f4"),
@@ -137,6 +143,8 @@ ITEM_ARRAYS = {
     "cell_popular_rows": ArraySpec("cell_popular_rows.npy", "<i4", per_item=False),
     "segment_popular_rows": ArraySpec("segment_popular_rows.npy", "<i4", per_item=False),
     "channel_popular_rows": ArraySpec("channel_popular_rows.npy", "<i4", per_item=False),
+    "category_priors": ArraySpec("category_priors.npy", "<f4", per_item=False),
+    "category_popular_rows": ArraySpec("category_popular_rows.npy", "<i4", per_item=False),
 }
 
 
@@ -440,7 +448,7 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
         if rows.ndim != 2 or rows.shape != weights.shape:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: shape {rows.shape}, weights {weights.shape}")
     for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows", "segment_popular_rows",
-                 "bought_together", "viewed_together", "channel_popular_rows"):
+                 "bought_together", "viewed_together", "channel_popular_rows", "category_popular_rows"):
         lowest = -1 if name in _PADDED else 0  # -1 pads a short list
         if arrays[name].size and not lowest <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
@@ -453,6 +461,15 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
     if arrays["channel_popular_rows"].ndim != 2 or arrays["channel_popular_rows"].shape[0] != len(CHANNELS):
         raise ManifestMismatch(f"{ITEM_ARRAYS['channel_popular_rows'].file}: shape "
                                f"{arrays['channel_popular_rows'].shape}, expected ({len(CHANNELS)}, k)")
+    n_categories = len(manifest.categories)
+    for name, width in (("category_priors", 2), ("category_popular_rows", -1)):
+        shape = arrays[name].shape
+        if len(shape) != 2 or shape[0] != n_categories or width >= 0 and shape[1] != width:
+            raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: shape {shape}, expected ({n_categories}, "
+                                   f"{width if width >= 0 else 'k'})")
+    priors = arrays["category_priors"]
+    if priors.size and not (np.isfinite(priors).all() and float(priors.min()) >= 1.0):
+        raise ManifestMismatch(f"{ITEM_ARRAYS['category_priors'].file}: Beta parameters below 1 or non-finite")
     rate, days = arrays["repurchase_rate"], arrays["repurchase_days"]
     if rate.size and not (np.isfinite(rate).all() and 0.0 <= float(rate.min()) <= float(rate.max()) <= 1.0):
         raise ManifestMismatch(f"{ITEM_ARRAYS['repurchase_rate'].file}: values outside [0, 1]")

@@ -18,7 +18,7 @@ CLOCKS = ("artifact", "wall")
 # Float knobs that are weights or multiples, not shares: >= 0 rather than in [0, 1].
 _UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles", "revisit_weight", "category_weight", "brand_weight",
               "price_fit_weight", "segment_weight", "freshness_weight", "freshness_half_life_days",
-              "rerank_profile_scale")
+              "rerank_profile_scale", "explore_evidence")
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,19 @@ class RankingPolicy:
     cart_complement_share: float = 1.0
     complement_share: float = 0.3
     cart_viewed_weight: float = 0.3
+    # Exploration (server/explore.py): this share of every Recommend's slots (rounded stochastically: the
+    # expected share is exact) shows a strong item from a category outside the shopper's usual ones, the
+    # categories drawn by Thompson sampling from the builder's per-category Beta priors, tempered to at most
+    # explore_evidence pseudo-trials (0: every category equally likely). 0 = off; a request's no_exploration
+    # too. Rerank never explores. Deterministic per request_id.
+    explore_share: float = 0.1
+    explore_evidence: float = 100.0
+    # Diversity (server/diversity.py), Recommend only: at most ceil(max_brand_share x n) items of one brand
+    # in the top n (items without a brand never capped), of one category ceil(max_category_share x n)
+    # (1 = off), and each item loses diversity_penalty x the best score per better item of its category.
+    max_brand_share: float = 0.4
+    max_category_share: float = 1.0
+    diversity_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -132,6 +145,9 @@ class RankingPolicy:
             raise ValueError(f"ranking.live_items: must be >= 0, got {self.live_items}")
         if self.profile_overfetch < 1:
             raise ValueError(f"ranking.profile_overfetch: must be >= 1, got {self.profile_overfetch}")
+        for name in ("max_brand_share", "max_category_share"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ranking.{name}: must be > 0 (1 = no cap), got {getattr(self, name)}")
         if self.freshness_half_life_days <= 0:
             raise ValueError(f"ranking.freshness_half_life_days: must be > 0, got {self.freshness_half_life_days}")
 

@@ -55,6 +55,8 @@ class Query:
     with_details: bool = False  # answer each item's title, category and price too
     page: int = 0  # Context.page: a Page value (PAGE_UNSPECIFIED = 0)
     channel: int = 0  # Context.channel: a Channel value, the index into artifact.CHANNELS (0 = unspecified)
+    request_id: str = ""  # seeds the request's exploration draws (server/explore.py)
+    no_exploration: bool = False  # RecommendRequest.no_exploration
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -128,11 +130,13 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "session_id": _check_id(request.context.session_id, "context.session_id", optional=True),
         "page": request.context.page,
         "channel": request.context.channel,
+        "request_id": request.request_id,
     }
 
 
 def parse_recommend(request: pb.RecommendRequest, limits: Limits) -> Query:
-    return Query(n=_check_n(request.n, limits.max_recommend), **_common(request, limits))  # type: ignore[arg-type]
+    return Query(n=_check_n(request.n, limits.max_recommend), no_exploration=request.no_exploration,
+                 **_common(request, limits))  # type: ignore[arg-type]
 
 
 def _candidates(candidates: list[pb.Candidate], limits: Limits) -> tuple[tuple[str, ...], np.ndarray]:

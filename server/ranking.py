@@ -6,7 +6,8 @@ kept where eligible (not excluded, in stock, passing the filters) -> profile sco
 (server/scoring.py) -> plus the shopper's purchases whose repurchase cycle is due (buy again) ->
 complements of the cart (cart page) or the page's product in the first places (server/complements.py) ->
 topped up from the shopper's demographic cell's or segment's popular items, a visitor's channel's
-trending items, else the popularity list -> top n.
+trending items, else the popularity list (up to 2n with diversity on) -> diversity (brand caps, category
+penalty; server/diversity.py) -> top n -> exploration slots (server/explore.py).
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
 blended with the shopper's affinity — item-item, or cosine when no candidate has an item-item
 score, as for new items — then the profile terms) -> top n; unknown candidates keep their search
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from server import complements, reasons, scoring, stages
+from server import complements, diversity, explore, reasons, scoring, stages
 from server.complements import NO_BASKET, Basket
 from server.policy import RankingPolicy
 from server.queries import Filter
@@ -40,12 +41,15 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
 
 
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter,
-              basket: Basket = NO_BASKET, channel: int = 0, trending: np.ndarray | None = None) -> Ranked:
+              basket: Basket = NO_BASKET, channel: int = 0, trending: np.ndarray | None = None,
+              rng: np.random.Generator | None = None) -> Ranked:
     """`channel`: the request's Context.channel, whose trending list tops up a visitor without a profile;
-    `trending`: what trends in the live store on that channel now, ahead of it."""
+    `trending`: what trends in the live store on that channel now, ahead of it; `rng`: the request's
+    exploration draws (explore.generator), None = no exploration."""
     catalog = snapshot.catalog
     shopper = signals.shopper
-    fetch = n * policy.profile_overfetch if shopper is not None and policy.uses_profile else n
+    pool = diversity.pool(n, policy)
+    fetch = max(n * policy.profile_overfetch, pool) if shopper is not None and policy.uses_profile else pool
     if _item_item_applies(snapshot, policy, signals):
         revisit = policy.revisit_weight if policy.keeps_history(snapshot.revisit_share) else 0.0
         c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, fetch,
@@ -57,10 +61,14 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
-    c = stages.top_up_popular(catalog, c, signals.exclude, f, n,
+    c = stages.top_up_popular(catalog, c, signals.exclude, f, pool,
                               scoring.fallback_rows(catalog, shopper, policy, channel, trending))
+    c = diversity.diversify(catalog, c, n, policy)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
-    return complements.name_anchors(catalog, c, basket, policy)
+    c = complements.name_anchors(catalog, c, basket, policy)
+    if rng is None:
+        return c
+    return explore.explore(catalog, c, shopper, signals.context_rows, signals.exclude, f, n, policy, rng)
 
 
 def _usable(basket: Basket, signals: Signals) -> Basket:

@@ -51,7 +51,7 @@ TEXT: dict[int, str] = {
     BOUGHT_TOGETHER: "Often bought with {anchor}",
     VIEWED_TOGETHER: "Often viewed with {anchor}",
     RULE: "Placed by a merchandiser's rule",
-    EXPLORE: "Something different",
+    EXPLORE: "Something different: {category}",
 }
 MASK_DTYPE = np.uint32
 _PREFIX = "REASON_CODE_"
@@ -68,7 +68,7 @@ def bit(*codes: int) -> int:
 # Reasons whose text names the item it complements (the cart or page item it goes with).
 ANCHORED = bit(BOUGHT_TOGETHER, VIEWED_TOGETHER)
 # Reasons whose text names something: the item's brand or category, or the item it goes with (`messages`).
-NAMED = bit(BRAND_AFFINITY, CATEGORY_AFFINITY) | ANCHORED
+NAMED = bit(BRAND_AFFINITY, CATEGORY_AFFINITY, EXPLORE) | ANCHORED
 
 
 def name(code: int) -> str:

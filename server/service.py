@@ -29,7 +29,7 @@ from grpc_status import rpc_status
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from protos.live import Overlay
-from server import queries, ranking
+from server import explore, queries, ranking
 from server.complements import basket_of
 from server.config import ServerConfig
 from server.errors import Busy, InvalidRequest, NotFound, TailorError, status_of
@@ -163,7 +163,8 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
             ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
                                        basket_of(snapshot.catalog, query), query.channel,
                                        self._trending.rows(snapshot, query.channel)
-                                       if self._trending and signals.shopper is None else None)
+                                       if self._trending and signals.shopper is None else None,
+                                       explore.generator(self._policy, query.request_id, not query.no_exploration))
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
             fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
         return response

@@ -52,6 +52,9 @@ class Signals:
     seed_revisits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     # The consenting shopper's profile facts for the profile score terms (server/scoring.py); None else.
     shopper: Shopper | None = None
+    # The rows of the request's own context: its (and its live) session's items and the anchor; what
+    # exploration (server/explore.py) counts among the shopper's usual categories with the profile's.
+    context_rows: np.ndarray = field(default_factory=lambda: _NO_ROWS)
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -86,6 +89,7 @@ class _Personal:
     seeds: tuple[np.ndarray, np.ndarray, np.ndarray] = field(default_factory=lambda: _NO_SEEDS)  # see _seeds
     bought: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_ROWS)  # purchased rows, last purchase (epoch s)
     shopper: Shopper | None = None
+    session_rows: np.ndarray = field(default_factory=lambda: _NO_ROWS)  # the (live and request) session's
 
 
 def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
@@ -140,7 +144,7 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
     else:
         vector = session if session is not None else user
     shopper = shopper_of(profile, len(snapshot.names.age_bands)) if profile is not None else None
-    return _Personal(vector, sources, tuple(seen), seeds, bought, shopper)
+    return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows)
 
 
 def _seeds(snapshot: Snapshot, policy: RankingPolicy, query: Query, session_rows: np.ndarray,
@@ -189,4 +193,5 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query,
     seeds, seed_weights, seed_revisits = personal.seeds
     return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), seeds=seeds,
                    seed_weights=seed_weights, bought=bought, bought_at=bought_at, now=now,
-                   seed_revisits=seed_revisits, shopper=personal.shopper)
+                   seed_revisits=seed_revisits, shopper=personal.shopper,
+                   context_rows=np.append(personal.session_rows, anchor) if anchor >= 0 else personal.session_rows)

@@ -75,6 +75,10 @@ class Catalog:
     category_names: np.ndarray  # object [categories]: code -> name, for responses
     # [len(CHANNELS), k] trending rows per channel, -1 padded (row 0: all channels); none in memory snapshots.
     channel_popular_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
+    # Exploration (server/explore.py): per category its Beta (alpha, beta) [categories, 2] and its in-stock
+    # rows, most popular first [categories, k], -1 padded; none: no exploration.
+    category_priors: np.ndarray = field(default_factory=lambda: np.ones((0, 2), dtype=np.float32))
+    category_popular_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
 
     @property
     def n_items(self) -> int:
@@ -269,6 +273,19 @@ def _complement_arrays(n_items: int, given: Mapping[str, np.ndarray]) -> dict[st
     return out
 
 
+def _exploration_arrays(category: np.ndarray, popular: Sequence[int] | None) -> dict[str, np.ndarray]:
+    """Uniform category priors and, per category, its items in the popular order (every row, in row order
+    without one)."""
+    order = np.asarray(range(len(category)) if popular is None else popular, dtype=np.int64)
+    n_categories = int(category.max()) + 1 if len(category) else 0
+    lists = np.full((n_categories, max(len(order), 1)), -1, dtype=np.int32)
+    codes = category[order]
+    for code in range(n_categories):  # a unit-test helper, not the request path
+        mine = order[codes == code]
+        lists[code, :len(mine)] = mine
+    return {"category_priors": np.ones((n_categories, 2), dtype=np.float32), "category_popular_rows": lists}
+
+
 def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[str], brand: Sequence[str],
                     price: Sequence[float], in_stock: Sequence[bool], popular: Sequence[int] | None = None,
                     profiles: Mapping[str, artifact.Profile] | None = None,
@@ -311,7 +328,8 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         first_seen=np.full(len(ids), int(reference_time) - 365 * 86_400, dtype=np.int64),
         segment_popularity=np.zeros((len(artifact.SEGMENTS), len(ids)), dtype=np.float32),
         cell_popular_rows=np.zeros((0, 0), dtype=np.int32),
-        segment_popular_rows=np.full((len(artifact.SEGMENTS), 0), -1, dtype=np.int32))
+        segment_popular_rows=np.full((len(artifact.SEGMENTS), 0), -1, dtype=np.int32),
+        **_exploration_arrays(category_codes, popular))
     weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})
     return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights, reference_time=reference_time,
                     revisit_share=revisit_share)

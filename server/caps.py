@@ -1,0 +1,51 @@
+"""Group caps: at most so many items of one group (a brand, a category) in the top n.
+
+`cap_groups` is the one re-ranking primitive behind the diversity stage (server/diversity.py) and a
+merchandiser's `cap` rule: each candidate carries a group code (-1 = never capped) and the most items
+of its group allowed in the top n. Walking the kept candidates best first, the items of a group past
+its limit are demoted below every other candidate, keeping their order among themselves (stable); they
+still fill the answer when nothing else is left. A fixed number of array operations: one sort by
+score, one stable sort by group, a rank within each group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from server.stages import Candidates
+
+__all__ = ["cap_groups", "group_ranks"]
+
+
+def group_ranks(groups: np.ndarray) -> np.ndarray:
+    """Per entry (in the order given): how many earlier entries share its group."""
+    if not len(groups):
+        return np.zeros(0, dtype=np.int64)
+    by_group = np.argsort(groups, kind="stable")
+    sorted_groups = groups[by_group]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
+    ranks = np.empty(len(groups), dtype=np.int64)
+    ranks[by_group] = np.arange(len(groups)) - first
+    return ranks
+
+
+def cap_groups(c: Candidates, groups: np.ndarray, limits: np.ndarray, n: int) -> Candidates:
+    """The candidates with every item past its group's limit demoted below all others (module docstring).
+
+    `groups` and `limits` have one entry per candidate (limits may differ per candidate: the limit that
+    counts for an item is its own). When the top n already keep every limit the candidates come back
+    unchanged; else the demoted items get scores below the lowest kept one, in their order."""
+    order = np.flatnonzero(c.keep)
+    if not len(order):
+        return c
+    order = order[np.argsort(-c.scores[order], kind="stable")]
+    group = groups[order]
+    over = (group >= 0) & (group_ranks(group) >= limits[order])
+    if not over[:n].any():
+        return c
+    demoted = order[over]
+    floor = float(c.scores[order[-1]])
+    scores = c.scores.astype(np.float64)
+    scores[demoted] = floor - 1.0 - np.arange(len(demoted)) / len(demoted)
+    return c.with_(scores=scores)

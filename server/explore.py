@@ -1,0 +1,131 @@
+"""Exploration: a share of Recommend's slots shows a strong item from a category outside the shopper's usual
+ones (reason explore, "Something different: <category>"), to learn what else they like and to delight.
+
+How many: n x RankingPolicy.explore_share slots (default 0.1: 1 in 10, on every page), rounded
+stochastically — the integer part always, one more with probability equal to the fraction — so the
+expected share is exactly explore_share whatever n (n = 5: one slot in half of the answers). 0 = off;
+a request turns it off with `no_exploration`; Rerank never explores (its candidates are a search's).
+
+Which categories: a Thompson sample. The builder learns per category a Beta(alpha, beta) of "a shopper
+converts in it" (index_builder/exploration.py); the server tempers it to at most
+RankingPolicy.explore_evidence pseudo-trials (alpha - 1 and beta - 1 scaled down together: a long log
+must not make the draw a fixed ranking), draws one sample per category, leaves out the usual ones — the
+profile's top categories, the categories of the request's session and anchor, and those already in the
+answer — and takes the best-drawn categories in turn. From each, its most popular eligible item (in
+stock, passing the filters, not excluded, not already in the answer). A category with none is skipped;
+with no category left, the slot stays personal.
+
+Where: the slots are spread evenly, each at the end of its share of the list — slot j (1-based) of m
+at position floor(j x n / m): n = 10, m = 1: the 10th place; m = 2 of 20: the 10th and 20th. The personal
+items keep their order and the last m of them drop out. An explore item carries the score of the item
+above it (it is placed, not scored).
+
+Deterministic for a request_id: the generator is seeded from a BLAKE2b hash of it (never Python's salted
+`hash`); an empty request_id draws fresh randomness. Every step is a fixed number of array operations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from server import reasons, stages
+from server.policy import RankingPolicy
+from server.queries import Filter
+from server.scoring import Shopper
+from server.snapshot import Catalog
+from server.stages import Candidates
+
+__all__ = ["generator", "slots", "explore"]
+
+_PERSON = b"tailor-explore"
+# Categories looked at per slot: a drawn category may have no eligible item (filters, stock, exclusions).
+_SPARE = 4
+
+
+def generator(policy: RankingPolicy, request_id: str, wanted: bool = True) -> np.random.Generator | None:
+    """The request's random generator, or None when it does not explore (explore_share 0 or not `wanted`):
+    seeded from the request_id's BLAKE2b digest, fresh when the request_id is empty."""
+    if not wanted or policy.explore_share <= 0:
+        return None
+    if not request_id:
+        return np.random.default_rng()
+    digest = hashlib.blake2b(request_id.encode("utf-8"), digest_size=16, person=_PERSON).digest()
+    return np.random.default_rng(int.from_bytes(digest, "little"))
+
+
+def slots(n: int, share: float, rng: np.random.Generator) -> int:
+    """How many of n slots explore: n x share rounded stochastically (the expectation is n x share)."""
+    expected = n * share
+    whole = int(expected)
+    return min(n, whole + int(rng.random() < expected - whole))
+
+
+def _usual(catalog: Catalog, shopper: Shopper | None, context_rows: np.ndarray, answer: np.ndarray) -> np.ndarray:
+    """Category codes the shopper already knows: profile top categories, the context's, the answer's."""
+    rows = np.concatenate([context_rows[context_rows >= 0], answer[answer >= 0]])
+    mine = catalog.category[rows]
+    return np.concatenate([shopper.categories, mine]) if shopper is not None else mine
+
+
+def _sampled(priors: np.ndarray, evidence: float, usual: np.ndarray, rng: np.random.Generator,
+             wanted: int) -> np.ndarray:
+    """Up to `wanted` category codes outside `usual`, best Thompson draw first."""
+    successes, failures = priors[:, 0] - 1.0, priors[:, 1] - 1.0
+    scale = np.minimum(1.0, evidence / np.maximum(successes + failures, 1e-12))
+    draws = rng.beta(1.0 + successes * scale, 1.0 + failures * scale)
+    draws[usual] = -1.0
+    best = np.argsort(-draws, kind="stable")[:wanted]
+    return best[draws[best] >= 0]
+
+
+def _picked(catalog: Catalog, categories: np.ndarray, exclude: np.ndarray, f: Filter, answer: np.ndarray,
+            m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, category) of the first eligible item of each category's popular list, for the first m
+    categories that have one."""
+    lists = catalog.category_popular_rows[categories]
+    flat = lists.ravel().astype(np.int64)
+    ok = (stages.eligible(catalog, flat, exclude, f) & ~stages.member(flat, answer)).reshape(lists.shape)
+    has = ok.any(axis=1)
+    first = ok.argmax(axis=1)
+    rows = lists[np.arange(len(categories)), first][has][:m].astype(np.int64)
+    return rows, categories[has][:m]
+
+
+def explore(catalog: Catalog, c: Candidates, shopper: Shopper | None, context_rows: np.ndarray,
+            exclude: np.ndarray, f: Filter, n: int, policy: RankingPolicy, rng: np.random.Generator) -> Candidates:
+    """The final top n (`c`, best first) with explore items in their slots (module docstring)."""
+    m = slots(n, policy.explore_share, rng)
+    if m == 0 or not len(catalog.category_priors):
+        return c
+    usual = _usual(catalog, shopper, context_rows, c.rows)
+    categories = _sampled(catalog.category_priors, policy.explore_evidence, usual, rng, _SPARE * m)
+    rows, _ = _picked(catalog, categories, exclude, f, c.rows, m)
+    if not len(rows):
+        return c
+    return _placed(c, rows, n)
+
+
+def _placed(c: Candidates, rows: np.ndarray, n: int) -> Candidates:
+    """`rows` placed evenly in a list of min(n, len(c) + len(rows)), the personal ones around them in order."""
+    found = len(rows)
+    total = min(n, len(c.rows) + found)
+    at = np.arange(1, found + 1) * total // found - 1
+    explored = np.zeros(total, dtype=bool)
+    explored[at] = True
+    personal = total - found
+    order = np.empty(total, dtype=np.int64)  # index into c's arrays, -1 for an explore slot
+    order[explored] = -1
+    order[~explored] = np.arange(personal)
+    above = np.maximum.accumulate(np.where(explored, -1, np.arange(total)))
+    source = np.where(above >= 0, order[np.maximum(above, 0)], 0)  # whose score an explore item takes
+    out_rows = np.where(explored, 0, c.rows[np.maximum(order, 0)] if len(c.rows) else 0)
+    out_rows[explored] = rows
+    scores = c.scores[source] if len(c.rows) else np.zeros(total)
+    mask = np.where(explored, reasons.bit(reasons.EXPLORE), c.reasons[np.maximum(order, 0)] if len(c.rows) else 0)
+    anchors = None
+    if c.anchors is not None:
+        anchors = np.where(explored, -1, c.anchors[np.maximum(order, 0)] if len(c.rows) else -1)
+    return Candidates(out_rows.astype(np.int64), np.asarray(scores, dtype=np.float64), mask.astype(reasons.MASK_DTYPE),
+                      np.ones(total, dtype=bool), None, ordered=True, anchors=anchors)
