@@ -141,15 +141,18 @@ class TailorClient:
     def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
                   page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
                   request_id: str = "", timeout: float | None = None, time_ms: int = 0,
-                  with_details: bool = False, session_id: str = "", channel: str = "") -> Decision:
+                  with_details: bool = False, session_id: str = "", channel: str = "",
+                  no_exploration: bool = False) -> Decision:
         """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page;
         `time_ms` the moment the decision is for (0 = now); `with_details` fills each item's title,
         category and price; `session_id` adds that session's live events (TrackEvents); `channel` is
-        web, app, email or store."""
+        web, app, email or store; `no_exploration` turns the explore slots off (the same `request_id`
+        draws the same ones)."""
         request = pb.RecommendRequest(
             n=n, user_id=user_id, session=_session(session),
             context=_context(page, anchor_item_id, time_ms, session_id, channel),
-            filters=_filters(filters), request_id=request_id, with_details=with_details)
+            filters=_filters(filters), request_id=request_id, with_details=with_details,
+            no_exploration=no_exploration)
         return self._call(self._stub.Recommend, request, timeout)
 
     def rerank(self, candidates: Sequence[tuple[str, float]], n: int = 0, *, user_id: str = "",

@@ -26,7 +26,7 @@ from server.policy import RankingPolicy
 from server.snapshot import Catalog
 from server.stages import Candidates
 
-__all__ = ["UNBRANDED", "pool", "diversify"]
+__all__ = ["UNBRANDED", "pool", "diversify", "full_brands"]
 
 # The builder's name for an empty brand (index_builder/build.py): never capped.
 UNBRANDED = ("unbranded", "")
@@ -58,6 +58,16 @@ def _brand_groups(catalog: Catalog, rows: np.ndarray) -> np.ndarray:
         if code is not None:
             groups[groups == code] = -1
     return groups
+
+
+def full_brands(catalog: Catalog, rows: np.ndarray, n: int, policy: RankingPolicy) -> np.ndarray:
+    """The brand codes that already hold their cap's share of the n places among `rows` (none without a cap):
+    an item added to these rows (an explore slot) must be of another brand."""
+    if policy.max_brand_share >= 1.0 or not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    groups = _brand_groups(catalog, rows)
+    counts = np.bincount(groups[groups >= 0], minlength=1)
+    return np.flatnonzero(counts >= math.ceil(policy.max_brand_share * n - 1e-9))
 
 
 def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy) -> Candidates:

@@ -12,8 +12,9 @@ RankingPolicy.explore_evidence pseudo-trials (alpha - 1 and beta - 1 scaled down
 must not make the draw a fixed ranking), draws one sample per category, leaves out the usual ones — the
 profile's top categories, the categories of the request's session and anchor, and those already in the
 answer — and takes the best-drawn categories in turn. From each, its most popular eligible item (in
-stock, passing the filters, not excluded, not already in the answer). A category with none is skipped;
-with no category left, the slot stays personal.
+stock, passing the filters, not excluded, not already in the answer, not of a brand that already fills
+its diversity cap in the answer). A category with none is skipped; with no category left, the slot stays
+personal.
 
 Where: the slots are spread evenly, each at the end of its share of the list — slot j (1-based) of m
 at position floor(j x n / m): n = 10, m = 1: the 10th place; m = 2 of 20: the 10th and 20th. The personal
@@ -30,7 +31,7 @@ import hashlib
 
 import numpy as np
 
-from server import reasons, stages
+from server import diversity, reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Filter
 from server.scoring import Shopper
@@ -81,16 +82,19 @@ def _sampled(priors: np.ndarray, evidence: float, usual: np.ndarray, rng: np.ran
 
 
 def _picked(catalog: Catalog, categories: np.ndarray, exclude: np.ndarray, f: Filter, answer: np.ndarray,
-            m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, category) of the first eligible item of each category's popular list, for the first m
-    categories that have one."""
+            full: np.ndarray, m: int) -> np.ndarray:
+    """The first eligible item of each category's popular list not in `answer` nor of a `full` brand, for
+    the first m categories that have one."""
     lists = catalog.category_popular_rows[categories]
+    if not lists.size:
+        return np.zeros(0, dtype=np.int64)
     flat = lists.ravel().astype(np.int64)
-    ok = (stages.eligible(catalog, flat, exclude, f) & ~stages.member(flat, answer)).reshape(lists.shape)
+    ok = stages.eligible(catalog, flat, exclude, f) & ~stages.member(flat, answer)
+    ok &= ~stages.member(catalog.brand[np.maximum(flat, 0)], full)
+    ok = ok.reshape(lists.shape)
     has = ok.any(axis=1)
     first = ok.argmax(axis=1)
-    rows = lists[np.arange(len(categories)), first][has][:m].astype(np.int64)
-    return rows, categories[has][:m]
+    return lists[np.arange(len(categories)), first][has][:m].astype(np.int64)
 
 
 def explore(catalog: Catalog, c: Candidates, shopper: Shopper | None, context_rows: np.ndarray,
@@ -101,7 +105,7 @@ def explore(catalog: Catalog, c: Candidates, shopper: Shopper | None, context_ro
         return c
     usual = _usual(catalog, shopper, context_rows, c.rows)
     categories = _sampled(catalog.category_priors, policy.explore_evidence, usual, rng, _SPARE * m)
-    rows, _ = _picked(catalog, categories, exclude, f, c.rows, m)
+    rows = _picked(catalog, categories, exclude, f, c.rows, diversity.full_brands(catalog, c.rows, n, policy), m)
     if not len(rows):
         return c
     return _placed(c, rows, n)

@@ -21,7 +21,8 @@ from loadtests.evaluate.splits import SPLITS
 
 __all__ = ["format_report", "main"]
 
-_COLUMNS = ("model", "MAP", "nDCG@{k}", "P@{k}", "R@{k}", "hit rate", "coverage", "novelty", "fit s")
+_COLUMNS = ("model", "MAP", "nDCG@{k}", "P@{k}", "R@{k}", "hit rate", "coverage", "novelty", "categories",
+            "brand share", "fit s")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +55,8 @@ def format_report(report: Report) -> str:
     header = [c.format(k=report.k) for c in _COLUMNS]
     rows = [[r.name, f"{r.scores.map:.4f}", f"{r.scores.ndcg:.4f}", f"{r.scores.precision:.4f}",
              f"{r.scores.recall:.4f}", f"{r.scores.hit_rate:.4f}", f"{r.scores.coverage:.4f}",
-             f"{r.scores.novelty:.2f}", f"{r.fit_seconds:.2f}"] for r in report.results]
+             f"{r.scores.novelty:.2f}", f"{r.scores.categories:.2f}", f"{r.scores.brand_share:.3f}",
+             f"{r.fit_seconds:.2f}"] for r in report.results]
     lines = _table(header, rows)
     if report.buckets:
         lines += ["", f"nDCG@{report.k} by train history length (interactions)", *_table(

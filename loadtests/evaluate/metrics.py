@@ -13,6 +13,9 @@ value, exactly as the reference protocol (Microsoft Recommenders' ML-100K notebo
   novelty   mean over every recommended (top k) item of -log2(its popularity share), where
             popularity share = users who interacted with it in training / all training users
             (an item nobody touched counts as one user, so the figure stays finite)
+  categories  mean over users of the distinct categories in their top k (intra-list diversity)
+  brand share mean over users of the largest number of items of one brand in their top k / k (items
+            without a brand not counted; 0.4 = at most 4 of 10 of one brand)
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Scores", "precision", "recall", "average_precision", "ndcg", "hit", "coverage", "novelty", "per_user",
-           "score_all"]
+           "distinct_categories", "brand_share", "score_all"]
 
 
 def _hits(recs: Sequence[str], truth: set[str], k: int) -> list[bool]:
@@ -86,6 +89,29 @@ def novelty(recs: Sequence[Sequence[str]], popularity: Mapping[str, int], n_user
     return float(np.mean(-np.log2(np.asarray(counts, dtype=np.float64) / n_users)))
 
 
+def distinct_categories(recs: Sequence[Sequence[str]], category: Mapping[str, str], k: int) -> float:
+    """Mean number of distinct categories in each list's top k (an unknown item counts as its own)."""
+    if not recs:
+        return 0.0
+    return float(np.mean([len({category.get(r, r) for r in row[:k]}) for row in recs]))
+
+
+def brand_share(recs: Sequence[Sequence[str]], brand: Mapping[str, str], k: int) -> float:
+    """Mean over lists of the most items of one brand in the top k, over k; items without a brand
+    ("" or "unbranded", or unknown) are not counted."""
+    if not recs:
+        return 0.0
+    shares = []
+    for row in recs:
+        counts: dict[str, int] = {}
+        for r in row[:k]:
+            name = brand.get(r, "")
+            if name and name != "unbranded":
+                counts[name] = counts.get(name, 0) + 1
+        shares.append(max(counts.values(), default=0) / k)
+    return float(np.mean(shares))
+
+
 def per_user(metric: Callable[[Sequence[str], set[str], int], float], recs: Sequence[Sequence[str]],
              truth: Sequence[set[str]], k: int) -> np.ndarray:
     """`metric` at k of each user (`recs` and `truth` aligned by user)."""
@@ -103,11 +129,15 @@ class Scores:
     hit_rate: float
     coverage: float
     novelty: float
+    categories: float = 0.0
+    brand_share: float = 0.0
 
 
 def score_all(recs: Sequence[Sequence[str]], truth: Sequence[set[str]], k: int, *, catalog_size: int,
-              popularity: Mapping[str, int], n_users: int) -> Scores:
-    """Every metric at k; `recs` and `truth` are aligned by user."""
+              popularity: Mapping[str, int], n_users: int, category: Mapping[str, str] | None = None,
+              brand: Mapping[str, str] | None = None) -> Scores:
+    """Every metric at k; `recs` and `truth` are aligned by user; `category` and `brand` per item id
+    (none: those two figures are 0)."""
     if len(recs) != len(truth):
         raise ValueError(f"recs: {len(recs)} lists for {len(truth)} users")
     if not truth:
@@ -118,4 +148,6 @@ def score_all(recs: Sequence[Sequence[str]], truth: Sequence[set[str]], k: int, 
 
     return Scores(map=mean(average_precision), ndcg=mean(ndcg), precision=mean(precision), recall=mean(recall),
                   hit_rate=mean(hit), coverage=coverage(recs, catalog_size, k),
-                  novelty=novelty(recs, popularity, n_users, k))
+                  novelty=novelty(recs, popularity, n_users, k),
+                  categories=distinct_categories(recs, category, k) if category is not None else 0.0,
+                  brand_share=brand_share(recs, brand, k) if brand is not None else 0.0)

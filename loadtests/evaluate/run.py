@@ -86,7 +86,11 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
         raise ValueError(f"k: must be >= 1, got {k}")
     start = time.perf_counter()
     cut = split_events(read_events(data_dir), split, seed)
-    items = read_table(find_input(data_dir, "items"), ITEMS)["item_id"].to_pylist()
+    catalog = read_table(find_input(data_dir, "items"), ITEMS)
+    items = catalog["item_id"].to_pylist()
+    primary = pc.utf8_trim_whitespace(pc.replace_substring_regex(catalog["category"], r"\|.*$", ""))
+    category = dict(zip(items, primary.to_pylist(), strict=True))
+    brand = dict(zip(items, catalog["brand"].to_pylist(), strict=True))
     known = read_table(find_input(data_dir, "users"), USERS)["user_id"].to_pylist()
     if cut.sessions:
         test_users = list(cut.truth)
@@ -108,7 +112,8 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
     popularity = dict(zip(items, np.asarray((data.matrix > 0).sum(axis=0)).ravel().tolist(), strict=True))
 
     def scored(recs: list[list[str]]) -> Scores:
-        return score_all(recs, truth, k, catalog_size=len(items), popularity=popularity, n_users=data.matrix.shape[0])
+        return score_all(recs, truth, k, catalog_size=len(items), popularity=popularity, n_users=data.matrix.shape[0],
+                         category=category, brand=brand)
 
     with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
         tailor = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config)
@@ -195,14 +200,17 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
 def _recommend_all(client: TailorClient, users: list[str], k: int, progress: bool,
                    cut: Split) -> tuple[list[list[str]], np.ndarray]:
     """Tailor's k items for every user (one Recommend call each, as of the user's `as_of` moment when
-    the split gives one; a held-out session is asked anonymously with its session), and each call's seconds."""
+    the split gives one; a held-out session is asked anonymously with its session), and each call's seconds.
+    Each call's request_id names its user (session), so exploration draws the same slots on every run."""
     recs, latency = [], []
     for user in tqdm(users, desc="Tailor Recommend", unit="user", disable=not progress, leave=False):
         sent = time.perf_counter()
         if cut.sessions:
-            decision = client.recommend(k, session=cut.sessions[user], time_ms=cut.as_of.get(user, 0))
+            decision = client.recommend(k, session=cut.sessions[user], time_ms=cut.as_of.get(user, 0),
+                                        request_id=f"evaluate-{user}")
         else:
-            decision = client.recommend(k, user_id=user, time_ms=cut.as_of.get(user, 0))
+            decision = client.recommend(k, user_id=user, time_ms=cut.as_of.get(user, 0),
+                                        request_id=f"evaluate-{user}")
         latency.append(time.perf_counter() - sent)
         recs.append([item.item_id for item in decision.items])
     return recs, np.asarray(latency)

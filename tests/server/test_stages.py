@@ -116,7 +116,8 @@ def test_session_vector_weighs_types_and_recency() -> None:
 
 def test_recommend_for_a_known_shopper_skips_bought_and_out_of_stock(snap: Snapshot) -> None:
     signals = gather_signals(snap, POLICY, _query(user="fan"))
-    ranked = recommend(snap, POLICY, signals, 3, NO_FILTER)
+    uncapped = RankingPolicy(max_brand_share=1.0)  # a2, b3, b2 are all brand y: the cap would take 2 of 3
+    ranked = recommend(snap, uncapped, signals, 3, NO_FILTER)
     assert _ids(snap, ranked.rows) == ["a2", "b3", "b2"]
     assert set(ranked.reasons.tolist()) == {reasons.bit(reasons.USER_AFFINITY)}
     assert (np.diff(ranked.scores) <= 0).all()

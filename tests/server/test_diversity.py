@@ -1,0 +1,89 @@
+"""Diversity: the brand cap through the real server on the demo store, the category penalty and cap on arrays."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clients import TailorClient
+from server import ServerConfig, diversity, reasons, start_server
+from server.policy import RankingPolicy
+from server.snapshot import Snapshot, memory_snapshot
+from server.stages import Candidates, top_n
+from tests.conftest import Built
+
+
+def _most_of_one_brand(built: Built, item_ids: list[str]) -> int:
+    brands = Counter(built.store.brand[i] for i in item_ids if built.store.brand[i] not in diversity.UNBRANDED)
+    return max(brands.values(), default=0)
+
+
+def _walls(client: TailorClient, built: Built) -> list[int]:
+    """The most items of one brand in each of many answers: known shoppers, anonymous sessions, a visitor."""
+    users = sorted(built.store.purchased)[:200]
+    answers = [client.recommend(10, user_id=u, request_id=f"wall-{u}") for u in users]
+    sessions = [list(bought)[:3] for bought in list(built.store.purchased.values())[:50]]
+    answers += [client.recommend(10, session=[(i, "view") for i in s], request_id=f"s{j}")
+                for j, s in enumerate(sessions)]
+    answers.append(client.recommend(10))
+    return [_most_of_one_brand(built, [i.item_id for i in a.items]) for a in answers]
+
+
+def test_no_brand_fills_more_than_4_of_10_places(client: TailorClient, built: Built) -> None:
+    walls = _walls(client, built)
+    assert max(walls) <= 4
+
+
+@pytest.fixture
+def uncapped(own_root: Path) -> Iterator[TailorClient]:
+    policy = RankingPolicy(max_brand_share=1.0, explore_share=0.0)
+    server = start_server(ServerConfig(artifacts=own_root, port=0, ranking=policy))
+    try:
+        with TailorClient(f"127.0.0.1:{server.port}", timeout=5.0) as c:
+            yield c
+    finally:
+        server.stop(grace=None)
+
+
+def test_without_the_cap_the_demo_store_has_brand_walls(uncapped: TailorClient, built: Built) -> None:
+    """What the cap is for: the same traffic without it shows more than 4 of one brand somewhere."""
+    assert max(_walls(uncapped, built)) > 4
+
+
+@pytest.fixture
+def snap() -> Snapshot:
+    """8 items: rows 0-5 category a, 6-7 category b; brands x (0-3), y (4-5), unbranded (6-7)."""
+    vectors = np.eye(8, 4, dtype=np.float32) + 0.01
+    return memory_snapshot(vectors, [f"i{r}" for r in range(8)], ["a"] * 6 + ["b"] * 2,
+                           ["x"] * 4 + ["y"] * 2 + ["unbranded"] * 2, [1.0] * 8, [True] * 8)
+
+
+def _ranked(scores: list[float]) -> Candidates:
+    n = len(scores)
+    return Candidates(np.arange(n, dtype=np.int64), np.array(scores, dtype=np.float64),
+                      np.full(n, reasons.bit(reasons.POPULAR), dtype=reasons.MASK_DTYPE), np.ones(n, dtype=bool))
+
+
+def test_the_brand_cap_leaves_unbranded_items_alone(snap: Snapshot) -> None:
+    c = _ranked([8, 7, 6, 5, 4, 3, 2, 1])
+    capped = diversity.diversify(snap.catalog, c, 5, RankingPolicy(max_brand_share=0.4))  # 2 of 5 per brand
+    assert top_n(capped, 8).rows.tolist() == [0, 1, 4, 5, 6, 7, 2, 3]
+    never = _ranked([8, 7, 6, 5, 4, 3, 2, 1])
+    unbranded_only = Candidates(np.array([6, 7]), never.scores[:2], never.reasons[:2], never.keep[:2])
+    assert diversity.diversify(snap.catalog, unbranded_only, 2, RankingPolicy(max_brand_share=0.1)) is unbranded_only
+
+
+def test_the_category_cap_and_penalty(snap: Snapshot) -> None:
+    c = _ranked([8, 7, 6, 5, 4, 3, 2.5, 1])
+    capped = diversity.diversify(snap.catalog, c, 4, RankingPolicy(max_brand_share=1.0, max_category_share=0.5))
+    assert top_n(capped, 4).rows.tolist() == [0, 1, 6, 7]  # 2 of 4 of category a
+    # Each item loses 0.2 x the best score (8) per better one of its category: row 6 (2.5, the first of b)
+    # passes row 3 (5 - 3 x 1.6 = 0.2) but not row 2 (6 - 2 x 1.6 = 2.8).
+    soft = diversity.diversify(snap.catalog, c, 8, RankingPolicy(max_brand_share=1.0, diversity_penalty=0.2))
+    assert top_n(soft, 8).rows.tolist()[:4] == [0, 1, 2, 6]
+    assert diversity.pool(10, RankingPolicy()) == 20
+    assert diversity.pool(10, RankingPolicy(max_brand_share=1.0)) == 10
