@@ -56,7 +56,8 @@ def _print(decision: Decision, as_json: bool) -> None:
 
 def _recommend(args: argparse.Namespace) -> int:
     with TailorClient(args.target, timeout=args.timeout) as client:
-        _print(client.recommend(args.n, **_ask(args)), args.json)
+        _print(client.recommend(args.n, request_id=args.request_id, no_exploration=args.no_exploration, **_ask(args)),
+               args.json)
     return 0
 
 
@@ -89,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("recommend", description="Ask for N products.")
     p.add_argument("--n", type=int, default=10)
+    p.add_argument("--request-id", default="", help="echoed; the same one draws the same exploration slots")
+    p.add_argument("--no-exploration", action="store_true", help="no explore slots (reason explore) in this answer")
     _call_flags(p)
     p.set_defaults(func=_recommend)
     p = sub.add_parser("rerank", description="Reorder candidate items (given best first).")

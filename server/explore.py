@@ -11,10 +11,11 @@ converts in it" (index_builder/exploration.py); the server tempers it to at most
 RankingPolicy.explore_evidence pseudo-trials (alpha - 1 and beta - 1 scaled down together: a long log
 must not make the draw a fixed ranking), draws one sample per category, leaves out the usual ones — the
 profile's top categories, the categories of the request's session and anchor, and those already in the
-answer — and takes the best-drawn categories in turn. From each, its most popular eligible item (in
-stock, passing the filters, not excluded, not already in the answer, not of a brand that already fills
-its diversity cap in the answer). A category with none is skipped; with no category left, the slot stays
-personal.
+answer — and takes the best-drawn categories in turn. From each, a strong item: one of its
+RankingPolicy.explore_items most popular eligible items (in stock, passing the filters, not excluded, not
+already in the answer, not of a brand that already fills its diversity cap in the answer), drawn
+uniformly, so the slots do not show every shopper the same bestseller. A category with none is skipped;
+with no category left, the slot stays personal.
 
 Where: the slots are spread evenly, each at the end of its share of the list — slot j (1-based) of m
 at position floor(j x n / m): n = 10, m = 1: the 10th place; m = 2 of 20: the 10th and 20th. The personal
@@ -82,9 +83,9 @@ def _sampled(priors: np.ndarray, evidence: float, usual: np.ndarray, rng: np.ran
 
 
 def _picked(catalog: Catalog, categories: np.ndarray, exclude: np.ndarray, f: Filter, answer: np.ndarray,
-            full: np.ndarray, m: int) -> np.ndarray:
-    """The first eligible item of each category's popular list not in `answer` nor of a `full` brand, for
-    the first m categories that have one."""
+            full: np.ndarray, m: int, among: int, rng: np.random.Generator) -> np.ndarray:
+    """For the first m categories that have one, an item drawn uniformly among the first `among` eligible
+    ones of its popular list (not in `answer`, not of a `full` brand)."""
     lists = catalog.category_popular_rows[categories]
     if not lists.size:
         return np.zeros(0, dtype=np.int64)
@@ -92,9 +93,10 @@ def _picked(catalog: Catalog, categories: np.ndarray, exclude: np.ndarray, f: Fi
     ok = stages.eligible(catalog, flat, exclude, f) & ~stages.member(flat, answer)
     ok &= ~stages.member(catalog.brand[np.maximum(flat, 0)], full)
     ok = ok.reshape(lists.shape)
+    ok &= np.cumsum(ok, axis=1) <= among
     has = ok.any(axis=1)
-    first = ok.argmax(axis=1)
-    return lists[np.arange(len(categories)), first][has][:m].astype(np.int64)
+    drawn = np.where(ok, rng.random(ok.shape), -1.0).argmax(axis=1)
+    return lists[np.arange(len(categories)), drawn][has][:m].astype(np.int64)
 
 
 def explore(catalog: Catalog, c: Candidates, shopper: Shopper | None, context_rows: np.ndarray,
@@ -105,7 +107,8 @@ def explore(catalog: Catalog, c: Candidates, shopper: Shopper | None, context_ro
         return c
     usual = _usual(catalog, shopper, context_rows, c.rows)
     categories = _sampled(catalog.category_priors, policy.explore_evidence, usual, rng, _SPARE * m)
-    rows = _picked(catalog, categories, exclude, f, c.rows, diversity.full_brands(catalog, c.rows, n, policy), m)
+    full = diversity.full_brands(catalog, c.rows, n, policy)
+    rows = _picked(catalog, categories, exclude, f, c.rows, full, m, policy.explore_items, rng)
     if not len(rows):
         return c
     return _placed(c, rows, n)

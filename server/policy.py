@@ -115,9 +115,11 @@ class RankingPolicy:
     # expected share is exact) shows a strong item from a category outside the shopper's usual ones, the
     # categories drawn by Thompson sampling from the builder's per-category Beta priors, tempered to at most
     # explore_evidence pseudo-trials (0: every category equally likely). 0 = off; a request's no_exploration
-    # too. Rerank never explores. Deterministic per request_id.
+    # too. Rerank never explores. Deterministic per request_id. A slot's item is drawn uniformly among its
+    # category's explore_items most popular eligible items (1: always the bestseller).
     explore_share: float = 0.1
     explore_evidence: float = 100.0
+    explore_items: int = 5
     # Diversity (server/diversity.py), Recommend only: at most ceil(max_brand_share x n) items of one brand
     # in the top n (items without a brand never capped), of one category ceil(max_category_share x n)
     # (1 = off), and each item loses diversity_penalty x the best score per better item of its category.
@@ -145,6 +147,8 @@ class RankingPolicy:
             raise ValueError(f"ranking.live_items: must be >= 0, got {self.live_items}")
         if self.profile_overfetch < 1:
             raise ValueError(f"ranking.profile_overfetch: must be >= 1, got {self.profile_overfetch}")
+        if self.explore_items < 1:
+            raise ValueError(f"ranking.explore_items: must be >= 1, got {self.explore_items}")
         for name in ("max_brand_share", "max_category_share"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ranking.{name}: must be > 0 (1 = no cap), got {getattr(self, name)}")

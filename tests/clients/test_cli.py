@@ -50,6 +50,18 @@ def test_recommend_prints_a_table(target: str, built: Built) -> None:
     assert "user_affinity" in out.stdout
 
 
+def test_recommend_request_id_repeats_the_explore_slots_and_no_exploration_drops_them(target: str) -> None:
+    def answer(*flags: str) -> str:
+        out = _tailor("recommend", "--target", target, "--user", LOYAL_USER, "--n", "10", "--json", *flags)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    first = answer("--request-id", "cli-1")
+    assert json.loads(first)["request_id"] == "cli-1" and '"explore"' in first
+    assert answer("--request-id", "cli-1") == first
+    assert '"explore"' not in answer("--request-id", "cli-1", "--no-exploration")
+
+
 def test_rerank_table_shows_title_category_and_price(target: str, built: Built) -> None:
     ids = list(built.store.category)[:4]
     out = _tailor("rerank", "--target", target, "--user", LOYAL_USER, "--items", ",".join(ids))
