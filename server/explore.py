@@ -44,6 +44,9 @@ __all__ = ["generator", "slots", "explore"]
 _PERSON = b"tailor-explore"
 # Categories looked at per slot: a drawn category may have no eligible item (filters, stock, exclusions).
 _SPARE = 4
+# Items looked at per drawn category, most popular first: explore_items and room for the ineligible ones.
+_DEPTH = 16
+_EXPLORE = reasons.bit(reasons.EXPLORE)
 
 
 def generator(policy: RankingPolicy, request_id: str, wanted: bool = True) -> np.random.Generator | None:
@@ -86,7 +89,7 @@ def _picked(catalog: Catalog, categories: np.ndarray, exclude: np.ndarray, f: Fi
             full: np.ndarray, m: int, among: int, rng: np.random.Generator) -> np.ndarray:
     """For the first m categories that have one, an item drawn uniformly among the first `among` eligible
     ones of its popular list (not in `answer`, not of a `full` brand)."""
-    lists = catalog.category_popular_rows[categories]
+    lists = catalog.category_popular_rows[categories, :max(_DEPTH, among)]
     if not lists.size:
         return np.zeros(0, dtype=np.int64)
     flat = lists.ravel().astype(np.int64)
@@ -118,21 +121,19 @@ def _placed(c: Candidates, rows: np.ndarray, n: int) -> Candidates:
     """`rows` placed evenly in a list of min(n, len(c) + len(rows)), the personal ones around them in order."""
     found = len(rows)
     total = min(n, len(c.rows) + found)
-    at = np.arange(1, found + 1) * total // found - 1
+    personal = total - found
+    at = np.arange(1, found + 1) * total // found - 1  # final positions of the explore items, ascending
+    before = at - np.arange(found)  # personal items placed before each explore item
+    take = np.empty(total, dtype=np.int64)  # index into [personal items..., explore items...]
     explored = np.zeros(total, dtype=bool)
     explored[at] = True
-    personal = total - found
-    order = np.empty(total, dtype=np.int64)  # index into c's arrays, -1 for an explore slot
-    order[explored] = -1
-    order[~explored] = np.arange(personal)
-    above = np.maximum.accumulate(np.where(explored, -1, np.arange(total)))
-    source = np.where(above >= 0, order[np.maximum(above, 0)], 0)  # whose score an explore item takes
-    out_rows = np.where(explored, 0, c.rows[np.maximum(order, 0)] if len(c.rows) else 0)
-    out_rows[explored] = rows
-    scores = c.scores[source] if len(c.rows) else np.zeros(total)
-    mask = np.where(explored, reasons.bit(reasons.EXPLORE), c.reasons[np.maximum(order, 0)] if len(c.rows) else 0)
-    anchors = None
-    if c.anchors is not None:
-        anchors = np.where(explored, -1, c.anchors[np.maximum(order, 0)] if len(c.rows) else -1)
-    return Candidates(out_rows.astype(np.int64), np.asarray(scores, dtype=np.float64), mask.astype(reasons.MASK_DTYPE),
-                      np.ones(total, dtype=bool), None, ordered=True, anchors=anchors)
+    take[explored] = personal + np.arange(found)
+    take[~explored] = np.arange(personal)
+    above = np.maximum(before - 1, 0)  # the personal item just above (the first one above slot 0)
+    scores = c.scores[above] if personal else np.zeros(found)
+    return Candidates(
+        np.concatenate([c.rows[:personal], rows])[take],
+        np.concatenate([c.scores[:personal], scores]).astype(np.float64)[take],
+        np.concatenate([c.reasons[:personal], np.full(found, _EXPLORE, dtype=c.reasons.dtype)])[take],
+        np.ones(total, dtype=bool), None, ordered=True,
+        anchors=None if c.anchors is None else np.concatenate([c.anchors[:personal], np.full(found, -1)])[take])
