@@ -64,11 +64,12 @@ def _metrics_section(report: Report) -> str:
         _bars(ax, names, values, label)
     _accuracy_coverage(axes.flat[5], report)
     fig.suptitle(f"Every model at k={k} ({report.users} test users)", fontweight="bold")
-    header = ["model", "MAP", f"nDCG@{k}", f"P@{k}", f"R@{k}", "hit rate", "coverage", "novelty", "fit s",
-              "p50 ms", "p99 ms"]
+    header = ["model", "MAP", f"nDCG@{k}", f"P@{k}", f"R@{k}", "hit rate", "coverage", "novelty", "categories",
+              "brand share", "fit s", "p50 ms", "p99 ms"]
     rows = [[r.name, f"{r.scores.map:.4f}", f"{r.scores.ndcg:.4f}", f"{r.scores.precision:.4f}",
              f"{r.scores.recall:.4f}", f"{r.scores.hit_rate:.4f}", f"{r.scores.coverage:.4f}",
-             f"{r.scores.novelty:.2f}", f"{r.fit_seconds:.2f}", _ms(r.p50_ms), _ms(r.p99_ms)] for r in report.results]
+             f"{r.scores.novelty:.2f}", f"{r.scores.categories:.2f}", f"{r.scores.brand_share:.3f}",
+             f"{r.fit_seconds:.2f}", _ms(r.p50_ms), _ms(r.p99_ms)] for r in report.results]
     return ("<h2>Accuracy by model</h2>" + figure_svg(fig, "Bars: mean over test users (coverage: share of the catalog "
             "recommended to anyone; novelty: mean -log2 of the recommended items' popularity share). Tailor in red.")
             + _html_table(header, rows))

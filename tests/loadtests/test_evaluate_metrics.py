@@ -81,3 +81,15 @@ def test_score_all_means_over_users() -> None:
 def test_bad_arguments_are_named(call: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_intra_list_diversity_counts_categories_and_the_largest_brand_in_the_top_k() -> None:
+    category = {"a": "shoes", "b": "shoes", "c": "bags", "d": "hats"}
+    brand = {"a": "Acme", "b": "Acme", "c": "Acme", "d": "unbranded"}
+    recs = [["a", "b", "c", "d"], ["d", "x"]]
+    assert metrics.distinct_categories(recs, category, 3) == pytest.approx((2 + 2) / 2)  # "x" unknown: its own
+    assert metrics.brand_share(recs, brand, 4) == pytest.approx((3 / 4 + 0) / 2)  # unbranded never counts
+    scores = metrics.score_all(recs, [{"a"}, {"d"}], 4, catalog_size=4, popularity={}, n_users=2,
+                               category=category, brand=brand)
+    assert scores.categories == pytest.approx((3 + 2) / 2) and scores.brand_share == pytest.approx(0.375)
+    assert metrics.score_all(recs, [{"a"}, {"d"}], 4, catalog_size=4, popularity={}, n_users=2).categories == 0.0
