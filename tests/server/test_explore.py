@@ -8,12 +8,14 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
 from clients import TailorClient
-from clients.client import ScoredItem
-from protos import artifact
+from clients.client import RETRY_OPTIONS, ScoredItem
+from protos import artifact, decision_pb2_grpc
+from protos import decision_pb2 as pb
 from server import ServerConfig, explore, reasons, start_server
 from server.policy import RankingPolicy
 from server.queries import Filter
@@ -22,7 +24,8 @@ from server.scoring import Shopper
 from server.signals import Signals
 from server.snapshot import Snapshot, memory_snapshot
 from tests.conftest import Built
-from tests.support import LOYAL_USER
+from tests.support import LOYAL_USER, ServeProcess
+from tests.waiting import wait_until
 
 NO_FILTER = Filter(frozenset(), frozenset(), 0.0, 0.0, False)
 _CATEGORIES = ["c0", "c1", "c2", "c3", "c4"]
@@ -181,3 +184,30 @@ def test_the_artifact_carries_the_category_priors(built: Built) -> None:
     version = (built.root / "current").resolve()
     priors = np.load(version / artifact.ITEM_ARRAYS["category_priors"].file)
     assert priors.shape == (len(built.manifest.categories), 2) and (priors >= 1).all()
+
+
+def _asked(target: str, request_id: str) -> tuple[tuple[str, ...], int]:
+    """One Recommend over a fresh connection: the item ids and the worker that answered."""
+    with grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1), *RETRY_OPTIONS]) as channel:
+        reply, call = decision_pb2_grpc.DecisionStub(channel).Recommend.with_call(
+            pb.RecommendRequest(user_id=LOYAL_USER, n=10, request_id=request_id), timeout=10)
+    return tuple(i.item_id for i in reply.items), int(dict(call.trailing_metadata() or ())["x-tailor-worker"])
+
+
+def test_a_request_id_draws_the_same_slots_on_every_worker_and_process(client: TailorClient, built: Built) -> None:
+    """Seeded from a digest, not Python's per-process salted hash(): another `tailor serve` process, each of its
+    workers, and this process's server all give one answer."""
+    here = tuple(i.item_id for i in client.recommend(10, user_id=LOYAL_USER, request_id="everywhere").items)
+    server = ServeProcess(built.root, "--workers", "2")
+    try:
+        answers: dict[int, tuple[str, ...]] = {}
+
+        def both_workers() -> bool:
+            items, worker = _asked(server.target, "everywhere")
+            answers[worker] = items
+            return len(answers) == 2
+
+        wait_until(both_workers, 120.0, lambda: f"answers only from workers {sorted(answers)}")
+    finally:
+        assert server.stop() == 0
+    assert set(answers.values()) == {here}
