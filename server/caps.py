@@ -14,7 +14,7 @@ import numpy as np
 
 from server.stages import Candidates
 
-__all__ = ["cap_groups", "group_ranks"]
+__all__ = ["cap_groups", "group_ranks", "best_first", "past_limits", "demote"]
 
 
 def group_ranks(groups: np.ndarray) -> np.ndarray:
@@ -30,22 +30,35 @@ def group_ranks(groups: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def best_first(c: Candidates) -> np.ndarray:
+    """The indices of the kept candidates, best score first (ties in their order)."""
+    order = np.flatnonzero(c.keep)
+    return order[np.argsort(-c.scores[order], kind="stable")]
+
+
+def past_limits(order: np.ndarray, groups: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """Per entry of `order` (candidate indices, best first): whether its group already has its limit before it."""
+    group = groups[order]
+    return (group >= 0) & (group_ranks(group) >= limits[order])
+
+
+def demote(c: Candidates, demoted: np.ndarray) -> Candidates:
+    """`demoted` (candidate indices, in their order) scored below every other kept candidate, in that order."""
+    kept = c.scores[c.keep]
+    floor = float(kept.min()) if len(kept) else 0.0
+    scores = c.scores.astype(np.float64)
+    scores[demoted] = floor - 1.0 - np.arange(len(demoted)) / max(len(demoted), 1)
+    return c.with_(scores=scores)
+
+
 def cap_groups(c: Candidates, groups: np.ndarray, limits: np.ndarray, n: int) -> Candidates:
     """The candidates with every item past its group's limit demoted below all others (module docstring).
 
     `groups` and `limits` have one entry per candidate (limits may differ per candidate: the limit that
     counts for an item is its own). When the top n already keep every limit the candidates come back
     unchanged; else the demoted items get scores below the lowest kept one, in their order."""
-    order = np.flatnonzero(c.keep)
-    if not len(order):
-        return c
-    order = order[np.argsort(-c.scores[order], kind="stable")]
-    group = groups[order]
-    over = (group >= 0) & (group_ranks(group) >= limits[order])
+    order = best_first(c)
+    over = past_limits(order, groups, limits)
     if not over[:n].any():
         return c
-    demoted = order[over]
-    floor = float(c.scores[order[-1]])
-    scores = c.scores.astype(np.float64)
-    scores[demoted] = floor - 1.0 - np.arange(len(demoted)) / len(demoted)
-    return c.with_(scores=scores)
+    return demote(c, order[over])

@@ -12,7 +12,9 @@ answer to a query: a search for a brand should show that brand):
   never capped.
 
 Recommend retrieves up to `pool(n)` candidates (2n with a cap on) so a capped item has something to
-give its place to.
+give its place to; when even those are too few (a session whose similar items are nearly all of one
+brand), the popular top-up fills in above the capped items. Only when nothing else is eligible (a
+filter on one brand) do capped items fill the answer.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import math
 
 import numpy as np
 
-from server.caps import cap_groups, group_ranks
+from server import stages
+from server.caps import best_first, demote, group_ranks, past_limits
 from server.policy import RankingPolicy
+from server.queries import Filter
 from server.snapshot import Catalog
 from server.stages import Candidates
 
@@ -70,14 +74,54 @@ def full_brands(catalog: Catalog, rows: np.ndarray, n: int, policy: RankingPolic
     return np.flatnonzero(counts >= math.ceil(policy.max_brand_share * n - 1e-9))
 
 
-def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy) -> Candidates:
-    """The category penalty, then the brand cap, then the category cap (module docstring)."""
-    c = _penalized(catalog, c, policy.diversity_penalty)
+def _caps(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(group per candidate, limit per candidate) of each cap that is on."""
+    caps = []
     if policy.max_brand_share < 1.0:
-        limit = np.full(len(c.rows), math.ceil(policy.max_brand_share * n - 1e-9))
-        c = cap_groups(c, _brand_groups(catalog, c.rows), limit, n)
+        caps.append((_brand_groups(catalog, c.rows), np.full(len(c.rows), _limit(policy.max_brand_share, n))))
     if policy.max_category_share < 1.0:
-        limit = np.full(len(c.rows), math.ceil(policy.max_category_share * n - 1e-9))
         groups = np.where(c.rows >= 0, catalog.category[np.maximum(c.rows, 0)], -1)
-        c = cap_groups(c, groups, limit, n)
-    return c
+        caps.append((groups, np.full(len(c.rows), _limit(policy.max_category_share, n))))
+    return caps
+
+
+def _limit(share: float, n: int) -> int:
+    return math.ceil(share * n - 1e-9)
+
+
+def _past(c: Candidates, caps: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The kept candidates best first, and which of them are past one of the caps (at most two: brand, category)."""
+    order = best_first(c)
+    over = np.zeros(len(order), dtype=bool)
+    for groups, limits in caps:
+        over |= past_limits(order, groups, limits)
+    return order, over
+
+
+def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy, exclude: np.ndarray, f: Filter,
+              source: tuple[np.ndarray, int] | None = None) -> Candidates:
+    """The category penalty, then the caps (module docstring): the items past a cap go below all others. When
+    that leaves fewer than n others, the popular top-up (`source`, as in stages.top_up_popular) fills in
+    first, above them, so a cap only gives way when the catalog has nothing else eligible."""
+    c = _penalized(catalog, c, policy.diversity_penalty)
+    caps = _caps(catalog, c, n, policy)
+    if not caps:
+        return c
+    order, over = _past(c, caps)
+    if not over[:n].any():
+        return c
+    if len(order) - int(over.sum()) < n:
+        c = _refilled(catalog, c, order[over], n, exclude, f, source)
+        order, over = _past(c, _caps(catalog, c, n, policy))  # a top-up may be past a cap too
+    return demote(c, order[over])
+
+
+def _refilled(catalog: Catalog, c: Candidates, held: np.ndarray, n: int, exclude: np.ndarray, f: Filter,
+              source: tuple[np.ndarray, int] | None) -> Candidates:
+    """`c` topped up with popular items to n kept besides the `held` ones (which stay, as candidates)."""
+    keep = c.keep.copy()
+    keep[held] = False
+    topped = stages.top_up_popular(catalog, c.with_(keep=keep), exclude, f, n, source)
+    keep = topped.keep.copy()
+    keep[held] = True  # the top-up appends: the held indices still point at the same candidates
+    return topped.with_(keep=keep)

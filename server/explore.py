@@ -29,6 +29,7 @@ Deterministic for a request_id: the generator is seeded from a BLAKE2b hash of i
 from __future__ import annotations
 
 import hashlib
+import weakref
 
 import numpy as np
 
@@ -74,12 +75,30 @@ def _usual(catalog: Catalog, shopper: Shopper | None, context_rows: np.ndarray, 
     return np.concatenate([shopper.categories, mine]) if shopper is not None else mine
 
 
+# (priors, evidence) -> the tempered Beta parameters: the priors of a loaded version never change, so they are
+# tempered once per version, not per request. A weak reference to the priors tells versions apart (an id alone
+# could be reused by a later version's array) without keeping an old version's array alive.
+_TEMPERED: dict[tuple[int, float], tuple[weakref.ref[np.ndarray], np.ndarray, np.ndarray]] = {}
+
+
+def _tempered(priors: np.ndarray, evidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Beta (alpha, beta) per category with alpha - 1 and beta - 1 scaled down together to at most `evidence`."""
+    cached = _TEMPERED.get((id(priors), evidence))
+    if cached is not None and cached[0]() is priors:
+        return cached[1], cached[2]
+    successes, failures = priors[:, 0] - 1.0, priors[:, 1] - 1.0
+    scale = np.minimum(1.0, evidence / np.maximum(successes + failures, 1e-12))
+    alpha, beta = 1.0 + successes * scale, 1.0 + failures * scale
+    if len(_TEMPERED) >= 8:  # old versions' entries; a dict per process, filled again on the next requests
+        _TEMPERED.clear()
+    _TEMPERED[(id(priors), evidence)] = (weakref.ref(priors), alpha, beta)
+    return alpha, beta
+
+
 def _sampled(priors: np.ndarray, evidence: float, usual: np.ndarray, rng: np.random.Generator,
              wanted: int) -> np.ndarray:
     """Up to `wanted` category codes outside `usual`, best Thompson draw first."""
-    successes, failures = priors[:, 0] - 1.0, priors[:, 1] - 1.0
-    scale = np.minimum(1.0, evidence / np.maximum(successes + failures, 1e-12))
-    draws = rng.beta(1.0 + successes * scale, 1.0 + failures * scale)
+    draws = rng.beta(*_tempered(priors, evidence))
     draws[usual] = -1.0
     best = np.argsort(-draws, kind="stable")[:wanted]
     return best[draws[best] >= 0]

@@ -61,9 +61,9 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
-    c = stages.top_up_popular(catalog, c, signals.exclude, f, pool,
-                              scoring.fallback_rows(catalog, shopper, policy, channel, trending))
-    c = diversity.diversify(catalog, c, n, policy)
+    fallback = scoring.fallback_rows(catalog, shopper, policy, channel, trending)
+    c = stages.top_up_popular(catalog, c, signals.exclude, f, pool, fallback)
+    c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     c = complements.name_anchors(catalog, c, basket, policy)
     if rng is None:

@@ -12,9 +12,13 @@ import pytest
 from clients import TailorClient
 from server import ServerConfig, diversity, reasons, start_server
 from server.policy import RankingPolicy
+from server.queries import Filter
 from server.snapshot import Snapshot, memory_snapshot
 from server.stages import Candidates, top_n
 from tests.conftest import Built
+
+NO_FILTER = Filter(frozenset(), frozenset(), 0.0, 0.0, False)
+NONE = np.zeros(0, dtype=np.int64)
 
 
 def _most_of_one_brand(built: Built, item_ids: list[str]) -> int:
@@ -26,7 +30,8 @@ def _walls(client: TailorClient, built: Built) -> list[int]:
     """The most items of one brand in each of many answers: known shoppers, anonymous sessions, a visitor."""
     users = sorted(built.store.purchased)[:200]
     answers = [client.recommend(10, user_id=u, request_id=f"wall-{u}") for u in users]
-    sessions = [list(bought)[:3] for bought in list(built.store.purchased.values())[:50]]
+    # Sessions of three items someone bought together: their similar items are often of one brand.
+    sessions = [sorted(bought)[k:k + 3] for bought in list(built.store.purchased.values())[:150] for k in (0, 2)]
     answers += [client.recommend(10, session=[(i, "view") for i in s], request_id=f"s{j}")
                 for j, s in enumerate(sessions)]
     answers.append(client.recommend(10))
@@ -70,20 +75,35 @@ def _ranked(scores: list[float]) -> Candidates:
 
 def test_the_brand_cap_leaves_unbranded_items_alone(snap: Snapshot) -> None:
     c = _ranked([8, 7, 6, 5, 4, 3, 2, 1])
-    capped = diversity.diversify(snap.catalog, c, 5, RankingPolicy(max_brand_share=0.4))  # 2 of 5 per brand
+    capped = diversity.diversify(snap.catalog, c, 5, RankingPolicy(max_brand_share=0.4), NONE, NO_FILTER)  # 2 of 5
     assert top_n(capped, 8).rows.tolist() == [0, 1, 4, 5, 6, 7, 2, 3]
     never = _ranked([8, 7, 6, 5, 4, 3, 2, 1])
     unbranded_only = Candidates(np.array([6, 7]), never.scores[:2], never.reasons[:2], never.keep[:2])
-    assert diversity.diversify(snap.catalog, unbranded_only, 2, RankingPolicy(max_brand_share=0.1)) is unbranded_only
+    assert diversity.diversify(snap.catalog, unbranded_only, 2, RankingPolicy(max_brand_share=0.1), NONE,
+                               NO_FILTER) is unbranded_only
 
 
 def test_the_category_cap_and_penalty(snap: Snapshot) -> None:
     c = _ranked([8, 7, 6, 5, 4, 3, 2.5, 1])
-    capped = diversity.diversify(snap.catalog, c, 4, RankingPolicy(max_brand_share=1.0, max_category_share=0.5))
+    capped = diversity.diversify(snap.catalog, c, 4, RankingPolicy(max_brand_share=1.0, max_category_share=0.5),
+                                  NONE, NO_FILTER)
     assert top_n(capped, 4).rows.tolist() == [0, 1, 6, 7]  # 2 of 4 of category a
     # Each item loses 0.2 x the best score (8) per better one of its category: row 6 (2.5, the first of b)
     # passes row 3 (5 - 3 x 1.6 = 0.2) but not row 2 (6 - 2 x 1.6 = 2.8).
-    soft = diversity.diversify(snap.catalog, c, 8, RankingPolicy(max_brand_share=1.0, diversity_penalty=0.2))
+    soft = diversity.diversify(snap.catalog, c, 8, RankingPolicy(max_brand_share=1.0, diversity_penalty=0.2),
+                               NONE, NO_FILTER)
     assert top_n(soft, 8).rows.tolist()[:4] == [0, 1, 2, 6]
     assert diversity.pool(10, RankingPolicy()) == 20
     assert diversity.pool(10, RankingPolicy(max_brand_share=1.0)) == 10
+
+
+def test_too_few_others_are_topped_up_from_the_popular_list_above_the_capped_items(snap: Snapshot) -> None:
+    """Only brand x (rows 0-3) was retrieved: the popular items (row order here) fill in above x's third and
+    fourth, except x's own, which are past the cap too; a filter to brand x leaves nothing else."""
+    c = _ranked([4, 3, 2, 1])
+    capped = top_n(diversity.diversify(snap.catalog, c, 5, RankingPolicy(max_brand_share=0.4), NONE, NO_FILTER), 5)
+    assert capped.rows.tolist() == [0, 1, 4, 5, 6]
+    assert capped.reasons.tolist()[2:] == [reasons.bit(reasons.POPULAR)] * 3
+    only_x = Filter(frozenset(), frozenset({"x"}), 0.0, 0.0, False)
+    soft = top_n(diversity.diversify(snap.catalog, c, 4, RankingPolicy(max_brand_share=0.4), NONE, only_x), 4)
+    assert soft.rows.tolist() == [0, 1, 2, 3]
