@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("server.cli", "serve ROOT/current over gRPC"),
     "bench": ("loadtests.cli", "benchmark Tailor against a floor server"),
     "evaluate": ("loadtests.evaluate.cli", "offline accuracy of Tailor and baselines on a held-out split"),
+    "experiments": ("loadtests.experiments", "experiment report: per variant click-through, conversion, revenue, lift"),
     "recommend": ("clients.commands", "ask for N products"),
     "rerank": ("clients.commands", "reorder candidate items (given best first)"),
     "segments": ("index_builder.segments_cli", "customer segments: sizes, revenue, lifetime value, R x F grid"),

@@ -4,10 +4,11 @@
 
 FILE is CSV in the events.csv layout (event_id, ts, user_id, session_id, item_id, type, qty, price,
 channel; README "Input files") or JSON lines with the same keys (`.jsonl` / `.ndjson`; `timestamp_ms`
-may replace `ts`). `ts` is ISO-8601 with a zone, or epoch seconds or milliseconds. A row the client
-cannot read (no event id, an unparsable time, an unknown type) is reported with its line and not sent;
-the server checks the rest event by event. Re-running the same file is safe: events already stored
-come back as duplicates.
+may replace `ts`). An optional `request_id` column (key) names the Recommend/Rerank answer that led to
+the event, for `tailor experiments report`. `ts` is ISO-8601 with a zone, or epoch seconds or
+milliseconds. A row the client cannot read (no event id, an unparsable time, an unknown type) is
+reported with its line and not sent; the server checks the rest event by event. Re-running the same
+file is safe: events already stored come back as duplicates.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _event(row: dict[str, object]) -> pb.Event:
     return pb.Event(event_id=text("event_id"), timestamp_ms=_millis(text("ts") or text("timestamp_ms")),
                     user_id=text("user_id"), session_id=text("session_id"), item_id=text("item_id"),
                     type=_TYPES[kind], qty=float(text("qty") or 0), price=float(text("price") or 0),
-                    channel=_CHANNELS.get(channel, pb.CHANNEL_UNSPECIFIED))
+                    channel=_CHANNELS.get(channel, pb.CHANNEL_UNSPECIFIED), request_id=text("request_id"))
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:

@@ -15,7 +15,9 @@ ROOT/live/                    one LMDB environment, writable, `sync` on: a put i
 
 Records are little-endian binary (no JSON on the read path):
   EVENT    struct <qqdd BB H H H H> (timestamp_ms, stored_at_ms, qty, price, type, channel, lengths of
-           user_id, session_id, item_id, and 0) then the three ids' bytes
+           user_id, session_id, item_id, request_id) then the four ids' bytes. The request_id (the answer
+           the event is attributed to, `tailor experiments report`) took the fourth length, always 0
+           before it: an older record reads as one without a request_id.
   TREND    struct <dq> (decayed weight as of at_ms, at_ms); halves every TRENDING_HALF_LIFE_MS
   OVERLAY  fixed-width entries (ENTRY: int64 timestamp_ms, int64 seq, uint8 type, item id as 128 bytes, NUL
            padded) in arrival order, so an append is a concatenation and a read a zero-copy view;
@@ -35,7 +37,7 @@ from protos.ids import MAX_ID_BYTES
 
 __all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "DB_META", "SEQ_KEY", "OVERLAY_LIMIT", "ENTRY",
            "LiveEvent", "Overlay", "read_seq", "DB_TRENDING", "TRENDING_HALF_LIFE_MS", "TRENDING_WEIGHTS", "add_trend",
-           "trend_now", "pack_event", "unpack_event", "overlay_entries", "unpack_overlay",
+           "trend_now", "pack_event", "unpack_event", "has_request_id", "overlay_entries", "unpack_overlay",
            "append_overlay", "open_live"]
 
 LIVE_DIR = "live"
@@ -65,21 +67,29 @@ class LiveEvent:
     price: float
     channel: int  # Channel value
     stored_at_ms: int = 0
+    request_id: str = ""  # the answer this event is attributed to (Event.request_id); "" = none
 
 
 def pack_event(e: LiveEvent) -> bytes:
-    ids = [e.user_id.encode(), e.session_id.encode(), e.item_id.encode()]
-    return _EVENT.pack(e.timestamp_ms, e.stored_at_ms, e.qty, e.price, e.type, e.channel, *map(len, ids), 0) + \
+    ids = [e.user_id.encode(), e.session_id.encode(), e.item_id.encode(), e.request_id.encode()]
+    return _EVENT.pack(e.timestamp_ms, e.stored_at_ms, e.qty, e.price, e.type, e.channel, *map(len, ids)) + \
         b"".join(ids)
 
 
 def unpack_event(event_id: str, record: bytes) -> LiveEvent:
-    ts, stored, qty, price, kind, channel, n_user, n_session, n_item, _ = _EVENT.unpack_from(record)
+    ts, stored, qty, price, kind, channel, n_user, n_session, n_item, n_request = _EVENT.unpack_from(record)
     at = _EVENT.size
     user = record[at:at + n_user].decode()
     session = record[at + n_user:at + n_user + n_session].decode()
     item = record[at + n_user + n_session:at + n_user + n_session + n_item].decode()
-    return LiveEvent(event_id, ts, user, session, item, kind, qty, price, channel, stored)
+    at += n_user + n_session + n_item
+    return LiveEvent(event_id, ts, user, session, item, kind, qty, price, channel, stored,
+                     record[at:at + n_request].decode())
+
+
+def has_request_id(record: bytes | memoryview) -> bool:
+    """Whether an EVENT record carries a request_id, without decoding it."""
+    return bool(_EVENT.unpack_from(record)[-1])
 
 
 ENTRY = np.dtype([("timestamp_ms", "<i8"), ("seq", "<i8"), ("type", "u1"), ("item_id", f"S{MAX_ID_BYTES}")])

@@ -33,6 +33,7 @@ from server import queries, ranking
 from server.complements import basket_of
 from server.config import ServerConfig
 from server.errors import Busy, InvalidRequest, NotFound, TailorError, status_of
+from server.experiments import Arms
 from server.live import LiveStore
 from server.metrics import Metrics
 from server.profile_view import profile_message
@@ -147,6 +148,12 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         self._holder = holder
         self._live = live
         self._trending = TrendingCache(live) if live is not None else None
+        # The experiment's variants; impressions are remembered only where the live store is kept.
+        self._arms = Arms(config.experiment, config.ranking, metrics, config.artifacts if live is not None else None)
+
+    def close(self) -> None:
+        """Write the impressions still buffered (server/impressions.py); at shutdown."""
+        self._arms.close()
 
     def _overlay(self, query: queries.Query, snapshot: Snapshot) -> tuple[Overlay, Overlay] | None:
         """The live interactions of the request's user and session that `snapshot` does not hold yet:
@@ -158,25 +165,30 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
         query = queries.parse_recommend(request, self._config.limits)
+        policy, query, variant = self._arms.pick("Recommend", query, request.request_id)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
-            ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
+            signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
+            ranked = ranking.recommend(snapshot, policy, signals, query.n, query.filters,
                                        basket_of(snapshot.catalog, query), query.channel,
                                        self._trending.rows(snapshot, query.channel)
                                        if self._trending and signals.shopper is None else None)
-            response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
-            fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
+            response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id, variant=variant)
+            ids = fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names,
+                             details=query.with_details)
+        self._arms.remember(request.request_id, variant, ids)
         return response
 
     @_entry
     def Rerank(self, request: pb.RerankRequest, context: grpc.ServicerContext) -> pb.RerankResponse:
         query = queries.parse_rerank(request, self._config.limits)
+        policy, query, variant = self._arms.pick("Rerank", query, request.request_id)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
-            ranked = ranking.rerank(snapshot, self._policy, signals, query.candidate_scores, query.n, query.filters)
-            response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
-            fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
-                       details=query.with_details)
+            signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
+            ranked = ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters)
+            response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id, variant=variant)
+            ids = fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
+                             details=query.with_details)
+        self._arms.remember(request.request_id, variant, ids)
         return response
 
     @_entry
