@@ -73,7 +73,11 @@ def _header(data: bytes, path: Path) -> tuple[dict[str, Any], int]:
 
 def read_impressions(path: Path, header_only: bool = False) -> tuple[dict[str, Any], Iterator[Impression]]:
     """The file's header and its records in write order; raises ValueError for a file that is not one."""
-    data = path.read_bytes() if not header_only else path.open("rb").read(64 * 1024)
+    if header_only:
+        with path.open("rb") as f:
+            data = f.read(64 * 1024)
+    else:
+        data = path.read_bytes()
     meta, at = _header(data, path)
 
     def records() -> Iterator[Impression]:
