@@ -15,7 +15,7 @@ On the session split the evaluated units are held-out sessions: one anonymous
 With `variants` (a server config with an [experiments] table, docs/experiments.md), the one build is
 served once per variant, each alone (share 1) through the same servicer and ranking path as in
 production — a `popular` control answers as for an anonymous visitor — and each is a row `Tailor:<name>`;
-the Rerank check and the latency line are the first variant's.
+the Rerank check is the first personalizing variant's (a popular control keeps the search order).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
 
     with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
         arms = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config, variants)
-    tailor = arms[0][1]
+    tailor = next((arm for _, arm in arms if arm.rerank_checked), arms[0][1])
     baselines = run_session_baselines(data, history, last, k) if cut.sessions else run_baselines(data, test_users, k)
     results = [ModelResult(name, scored(arm.recs), arm.fit_seconds, arm.p50_ms, arm.p99_ms) for name, arm in arms]
     results += [ModelResult(run.name, scored(run.recs), run.fit_seconds) for run in baselines]
@@ -177,6 +177,7 @@ class _Served:
     p99_ms: float
     reranked: list[list[str]]
     rerank_seconds: np.ndarray
+    rerank_checked: bool = True  # false: an arm that did not run the Rerank check
 
 
 def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, sets: CandidateSets | None,
@@ -194,17 +195,20 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
     arms = served_configs(load_server_config(variants, flags=flags)) if variants else \
         [(TAILOR, load_server_config(config, flags=flags))]
     served: list[tuple[str, _Served]] = []
+    # The Rerank check runs on the first arm that personalizes (a popular control keeps the search order).
+    checked = next((name for name, c in arms if not (c.experiment and c.experiment.variants[0].popular)), arms[0][0])
     for name, server_config in arms:
         server = start_server(server_config)
         try:
             with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:
                 recs, latency = _recommend_all(client, users, k, progress, cut, name)
-                reranked, rerank_seconds = rerank_all(client, sets, items, progress) if sets and not served \
+                reranked, rerank_seconds = rerank_all(client, sets, items, progress) if sets and name == checked \
                     else ([], np.zeros(0))
         finally:
             server.stop(grace=None)
         p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
-        served.append((name, _Served(recs, fit_seconds, float(p50), float(p99), reranked, rerank_seconds)))
+        served.append((name, _Served(recs, fit_seconds, float(p50), float(p99), reranked, rerank_seconds,
+                                     name == checked)))
     return served
 
 

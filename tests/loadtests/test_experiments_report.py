@@ -152,3 +152,28 @@ def test_a_planted_lift_is_reported_inside_its_interval(own_root: Path, built: B
     parsed = json.loads(capsys.readouterr().out)
     assert [v["name"] for v in parsed["variants"]] == ["control", "treatment"]
     assert parsed["variants"][1]["lifts"]["conversion"]["low"] > 0
+
+
+def test_tailor_track_attributes_a_csv_by_its_request_id_column(own_root: Path, built: Built, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from clients.tailor import main as tailor
+
+    experiment = Experiment("cli", (Variant("only", 1.0, RankingPolicy()),))
+    server = start_server(ServerConfig(artifacts=own_root, port=0, experiment=experiment))
+    try:
+        with TailorClient(f"127.0.0.1:{server.port}", timeout=30) as client:
+            items = [i.item_id for i in client.recommend(4, request_id="cli-req-1").items]
+        events = tmp_path / "events.csv"
+        events.write_text("event_id,ts,user_id,session_id,item_id,type,qty,price,channel,request_id\n"
+                          f"cli-1,2026-11-01T10:00:00Z,,s1,{items[1]},view,1,0,web,cli-req-1\n"
+                          f"cli-2,2026-11-01T10:01:00Z,,s1,{items[1]},purchase,2,0,web,cli-req-1\n"
+                          f"cli-3,2026-11-01T10:01:00Z,,s1,{items[1]},purchase,1,5,web,bad request id\n")
+        assert tailor(["track", str(events), "--target", f"127.0.0.1:{server.port}", "--quiet"]) == 1
+        out, err = capsys.readouterr()
+        assert "accepted 2" in out and "line 4: rejected: request_id" in err
+    finally:
+        server.stop(grace=None)
+    [only] = report(own_root, progress=False).variants
+    # price 0: the catalog's price of the item, times the quantity.
+    assert (only.lists, only.clicks, only.conversion.value) == (1, 1, 1.0)
+    assert only.revenue_per_list.value == pytest.approx(2 * built.store.price[items[1]], rel=1e-6)
