@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from server.impressions import ImpressionLog
 from server.policy import RankingPolicy
 
 if TYPE_CHECKING:  # server.queries imports server.config, which imports this module
@@ -179,11 +180,7 @@ class Arms:
         self._metrics = metrics
         self._counters: dict[tuple[str, str], Any] = {}
         self._index = {v.name: i for i, v in enumerate(experiment.variants)} if experiment else {}
-        self._log = None
-        if experiment is not None and root is not None:
-            from server.impressions import ImpressionLog
-
-            self._log = ImpressionLog(root, experiment, metrics)
+        self._log = ImpressionLog(root, experiment, metrics) if experiment is not None and root is not None else None
 
     def pick(self, rpc: str, query: Query, request_id: str) -> tuple[RankingPolicy, Query, str]:
         """(the call's policy, its query — anonymous for the popular control —, its variant name or "")."""

@@ -66,9 +66,14 @@ class ImpressionLog:
             self._file.close()
         self._dir.mkdir(parents=True, exist_ok=True)
         started = _now_ms()
-        path = self._dir / impressions.file_name(self._experiment.name, started, os.getpid())
+        while True:  # a new file, never one already written (two opened in one millisecond)
+            path = self._dir / impressions.file_name(self._experiment.name, started, os.getpid())
+            try:
+                self._file = path.open("xb", buffering=0)
+                break
+            except FileExistsError:
+                started += 1
         variants = [{"name": v.name, "share": v.share, "popular": v.popular} for v in self._experiment.variants]
-        self._file = path.open("ab", buffering=0)
         self._file.write(impressions.file_header(self._experiment.name, variants, started))
         self._opened = time.monotonic()
         log.info("impressions_file_opened experiment=%s file=%s", self._experiment.name, path.name)

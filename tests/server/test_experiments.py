@@ -267,3 +267,31 @@ def test_every_worker_gives_a_shopper_the_same_variant(own_root: Path, built: Bu
                    lambda: f"metrics count every call per variant: {_scrape_variants(server)} vs {dict(calls)}")
     finally:
         server.stop()
+
+
+def _impressions_counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("tailor_impressions_total", {"outcome": outcome}) or 0.0
+
+
+def test_the_impression_log_rotates_and_a_failed_write_is_dropped_not_raised(tmp_path: Path) -> None:
+    from server.impressions import ImpressionLog
+    from server.metrics import process_metrics
+
+    experiment = _experiment("log", 0.5, 0.5)
+    rotating = ImpressionLog(tmp_path / "a", experiment, process_metrics(), flush_seconds=3600, rotate_seconds=0)
+    for k in range(3):
+        rotating.add(f"r{k}", k % 2, ["i1", "i2"])
+        assert rotating.flush() == 1
+    rotating.close()
+    files = sorted((tmp_path / "a" / live.LIVE_DIR / impressions.IMPRESSIONS_DIR).glob("*.imp"))
+    assert len(files) >= 2, "a new file once the current one is older than rotate_seconds"
+    assert sorted(r.request_id for f in files for r in impressions.read_impressions(f)[1]) == ["r0", "r1", "r2"]
+
+    (tmp_path / "b" / live.LIVE_DIR).mkdir(parents=True)
+    (tmp_path / "b" / live.LIVE_DIR / impressions.IMPRESSIONS_DIR).write_text("a file where the directory goes")
+    dropped = _impressions_counted("dropped")
+    failing = ImpressionLog(tmp_path / "b", experiment, process_metrics(), flush_seconds=3600)
+    failing.add("r0", 0, ["i1"])
+    assert failing.flush() == 0
+    failing.close()
+    assert _impressions_counted("dropped") - dropped == 1
