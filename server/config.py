@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from server.auth import read_write_token
 from server.policy import RankingPolicy
 
 __all__ = ["Limits", "ServerConfig", "load_server_config", "config_from_env", "worker_count"]
@@ -49,6 +50,9 @@ class ServerConfig:
     lame_duck_seconds: float = 1.0
     # Accept TrackEvents into ROOT/live (protos/live.py) and merge live events into answers.
     live: bool = True
+    # A file holding the bearer token TrackEvents and ForgetUser require (server/auth.py); None = writes
+    # are open (a local demo). Read at start; an empty or unreadable file is an error.
+    write_token_file: Path | None = None
     ranking: RankingPolicy = field(default_factory=RankingPolicy)
     limits: Limits = field(default_factory=Limits)
 
@@ -71,6 +75,7 @@ class ServerConfig:
 _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
     "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float, "live": bool,
+    "write_token_file": Path,
 }
 _RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool, "str": str}[str(f.type)]
                                    for f in fields(RankingPolicy)}
@@ -146,7 +151,10 @@ def load_server_config(file: Path | None = None, environ: Mapping[str, str] | No
     values.update({k: _convert(k, v, f"--{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None})
     if "artifacts" not in values:
         raise ValueError("artifacts: required (--artifacts, TAILOR_ARTIFACTS or server.artifacts in the config file)")
-    return ServerConfig(ranking=_ranking(RankingPolicy(), ranking), **values)  # type: ignore[arg-type]
+    config = ServerConfig(ranking=_ranking(RankingPolicy(), ranking), **values)  # type: ignore[arg-type]
+    if config.write_token_file is not None:
+        read_write_token(config.write_token_file)  # refused at start, naming the key, not at the first write
+    return config
 
 
 def config_from_env(base: ServerConfig, environ: Mapping[str, str] | None = None) -> ServerConfig:
