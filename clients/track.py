@@ -141,7 +141,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"tailor track: error: {exc}", file=sys.stderr)
         return 2
     problems = {k: v for k, v in totals.items() if k.startswith(("rejected", "unreadable"))}
-    print(f"accepted {totals['accepted']}, duplicates {totals['duplicates']}, not stored (no consent) "
+    print(f"accepted {totals['accepted']}, duplicates {totals['duplicates']}, not stored (no consent or forgotten) "
           f"{totals['not_stored']}, rejected {sum(problems.values())}")
     for reason, count in sorted(problems.items(), key=lambda kv: -kv[1]):
         print(f"  {count:>8}  {reason}")

@@ -131,8 +131,9 @@ class LiveStore:
         return mine, live.unpack_overlay(session, after_seq)
 
     def forget(self, user_id: str, now_ms: int | None = None) -> Forgot:
-        """Delete `user_id`'s live events, their overlay and the overlays of the sessions they had events
-        in, and write their deletion record, in one write transaction (on disk before it returns).
+        """Delete `user_id`'s live events, their overlay, and the sessions they had events in (overlays and
+        anonymous events), and write their deletion record, in one write transaction (on disk before it
+        returns).
         Idempotent: a user already forgotten changes nothing. The events are found by one scan of the
         events db (ForgetUser is rare; the scan holds the store's write lock meanwhile)."""
         key = user_id.encode()
@@ -141,13 +142,9 @@ class LiveStore:
             with self._env.begin(write=True) as txn:
                 if txn.get(key, db=self._forgotten) is not None:
                     return Forgot(0, True)
-                doomed, sessions = [], set()
-                for event_id, record in txn.cursor(db=self._events).iternext():
-                    owner, session = live.event_owner(record)
-                    if owner == key:
-                        doomed.append(bytes(event_id))
-                        if session:
-                            sessions.add(session)
+                doomed, sessions = self._events_of(txn, lambda owner, _: owner == key)
+                if sessions:  # and the anonymous events of their sessions (before they signed in, say)
+                    doomed += self._events_of(txn, lambda owner, session: not owner and session in sessions)[0]
                 for event_id in doomed:
                     txn.delete(event_id, db=self._events)
                 txn.delete(key, db=self._users)
@@ -160,6 +157,18 @@ class LiveStore:
             raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
         log.info("user_forgotten live_events_deleted=%d sessions_deleted=%d seq=%d", len(doomed), len(sessions), seq)
         return Forgot(len(doomed), False)
+
+    def _events_of(self, txn: lmdb.Transaction,
+                   chosen: Callable[[bytes, bytes], bool]) -> tuple[list[bytes], set[bytes]]:
+        """The ids of the stored events whose (user_id, session_id) bytes are `chosen`, and their sessions."""
+        ids, sessions = [], set()
+        for event_id, record in txn.cursor(db=self._events).iternext():
+            owner, session = live.event_owner(record)
+            if chosen(owner, session):
+                ids.append(bytes(event_id))
+                if session:
+                    sessions.add(session)
+        return ids, sessions
 
     def is_forgotten(self, user_id: str) -> bool:
         try:
