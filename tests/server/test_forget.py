@@ -109,7 +109,8 @@ def guarded(own_root: Path, tmp_path: Path) -> Iterator[RunningServer]:
 
 @pytest.mark.parametrize("token", [None, "wrong", _TOKEN + "x", _TOKEN[:-1]])
 def test_with_a_write_token_writes_without_it_are_unauthenticated(guarded: RunningServer, built: Built,
-                                                                  token: str | None) -> None:
+                                                                  token: str | None,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
     item = next(iter(built.store.category))
     with TailorClient(f"127.0.0.1:{guarded.port}", timeout=10, write_token=token) as client:
         with pytest.raises(Unauthenticated):
@@ -121,6 +122,7 @@ def test_with_a_write_token_writes_without_it_are_unauthenticated(guarded: Runni
         assert client.recommend(5).items and client.get_profile(LOYAL_USER).user_id == LOYAL_USER  # reads stay open
     assert guarded.live is not None and "tok-1" not in guarded.live.event_ids()
     assert not guarded.live.is_forgotten(LOYAL_USER)
+    assert "UNAUTHENTICATED" in caplog.text and _TOKEN[:-1] not in caplog.text  # neither token is ever logged
 
 
 def test_with_the_right_token_writes_succeed(guarded: RunningServer, built: Built) -> None:
