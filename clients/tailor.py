@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "segments": ("index_builder.segments_cli", "customer segments: sizes, revenue, lifetime value, R x F grid"),
     "track": ("clients.track", "send a file of events (CSV or JSON lines) to the Events service"),
     "profile": ("clients.profile", "what Tailor knows of one shopper (segment, RFM, lifetime value, affinities)"),
+    "forget": ("clients.forget", "forget one shopper at once, on every worker and in the next build"),
 }
 # Long-running commands log progress at INFO without -v.
 _VERBOSE_BY_DEFAULT = frozenset({"serve", "build", "bench"})

@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from protos import decision_pb2, decision_pb2_grpc
+from server.auth import read_write_token
 from server.config import ServerConfig
 from server.live import LiveStore
 from server.metrics import Metrics, process_metrics
@@ -78,10 +79,11 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     live = LiveStore(config.artifacts) if config.live else None
     decision = make_servicer(config, holder, metrics, live)
     decision_pb2_grpc.add_DecisionServicer_to_server(decision, server)
-    if live is not None:
+    if live is not None:  # without the live store there is no Events service: its calls are UNIMPLEMENTED
         # Writes may take half a worker's threads (at least one): reads are never starved by a burst.
         writes = max(1, config.threads // 2)
-        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live, writes), server)
+        token = read_write_token(config.write_token_file) if config.write_token_file is not None else None
+        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live, writes, token), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, EVENTS_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from server.auth import read_write_token
 from server.experiments import Experiment, parse_experiment
 from server.policy import RankingPolicy
 
@@ -51,6 +52,9 @@ class ServerConfig:
     lame_duck_seconds: float = 1.0
     # Accept TrackEvents into ROOT/live (protos/live.py) and merge live events into answers.
     live: bool = True
+    # A file holding the bearer token TrackEvents and ForgetUser require (server/auth.py); None = writes
+    # are open (a local demo). Read at start; an empty or unreadable file is an error.
+    write_token_file: Path | None = None
     ranking: RankingPolicy = field(default_factory=RankingPolicy)
     limits: Limits = field(default_factory=Limits)
     # The running experiment ([experiments]); None = none, answers name no variant.
@@ -75,6 +79,7 @@ class ServerConfig:
 _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
     "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float, "live": bool,
+    "write_token_file": Path,
 }
 _RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool, "str": str}[str(f.type)]
                                    for f in fields(RankingPolicy)}
@@ -158,7 +163,10 @@ def load_server_config(file: Path | None = None, environ: Mapping[str, str] | No
     policy = _ranking(RankingPolicy(), ranking)
     experiment = None if experiments is None else parse_experiment(
         experiments, policy, lambda k, v, where: _convert(k, v, where, _RANKING_TYPES), str(file))
-    return ServerConfig(ranking=policy, experiment=experiment, **values)  # type: ignore[arg-type]
+    config = ServerConfig(ranking=policy, experiment=experiment, **values)  # type: ignore[arg-type]
+    if config.write_token_file is not None:
+        read_write_token(config.write_token_file)  # refused at start, naming the key, not at the first write
+    return config
 
 
 def config_from_env(base: ServerConfig, environ: Mapping[str, str] | None = None) -> ServerConfig:

@@ -30,6 +30,7 @@ from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from protos.live import Overlay
 from server import queries, ranking
+from server.auth import check_bearer
 from server.complements import basket_of
 from server.config import ServerConfig
 from server.errors import Busy, InvalidRequest, NotFound, TailorError, status_of
@@ -195,26 +196,35 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
     def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
         user_id = queries.parse_profile_request(request)
         with self._holder.use() as snapshot:
-            profile = snapshot.profiles.read(user_id)
-            if profile is None or not profile.consent:
-                # Same answer for both: whether someone withheld consent is itself not disclosed.
-                raise NotFound("user_id: no profile for this user")
             live = self._live.overlay(user_id, "", snapshot.live_seq)[0] if self._live is not None else None
+            profile = snapshot.profiles.read(user_id) if live is None or not live.forgotten else None
+            if profile is None or not profile.consent:
+                # Same answer for all three: whether someone withheld consent or was forgotten is not disclosed.
+                raise NotFound("user_id: no profile for this user")
             return profile_message(user_id, snapshot.version, profile, snapshot.names, live)
 
 
 class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
-    """TrackEvents: check each event, store the valid ones durably (server/live.py), answer the counts."""
+    """TrackEvents: check each event, store the valid ones durably (server/live.py), answer the counts.
+    ForgetUser: delete a user's live data and record the deletion (docs/privacy.md). With a write token
+    both check it first, before reading the request."""
 
-    def __init__(self, holder: SnapshotHolder, metrics: Metrics, live: LiveStore, max_writes: int) -> None:
+    def __init__(self, holder: SnapshotHolder, metrics: Metrics, live: LiveStore, max_writes: int,
+                 write_token: bytes | None = None) -> None:
         super().__init__(metrics)
         self._holder = holder
         self._live = live
+        self._token = write_token
         # At most this many TrackEvents at once per worker: the rest of its threads stay free for reads.
         self._writes = threading.BoundedSemaphore(max_writes)
 
+    def _authorize(self, context: grpc.ServicerContext) -> None:
+        if self._token is not None:
+            check_bearer(context.invocation_metadata(), self._token)
+
     @_entry
     def TrackEvents(self, request: pb.TrackEventsRequest, context: grpc.ServicerContext) -> pb.TrackEventsResponse:
+        self._authorize(context)
         events, rejected = check_events(request)
         if not self._writes.acquire(blocking=False):
             raise Busy("events: this worker is storing as many batches as it takes at once; retry shortly")
@@ -227,3 +237,10 @@ class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
             accepted=stored.accepted, duplicates=stored.duplicates, not_stored=stored.not_stored,
             rejected=[pb.TrackEventsResponse.Rejected(index=r.index, field=r.field, reason=r.reason)
                       for r in rejected])
+
+    @_entry
+    def ForgetUser(self, request: pb.ForgetUserRequest, context: grpc.ServicerContext) -> pb.ForgetUserResponse:
+        self._authorize(context)
+        forgot = self._live.forget(queries.parse_forget_request(request))
+        return pb.ForgetUserResponse(live_events_deleted=forgot.live_events_deleted,
+                                     already_forgotten=forgot.already_forgotten)
