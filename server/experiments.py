@@ -35,13 +35,14 @@ from server.policy import RankingPolicy
 if TYPE_CHECKING:  # server.queries imports server.config, which imports this module
     from server.queries import Query
 
-__all__ = ["NAME", "POLICIES", "Arms", "Experiment", "Variant", "parse_experiment", "unit_interval"]
+__all__ = ["MAX_VARIANTS", "NAME", "POLICIES", "Arms", "Experiment", "Variant", "parse_experiment", "unit_interval"]
 
 # Experiment and variant names: file names (ROOT/live/impressions) and metric labels.
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # A variant's `policy`: "ranking" (the default: [ranking] with the variant's overrides) or "popular".
 POLICIES = ("ranking", "popular")
 _SHARE_TOLERANCE = 1e-6
+MAX_VARIANTS = 64  # an impression record stores the variant's index in one byte
 _VARIANT_KEYS = frozenset({"name", "share", "policy", "ranking"})
 
 
@@ -63,8 +64,8 @@ class Experiment:
     def __post_init__(self) -> None:
         if not NAME.fullmatch(self.name):
             raise ValueError(f"experiments.name: must be 1-64 letters, digits, '_', '-' or '.', got {self.name!r}")
-        if not self.variants:
-            raise ValueError("experiments.variants: at least one variant")
+        if not 1 <= len(self.variants) <= MAX_VARIANTS:
+            raise ValueError(f"experiments.variants: 1 to {MAX_VARIANTS} variants, got {len(self.variants)}")
         names = [v.name for v in self.variants]
         for i, v in enumerate(self.variants):
             if not NAME.fullmatch(v.name):

@@ -152,6 +152,11 @@ def test_bad_experiments_name_the_key(tmp_path: Path, variants: str, message: st
         load_server_config(file, environ={})
 
 
+def test_at_most_64_variants() -> None:
+    with pytest.raises(ValueError, match=re.escape("experiments.variants: 1 to 64 variants, got 65")):
+        Experiment("many", tuple(Variant(f"v{k}", 1 / 65, RankingPolicy()) for k in range(65)))
+
+
 def test_an_experiment_needs_a_name(tmp_path: Path) -> None:
     file = tmp_path / "t.toml"
     file.write_text('[server]\nartifacts = "/a"\n[experiments]\n[[experiments.variants]]\nname = "a"\nshare = 1\n')
