@@ -17,7 +17,7 @@ from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 
 __all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision", "Filters", "TailorClient",
-           "default_target"]
+           "default_target", "read_token_file"]
 
 DEFAULT_TARGET = "localhost:50051"
 # Decision calls are reads, safe to retry, and TrackEvents is idempotent on its event ids: a connection
@@ -128,44 +128,61 @@ def _filters(f: Filters | None) -> pb.Filters:
                       max_price=f.max_price, in_stock_only=f.in_stock_only)
 
 
-class TailorClient:
-    """Calls Recommend, Rerank, GetProfile and TrackEvents; raises clients.errors.TailorClientError
-    subclasses on failure."""
+def read_token_file(path: str | os.PathLike[str] | None = None) -> str | None:
+    """The write token in `path` (else in the file $TAILOR_WRITE_TOKEN_FILE names), stripped; None when
+    neither is given. Raises OSError or ValueError (an empty file)."""
+    path = path or os.environ.get("TAILOR_WRITE_TOKEN_FILE") or None
+    if path is None:
+        return None
+    with open(path, encoding="ascii") as f:
+        token = f.read().strip()
+    if not token:
+        raise ValueError(f"{path}: the write token file is empty")
+    return token
 
-    def __init__(self, target: str | None = None, *, timeout: float = 1.0) -> None:
+
+class TailorClient:
+    """Calls Recommend, Rerank, GetProfile, TrackEvents and ForgetUser; raises clients.errors.TailorClientError
+    subclasses on failure. `write_token` is sent (`authorization: Bearer ...`) on the write calls only."""
+
+    def __init__(self, target: str | None = None, *, timeout: float = 1.0, write_token: str | None = None) -> None:
         self._channel = grpc.insecure_channel(target or default_target(), options=RETRY_OPTIONS)
         self._stub = decision_pb2_grpc.DecisionStub(self._channel)
         self._events = decision_pb2_grpc.EventsStub(self._channel)
         self._timeout = timeout
+        self._write_metadata = (("authorization", f"Bearer {write_token}"),) if write_token else ()
 
     def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
                   page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
                   request_id: str = "", timeout: float | None = None, time_ms: int = 0,
                   with_details: bool = False, session_id: str = "", channel: str = "",
-                  no_exploration: bool = False) -> Decision:
+                  personalization_consent: bool | None = None, no_exploration: bool = False) -> Decision:
         """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page;
         `time_ms` the moment the decision is for (0 = now); `with_details` fills each item's title,
         category and price; `session_id` adds that session's live events (TrackEvents); `channel` is
-        web, app, email or store; `no_exploration` turns the explore slots off (the same `request_id`
-        draws the same ones)."""
+        web, app, email or store; `personalization_consent=False` asks for an answer that uses nothing
+        about the shopper (None: the stored consent decides); `no_exploration` turns the explore slots off
+        (the same `request_id` draws the same ones)."""
         request = pb.RecommendRequest(
             n=n, user_id=user_id, session=_session(session),
             context=_context(page, anchor_item_id, time_ms, session_id, channel),
             filters=_filters(filters), request_id=request_id, with_details=with_details,
-            no_exploration=no_exploration)
+            personalization_consent=personalization_consent, no_exploration=no_exploration)
         return self._call(self._stub.Recommend, request, timeout)
 
     def rerank(self, candidates: Sequence[tuple[str, float]], n: int = 0, *, user_id: str = "",
                session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
                filters: Filters | None = None, request_id: str = "", timeout: float | None = None,
-               with_details: bool = False, session_id: str = "") -> Decision:
+               with_details: bool = False, session_id: str = "",
+               personalization_consent: bool | None = None) -> Decision:
         """Reorder (item_id, search score) candidates for this shopper; n = 0 (the default) returns all of them;
-        `with_details` fills each item's title, category and price."""
+        `with_details` fills each item's title, category and price; `personalization_consent` as recommend's."""
         request = pb.RerankRequest(
             n=n,
             candidates=[pb.Candidate(item_id=i, score=s) for i, s in candidates],
             user_id=user_id, session=_session(session), context=_context(page, anchor_item_id, 0, session_id),
-            filters=_filters(filters), request_id=request_id, with_details=with_details)
+            filters=_filters(filters), request_id=request_id, with_details=with_details,
+            personalization_consent=personalization_consent)
         return self._call(self._stub.Rerank, request, timeout)
 
     def get_profile(self, user_id: str, *, timeout: float | None = None) -> pb.Profile:
@@ -190,7 +207,21 @@ class TailorClient:
         event ids: a retried event is a duplicate, never counted twice."""
         try:
             response: pb.TrackEventsResponse = self._events.TrackEvents(
-                pb.TrackEventsRequest(events=list(events)), timeout=self._timeout if timeout is None else timeout)
+                pb.TrackEventsRequest(events=list(events)), timeout=self._timeout if timeout is None else timeout,
+                metadata=self._write_metadata)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return response
+
+    def forget_user(self, user_id: str, *, timeout: float | None = None) -> pb.ForgetUserResponse:
+        """Forget one shopper at once (their profile is no longer used or shown, their live events are
+        deleted; the next build leaves them out). Idempotent, so retried like track (UNAVAILABLE,
+        RESOURCE_EXHAUSTED); the answer counts the live events deleted and says whether they were
+        already forgotten."""
+        try:
+            response: pb.ForgetUserResponse = self._events.ForgetUser(
+                pb.ForgetUserRequest(user_id=user_id), timeout=self._timeout if timeout is None else timeout,
+                metadata=self._write_metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
         return response

@@ -4,6 +4,7 @@ TailorClientError            any failed call; `.code` is the gRPC status, `.deta
  +-- InvalidArgument         the request was wrong; `.field` names the offending field
  +-- NotFound                what was asked for is not known (GetProfile: unknown user or no consent)
  +-- Overloaded              RESOURCE_EXHAUSTED: back off and retry
+ +-- Unauthenticated         a write call without the server's write token, or with a wrong one
  +-- DeadlineExceeded        the call's deadline passed
  +-- Unavailable             no server listening, or it is draining
  +-- Internal                a fault on the server's side (logged there)
@@ -15,8 +16,8 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-__all__ = ["TailorClientError", "InvalidArgument", "NotFound", "Overloaded", "DeadlineExceeded", "Unavailable",
-           "Internal", "from_rpc_error"]
+__all__ = ["TailorClientError", "InvalidArgument", "NotFound", "Overloaded", "Unauthenticated", "DeadlineExceeded",
+           "Unavailable", "Internal", "from_rpc_error"]
 
 
 class TailorClientError(Exception):
@@ -40,6 +41,10 @@ class Overloaded(TailorClientError):
     pass
 
 
+class Unauthenticated(TailorClientError):
+    pass
+
+
 class DeadlineExceeded(TailorClientError):
     pass
 
@@ -55,6 +60,7 @@ class Internal(TailorClientError):
 _BY_CODE: dict[grpc.StatusCode, type[TailorClientError]] = {
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.RESOURCE_EXHAUSTED: Overloaded,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
     grpc.StatusCode.INTERNAL: Internal,

@@ -27,11 +27,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("server.cli", "serve ROOT/current over gRPC"),
     "bench": ("loadtests.cli", "benchmark Tailor against a floor server"),
     "evaluate": ("loadtests.evaluate.cli", "offline accuracy of Tailor and baselines on a held-out split"),
+    "experiments": ("loadtests.experiments", "experiment report: per variant click-through, conversion, revenue, lift"),
     "recommend": ("clients.commands", "ask for N products"),
     "rerank": ("clients.commands", "reorder candidate items (given best first)"),
     "segments": ("index_builder.segments_cli", "customer segments: sizes, revenue, lifetime value, R x F grid"),
     "track": ("clients.track", "send a file of events (CSV or JSON lines) to the Events service"),
     "profile": ("clients.profile", "what Tailor knows of one shopper (segment, RFM, lifetime value, affinities)"),
+    "forget": ("clients.forget", "forget one shopper at once, on every worker and in the next build"),
 }
 # Long-running commands log progress at INFO without -v.
 _VERBOSE_BY_DEFAULT = frozenset({"serve", "build", "bench"})

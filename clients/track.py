@@ -1,13 +1,15 @@
 """`tailor track FILE`: send a file of events to the Events service in batches, with progress and a summary.
 
-  tailor track FILE [--target HOST:PORT] [--batch 500] [--quiet]
+  tailor track FILE [--target HOST:PORT] [--batch 500] [--quiet] [--token-file FILE]
 
 FILE is CSV in the events.csv layout (event_id, ts, user_id, session_id, item_id, type, qty, price,
 channel; README "Input files") or JSON lines with the same keys (`.jsonl` / `.ndjson`; `timestamp_ms`
-may replace `ts`). `ts` is ISO-8601 with a zone, or epoch seconds or milliseconds. A row the client
-cannot read (no event id, an unparsable time, an unknown type) is reported with its line and not sent;
-the server checks the rest event by event. Re-running the same file is safe: events already stored
-come back as duplicates.
+may replace `ts`). An optional `request_id` column (key) names the Recommend/Rerank answer that led to
+the event, for `tailor experiments report`. `ts` is ISO-8601 with a zone, or epoch seconds or
+milliseconds. A row the client cannot read (no event id, an unparsable time, an unknown type) is
+reported with its line and not sent; the server checks the rest event by event. Re-running the same
+file is safe: events already stored come back as duplicates. The token file (or
+$TAILOR_WRITE_TOKEN_FILE) holds the server's write token when it has one.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from clients.client import TailorClient, default_target
+from clients.client import TailorClient, default_target, read_token_file
 from clients.errors import Overloaded, TailorClientError
 from protos import decision_pb2 as pb
 
@@ -59,7 +61,7 @@ def _event(row: dict[str, object]) -> pb.Event:
     return pb.Event(event_id=text("event_id"), timestamp_ms=_millis(text("ts") or text("timestamp_ms")),
                     user_id=text("user_id"), session_id=text("session_id"), item_id=text("item_id"),
                     type=_TYPES[kind], qty=float(text("qty") or 0), price=float(text("price") or 0),
-                    channel=_CHANNELS.get(channel, pb.CHANNEL_UNSPECIFIED))
+                    channel=_CHANNELS.get(channel, pb.CHANNEL_UNSPECIFIED), request_id=text("request_id"))
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
@@ -124,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default=default_target(), help="HOST:PORT (default $TAILOR_TARGET or localhost:50051)")
     p.add_argument("--batch", type=int, default=500, help="events per call (at most 1000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--token-file", help="file holding the server's write token (default $TAILOR_WRITE_TOKEN_FILE)")
     return p
 
 
@@ -133,13 +136,13 @@ def main(argv: Sequence[str]) -> int:
         print("tailor track: error: --batch must be 1..1000", file=sys.stderr)
         return 2
     try:
-        with TailorClient(args.target, timeout=30) as client:
+        with TailorClient(args.target, timeout=30, write_token=read_token_file(args.token_file)) as client:
             totals = _send(client, args.file, args.batch, args.quiet)
-    except (OSError, TailorClientError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, TailorClientError, json.JSONDecodeError) as exc:
         print(f"tailor track: error: {exc}", file=sys.stderr)
         return 2
     problems = {k: v for k, v in totals.items() if k.startswith(("rejected", "unreadable"))}
-    print(f"accepted {totals['accepted']}, duplicates {totals['duplicates']}, not stored (no consent) "
+    print(f"accepted {totals['accepted']}, duplicates {totals['duplicates']}, not stored (no consent or forgotten) "
           f"{totals['not_stored']}, rejected {sum(problems.values())}")
     for reason, count in sorted(problems.items(), key=lambda kv: -kv[1]):
         print(f"  {count:>8}  {reason}")

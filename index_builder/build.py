@@ -20,6 +20,7 @@ from index_builder import complements, embeddings, exploration, inputs, item_ite
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.facts import Facts, ShopperEvents, shopper_facts
+from index_builder.forgetting import drop_forgotten, read_forgotten
 from index_builder.index import IvfParams, build_index
 from index_builder.live_events import read_live_events
 from index_builder.profiles import UserEvents, profile_records
@@ -257,6 +258,9 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     live_events, live_seq = read_live_events(live_dir) if config.fold_live else (None, 0)
     if live_events is not None and live_events.num_rows:
         event_table = pa.concat_tables([event_table, live_events.select(event_table.column_names)])
+    # Read after the live events: every user whose live events were read and was forgotten since is dropped.
+    forgotten = read_forgotten(live_dir)
+    known_users, event_table, users_forgotten, events_forgotten = drop_forgotten(known_users, event_table, forgotten)
     with _step("events"):
         catalog = _catalog(items)
         users, n_implicit = _with_implicit_users(known_users, event_table, config.default_consent)
@@ -275,6 +279,8 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
         _input_counts(manifest, config, events, consent, known_users.num_rows, n_implicit, reference_ms)
         manifest.live_seq = live_seq
         manifest.counts.events_live = live_events.num_rows if live_events is not None else 0
+        manifest.forgotten_users, manifest.forgotten_seq = len(forgotten.users), forgotten.seq
+        manifest.users_rows_forgotten, manifest.events_forgotten = users_forgotten, events_forgotten
         manifest.build_seconds = round(time.perf_counter() - started, 3)
         staging.publish(manifest)
     except BaseException:
@@ -283,10 +289,11 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     counts = manifest.counts
     log.info("build_done version=%s seconds=%.1f items=%d users=%d users_implicit=%d events=%d "
              "events_dropped_unknown_item=%d events_implicit_user=%d events_without_consent=%d sessions_derived=%d "
-             "events_after_reference=%d",
+             "events_after_reference=%d forgotten_users=%d events_forgotten=%d",
              manifest.version, manifest.build_seconds, counts.items, counts.users, counts.users_implicit,
              counts.events, counts.events_dropped_unknown_item, counts.events_implicit_user,
-             counts.events_without_consent, counts.sessions_derived, counts.events_after_reference)
+             counts.events_without_consent, counts.sessions_derived, counts.events_after_reference,
+             manifest.forgotten_users, manifest.events_forgotten)
     return manifest
 
 

@@ -45,7 +45,8 @@ def summary(manifest: artifact_pb2.Manifest, root: Path) -> str:
             f"users: {c.users} ({c.users_implicit} only in events, consent "
             f"{str(manifest.params.default_consent).lower()}, {c.events_implicit_user} events); "
             f"{c.sessions_derived} sessions derived; {c.events_live} live events folded in (through batch "
-            f"{manifest.live_seq})")
+            f"{manifest.live_seq}); {manifest.forgotten_users} forgotten users left out ({manifest.events_forgotten} "
+            f"events, {manifest.users_rows_forgotten} users rows)")
 
 
 def _build(args: argparse.Namespace) -> int:

@@ -71,6 +71,7 @@ class BenchArgs:
     swap_rate: float | None
     json_out: Path | None
     profile: Path | None = None
+    config: Path | None = None
 
 
 def parse_args(argv: Sequence[str]) -> BenchArgs:
@@ -93,6 +94,8 @@ def parse_args(argv: Sequence[str]) -> BenchArgs:
     p.add_argument("--swap-rate", type=float,
                    help="offered calls/s during the swap (default: half Tailor's closed-loop RPS, at most --rate)")
     p.add_argument("--json", dest="json_out", type=Path, help="also write the figures as JSON here")
+    p.add_argument("--config", type=Path, help="Tailor's `tailor serve --config` file (e.g. an [experiments] "
+                   "table); every call then carries a request_id")
     p.add_argument("--profile", type=Path,
                    help="py-spy one Tailor worker during the closed loop (speedscope file here) and print its top")
     a = p.parse_args(list(argv))
@@ -103,7 +106,7 @@ def parse_args(argv: Sequence[str]) -> BenchArgs:
         p.error("--duration, --rate, --low-rate, --timeout must be > 0 and --warmup >= 0")
     return BenchArgs(a.users, a.items, a.events, a.artifacts, a.cache, a.duration, a.warmup, a.workers, a.threads,
                      a.rate, a.low_rate, a.concurrency or 8 * a.workers, a.connections, a.timeout, a.swap,
-                     a.swap_rate, a.json_out, a.profile)
+                     a.swap_rate, a.json_out, a.profile, a.config)
 
 
 def prepare_artifacts(args: BenchArgs) -> Path:
@@ -285,7 +288,7 @@ def measure(kind: str, root: Path, payloads: Sequence[Payload], args: BenchArgs,
             swap_to: Path | None = None, command: list[str] | None = None, port: int | None = None) -> ServerRun:
     """Start one server (`kind` names it; `command` and `port` override how), drive it, stop it."""
     port = port or free_port()
-    command = command or server_command(kind, root, port, args.workers, args.threads)
+    command = command or server_command(kind, root, port, args.workers, args.threads, args.config)
     log_name = "".join(c if c.isalnum() else "-" for c in kind)
     with running(kind, command, port, logs / f"{log_name}.log", payloads[0]) as server:
         log.info("bench_server_ready server=%s pid=%d workers=%s", kind, server.process.pid, server.workers())
@@ -295,7 +298,7 @@ def measure(kind: str, root: Path, payloads: Sequence[Payload], args: BenchArgs,
 def run_bench(args: BenchArgs) -> str:
     """The whole benchmark; returns the printed report."""
     root = prepare_artifacts(args)
-    payloads = build_payloads(load_pool(root))
+    payloads = build_payloads(load_pool(root), request_ids=args.config is not None)
     logs = args.cache / "logs"
     floor = measure("floor", root, payloads, args, logs)
     floor.name = "floor"

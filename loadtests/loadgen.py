@@ -55,21 +55,26 @@ class Payload:
     data: bytes
 
 
-def build_payloads(pool: PayloadPool, count: int = 4000, seed: int = 1) -> list[Payload]:
+def build_payloads(pool: PayloadPool, count: int = 4000, seed: int = 1, request_ids: bool = False) -> list[Payload]:
     """`count` serialized requests: 60 % Rerank (100-200 candidates), 40 % Recommend
-    (20 % known user on the home page, 10 % anonymous session, 10 % product page)."""
+    (20 % known user on the home page, 10 % anonymous session, 10 % product page); with `request_ids`,
+    each carries one (an experiment then remembers every answer)."""
     rng = random.Random(seed)
     payloads = []
-    for _ in range(count):
+    for k in range(count):
         draw = rng.random()
+        request: pb.RecommendRequest | pb.RerankRequest
         if draw < 0.6:
-            payloads.append(Payload(1, pool.rerank(rng).SerializeToString()))
+            request = pool.rerank(rng)
         elif draw < 0.8:
-            payloads.append(Payload(0, pool.recommend_for_user(rng).SerializeToString()))
+            request = pool.recommend_for_user(rng)
         elif draw < 0.9:
-            payloads.append(Payload(0, pool.recommend_for_session(rng).SerializeToString()))
+            request = pool.recommend_for_session(rng)
         else:
-            payloads.append(Payload(0, pool.recommend_for_product(rng).SerializeToString()))
+            request = pool.recommend_for_product(rng)
+        if request_ids:
+            request.request_id = f"bench-{k}"
+        payloads.append(Payload(int(draw < 0.6), request.SerializeToString()))
     return payloads
 
 

@@ -161,7 +161,7 @@ class SegmentCount(_message.Message):
     def __init__(self, segment: _Optional[str] = ..., users: _Optional[int] = ...) -> None: ...
 
 class Manifest(_message.Message):
-    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout", "revisit_share", "countries", "age_bands", "lifetime", "segments", "refund_lines", "live_seq")
+    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout", "revisit_share", "countries", "age_bands", "lifetime", "segments", "refund_lines", "live_seq", "forgotten_users", "forgotten_seq", "users_rows_forgotten", "events_forgotten")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +181,10 @@ class Manifest(_message.Message):
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     REFUND_LINES_FIELD_NUMBER: _ClassVar[int]
     LIVE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    FORGOTTEN_USERS_FIELD_NUMBER: _ClassVar[int]
+    FORGOTTEN_SEQ_FIELD_NUMBER: _ClassVar[int]
+    USERS_ROWS_FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
     schema_version: int
     version: str
     created_at: str
@@ -200,4 +204,8 @@ class Manifest(_message.Message):
     segments: _containers.RepeatedCompositeFieldContainer[SegmentCount]
     refund_lines: int
     live_seq: int
-    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ..., revisit_share: _Optional[float] = ..., countries: _Optional[_Iterable[str]] = ..., age_bands: _Optional[_Iterable[str]] = ..., lifetime: _Optional[_Union[LifetimeModels, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[SegmentCount, _Mapping]]] = ..., refund_lines: _Optional[int] = ..., live_seq: _Optional[int] = ...) -> None: ...
+    forgotten_users: int
+    forgotten_seq: int
+    users_rows_forgotten: int
+    events_forgotten: int
+    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ..., revisit_share: _Optional[float] = ..., countries: _Optional[_Iterable[str]] = ..., age_bands: _Optional[_Iterable[str]] = ..., lifetime: _Optional[_Union[LifetimeModels, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[SegmentCount, _Mapping]]] = ..., refund_lines: _Optional[int] = ..., live_seq: _Optional[int] = ..., forgotten_users: _Optional[int] = ..., forgotten_seq: _Optional[int] = ..., users_rows_forgotten: _Optional[int] = ..., events_forgotten: _Optional[int] = ...) -> None: ...

@@ -75,7 +75,8 @@ class DecisionServicer:
 
     def GetProfile(self, request, context):
         """What Tailor knows of one shopper (docs/segments.md). NOT_FOUND for an
-        unknown user and for a user without consent (nothing about them is kept);
+        unknown user, for a user without consent (nothing about them is kept) and
+        for a forgotten one (ForgetUser), with the same message;
         INVALID_ARGUMENT naming user_id for a malformed id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -8,6 +8,8 @@ ROOT/live/                    one LMDB environment, writable, `sync` on: a put i
     sessions                  session_id -> OVERLAY record: an (anonymous) session's live interactions
     trending                  channel byte + item_id -> TREND record: the item's time-decayed event
                               weight on that channel (channel 0: all channels), for the trending lists
+    forgotten                 user_id -> FORGOTTEN record: the user asked to be forgotten (ForgetUser);
+                              their events are never stored again, and every build leaves them out
     meta                      b"seq" -> uint64: the number of batches committed so far; each batch's
                               entries carry its number, so a build that folded the log up to
                               sequence S (manifest.live_seq) tells the server which overlay entries
@@ -15,8 +17,11 @@ ROOT/live/                    one LMDB environment, writable, `sync` on: a put i
 
 Records are little-endian binary (no JSON on the read path):
   EVENT    struct <qqdd BB H H H H> (timestamp_ms, stored_at_ms, qty, price, type, channel, lengths of
-           user_id, session_id, item_id, and 0) then the three ids' bytes
+           user_id, session_id, item_id, request_id) then the four ids' bytes. The request_id (the answer
+           the event is attributed to, `tailor experiments report`) took the fourth length, always 0
+           before it: an older record reads as one without a request_id.
   TREND    struct <dq> (decayed weight as of at_ms, at_ms); halves every TRENDING_HALF_LIFE_MS
+  FORGOTTEN struct <qq> (forgotten_at_ms, seq: the batch number the forget was committed as)
   OVERLAY  fixed-width entries (ENTRY: int64 timestamp_ms, int64 seq, uint8 type, item id as 128 bytes, NUL
            padded) in arrival order, so an append is a concatenation and a read a zero-copy view;
            at most OVERLAY_LIMIT entries (the oldest fall off)
@@ -35,8 +40,8 @@ from protos.ids import MAX_ID_BYTES
 
 __all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "DB_META", "SEQ_KEY", "OVERLAY_LIMIT", "ENTRY",
            "LiveEvent", "Overlay", "read_seq", "DB_TRENDING", "TRENDING_HALF_LIFE_MS", "TRENDING_WEIGHTS", "add_trend",
-           "trend_now", "pack_event", "unpack_event", "overlay_entries", "unpack_overlay",
-           "append_overlay", "open_live"]
+           "trend_now", "pack_event", "unpack_event", "has_request_id", "overlay_entries", "unpack_overlay",
+           "append_overlay", "open_live", "DB_FORGOTTEN", "pack_forgotten", "unpack_forgotten", "event_owner"]
 
 LIVE_DIR = "live"
 DB_EVENTS = b"events"
@@ -44,6 +49,8 @@ DB_USERS = b"users"
 DB_SESSIONS = b"sessions"
 DB_META = b"meta"
 DB_TRENDING = b"trending"
+DB_FORGOTTEN = b"forgotten"
+_FORGOTTEN = struct.Struct("<qq")
 TRENDING_HALF_LIFE_MS = 6 * 3_600_000
 # Weight of one live event per InteractionType value (index 0 unused) in the trending lists.
 TRENDING_WEIGHTS = (0.0, 1.0, 3.0, 5.0)
@@ -65,21 +72,46 @@ class LiveEvent:
     price: float
     channel: int  # Channel value
     stored_at_ms: int = 0
+    request_id: str = ""  # the answer this event is attributed to (Event.request_id); "" = none
 
 
 def pack_event(e: LiveEvent) -> bytes:
-    ids = [e.user_id.encode(), e.session_id.encode(), e.item_id.encode()]
-    return _EVENT.pack(e.timestamp_ms, e.stored_at_ms, e.qty, e.price, e.type, e.channel, *map(len, ids), 0) + \
+    ids = [e.user_id.encode(), e.session_id.encode(), e.item_id.encode(), e.request_id.encode()]
+    return _EVENT.pack(e.timestamp_ms, e.stored_at_ms, e.qty, e.price, e.type, e.channel, *map(len, ids)) + \
         b"".join(ids)
 
 
 def unpack_event(event_id: str, record: bytes) -> LiveEvent:
-    ts, stored, qty, price, kind, channel, n_user, n_session, n_item, _ = _EVENT.unpack_from(record)
+    ts, stored, qty, price, kind, channel, n_user, n_session, n_item, n_request = _EVENT.unpack_from(record)
     at = _EVENT.size
     user = record[at:at + n_user].decode()
     session = record[at + n_user:at + n_user + n_session].decode()
     item = record[at + n_user + n_session:at + n_user + n_session + n_item].decode()
-    return LiveEvent(event_id, ts, user, session, item, kind, qty, price, channel, stored)
+    at += n_user + n_session + n_item
+    return LiveEvent(event_id, ts, user, session, item, kind, qty, price, channel, stored,
+                     record[at:at + n_request].decode())
+
+
+def has_request_id(record: bytes | memoryview) -> bool:
+    """Whether an EVENT record carries a request_id, without decoding it."""
+    return bool(_EVENT.unpack_from(record)[-1])
+
+
+def event_owner(record: bytes | memoryview) -> tuple[bytes, bytes]:
+    """An EVENT record's user_id and session_id bytes, without decoding the rest (ForgetUser's scan)."""
+    n_user, n_session = _EVENT.unpack_from(record)[6:8]
+    at = _EVENT.size
+    return bytes(record[at:at + n_user]), bytes(record[at + n_user:at + n_user + n_session])
+
+
+def pack_forgotten(forgotten_at_ms: int, seq: int) -> bytes:
+    return _FORGOTTEN.pack(forgotten_at_ms, seq)
+
+
+def unpack_forgotten(record: bytes | memoryview) -> tuple[int, int]:
+    """(forgotten_at_ms, seq) of a FORGOTTEN record."""
+    at, seq = _FORGOTTEN.unpack(bytes(record))
+    return int(at), int(seq)
 
 
 ENTRY = np.dtype([("timestamp_ms", "<i8"), ("seq", "<i8"), ("type", "u1"), ("item_id", f"S{MAX_ID_BYTES}")])
@@ -104,6 +136,8 @@ class Overlay:
     """Live interactions in arrival order (oldest first): a view of ENTRY records; ids decoded on demand."""
 
     entries: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=ENTRY))
+    # The user asked to be forgotten (a FORGOTTEN record): nothing stored about them may be used.
+    forgotten: bool = False
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -152,5 +186,5 @@ def open_live(root: Path, *, readonly: bool = False) -> lmdb.Environment:
     path = root / LIVE_DIR
     if not readonly:
         path.mkdir(parents=True, exist_ok=True)
-    return lmdb.open(str(path), map_size=1 << 36, max_dbs=5, sync=True, metasync=True, readonly=readonly,
+    return lmdb.open(str(path), map_size=1 << 36, max_dbs=6, sync=True, metasync=True, readonly=readonly,
                      lock=True, readahead=False)

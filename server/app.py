@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from protos import decision_pb2, decision_pb2_grpc
+from server.auth import read_write_token
 from server.config import ServerConfig
 from server.live import LiveStore
 from server.metrics import Metrics, process_metrics
@@ -38,6 +39,7 @@ class RunningServer:
     watcher: ArtifactWatcher
     health: health.HealthServicer
     live: LiveStore | None = None
+    decision: object = None
 
     def stop(self, grace: float | None = 5.0, lame_duck: float = 0.0) -> None:
         """Report NOT_SERVING, keep answering for `lame_duck` seconds, then refuse new calls and
@@ -51,6 +53,8 @@ class RunningServer:
             time.sleep(lame_duck)
         self.server.stop(grace).wait()
         self.watcher.stop()
+        if isinstance(self.decision, DecisionServicer):
+            self.decision.close()  # the impressions still buffered
         self.holder.current.close()
         if self.live is not None:
             self.live.close()
@@ -73,11 +77,13 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
                          options=[("grpc.so_reuseport", int(reuse_port))])
     # Each worker opens the live store itself, after the fork (LMDB environments do not survive one).
     live = LiveStore(config.artifacts) if config.live else None
-    decision_pb2_grpc.add_DecisionServicer_to_server(make_servicer(config, holder, metrics, live), server)
-    if live is not None:
+    decision = make_servicer(config, holder, metrics, live)
+    decision_pb2_grpc.add_DecisionServicer_to_server(decision, server)
+    if live is not None:  # without the live store there is no Events service: its calls are UNIMPLEMENTED
         # Writes may take half a worker's threads (at least one): reads are never starved by a burst.
         writes = max(1, config.threads // 2)
-        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live, writes), server)
+        token = read_write_token(config.write_token_file) if config.write_token_file is not None else None
+        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live, writes, token), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, EVENTS_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),
@@ -88,4 +94,4 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("worker_started port=%d version=%s", port, holder.current.version)
-    return RunningServer(server, port, holder, watcher, health_servicer, live)
+    return RunningServer(server, port, holder, watcher, health_servicer, live, decision)

@@ -1,6 +1,7 @@
 """`tailor serve`: the online subcommand (assembled by clients/tailor.py).
 
   tailor serve --artifacts ROOT [--port 50051] [--workers N] [--metrics-port P] [--config tailor.toml]
+               [--write-token-file FILE]
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="threads per worker")
     p.add_argument("--max-concurrent", type=int, help="calls in flight per worker before RESOURCE_EXHAUSTED")
     p.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (0 = any free port; default: off)")
+    p.add_argument("--write-token-file", type=Path,
+                   help="file holding the bearer token TrackEvents and ForgetUser require (default: writes open)")
     return p
 
 
@@ -33,7 +36,8 @@ def main(argv: Sequence[str]) -> int:
     """Run `serve ...` (argv starts with the subcommand's name) until SIGTERM or Ctrl-C."""
     args = _parser().parse_args(argv[1:])
     flags = {"artifacts": args.artifacts, "port": args.port, "host": args.host, "threads": args.threads,
-             "workers": args.workers, "metrics_port": args.metrics_port, "max_concurrent": args.max_concurrent}
+             "workers": args.workers, "metrics_port": args.metrics_port, "max_concurrent": args.max_concurrent,
+             "write_token_file": args.write_token_file}
     try:
         serve(load_server_config(args.config, flags=flags))
     except (ArtifactError, ValueError) as exc:

@@ -2,7 +2,8 @@
 
 Precedence: defaults < config file ([server] and [ranking] tables of a TOML file) < TAILOR_*
 environment (TAILOR_PORT, TAILOR_RANKING_SEARCH_WEIGHT, ...) < flags. `tailor.example.toml` at the
-repository root lists every key with its default.
+repository root lists every key with its default. An [experiments] table (server/experiments.py) comes
+from the file only; each variant's ranking overrides apply over the resulting [ranking].
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from server.auth import read_write_token
+from server.experiments import Experiment, parse_experiment
 from server.policy import RankingPolicy
 
 __all__ = ["Limits", "ServerConfig", "load_server_config", "config_from_env", "worker_count"]
@@ -49,8 +52,13 @@ class ServerConfig:
     lame_duck_seconds: float = 1.0
     # Accept TrackEvents into ROOT/live (protos/live.py) and merge live events into answers.
     live: bool = True
+    # A file holding the bearer token TrackEvents and ForgetUser require (server/auth.py); None = writes
+    # are open (a local demo). Read at start; an empty or unreadable file is an error.
+    write_token_file: Path | None = None
     ranking: RankingPolicy = field(default_factory=RankingPolicy)
     limits: Limits = field(default_factory=Limits)
+    # The running experiment ([experiments]); None = none, answers name no variant.
+    experiment: Experiment | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -71,6 +79,7 @@ class ServerConfig:
 _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
     "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float, "live": bool,
+    "write_token_file": Path,
 }
 _RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool, "str": str}[str(f.type)]
                                    for f in fields(RankingPolicy)}
@@ -106,17 +115,22 @@ def _table(path: Path, document: Mapping[str, object], name: str, types: Mapping
     return {k: _convert(k, v, f"{path}: {name}.{k}", types) for k, v in table.items()}
 
 
-def _from_file(path: Path) -> tuple[dict[str, object], dict[str, object]]:
-    """The [server] and [ranking] tables of a TOML file ([build] is ignored); any other table is an error."""
+def _from_file(path: Path) -> tuple[dict[str, object], dict[str, object], dict[str, object] | None]:
+    """The [server] and [ranking] tables of a TOML file, and its raw [experiments] table ([build] is
+    ignored); any other table is an error."""
     try:
         with path.open("rb") as f:
             document = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: cannot read config: {exc}") from exc
-    unknown = sorted(set(document) - {"server", "ranking", "build"})  # [build] is `tailor build`'s
+    unknown = sorted(set(document) - {"server", "ranking", "build", "experiments"})  # [build] is `tailor build`'s
     if unknown:
         raise ValueError(f"{path}: unknown table [{unknown[0]}]")
-    return _table(path, document, "server", _TYPES), _table(path, document, "ranking", _RANKING_TYPES)
+    experiments = document.get("experiments")
+    if experiments is not None and not isinstance(experiments, dict):
+        raise ValueError(f"{path}: experiments: must be a table")
+    return (_table(path, document, "server", _TYPES), _table(path, document, "ranking", _RANKING_TYPES),
+            experiments)
 
 
 def _from_env(environ: Mapping[str, str], prefix: str = "TAILOR_",
@@ -140,13 +154,19 @@ def load_server_config(file: Path | None = None, environ: Mapping[str, str] | No
                        flags: Mapping[str, object] | None = None) -> ServerConfig:
     """Defaults < `file` < TAILOR_* `environ` < `flags` (None values ignored); errors name the key."""
     environ = os.environ if environ is None else environ
-    values, ranking = _from_file(file) if file is not None else ({}, {})
+    values, ranking, experiments = _from_file(file) if file is not None else ({}, {}, None)
     values.update(_from_env(environ))
     ranking.update(_from_env(environ, "TAILOR_RANKING_", _RANKING_TYPES))
     values.update({k: _convert(k, v, f"--{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None})
     if "artifacts" not in values:
         raise ValueError("artifacts: required (--artifacts, TAILOR_ARTIFACTS or server.artifacts in the config file)")
-    return ServerConfig(ranking=_ranking(RankingPolicy(), ranking), **values)  # type: ignore[arg-type]
+    policy = _ranking(RankingPolicy(), ranking)
+    experiment = None if experiments is None else parse_experiment(
+        experiments, policy, lambda k, v, where: _convert(k, v, where, _RANKING_TYPES), str(file))
+    config = ServerConfig(ranking=policy, experiment=experiment, **values)  # type: ignore[arg-type]
+    if config.write_token_file is not None:
+        read_write_token(config.write_token_file)  # refused at start, naming the key, not at the first write
+    return config
 
 
 def config_from_env(base: ServerConfig, environ: Mapping[str, str] | None = None) -> ServerConfig:

@@ -7,6 +7,8 @@ TailorError
  |                       unknown user, or of one without consent: nothing about them is kept)
  +-- Busy                RESOURCE_EXHAUSTED: a worker's share of calls of this kind is taken
  |                       (TrackEvents: so writes never starve reads); retry after a back-off
+ +-- Unauthenticated     UNAUTHENTICATED: a write call (TrackEvents, ForgetUser) without the
+ |                       server's write token, or with a wrong one (server/auth.py)
  +-- ArtifactError       INTERNAL: a version that cannot be opened, does not verify, or fails
                          to read (LMDB, FAISS, arrays); converted where the library is called
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import grpc
 
-__all__ = ["TailorError", "InvalidRequest", "NotFound", "Busy", "ArtifactError", "status_of"]
+__all__ = ["TailorError", "InvalidRequest", "NotFound", "Busy", "Unauthenticated", "ArtifactError", "status_of"]
 
 
 class TailorError(Exception):
@@ -40,6 +42,10 @@ class Busy(TailorError):
     """Too many calls of this kind in flight on this worker."""
 
 
+class Unauthenticated(TailorError):
+    """A write call without the configured bearer token, or with another one."""
+
+
 class ArtifactError(TailorError):
     """A version directory that cannot be opened, fails verification, or fails to read."""
 
@@ -48,6 +54,7 @@ _STATUS: dict[type[TailorError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
     NotFound: grpc.StatusCode.NOT_FOUND,
     Busy: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     ArtifactError: grpc.StatusCode.INTERNAL,
 }
 

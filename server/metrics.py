@@ -43,6 +43,11 @@ class Metrics:
                          multiprocess_mode="livemax")
         self.swaps = Counter("tailor_artifact_swaps", "Version swaps", ["outcome"])
         self.restarts = Counter("tailor_worker_restarts", "Worker processes restarted by the supervisor")
+        # Experiments (server/experiments.py): calls per variant, and answers remembered for attribution.
+        self.variant_calls = Counter("tailor_experiment_calls", "Calls by RPC and experiment variant",
+                                     ["rpc", "variant"])
+        self.impressions = Counter("tailor_impressions", "Answers remembered for attribution, by outcome",
+                                   ["outcome"])
 
 
 @functools.cache

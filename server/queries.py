@@ -19,7 +19,7 @@ from protos.ids import IDS as _IDS
 from server.config import Limits
 from server.errors import InvalidRequest
 
-__all__ = ["Filter", "Query", "parse_recommend", "parse_rerank", "parse_profile_request"]
+__all__ = ["Filter", "Query", "parse_recommend", "parse_rerank", "parse_profile_request", "parse_forget_request"]
 
 _TYPES = frozenset((pb.INTERACTION_TYPE_VIEW, pb.INTERACTION_TYPE_CART, pb.INTERACTION_TYPE_PURCHASE))
 
@@ -55,6 +55,9 @@ class Query:
     with_details: bool = False  # answer each item's title, category and price too
     page: int = 0  # Context.page: a Page value (PAGE_UNSPECIFIED = 0)
     channel: int = 0  # Context.channel: a Channel value, the index into artifact.CHANNELS (0 = unspecified)
+    # The request's personalization_consent: None = unset (the stored consent decides). False leaves the
+    # shopper out of the Query (no user_id, session or session_id): nothing downstream can use them.
+    consent: bool | None = None
     request_id: str = ""  # seeds the request's exploration draws (server/explore.py)
     no_exploration: bool = False  # RecommendRequest.no_exploration
 
@@ -119,7 +122,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
     if len(request.request_id.encode("utf-8")) > 128:
         raise InvalidRequest("request_id", "at most 128 bytes")
     session_ids, session_types = _session(list(request.session), limits)
-    return {
+    common: dict[str, object] = {
         "user_id": _check_id(request.user_id, "user_id", optional=True),
         "session_ids": session_ids,
         "session_types": session_types,
@@ -132,6 +135,11 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "channel": request.context.channel,
         "request_id": request.request_id,
     }
+    if request.HasField("personalization_consent"):
+        common["consent"] = request.personalization_consent
+        if not request.personalization_consent:  # checked above all the same: a bad request stays bad
+            common.update(user_id="", session_ids=(), session_types=np.zeros(0, dtype=np.int8), session_id="")
+    return common
 
 
 def parse_recommend(request: pb.RecommendRequest, limits: Limits) -> Query:
@@ -172,6 +180,13 @@ def parse_rerank(request: pb.RerankRequest, limits: Limits) -> Query:
 
 def parse_profile_request(request: pb.GetProfileRequest) -> str:
     """The checked user id of a GetProfile request."""
+    if not request.user_id:
+        raise InvalidRequest("user_id", "required")
+    return _check_id(request.user_id, "user_id")
+
+
+def parse_forget_request(request: pb.ForgetUserRequest) -> str:
+    """The checked user id of a ForgetUser request."""
     if not request.user_id:
         raise InvalidRequest("user_id", "required")
     return _check_id(request.user_id, "user_id")

@@ -33,9 +33,10 @@ def _details(catalog: Catalog, rows: np.ndarray) -> tuple[list[bytes], list[str]
 
 
 def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: Sequence[str] = (),
-               names: Names | None = None, *, details: bool = False) -> None:
+               names: Names | None = None, *, details: bool = False) -> list[str]:
     """Append one ScoredItem per ranked entry to the repeated field `items`, with its display fields
-    when `details`; Rerank answers with the caller's own ids (unknown candidates have no catalog row).
+    when `details`, and return their ids in order; Rerank answers with the caller's own ids (unknown
+    candidates have no catalog row).
     Reasons that name the item's brand or category (reasons.NAMED) take the names from `names`; those that
     name the item a complement goes with (reasons.ANCHORED), its title or id."""
     add = items.add  # type: ignore[attr-defined]
@@ -48,12 +49,13 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
     if not details:
         for item_id, score, why in zip(ids, scores, found, strict=True):
             add(item_id=item_id, score=score, reasons=why)
-        return
+        return ids
     titles, categories, prices = _details(catalog, ranked.rows)
     # A string field takes UTF-8 bytes as they are: the titles need no decoding here.
     for item_id, score, why, title, category, price in zip(ids, scores, found, titles, categories, prices,
                                                            strict=True):
         add(item_id=item_id, score=score, reasons=why, title=title, category=category, price=price)
+    return ids
 
 
 def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names | None,

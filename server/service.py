@@ -30,9 +30,11 @@ from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from protos.live import Overlay
 from server import explore, queries, ranking
+from server.auth import check_bearer
 from server.complements import basket_of
 from server.config import ServerConfig
 from server.errors import Busy, InvalidRequest, NotFound, TailorError, status_of
+from server.experiments import Arms
 from server.live import LiveStore
 from server.metrics import Metrics
 from server.profile_view import profile_message
@@ -147,6 +149,12 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         self._holder = holder
         self._live = live
         self._trending = TrendingCache(live) if live is not None else None
+        # The experiment's variants; impressions are remembered only where the live store is kept.
+        self._arms = Arms(config.experiment, config.ranking, metrics, config.artifacts if live is not None else None)
+
+    def close(self) -> None:
+        """Write the impressions still buffered (server/impressions.py); at shutdown."""
+        self._arms.close()
 
     def _overlay(self, query: queries.Query, snapshot: Snapshot) -> tuple[Overlay, Overlay] | None:
         """The live interactions of the request's user and session that `snapshot` does not hold yet:
@@ -158,52 +166,66 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
         query = queries.parse_recommend(request, self._config.limits)
+        policy, query, variant = self._arms.pick("Recommend", query, request.request_id)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
-            ranked = ranking.recommend(snapshot, self._policy, signals, query.n, query.filters,
+            signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
+            ranked = ranking.recommend(snapshot, policy, signals, query.n, query.filters,
                                        basket_of(snapshot.catalog, query), query.channel,
                                        self._trending.rows(snapshot, query.channel)
                                        if self._trending and signals.shopper is None else None,
-                                       explore.generator(self._policy, query.request_id, not query.no_exploration))
-            response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id)
-            fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names, details=query.with_details)
+                                       explore.generator(policy, query.request_id, not query.no_exploration))
+            response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id, variant=variant)
+            ids = fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names,
+                             details=query.with_details)
+        self._arms.remember(request.request_id, variant, ids)
         return response
 
     @_entry
     def Rerank(self, request: pb.RerankRequest, context: grpc.ServicerContext) -> pb.RerankResponse:
         query = queries.parse_rerank(request, self._config.limits)
+        policy, query, variant = self._arms.pick("Rerank", query, request.request_id)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, self._policy, query, self._overlay(query, snapshot))
-            ranked = ranking.rerank(snapshot, self._policy, signals, query.candidate_scores, query.n, query.filters)
-            response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id)
-            fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
-                       details=query.with_details)
+            signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
+            ranked = ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters)
+            response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id, variant=variant)
+            ids = fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
+                             details=query.with_details)
+        self._arms.remember(request.request_id, variant, ids)
         return response
 
     @_entry
     def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
         user_id = queries.parse_profile_request(request)
         with self._holder.use() as snapshot:
-            profile = snapshot.profiles.read(user_id)
-            if profile is None or not profile.consent:
-                # Same answer for both: whether someone withheld consent is itself not disclosed.
-                raise NotFound("user_id: no profile for this user")
             live = self._live.overlay(user_id, "", snapshot.live_seq)[0] if self._live is not None else None
+            profile = snapshot.profiles.read(user_id) if live is None or not live.forgotten else None
+            if profile is None or not profile.consent:
+                # Same answer for all three: whether someone withheld consent or was forgotten is not disclosed.
+                raise NotFound("user_id: no profile for this user")
             return profile_message(user_id, snapshot.version, profile, snapshot.names, live)
 
 
 class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
-    """TrackEvents: check each event, store the valid ones durably (server/live.py), answer the counts."""
+    """TrackEvents: check each event, store the valid ones durably (server/live.py), answer the counts.
+    ForgetUser: delete a user's live data and record the deletion (docs/privacy.md). With a write token
+    both check it first, before reading the request."""
 
-    def __init__(self, holder: SnapshotHolder, metrics: Metrics, live: LiveStore, max_writes: int) -> None:
+    def __init__(self, holder: SnapshotHolder, metrics: Metrics, live: LiveStore, max_writes: int,
+                 write_token: bytes | None = None) -> None:
         super().__init__(metrics)
         self._holder = holder
         self._live = live
+        self._token = write_token
         # At most this many TrackEvents at once per worker: the rest of its threads stay free for reads.
         self._writes = threading.BoundedSemaphore(max_writes)
 
+    def _authorize(self, context: grpc.ServicerContext) -> None:
+        if self._token is not None:
+            check_bearer(context.invocation_metadata(), self._token)
+
     @_entry
     def TrackEvents(self, request: pb.TrackEventsRequest, context: grpc.ServicerContext) -> pb.TrackEventsResponse:
+        self._authorize(context)
         events, rejected = check_events(request)
         if not self._writes.acquire(blocking=False):
             raise Busy("events: this worker is storing as many batches as it takes at once; retry shortly")
@@ -216,3 +238,10 @@ class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
             accepted=stored.accepted, duplicates=stored.duplicates, not_stored=stored.not_stored,
             rejected=[pb.TrackEventsResponse.Rejected(index=r.index, field=r.field, reason=r.reason)
                       for r in rejected])
+
+    @_entry
+    def ForgetUser(self, request: pb.ForgetUserRequest, context: grpc.ServicerContext) -> pb.ForgetUserResponse:
+        self._authorize(context)
+        forgot = self._live.forget(queries.parse_forget_request(request))
+        return pb.ForgetUserResponse(live_events_deleted=forgot.live_events_deleted,
+                                     already_forgotten=forgot.already_forgotten)

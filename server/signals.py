@@ -2,7 +2,9 @@
 and the shopper's purchases with when each was last bought (for buy-again), at the request's "now".
 
 Consent is honoured here: a user whose record says no consent is treated as anonymous and
-their session is not used; only the page context is. The only store read of a request is
+their session is not used; only the page context is. A forgotten user is an unknown one (their
+profile is not read). A request's own `personalization_consent = false` is honoured earlier, by
+the parser (server/queries.py), which leaves the shopper out of the Query. The only store read of a request is
 the shopper's profile; item ids become rows by one binary search over the mapped id array.
 """
 
@@ -117,7 +119,9 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
               live: tuple[Overlay, Overlay] | None = None) -> _Personal:
     """The shopper's vector, its reason mask, rows seen (bought ever, the history, touched this
     session, bought live) and item-item seeds; nothing when the shopper withheld consent."""
-    profile = snapshot.profiles.read(query.user_id) if query.user_id else None
+    # A forgotten user (ForgetUser) is an unknown one: their profile is not read, whatever the version holds.
+    forgotten = live is not None and live[0].forgotten
+    profile = snapshot.profiles.read(query.user_id) if query.user_id and not forgotten else None
     if profile is not None and not profile.consent:
         return _Personal()
     catalog = snapshot.catalog

@@ -45,7 +45,8 @@ def _bad_id(value: str, *, optional: bool = False) -> str:
 def _problem(e: pb.Event, now_ms: int) -> tuple[str, str]:
     """(field, reason) of the first thing wrong with one event, ("", "") when it is valid."""
     for name, value, optional in (("event_id", e.event_id, False), ("item_id", e.item_id, False),
-                                  ("user_id", e.user_id, True), ("session_id", e.session_id, True)):
+                                  ("user_id", e.user_id, True), ("session_id", e.session_id, True),
+                                  ("request_id", e.request_id, True)):
         reason = _bad_id(value, optional=optional)
         if reason:
             return name, reason
@@ -70,9 +71,10 @@ def _all_valid(events: Sequence[pb.Event], now: int) -> list[LiveEvent] | None:
     items = [e.item_id for e in events]
     users = [e.user_id for e in events]
     sessions = [e.session_id for e in events]
+    requests = [e.request_id for e in events if e.request_id]
     if not (IDS.fullmatch("\n".join(ids).encode()) and IDS.fullmatch("\n".join(items).encode())):
         return None
-    for optional in ([u for u in users if u], [s for s in sessions if s]):
+    for optional in ([u for u in users if u], [s for s in sessions if s], requests):
         if optional and not IDS.fullmatch("\n".join(optional).encode()):
             return None
     if len(set(ids)) != len(ids) or any(not u and not s for u, s in zip(users, sessions, strict=True)):
@@ -85,7 +87,7 @@ def _all_valid(events: Sequence[pb.Event], now: int) -> list[LiveEvent] | None:
             or not (np.isfinite(numbers).all() and (numbers >= 0).all())):
         return None
     return [LiveEvent(e.event_id, e.timestamp_ms, e.user_id, e.session_id, e.item_id, e.type, e.qty or 1.0,
-                      e.price, e.channel, now) for e in events]
+                      e.price, e.channel, now, e.request_id) for e in events]
 
 
 def check_events(request: pb.TrackEventsRequest, now_ms: int | None = None) -> tuple[list[LiveEvent], list[Rejection]]:
@@ -111,5 +113,5 @@ def check_events(request: pb.TrackEventsRequest, now_ms: int | None = None) -> t
             continue
         seen.add(e.event_id)
         valid.append(LiveEvent(e.event_id, e.timestamp_ms, e.user_id, e.session_id, e.item_id, e.type,
-                               e.qty or 1.0, e.price, e.channel, now))
+                               e.qty or 1.0, e.price, e.channel, now, e.request_id))
     return valid, rejected

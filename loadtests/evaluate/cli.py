@@ -1,9 +1,10 @@
 """`tailor evaluate`: Tailor and baselines on a held-out split of a builder-format store.
 
   tailor evaluate --data DIR [--split random|time|last-basket|session|cold-items] [--k 10] [--json FILE]
-                  [--html FILE] [--seed 42]
+                  [--html FILE] [--seed 42] [--config FILE] [--variants CONFIG]
 
 DIR holds items, users and events as `tailor build` reads them (`tailor import movielens` writes one).
+With --variants, one Tailor row per variant of CONFIG's [experiments] (docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--config", type=Path, help="TOML with [build] and [ranking] tables (tailor.example.toml) to "
                    "evaluate instead of the defaults; TAILOR_RANKING_* apply too")
+    p.add_argument("--variants", type=Path, help="server config with an [experiments] table: replay the held-out "
+                   "slice through each variant's policy, one row per variant (docs/experiments.md)")
     return p
 
 
@@ -84,13 +87,14 @@ def main(argv: Sequence[str]) -> int:
     if args.k < 1:
         parser.error("--k: must be >= 1")
     try:
-        report = evaluate(args.data, args.split, args.k, args.seed, progress=not args.quiet, config=args.config)
+        report = evaluate(args.data, args.split, args.k, args.seed, progress=not args.quiet, config=args.config,
+                          variants=args.variants)
         print(format_report(report))
         if args.json_out:
             args.json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
         if args.html_out:
             write_html(report, args.html_out)
-    except (BuildError, OSError) as exc:
+    except (BuildError, OSError, ValueError) as exc:
         print(f"tailor evaluate: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -11,6 +11,11 @@ negatives with one `Rerank` call per user (rerank.py); on the cold-items split, 
 On the session split the evaluated units are held-out sessions: one anonymous
 `Recommend(n=k, session=...)` each (no user_id), against the session baselines
 (`run_session_baselines`); there is no Rerank check.
+
+With `variants` (a server config with an [experiments] table, docs/experiments.md), the one build is
+served once per variant, each alone (share 1) through the same servicer and ranking path as in
+production — a `popular` control answers as for an anonymous visitor — and each is a row `Tailor:<name>`;
+the Rerank check is the first personalizing variant's (a popular control keeps the search order).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from clients import TailorClient
 from index_builder import build_artifacts
 from index_builder.config import load_build_config
 from index_builder.inputs import ITEMS, USERS, find_input, read_table
+from loadtests.evaluate.arms import served_configs
 from loadtests.evaluate.baselines import ModelRun, interactions, run_baselines, run_session_baselines
 from loadtests.evaluate.buckets import BucketScores, bucket_scores
 from loadtests.evaluate.cold import cold_candidates, score_cold
@@ -79,11 +85,13 @@ class Report:
 
 
 def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42, *, progress: bool = True,
-             config: Path | None = None) -> Report:
-    """Score Tailor and every baseline at k on `split` of the builder-format store in `data_dir`; `seed`
-    seeds the random split and the Rerank candidates."""
+             config: Path | None = None, variants: Path | None = None) -> Report:
+    """Score Tailor (each variant of `variants`' experiment) and every baseline at k on `split` of the
+    builder-format store in `data_dir`; `seed` seeds the random split and the Rerank candidates."""
     if k < 1:
         raise ValueError(f"k: must be >= 1, got {k}")
+    if variants is not None:
+        served_configs(load_server_config(variants, flags={"artifacts": data_dir}))  # a bad file fails first
     start = time.perf_counter()
     cut = split_events(read_events(data_dir), split, seed)
     catalog = read_table(find_input(data_dir, "items"), ITEMS)
@@ -116,11 +124,12 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
                          category=category, brand=brand)
 
     with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
-        tailor = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config)
+        arms = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config, variants)
+    tailor = next((arm for _, arm in arms if arm.rerank_checked), arms[0][1])
     baselines = run_session_baselines(data, history, last, k) if cut.sessions else run_baselines(data, test_users, k)
-    results = [ModelResult(TAILOR, scored(tailor.recs), tailor.fit_seconds, tailor.p50_ms, tailor.p99_ms)]
+    results = [ModelResult(name, scored(arm.recs), arm.fit_seconds, arm.p50_ms, arm.p99_ms) for name, arm in arms]
     results += [ModelResult(run.name, scored(run.recs), run.fit_seconds) for run in baselines]
-    runs = [ModelRun(TAILOR, tailor.recs, tailor.fit_seconds), *baselines]
+    runs = [*(ModelRun(name, arm.recs, arm.fit_seconds) for name, arm in arms), *baselines]
     buckets = bucket_scores(np.asarray(history.sum(axis=1)).ravel(),
                             {run.name: per_user(ndcg, run.recs, truth, k) for run in runs})
     scorer = score_cold if split == "cold-items" else score_rerank
@@ -173,37 +182,48 @@ class _Served:
     p99_ms: float
     reranked: list[list[str]]
     rerank_seconds: np.ndarray
+    rerank_checked: bool = True  # false: an arm that did not run the Rerank check
 
 
 def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, sets: CandidateSets | None,
-            items: list[str],
-            progress: bool, config: Path | None = None) -> _Served:
-    """Build Tailor on the train part, serve it on a free port, ask for k items per user (session), then
-    rerank `sets`."""
+            items: list[str], progress: bool, config: Path | None = None,
+            variants: Path | None = None) -> list[tuple[str, _Served]]:
+    """Build Tailor on the train part, then per arm (one, or each variant of `variants`) serve it on a free
+    port, ask for k items per user (session), and (the first arm) rerank `sets`."""
     train_dir = write_train(data_dir, cut, tmp / "train")
     started = time.perf_counter()
     # The config file's [build], [ranking] (and TAILOR_RANKING_*) apply, as in production; its paths do not.
-    build_artifacts(load_build_config(config, flags={"data_dir": train_dir, "out_root": tmp / "artifacts",
-                                                     "show_progress": progress}))
+    build_artifacts(load_build_config(config or variants, flags={"data_dir": train_dir, "out_root": tmp / "artifacts",
+                                                                 "show_progress": progress}))
     fit_seconds = time.perf_counter() - started
-    server = start_server(load_server_config(config, flags={"artifacts": tmp / "artifacts", "port": 0}))
-    try:
-        with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:
-            recs, latency = _recommend_all(client, users, k, progress, cut)
-            reranked, rerank_seconds = rerank_all(client, sets, items, progress) if sets else ([], np.zeros(0))
-    finally:
-        server.stop(grace=None)
-    p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
-    return _Served(recs, fit_seconds, float(p50), float(p99), reranked, rerank_seconds)
+    flags = {"artifacts": tmp / "artifacts", "port": 0}
+    arms = served_configs(load_server_config(variants, flags=flags)) if variants else \
+        [(TAILOR, load_server_config(config, flags=flags))]
+    served: list[tuple[str, _Served]] = []
+    # The Rerank check runs on the first arm that personalizes (a popular control keeps the search order).
+    checked = next((name for name, c in arms if not (c.experiment and c.experiment.variants[0].popular)), arms[0][0])
+    for name, server_config in arms:
+        server = start_server(server_config)
+        try:
+            with TailorClient(f"127.0.0.1:{server.port}", timeout=10.0) as client:
+                recs, latency = _recommend_all(client, users, k, progress, cut, name)
+                reranked, rerank_seconds = rerank_all(client, sets, items, progress) if sets and name == checked \
+                    else ([], np.zeros(0))
+        finally:
+            server.stop(grace=None)
+        p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
+        served.append((name, _Served(recs, fit_seconds, float(p50), float(p99), reranked, rerank_seconds,
+                                     name == checked)))
+    return served
 
 
 def _recommend_all(client: TailorClient, users: list[str], k: int, progress: bool,
-                   cut: Split) -> tuple[list[list[str]], np.ndarray]:
+                   cut: Split, name: str = TAILOR) -> tuple[list[list[str]], np.ndarray]:
     """Tailor's k items for every user (one Recommend call each, as of the user's `as_of` moment when
     the split gives one; a held-out session is asked anonymously with its session), and each call's seconds.
     Each call's request_id names its user (session), so exploration draws the same slots on every run."""
     recs, latency = [], []
-    for user in tqdm(users, desc="Tailor Recommend", unit="user", disable=not progress, leave=False):
+    for user in tqdm(users, desc=f"{name} Recommend", unit="user", disable=not progress, leave=False):
         sent = time.perf_counter()
         if cut.sessions:
             decision = client.recommend(k, session=cut.sessions[user], time_ms=cut.as_of.get(user, 0),

@@ -34,7 +34,7 @@ def test_track_sends_a_csv_in_batches_and_summarises(own_server: RunningServer, 
     target = ["--target", f"127.0.0.1:{own_server.port}", "--quiet"]
     assert main(["track", str(events), "--batch", "3", *target]) == 1  # problems were reported
     out, err = capsys.readouterr()
-    assert "accepted 7, duplicates 0, not stored (no consent) 1, rejected 2" in out
+    assert "accepted 7, duplicates 0, not stored (no consent or forgotten) 1, rejected 2" in out
     assert "line 10: not sent: type" in err and "line 11: rejected: qty" in err
     assert main(["track", str(events), *target]) == 1
     assert "accepted 0, duplicates 7" in capsys.readouterr().out

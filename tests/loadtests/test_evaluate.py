@@ -179,3 +179,22 @@ def test_cold_items_hold_out_every_event_of_a_tenth_of_the_items() -> None:
     assert cut.train.num_rows + int(pc.sum(pc.is_in(events["item_id"], pa.array(sorted(held)))).as_py()) == 2000
     assert all(truth <= held for truth in cut.truth.values()) and set().union(*cut.truth.values()) == held
     assert "" not in cut.truth and cut == split_events(events, "cold-items", seed=3)
+
+
+def test_variants_are_replayed_side_by_side(slice200: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--variants: one row per variant of the experiment, each through its own policy; the popular control
+    answers every user alike (non-personal) and scores below the personalized treatment."""
+    config = tmp_path / "experiment.toml"
+    config.write_text('[experiments]\nname = "ev"\n[[experiments.variants]]\nname = "control"\nshare = 0.5\n'
+                      'policy = "popular"\n[[experiments.variants]]\nname = "treatment"\nshare = 0.5\n')
+    out = tmp_path / "report.json"
+    assert tailor(["evaluate", "--data", str(slice200), "--k", "10", "--variants", str(config), "--json", str(out),
+                   "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "Tailor:control" in table and "Tailor:treatment" in table
+    results = {r["name"]: r["scores"] for r in json.loads(out.read_text())["results"]}
+    assert results["Tailor:treatment"]["ndcg"] > results["Tailor:control"]["ndcg"]
+    assert results["Tailor:control"]["coverage"] < results["Tailor:treatment"]["coverage"]
+    config.write_text("[server]\n")
+    assert tailor(["evaluate", "--data", str(slice200), "--variants", str(config), "--quiet"]) == 1
+    assert "no [experiments] table" in capsys.readouterr().err

@@ -33,6 +33,9 @@ def _event(**fields: object) -> pb.Event:
     ({"qty": -1.0}, "qty"),
     ({"price": math.nan}, "price"),
     ({"price": math.inf}, "price"),
+    ({"request_id": "r" * 129}, "request_id"),
+    ({"request_id": "two words"}, "request_id"),
+    ({"request_id": "tab\there"}, "request_id"),
 ])
 def test_each_problem_names_its_field(fields: dict[str, object], field: str) -> None:
     bad = _event(**{"event_id": "e2", **fields})
@@ -57,3 +60,14 @@ def test_a_batch_over_the_limit_is_refused_whole() -> None:
     with pytest.raises(InvalidRequest) as error:
         check_events(pb.TrackEventsRequest(events=[_event(event_id=f"e{k}") for k in range(MAX_BATCH + 1)]), _NOW)
     assert error.value.field == "events"
+
+
+def test_a_request_id_is_kept_with_its_event_and_survives_the_record() -> None:
+    from protos import live
+
+    events = [_event(request_id="req-42"), _event(event_id="e2")]
+    valid, rejected = check_events(pb.TrackEventsRequest(events=events), _NOW)
+    assert not rejected and [e.request_id for e in valid] == ["req-42", ""]
+    records = [live.pack_event(e) for e in valid]
+    assert [live.has_request_id(r) for r in records] == [True, False]
+    assert [live.unpack_event(e.event_id, r) for e, r in zip(valid, records, strict=True)] == valid
