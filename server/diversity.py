@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from server import stages
-from server.caps import best_first, demote, group_ranks, past_limits
+from server.caps import cap_groups
 from server.policy import RankingPolicy
 from server.queries import Filter
 from server.snapshot import Catalog
@@ -34,6 +34,23 @@ __all__ = ["UNBRANDED", "pool", "diversify", "full_brands"]
 
 # The builder's name for an empty brand (index_builder/build.py): never capped.
 UNBRANDED = ("unbranded", "")
+
+
+def group_ranks(groups: np.ndarray) -> np.ndarray:
+    """Per entry (in the order given): how many earlier entries share its group."""
+    if not len(groups):
+        return np.zeros(0, dtype=np.int64)
+    by_group = np.argsort(groups, kind="stable")
+    sorted_groups = groups[by_group]
+    ranks = np.empty(len(groups), dtype=np.int64)
+    ranks[by_group] = np.arange(len(groups)) - np.searchsorted(sorted_groups, sorted_groups)
+    return ranks
+
+
+def _best_first(c: Candidates) -> np.ndarray:
+    """The indices of the kept candidates, best score first (ties in their order)."""
+    order = np.flatnonzero(c.keep)
+    return order[np.argsort(-c.scores[order], kind="stable")]
 
 
 def pool(n: int, policy: RankingPolicy) -> int:
@@ -91,10 +108,11 @@ def _limit(share: float, n: int) -> int:
 
 def _past(c: Candidates, caps: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """The kept candidates best first, and which of them are past one of the caps (at most two: brand, category)."""
-    order = best_first(c)
+    order = _best_first(c)
     over = np.zeros(len(order), dtype=bool)
     for groups, limits in caps:
-        over |= past_limits(order, groups, limits)
+        group = groups[order]
+        over |= (group >= 0) & (group_ranks(group) >= limits[order])
     return order, over
 
 
@@ -112,8 +130,10 @@ def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy, ex
         return c
     if len(order) - int(over.sum()) < n:
         c = _refilled(catalog, c, order[over], n, exclude, f, source)
-        order, over = _past(c, _caps(catalog, c, n, policy))  # a top-up may be past a cap too
-    return demote(c, order[over])
+        caps = _caps(catalog, c, n, policy)
+    for groups, limits in caps:
+        c = cap_groups(c, groups, limits, n)
+    return c
 
 
 def _refilled(catalog: Catalog, c: Candidates, held: np.ndarray, n: int, exclude: np.ndarray, f: Filter,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from server import reasons
-from server.caps import cap_groups, group_ranks
+from server.caps import cap_groups
+from server.diversity import group_ranks
 from server.stages import Candidates, top_n
 
 
@@ -47,10 +48,9 @@ def test_limits_are_per_candidate() -> None:
     assert _top(cap_groups(c, groups, limits, 4), 4) == [0, 3, 4, 5]
 
 
-def test_top_n_within_limits_comes_back_unchanged() -> None:
+def test_within_every_limit_the_candidates_come_back_unchanged() -> None:
     c = _candidates([5, 4, 3, 2, 1])
-    groups = np.array([0, 1, 0, 0, 0])
-    same = cap_groups(c, groups, np.full(5, 2), 3)  # the top 3 hold two of group 0: within the limit
+    same = cap_groups(c, np.array([0, 1, 0, 1, 2]), np.full(5, 2), 3)
     assert same is c
 
 
