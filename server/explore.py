@@ -19,8 +19,9 @@ with no category left, the slot stays personal.
 
 Where: the slots are spread evenly, each at the end of its share of the list — slot j (1-based) of m
 at position floor(j x n / m): n = 10, m = 1: the 10th place; m = 2 of 20: the 10th and 20th. The personal
-items keep their order and the last m of them drop out. An explore item carries the score of the item
-above it (it is placed, not scored).
+items keep their order and the last m of them drop out; an item a merchandiser's rule placed (reason
+rule, e.g. a pin) keeps its place, and the explore slots are spread over the other places. An explore
+item carries the score of the item above it (it is placed, not scored).
 
 Deterministic for a request_id: the generator is seeded from a BLAKE2b hash of it (never Python's salted
 `hash`); an empty request_id draws fresh randomness. Every step is a fixed number of array operations.
@@ -28,6 +29,7 @@ Deterministic for a request_id: the generator is seeded from a BLAKE2b hash of i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import weakref
 
@@ -48,6 +50,8 @@ _SPARE = 4
 # Items looked at per drawn category, most popular first: explore_items and room for the ineligible ones.
 _DEPTH = 16
 _EXPLORE = reasons.bit(reasons.EXPLORE)
+_RULE = reasons.bit(reasons.RULE)
+_FIELDS = tuple(f.name for f in dataclasses.fields(Candidates))
 
 
 def generator(policy: RankingPolicy, request_id: str, wanted: bool = True) -> np.random.Generator | None:
@@ -137,22 +141,39 @@ def explore(catalog: Catalog, c: Candidates, shopper: Shopper | None, context_ro
 
 
 def _placed(c: Candidates, rows: np.ndarray, n: int) -> Candidates:
-    """`rows` placed evenly in a list of min(n, len(c) + len(rows)), the personal ones around them in order."""
+    """`rows` placed evenly in a list of min(n, len(c) + len(rows)): items a merchandiser's rule placed (reason
+    rule) keep their places, the explore items take evenly spaced places among the others, and the other
+    personal items fill the rest in order. Every per-candidate array of `c` follows (an explore item: its row,
+    the score of the item above it, reason explore, kept, -1 in any other array)."""
     found = len(rows)
     total = min(n, len(c.rows) + found)
-    personal = total - found
-    at = np.arange(1, found + 1) * total // found - 1  # final positions of the explore items, ascending
-    before = at - np.arange(found)  # personal items placed before each explore item
-    take = np.empty(total, dtype=np.int64)  # index into [personal items..., explore items...]
+    fixed = np.flatnonzero(c.reasons & _RULE)
+    free = np.ones(total, dtype=bool)
+    free[fixed] = False
+    places = np.flatnonzero(free)
+    found = min(found, len(places))
+    if not found:
+        return c
+    at = places[np.arange(1, found + 1) * len(places) // found - 1]  # evenly among the free places
     explored = np.zeros(total, dtype=bool)
     explored[at] = True
+    movable = np.flatnonzero((c.reasons & _RULE) == 0)[:total - len(fixed) - found]
+    personal = len(c.rows)
+    take = np.empty(total, dtype=np.int64)  # index into [c's candidates..., the explore items...]
+    take[fixed] = fixed
     take[explored] = personal + np.arange(found)
-    take[~explored] = np.arange(personal)
-    above = np.maximum(before - 1, 0)  # the personal item just above (the first one above slot 0)
-    scores = c.scores[above] if personal else np.zeros(found)
-    return Candidates(
-        np.concatenate([c.rows[:personal], rows])[take],
-        np.concatenate([c.scores[:personal], scores]).astype(np.float64)[take],
-        np.concatenate([c.reasons[:personal], np.full(found, _EXPLORE, dtype=c.reasons.dtype)])[take],
-        np.ones(total, dtype=bool), None, ordered=True,
-        anchors=None if c.anchors is None else np.concatenate([c.anchors[:personal], np.full(found, -1)])[take])
+    take[free & ~explored] = movable
+    above = np.maximum.accumulate(np.where(explored, -1, np.arange(total)))  # nearest personal place above
+    source = take[np.maximum(above, 0)][explored] if personal else np.zeros(0, dtype=np.int64)
+    extra = {"rows": rows[:found], "reasons": np.full(found, _EXPLORE, dtype=c.reasons.dtype),
+             "keep": np.ones(found, dtype=bool),
+             "scores": c.scores[np.where(above[explored] >= 0, source, 0)] if personal else np.zeros(found)}
+    fields: dict[str, object] = {}
+    for name in _FIELDS:  # every per-candidate array, whatever stages add to Candidates
+        value = getattr(c, name)
+        if isinstance(value, np.ndarray) and len(value) == personal:
+            more = extra[name] if name in extra else np.full(found, -1, dtype=value.dtype)
+            value = np.concatenate([value, more.astype(value.dtype, copy=False)])[take]
+        fields[name] = value
+    fields["ordered"] = True
+    return Candidates(**fields)  # type: ignore[arg-type]

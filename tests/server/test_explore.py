@@ -23,6 +23,7 @@ from server.ranking import recommend
 from server.scoring import Shopper
 from server.signals import Signals
 from server.snapshot import Snapshot, memory_snapshot
+from server.stages import Candidates
 from tests.conftest import Built
 from tests.support import LOYAL_USER, ServeProcess
 from tests.waiting import wait_until
@@ -110,6 +111,27 @@ def test_the_draw_follows_the_priors(snap: Snapshot) -> None:
                            rng=explore.generator(policy, f"p{i}"))
         picked[int(catalog.category[ranked.rows[-1]])] += 1
     assert picked[4] >= 90
+
+
+def _ranked(n: int, rule_at: tuple[int, ...] = ()) -> Candidates:
+    masks = np.full(n, reasons.bit(reasons.USER_AFFINITY), dtype=reasons.MASK_DTYPE)
+    masks[list(rule_at)] = reasons.bit(reasons.RULE)
+    return Candidates(np.arange(100, 100 + n), np.linspace(2.0, 1.0, n), masks, np.ones(n, dtype=bool),
+                      ordered=True, anchors=np.arange(n))
+
+
+def test_placement_is_even_and_keeps_what_a_rule_placed() -> None:
+    placed = explore._placed(_ranked(20), np.array([1, 2]), 20)
+    assert np.flatnonzero(placed.reasons == reasons.bit(reasons.EXPLORE)).tolist() == [9, 19]
+    assert placed.rows.tolist() == [*range(100, 109), 1, *range(109, 118), 2]  # the last two personal ones drop
+    assert placed.anchors is not None and placed.anchors[[9, 19]].tolist() == [-1, -1]
+    assert placed.scores[9] == placed.scores[8] and placed.keep.all()
+    pinned = explore._placed(_ranked(10, rule_at=(9,)), np.array([7]), 10)  # a pin on the 10th place stays
+    assert pinned.rows.tolist() == [*range(100, 108), 7, 109]
+    short = explore._placed(_ranked(3), np.array([7, 8]), 10)  # fewer candidates than n: nothing drops
+    assert short.rows.tolist() == [100, 7, 101, 102, 8]  # places floor(j x 5 / 2): the 2nd and 5th
+    everything = explore._placed(_ranked(0), np.array([7, 8]), 2)
+    assert everything.rows.tolist() == [7, 8] and everything.scores.tolist() == [0.0, 0.0]
 
 
 # --- through the real server ------------------------------------------------------------------------------------------
