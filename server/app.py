@@ -38,6 +38,7 @@ class RunningServer:
     watcher: ArtifactWatcher
     health: health.HealthServicer
     live: LiveStore | None = None
+    decision: decision_pb2_grpc.DecisionServicer | None = None
 
     def stop(self, grace: float | None = 5.0, lame_duck: float = 0.0) -> None:
         """Report NOT_SERVING, keep answering for `lame_duck` seconds, then refuse new calls and
@@ -51,6 +52,8 @@ class RunningServer:
             time.sleep(lame_duck)
         self.server.stop(grace).wait()
         self.watcher.stop()
+        if isinstance(self.decision, DecisionServicer):
+            self.decision.rules.stop()
         self.holder.current.close()
         if self.live is not None:
             self.live.close()
@@ -73,7 +76,8 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
                          options=[("grpc.so_reuseport", int(reuse_port))])
     # Each worker opens the live store itself, after the fork (LMDB environments do not survive one).
     live = LiveStore(config.artifacts) if config.live else None
-    decision_pb2_grpc.add_DecisionServicer_to_server(make_servicer(config, holder, metrics, live), server)
+    decision = make_servicer(config, holder, metrics, live)
+    decision_pb2_grpc.add_DecisionServicer_to_server(decision, server)
     if live is not None:
         # Writes may take half a worker's threads (at least one): reads are never starved by a burst.
         writes = max(1, config.threads // 2)
@@ -85,7 +89,9 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     server.start()
     watcher.start()
+    if isinstance(decision, DecisionServicer):
+        decision.rules.start()  # the rules file's watcher (server/rulekeeper.py)
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("worker_started port=%d version=%s", port, holder.current.version)
-    return RunningServer(server, port, holder, watcher, health_servicer, live)
+    return RunningServer(server, port, holder, watcher, health_servicer, live, decision)

@@ -49,6 +49,9 @@ class ServerConfig:
     lame_duck_seconds: float = 1.0
     # Accept TrackEvents into ROOT/live (protos/live.py) and merge live events into answers.
     live: bool = True
+    # Merchandising rules file (docs/rules.md), watched every poll_seconds and swapped in when a new
+    # version is valid; None = no rules.
+    rules: Path | None = None
     ranking: RankingPolicy = field(default_factory=RankingPolicy)
     limits: Limits = field(default_factory=Limits)
 
@@ -71,6 +74,7 @@ class ServerConfig:
 _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
     "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float, "live": bool,
+    "rules": Path,
 }
 _RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool, "str": str}[str(f.type)]
                                    for f in fields(RankingPolicy)}

@@ -43,6 +43,10 @@ class Metrics:
                          multiprocess_mode="livemax")
         self.swaps = Counter("tailor_artifact_swaps", "Version swaps", ["outcome"])
         self.restarts = Counter("tailor_worker_restarts", "Worker processes restarted by the supervisor")
+        self.rules_version = Gauge("tailor_rules_version_info", "1 for the rules file version a worker applies",
+                                   ["version"], multiprocess_mode="livemax")
+        self.rules_loads = Counter("tailor_rules_loads", "Rules file loads by outcome (loaded, refused)",
+                                   ["outcome"])
 
 
 @functools.cache

@@ -31,6 +31,9 @@ class Filter:
     min_price: float
     max_price: float
     in_stock_only: bool
+    # Catalog-wide: True where merchandising rules (exclude / include_only) let an item be recommended;
+    # None = every item (server/rules.py sets it). Not part of `empty`: it never drops unknown candidates.
+    allowed: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -55,6 +58,7 @@ class Query:
     with_details: bool = False  # answer each item's title, category and price too
     page: int = 0  # Context.page: a Page value (PAGE_UNSPECIFIED = 0)
     channel: int = 0  # Context.channel: a Channel value, the index into artifact.CHANNELS (0 = unspecified)
+    query_text: str = ""  # Context.query: the shopper's search text (merchandising rules' query conditions)
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -128,6 +132,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "session_id": _check_id(request.context.session_id, "context.session_id", optional=True),
         "page": request.context.page,
         "channel": request.context.channel,
+        "query_text": request.context.query,
     }
 
 

@@ -6,11 +6,12 @@ kept where eligible (not excluded, in stock, passing the filters) -> profile sco
 (server/scoring.py) -> plus the shopper's purchases whose repurchase cycle is due (buy again) ->
 complements of the cart (cart page) or the page's product in the first places (server/complements.py) ->
 topped up from the shopper's demographic cell's or segment's popular items, a visitor's channel's
-trending items, else the popularity list -> top n.
+trending items, else the popularity list -> merchandising rules (server/rules.py: their exclude /
+include_only mask restricts eligibility from the start; boosts, caps, top n and pins at the end) -> top n.
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
 blended with the shopper's affinity — item-item, or cosine when no candidate has an item-item
-score, as for new items — then the profile terms) -> top n; unknown candidates keep their search
-order.
+score, as for new items — then the profile terms) -> merchandising rules -> top n; unknown candidates
+keep their search order.
 
 A later step (rules, diversity, exploration, an experiment's policy) is one more line here.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from server import complements, reasons, scoring, stages
+from server import complements, reasons, rules, scoring, stages
 from server.complements import NO_BASKET, Basket
 from server.policy import RankingPolicy
 from server.queries import Filter
@@ -40,10 +41,13 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
 
 
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter,
-              basket: Basket = NO_BASKET, channel: int = 0, trending: np.ndarray | None = None) -> Ranked:
+              basket: Basket = NO_BASKET, channel: int = 0, trending: np.ndarray | None = None,
+              active: rules.ActiveRules = rules.NO_RULES) -> Ranked:
     """`channel`: the request's Context.channel, whose trending list tops up a visitor without a profile;
-    `trending`: what trends in the live store on that channel now, ahead of it."""
+    `trending`: what trends in the live store on that channel now, ahead of it; `active`: the merchandising
+    rules in force for this request."""
     catalog = snapshot.catalog
+    f = rules.restrict(f, active)
     shopper = signals.shopper
     fetch = n * policy.profile_overfetch if shopper is not None and policy.uses_profile else n
     if _item_item_applies(snapshot, policy, signals):
@@ -57,8 +61,9 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
-    c = stages.top_up_popular(catalog, c, signals.exclude, f, n,
+    c = stages.top_up_popular(catalog, c, signals.exclude, f, rules.pool(active, n),
                               scoring.fallback_rows(catalog, shopper, policy, channel, trending))
+    c = rules.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     return complements.name_anchors(catalog, c, basket, policy)
 
@@ -71,12 +76,14 @@ def _usable(basket: Basket, signals: Signals) -> Basket:
 
 
 def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_scores: np.ndarray, n: int,
-           f: Filter) -> Ranked:
+           f: Filter, active: rules.ActiveRules = rules.NO_RULES) -> Ranked:
     catalog = snapshot.catalog
+    f = rules.restrict(f, active)
     c = stages.from_request(signals.candidate_rows, search_scores)
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
     c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)
+    c = rules.apply(c, active, n, signals.exclude, f, add_pins=False)
     return scoring.explain(catalog, stages.top_n(c, n), signals.shopper, signals.now, policy)
 
 

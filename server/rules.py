@@ -1,0 +1,380 @@
+"""Merchandising rules compiled to arrays, and the ranking stage that applies them (docs/rules.md).
+
+`compile_rules` turns a checked RuleFile (server/rulebook.py) into a RuleSet against one Snapshot:
+
+- per item, one bit per rule of whether the item meets the rule's candidate conditions (category,
+  brand, price, item ids), packed in uint64 words (`bits`: [items, ceil(rules / 64)]); newness
+  (`new_within_days`) depends on the request's time and is compared per call against first_seen;
+- per rule, its request conditions as codes: bit sets over segments, lifecycles, tags, channels
+  and pages (0 = any), [rules, countries] and [rules, age bands] tables, the window in epoch ms,
+  and its query terms.
+
+A request finds its active rules with a dozen compares over the rule arrays (`_activate`), cached per
+distinct request facts (segment, lifecycle, tags, country, age band, channel, page, query, window
+interval): an `ActiveRules` holds what the stages need, including the catalog-wide `allowed` mask of
+its exclude / include_only rules. The stages then cost a fixed number of array operations per call,
+whatever the number of rules: `restrict` puts `allowed` into the request's Filter (so retrieval,
+buy-again, complements and the popular top-up all respect it), `apply` multiplies the matching
+candidates' scores (boost / bury: one gather of bit words and one matrix product), demotes what a cap
+exceeds (server/caps.py), takes the top n and places the pins.
+
+Precedence (docs/rules.md): exclude beats include_only beats everything else; factors multiply; of
+two pins on one slot, or of one item, the rule listed first wins; a pin is placed only where its item
+could be recommended (in stock, passing the filters and the rules, not the page's own product or in
+the cart or bought); a pin beyond the answer's length comes last; Rerank pins only its candidates.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from protos.artifact import CHANNELS, LIFECYCLES, SEGMENTS, TAGS
+from server import reasons, stages
+from server.caps import cap_groups
+from server.queries import Filter, Query
+from server.rulebook import PAGES, Rule, RuleFile, Vocabulary, now_ms
+from server.scoring import Shopper
+from server.snapshot import Snapshot
+from server.stages import Candidates
+
+__all__ = ["ActiveRules", "NO_RULES", "RuleSet", "compile_rules", "vocabulary_of", "facts_of", "restrict", "pool",
+           "apply"]
+
+_DAY_S = 86_400
+_HOUR_MS = 3_600_000
+_CACHE = 4096
+_RULE_BIT = reasons.bit(reasons.RULE)
+_ACTIONS = ("boost", "bury", "pin", "include_only", "exclude", "cap")
+_VERBS = {"boost": "Promoted", "bury": "Demoted", "pin": "Pinned", "include_only": "Selected",
+          "exclude": "Excluded", "cap": "Capped"}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What rules condition on, as codes (-1 = unknown); the cache key of the active rules."""
+
+    segment: int
+    lifecycle: int
+    tags: int
+    country: int
+    age_band: int
+    channel: int
+    page: int
+    query: str
+    time_ms: int
+
+
+@dataclass(frozen=True, eq=False)
+class ActiveRules:
+    """The rules in force for one kind of request, ready for the stages. Indices are into the RuleSet."""
+
+    version: str = ""
+    labels: tuple[tuple[str, str], ...] = ()  # per rule of the set: (name, reason text)
+    allowed: np.ndarray | None = None  # catalog-wide: not excluded by an exclude / include_only rule
+    selected_by: int = -1  # the first active include_only rule (its reason names it)
+    scored: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # boost / bury rules
+    log_factors: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    caps: tuple[tuple[str, np.ndarray, np.ndarray], ...] = ()  # (per, rule indices, their k)
+    pins: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # rows, 1-based slots, rule indices
+    cutoffs: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per rule: newest first_seen allowed
+    ruleset: RuleSet | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.allowed is None and not len(self.scored) and not self.caps and self.pins is None
+
+
+NO_RULES = ActiveRules()
+
+
+def vocabulary_of(snapshot: Snapshot) -> Vocabulary:
+    """The names a snapshot knows, to check a rules file against it."""
+    catalog, names = snapshot.catalog, snapshot.names
+    return Vocabulary(frozenset(catalog.category_codes), frozenset(catalog.brand_codes), frozenset(names.countries),
+                      frozenset(names.age_bands), lambda ids: (catalog.rows_of(tuple(ids)) >= 0).tolist())
+
+
+def _bitset(values: tuple[str, ...], vocabulary: tuple[str, ...]) -> int:
+    return sum(1 << vocabulary.index(v) for v in values if v in vocabulary)
+
+
+def _codes(values: tuple[str, ...], table: dict[str, int] | object) -> np.ndarray:
+    codes: dict[str, int] = table  # type: ignore[assignment]
+    return np.array([codes[v] for v in values if v in codes], dtype=np.int64)
+
+
+def _item_mask(snapshot: Snapshot, rule: Rule) -> np.ndarray:
+    """Which catalog items meet the rule's candidate conditions (newness aside); names the artifact does
+    not know match nothing. A pin's mask is its item."""
+    catalog = snapshot.catalog
+    if rule.action == "pin":
+        rule = Rule(rule.name, rule.action, items=(rule.pin,))
+    mask = np.ones(catalog.n_items, dtype=bool)
+    if rule.categories:
+        mask &= np.isin(catalog.category, _codes(rule.categories, catalog.category_codes))
+    if rule.brands:
+        mask &= np.isin(catalog.brand, _codes(rule.brands, catalog.brand_codes))
+    if rule.price_min is not None:
+        mask &= catalog.price >= rule.price_min
+    if rule.price_max is not None:
+        mask &= catalog.price <= rule.price_max
+    if rule.items:
+        rows = catalog.rows_of(rule.items)
+        listed = np.zeros(catalog.n_items, dtype=bool)
+        listed[rows[rows >= 0]] = True
+        mask &= listed
+    return mask
+
+
+def _table(rules: tuple[Rule, ...], key: str, vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """[rules, vocabulary] of which codes each rule's `key` condition admits, and which rules have none."""
+    table = np.zeros((len(rules), len(vocabulary)), dtype=bool)
+    for i, rule in enumerate(rules):
+        for value in rule.when.get(key, ()):
+            if value in vocabulary:
+                table[i, vocabulary.index(value)] = True
+    return table, np.array([key not in r.when for r in rules], dtype=bool)
+
+
+class RuleSet:
+    """A rules file compiled against one snapshot: the arrays of the module docstring, and the cache of
+    active rules per distinct request facts."""
+
+    def __init__(self, rule_file: RuleFile, snapshot: Snapshot) -> None:
+        rules = rule_file.rules
+        self.snapshot, self.rules, self.version = snapshot, rules, rule_file.version
+        self.labels = tuple((r.name, f"{_VERBS[r.action]}: {r.name}") for r in rules)
+        self.action = np.array([_ACTIONS.index(r.action) for r in rules], dtype=np.int8)
+        self.log_factor = np.log([r.factor for r in rules]) if rules else np.zeros(0)
+        self.start = np.array([r.start_ms for r in rules], dtype=np.int64)
+        self.end = np.array([r.end_ms for r in rules], dtype=np.int64)
+        self.boundaries = np.unique(np.concatenate([self.start, self.end]))
+        self.new_ms = np.array([r.new_within_days * _DAY_S * 1000 if r.new_within_days is not None else math.inf
+                                for r in rules])
+        sets = {"segment": SEGMENTS, "lifecycle": LIFECYCLES, "tag": TAGS, "channel": CHANNELS, "page": PAGES}
+        self.sets = {key: np.array([_bitset(r.when.get(key, ()), vocabulary) for r in rules], dtype=np.int64)
+                     for key, vocabulary in sets.items()}
+        self.countries = _table(rules, "country", snapshot.names.countries)
+        self.age_bands = _table(rules, "age_band", snapshot.names.age_bands)
+        self.contains = sorted({t for r in rules for t in r.when.get("query_contains", ())})
+        self.contains_table = np.array([[t in r.when.get("query_contains", ()) for r in rules]
+                                        for t in self.contains], dtype=bool).reshape(len(self.contains), len(rules))
+        self.equals = {q: np.array([q in r.when.get("query_equals", ()) for r in rules], dtype=bool)
+                       for q in {q for r in rules for q in r.when.get("query_equals", ())}}
+        self.has = {key: np.array([key in r.when for r in rules], dtype=bool)
+                    for key in ("query_contains", "query_equals")}
+        self.pin_rows = np.array([snapshot.catalog.rows_of((r.pin,))[0] if r.pin else -1 for r in rules],
+                                 dtype=np.int64)
+        self.slots = np.array([r.slot for r in rules], dtype=np.int64)
+        self.caps = np.array([r.cap for r in rules], dtype=np.int64)
+        self.per = tuple(r.per for r in rules)
+        self.bits = np.zeros((snapshot.catalog.n_items, max(1, -(-len(rules) // 64))), dtype=np.uint64)
+        for i, rule in enumerate(rules):
+            self.bits[:, i // 64] |= _item_mask(snapshot, rule).astype(np.uint64) << np.uint64(i % 64)
+        self._timed = bool(np.isfinite(self.new_ms).any())
+        self._cache: dict[RequestFacts, ActiveRules] = {}
+        self._lock = threading.Lock()
+
+    def active(self, facts: RequestFacts) -> ActiveRules:
+        """The rules in force for a request with these facts (cached; computed once per distinct facts)."""
+        interval = int(np.searchsorted(self.boundaries, facts.time_ms, side="right"))
+        hour = facts.time_ms // _HOUR_MS if self._timed else 0
+        key = RequestFacts(facts.segment, facts.lifecycle, facts.tags, facts.country, facts.age_band, facts.channel,
+                           facts.page, facts.query, interval * 1_000_000_000 + hour)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._activate(facts, hour * _HOUR_MS if self._timed else facts.time_ms)
+            with self._lock:
+                if len(self._cache) >= _CACHE:
+                    self._cache.clear()
+                self._cache[key] = found
+        return found
+
+    def matches(self, rows: np.ndarray, rules: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+        """[len(rows), len(rules)]: which rows (-1 = never) meet which rules' candidate conditions."""
+        known = rows >= 0
+        safe = np.where(known, rows, 0)
+        words = self.bits[safe][:, rules // 64]
+        hit = ((words >> (rules % 64).astype(np.uint64)) & np.uint64(1)).astype(bool) & known[:, None]
+        if self._timed:
+            hit &= self.snapshot.catalog.first_seen[safe][:, None] * 1000 >= cutoffs[rules][None, :]
+        return hit
+
+    def _holding(self, facts: RequestFacts) -> np.ndarray:
+        """Which rules hold for the request: window and every request condition."""
+        t = facts.time_ms
+        on = (self.start <= t) & (t < self.end)
+        codes = {"segment": facts.segment, "lifecycle": facts.lifecycle, "channel": facts.channel,
+                 "page": facts.page}
+        for key, code in codes.items():
+            bits = self.sets[key]
+            on &= (bits == 0) | ((((bits >> max(code, 0)) & 1) == 1) & (code >= 0))
+        on &= (self.sets["tag"] == 0) | ((self.sets["tag"] & facts.tags) != 0)
+        for (table, anything), code in ((self.countries, facts.country), (self.age_bands, facts.age_band)):
+            on &= anything | (table[:, code] if 0 <= code < table.shape[1] else False)
+        return on & self._query_holds(facts.query)
+
+    def _query_holds(self, query: str) -> np.ndarray:
+        contains, equals = self.has["query_contains"], self.has["query_equals"]
+        if not query:
+            return ~contains & ~equals
+        found = [t in query for t in self.contains]  # one scan per distinct term of the file
+        hit = self.contains_table[np.array(found, dtype=bool)].any(axis=0) if any(found) else np.zeros_like(contains)
+        return (~contains | hit) & (~equals | self.equals.get(query, np.zeros_like(equals)))
+
+    def _activate(self, facts: RequestFacts, at_ms: int) -> ActiveRules:
+        on = self._holding(facts)
+        cutoffs = at_ms - self.new_ms
+        kinds = {name: np.flatnonzero(on & (self.action == i)) for i, name in enumerate(_ACTIONS)}
+        scored = np.concatenate([kinds["boost"], kinds["bury"]])
+        scored.sort()
+        caps = tuple((per, rules, self.caps[rules]) for per in ("brand", "category")
+                     if len(rules := np.array([i for i in kinds["cap"] if self.per[i] == per], dtype=np.int64)))
+        return ActiveRules(self.version, self.labels, self._allowed(kinds["exclude"], kinds["include_only"], cutoffs),
+                           int(kinds["include_only"][0]) if len(kinds["include_only"]) else -1, scored,
+                           self.log_factor[scored], caps, self._pins(kinds["pin"]), cutoffs, self)
+
+    def _allowed(self, exclude: np.ndarray, include: np.ndarray, cutoffs: np.ndarray) -> np.ndarray | None:
+        """Catalog-wide: no active exclude rule matches, every active include_only rule does."""
+        if not len(exclude) and not len(include):
+            return None
+        rows = np.arange(self.snapshot.catalog.n_items)
+        excluded = self.matches(rows, exclude, cutoffs).any(axis=1)
+        return np.logical_and(~excluded, self.matches(rows, include, cutoffs).all(axis=1))
+
+    def _pins(self, pins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Active pins of known items, the first listed per slot and per item, in slot order."""
+        pins = pins[self.pin_rows[pins] >= 0]
+        pins = pins[np.unique(self.slots[pins], return_index=True)[1]]
+        pins = np.sort(pins[np.unique(self.pin_rows[pins], return_index=True)[1]])
+        if not len(pins):
+            return None
+        pins = pins[np.argsort(self.slots[pins], kind="stable")]
+        return self.pin_rows[pins], self.slots[pins], pins
+
+
+def compile_rules(rule_file: RuleFile, snapshot: Snapshot) -> RuleSet:
+    """A checked rules file as arrays over `snapshot`'s catalog (names it does not know match nothing)."""
+    return RuleSet(rule_file, snapshot)
+
+
+def facts_of(query: Query, shopper: Shopper | None) -> RequestFacts:
+    """The request's facts rules condition on: the consenting shopper's profile (nothing for a visitor
+    without one), the page context, the query text, and its time (Context.time_ms, else the server clock)."""
+    s = shopper
+    return RequestFacts(s.segment if s else -1, s.lifecycle if s else -1, s.tags if s else 0, s.country if s else -1,
+                        s.age_band if s else -1, query.channel, query.page, query.query_text.strip().casefold(),
+                        query.time_ms or now_ms())
+
+
+# --- the stages --------------------------------------------------------------------------------------------------
+
+
+def restrict(f: Filter, active: ActiveRules) -> Filter:
+    """The request's filter with the active exclude / include_only rules' catalog mask."""
+    if active.allowed is None:
+        return f
+    return Filter(f.categories, f.brands, f.min_price, f.max_price, f.in_stock_only, active.allowed)
+
+
+def pool(active: ActiveRules, n: int) -> int:
+    """How many candidates Recommend tops up to: more when a cap may demote some below the top n."""
+    return 3 * n if active.caps else n
+
+
+def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Filter, *,
+          add_pins: bool = True) -> Candidates:
+    """Boost / bury, include_only's reason, caps, top n, pins (module docstring). `add_pins`: a pinned item
+    not among the candidates joins them (Recommend; Rerank only moves its own candidates)."""
+    ruleset = active.ruleset
+    if ruleset is None or active.empty:
+        return c
+    rule_of = np.full(len(c.rows), -1, dtype=np.int64)
+    c = _scored(ruleset, active, c, rule_of)
+    if active.selected_by >= 0:
+        rule_of[(rule_of < 0) & (c.rows >= 0)] = active.selected_by
+    c = Candidates(c.rows, c.scores, c.reasons | np.where(rule_of >= 0, _RULE_BIT, 0).astype(c.reasons.dtype),
+                   c.keep, c.positions, c.ordered, c.anchors, rule_of)
+    for per, rules, limits in active.caps:
+        c = _capped(ruleset, active, c, per, rules, limits, n)
+    c = stages.top_n(c, n)
+    if active.pins is None:
+        return c
+    return _pinned(ruleset.snapshot, c, active.pins, n, exclude, f, add_pins)
+
+
+def _scored(ruleset: RuleSet, active: ActiveRules, c: Candidates, rule_of: np.ndarray) -> Candidates:
+    """Scores times the product of the matching boost / bury factors (a negative score is divided, so a
+    boost always moves an item up); each such candidate names the first matching rule."""
+    if not len(active.scored) or not len(c.rows):
+        return c
+    hit = ruleset.matches(c.rows, active.scored, active.cutoffs)
+    factor = np.exp(hit @ active.log_factors)
+    scores = np.where(c.scores > 0, c.scores * factor, c.scores / factor)
+    any_hit = hit.any(axis=1)
+    rule_of[any_hit] = active.scored[hit.argmax(axis=1)[any_hit]]
+    return c.with_(scores=scores.astype(c.scores.dtype))
+
+
+def _capped(ruleset: RuleSet, active: ActiveRules, c: Candidates, per: str, rules: np.ndarray, limits: np.ndarray,
+            n: int) -> Candidates:
+    """The tightest matching cap per candidate, grouped by its brand or category."""
+    hit = ruleset.matches(c.rows, rules, active.cutoffs)
+    limit = np.where(hit, limits[None, :], np.iinfo(np.int64).max).min(axis=1)
+    catalog = ruleset.snapshot.catalog
+    codes = (catalog.brand if per == "brand" else catalog.category)[np.where(c.rows >= 0, c.rows, 0)]
+    return cap_groups(c, np.where(hit.any(axis=1), codes, -1), limit, n)
+
+
+def _pinned(snapshot: Snapshot, c: Candidates, pins: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
+            exclude: np.ndarray, f: Filter, add_pins: bool) -> Candidates:
+    """The top-n `c` with each placeable pin at its slot; pins beyond a shorter answer take its last places."""
+    rows, slots, rules = pins
+    usable = slots <= n
+    if add_pins:
+        usable &= stages.eligible(snapshot.catalog, rows, exclude, f)
+    else:
+        usable &= stages.member(rows, c.rows)
+    if not usable.any():
+        return c
+    rows, slots, rules = rows[usable], slots[usable], rules[usable]
+    others = np.flatnonzero(~stages.member(c.rows, rows))[: n - len(rows)]
+    total = len(others) + len(rows)
+    inside = slots <= total
+    places = np.zeros(len(rows), dtype=np.int64)
+    places[inside] = slots[inside] - 1  # distinct: one pin per slot
+    taken = np.zeros(total, dtype=bool)
+    taken[places[inside]] = True
+    places[~inside] = np.flatnonzero(~taken)[len(others):]
+    return _composed(c, others, places, rows, rules)
+
+
+def _composed(c: Candidates, others: np.ndarray, places: np.ndarray, pin_rows: np.ndarray,
+              pin_rules: np.ndarray) -> Candidates:
+    """Others in their order at the free places, each pin at its place; a pin scores just above the next item."""
+    total = len(others) + len(places)
+    is_pin = np.zeros(total, dtype=bool)
+    is_pin[places] = True
+    at = np.zeros(total, dtype=np.int64)  # per place: the index into c it comes from (pins: below)
+    at[~is_pin] = others
+    same = pin_rows[:, None] == c.rows[None, :]
+    source = np.where(same.any(axis=1), same.argmax(axis=1), -1)  # a pin already among the candidates
+    at[places] = np.maximum(source, 0)
+    rows = c.rows[at]
+    rows[places] = pin_rows
+    masks = c.reasons[at]
+    masks[places] = np.where(source >= 0, masks[places], 0) | _RULE_BIT
+    rule_of = (c.rules if c.rules is not None else np.full(len(c.rows), -1, dtype=np.int64))[at]
+    rule_of[places] = pin_rules
+    base = np.where(is_pin, -np.inf, c.scores[at].astype(np.float64))
+    after = np.maximum.accumulate(base[::-1])[::-1]
+    lowest = float(base[~is_pin].min()) if (~is_pin).any() else 0.0
+    scores = np.where(is_pin, np.where(np.isfinite(after), after + 1e-6 * np.maximum(np.abs(after), 1.0),
+                                       lowest - 1.0), base)
+    positions = c.positions[at] if c.positions is not None else None
+    return Candidates(rows, scores.astype(c.scores.dtype), masks, np.ones(total, dtype=bool), positions,
+                      ordered=True, rules=rule_of)
