@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "segments": ("index_builder.segments_cli", "customer segments: sizes, revenue, lifetime value, R x F grid"),
     "track": ("clients.track", "send a file of events (CSV or JSON lines) to the Events service"),
     "profile": ("clients.profile", "what Tailor knows of one shopper (segment, RFM, lifetime value, affinities)"),
+    "rules": ("clients.rules", "merchandising rules: check a rules file, preview it against a live server"),
 }
 # Long-running commands log progress at INFO without -v.
 _VERBOSE_BY_DEFAULT = frozenset({"serve", "build", "bench"})

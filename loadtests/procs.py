@@ -135,9 +135,12 @@ def running(name: str, command: list[str], port: int, log_path: Path, probe: Pay
         server.stop()
 
 
-def server_command(kind: str, root: Path, port: int, workers: int, threads: int | None) -> list[str]:
-    """`tailor serve` or the floor, with identical flags."""
+def server_command(kind: str, root: Path, port: int, workers: int, threads: int | None,
+                   rules: Path | None = None) -> list[str]:
+    """`tailor serve` or the floor, with identical flags (and Tailor's merchandising `rules` file)."""
     module = {"tailor": ["clients.tailor", "serve"], "floor": ["loadtests.floor"]}[kind]
     command = [sys.executable, "-m", *module, "--artifacts", str(root), "--port", str(port),
                "--workers", str(workers)]
+    if rules is not None and kind == "tailor":
+        command += ["--rules", str(rules)]
     return command + (["--threads", str(threads)] if threads else [])

@@ -21,13 +21,17 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
+from protos import artifact
 from protos.artifact import CHANNELS, LIFECYCLES, SEGMENTS, TAGS
 
 __all__ = ["PAGES", "REQUEST_KEYS", "CANDIDATE_KEYS", "ACTIONS", "Problem", "Rule", "RuleFile", "Vocabulary",
-           "parse_rules", "check_vocabulary", "rules_version"]
+           "parse_rules", "check_vocabulary", "rules_version", "artifact_vocabulary", "check_rules_file"]
 
 # The wire contract's Page values, in order (index = Page value; 0 = unspecified).
 PAGES = ("unknown", "home", "product", "cart", "search")
@@ -296,13 +300,14 @@ def _top(document: dict[str, Any], problems: list[Problem]) -> tuple[int, ZoneIn
     return max_slot, zone
 
 
-def parse_rules(text: str) -> tuple[RuleFile | None, list[Problem]]:
-    """The rules of a file's text and every problem found; the RuleFile is None when there is any."""
+def parse_rules(text: str) -> tuple[RuleFile, list[Problem]]:
+    """The rules of a file's text and every problem found. With problems the file must not be used: its
+    RuleFile holds only the rules that could be read (so their names can be checked too)."""
     problems: list[Problem] = []
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return None, [Problem("", "toml", f"not valid TOML: {exc}")]
+        return RuleFile((), rules_version(text)), [Problem("", "toml", f"not valid TOML: {exc}")]
     max_slot, zone = _top(document, problems)
     tables = document.get("rule", [])
     if not isinstance(tables, list):
@@ -315,9 +320,7 @@ def parse_rules(text: str) -> tuple[RuleFile | None, list[Problem]]:
             problems.append(Problem(rule.name, "name", f"duplicate: rule[{seen[rule.name]}] has the same name"))
         seen.setdefault(rule.name, i)
     problems.extend(_overlapping_pins(rules))
-    if problems:
-        return None, problems
-    return RuleFile(tuple(rules), rules_version(text), max_slot), []
+    return RuleFile(tuple(rules), rules_version(text), max_slot), problems
 
 
 def _may_hold_together(a: Rule, b: Rule) -> bool:
@@ -364,3 +367,29 @@ def check_vocabulary(rules: Sequence[Rule], vocabulary: Vocabulary) -> list[Prob
 def now_ms() -> int:
     """The server clock in epoch ms (a request without Context.time_ms is judged at it)."""
     return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def artifact_vocabulary(root: Path) -> Vocabulary:
+    """The names ROOT/current knows, from its manifest and id arrays (nothing else is opened)."""
+    version = artifact.resolve_current(root)
+    manifest = artifact.read_manifest(version)
+    ids_sorted = np.load(version / artifact.ITEM_ARRAYS["ids_sorted"].file, mmap_mode="r")
+    rows_by_id = np.load(version / artifact.ITEM_ARRAYS["rows_by_id"].file, mmap_mode="r")
+    return Vocabulary(frozenset(manifest.categories), frozenset(manifest.brands), frozenset(manifest.countries),
+                      frozenset(manifest.age_bands),
+                      lambda ids: (artifact.find_rows(ids_sorted, rows_by_id, tuple(ids)) >= 0).tolist())
+
+
+def check_rules_file(path: Path, artifacts: Path | None = None) -> tuple[RuleFile | None, list[Problem]]:
+    """A rules file read, parsed and (with an artifact root) checked against ROOT/current's catalog."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem("", "file", f"cannot read {path}: {exc}")]
+    rule_file, problems = parse_rules(text)
+    if artifacts is not None:
+        try:
+            problems += check_vocabulary(rule_file.rules, artifact_vocabulary(artifacts))
+        except (OSError, ValueError, artifact.ManifestMismatch) as exc:
+            problems.append(Problem("", "artifacts", f"cannot read the artifact at {artifacts}: {exc}"))
+    return (None, problems) if problems else (rule_file, [])

@@ -37,9 +37,8 @@ log = logging.getLogger(__name__)
 def check_rules_text(text: str, snapshot: Snapshot) -> tuple[RuleFile | None, list[Problem]]:
     """A rules file's text parsed and checked against `snapshot`'s catalog: every problem, or the rules."""
     rule_file, problems = parse_rules(text)
-    if rule_file is not None:
-        problems = check_vocabulary(rule_file.rules, vocabulary_of(snapshot))
-    return (rule_file, []) if rule_file is not None and not problems else (None, problems)
+    problems += check_vocabulary(rule_file.rules, vocabulary_of(snapshot))
+    return (None, problems) if problems else (rule_file, [])
 
 
 class RuleKeeper:
