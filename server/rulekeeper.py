@@ -51,7 +51,7 @@ class RuleKeeper:
         self._poll = poll_seconds
         self._file: RuleFile | None = None
         self._compiled: dict[int, RuleSet] = {}  # id(snapshot) -> its rules; the set holds the snapshot
-        self._seen: tuple[int, int] | None = None  # (size, mtime_ns) last read
+        self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) last read
         self._tried = ""  # content version last tried, valid or not
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -117,9 +117,9 @@ class RuleKeeper:
     def _reload(self, path: Path) -> bool:
         try:
             stat = os.stat(path)
-            if (stat.st_size, stat.st_mtime_ns) == self._seen:
+            if (stat.st_ino, stat.st_size, stat.st_mtime_ns) == self._seen:
                 return False
-            self._seen = (stat.st_size, stat.st_mtime_ns)
+            self._seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             return self._refuse(f"unreadable:{type(exc).__name__}", [Problem("", "file", str(exc))])

@@ -18,8 +18,9 @@ buy-again, complements and the popular top-up all respect it), `apply` multiplie
 candidates' scores (boost / bury: one gather of bit words and one matrix product), demotes what a cap
 exceeds (server/caps.py), takes the top n and places the pins.
 
-Precedence (docs/rules.md): exclude beats include_only beats everything else; factors multiply; of
-two pins on one slot, or of one item, the rule listed first wins; a pin is placed only where its item
+Precedence (docs/rules.md): exclude beats include_only beats everything else; factors multiply; a pin
+of an item an earlier-listed pin already places is ignored, then of two pins on one slot the rule
+listed first wins; a pin is placed only where its item
 could be recommended (in stock, passing the filters and the rules, not the page's own product or in
 the cart or bought); a pin beyond the answer's length comes last; Rerank pins only its candidates.
 """
@@ -249,8 +250,8 @@ class RuleSet:
     def _pins(self, pins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Active pins of known items, the first listed per slot and per item, in slot order."""
         pins = pins[self.pin_rows[pins] >= 0]
-        pins = pins[np.unique(self.slots[pins], return_index=True)[1]]
-        pins = np.sort(pins[np.unique(self.pin_rows[pins], return_index=True)[1]])
+        pins = np.sort(pins[np.unique(self.pin_rows[pins], return_index=True)[1]])  # one slot per item
+        pins = pins[np.unique(self.slots[pins], return_index=True)[1]]  # one item per slot
         if not len(pins):
             return None
         pins = pins[np.argsort(self.slots[pins], kind="stable")]
@@ -301,6 +302,10 @@ def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Fi
                    c.keep, c.positions, c.ordered, c.anchors, rule_of)
     for per, rules, limits in active.caps:
         c = _capped(ruleset, active, c, per, rules, limits, n)
+    if active.pins is not None:  # pinned candidates stay in the top n whatever their score: they move to their slot
+        lifted = stages.member(c.rows, active.pins[0][active.pins[1] <= n]) & c.keep
+        if lifted.any():
+            c = c.with_(scores=np.where(lifted, np.inf, c.scores))
     c = stages.top_n(c, n)
     if active.pins is None:
         return c
@@ -370,11 +375,13 @@ def _composed(c: Candidates, others: np.ndarray, places: np.ndarray, pin_rows: n
     masks[places] = np.where(source >= 0, masks[places], 0) | _RULE_BIT
     rule_of = (c.rules if c.rules is not None else np.full(len(c.rows), -1, dtype=np.int64))[at]
     rule_of[places] = pin_rules
-    base = np.where(is_pin, -np.inf, c.scores[at].astype(np.float64))
-    after = np.maximum.accumulate(base[::-1])[::-1]
-    lowest = float(base[~is_pin].min()) if (~is_pin).any() else 0.0
-    scores = np.where(is_pin, np.where(np.isfinite(after), after + 1e-6 * np.maximum(np.abs(after), 1.0),
-                                       lowest - 1.0), base)
+    scores = c.scores[at].astype(np.float64)
+    after = np.maximum.accumulate(np.where(is_pin, -np.inf, scores)[::-1])[::-1]  # the next other's score
+    before = np.minimum.accumulate(np.where(is_pin, np.inf, scores))  # the previous other's score
+    has_after, has_before = np.isfinite(after), np.isfinite(before)
+    between = np.where(has_after & has_before, (np.where(has_after, after, 0) + np.where(has_before, before, 0)) / 2,
+                       np.where(has_after, after + 1.0, np.where(has_before, before - 1.0, 0.0)))
+    scores = np.where(is_pin, between, scores)
     positions = c.positions[at] if c.positions is not None else None
     return Candidates(rows, scores.astype(c.scores.dtype), masks, np.ones(total, dtype=bool), positions,
                       ordered=True, rules=rule_of)
