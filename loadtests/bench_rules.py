@@ -2,7 +2,8 @@
 
 Drawn from ROOT/current's catalog, so every name exists: boosts and buries of categories, brands
 and price bands (some for a channel or segment), exclusions of small brands, pins on the home page,
-caps per brand and category, and include_only rules for search queries. Most hold for every bench
+caps per brand and category on the home and product pages, and include_only rules for search queries.
+Most hold for every bench
 request (the bench's calls carry no search text, so the query rules do not): the point is what
 applying many rules at once costs.
 """
@@ -62,8 +63,9 @@ def bench_rules(root: Path, count: int = 50, seed: int = 7) -> str:
             out.append(_rule(name, **when, **target, **{kind: factor}))
         elif kind == "exclude":
             out.append(_rule(name, **when, brand=rng.choice(brands), exclude=True))
-        elif kind == "cap":
-            out.append(_rule(name, **when, cap=3, per=rng.choice(["brand", "category"])))
+        elif kind == "cap":  # variety on recommendation pages: per brand on home, per category on product pages
+            page, per = rng.choice([("home", "brand"), ("product", "category"), ("home", "category")])
+            out.append(_rule(name, page=page, cap=3, per=per))
         elif kind == "pin":
             pin_slot += 1
             item = bytes(ids[int(popular[rng.randrange(min(len(popular), 200))])]).decode()

@@ -61,7 +61,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
-    c = stages.top_up_popular(catalog, c, signals.exclude, f, rules.pool(active, n),
+    c = stages.top_up_popular(catalog, c, signals.exclude, f, rules.pool(active, n, fetch),
                               scoring.fallback_rows(catalog, shopper, policy, channel, trending))
     c = rules.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)

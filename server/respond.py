@@ -19,6 +19,8 @@ from server.snapshot import Catalog, Names
 
 __all__ = ["fill_items"]
 
+_RULE = reasons.bit(reasons.RULE)
+
 
 def _details(catalog: Catalog, rows: np.ndarray) -> tuple[list[bytes], list[str], list[float]]:
     """Title (UTF-8 bytes), category name and price per row; empty and 0 where the row is -1 (unknown)."""
@@ -67,11 +69,18 @@ def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names 
     ruled = ranked_rules is not None and bool((ranked_rules >= 0).any())
     if not named and not ruled:
         return [reasons.messages(mask) for mask in masks]
+    if not named and ranked_rules is not None:  # shared per distinct (mask, rule)
+        keys = np.array(masks, dtype=np.int64) << 32 | (ranked_rules.astype(np.int64) + 1)
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        shared = [reasons.messages(mask, "", "", "", *(labels[rule] if rule >= 0 and mask & _RULE else ("", "")))
+                  for mask, rule in zip((distinct >> 32).tolist(), ((distinct & 0xFFFFFFFF) - 1).tolist(),
+                                        strict=True)]
+        return [shared[i] for i in inverse.tolist()]
     out: list[list[pb.Reason]] = []
     anchors = ranked_anchors.tolist() if ranked_anchors is not None else [-1] * len(masks)
     rule_of = ranked_rules.tolist() if ranked_rules is not None else [-1] * len(masks)
     for mask, row, anchor, rule in zip(masks, rows.tolist(), anchors, rule_of, strict=True):
-        label = labels[rule] if rule >= 0 and mask & reasons.bit(reasons.RULE) else ("", "")
+        label = labels[rule] if rule >= 0 and mask & _RULE else ("", "")
         if names is not None and mask & reasons.NAMED and row >= 0:
             out.append(reasons.messages(mask, Names.of(names.categories, int(catalog.category[row])),
                                         Names.of(names.brands, int(catalog.brand[row])),

@@ -9,13 +9,14 @@
   and pages (0 = any), [rules, countries] and [rules, age bands] tables, the window in epoch ms,
   and its query terms.
 
-A request finds its active rules with a dozen compares over the rule arrays (`_activate`), cached per
+A request finds its active rules with a dozen compares over the rule arrays (`_holding`), cached per
 distinct request facts (segment, lifecycle, tags, country, age band, channel, page, query, window
-interval): an `ActiveRules` holds what the stages need, including the catalog-wide `allowed` mask of
-its exclude / include_only rules. The stages then cost a fixed number of array operations per call,
-whatever the number of rules: `restrict` puts `allowed` into the request's Filter (so retrieval,
-buy-again, complements and the popular top-up all respect it), `apply` multiplies the matching
-candidates' scores (boost / bury: one gather of bit words and one matrix product), demotes what a cap
+interval). Each distinct set of active rules becomes, once, an `ActiveRules` of catalog-wide arrays
+(`_activate`): the `allowed` mask of its exclude / include_only rules, the product of its boost / bury
+factors per item and the first rule behind it, and per cap dimension each item's group and limit. The
+stages then gather from those arrays: a fixed number of array operations per call whatever the number
+of rules. `restrict` puts `allowed` into the request's Filter (so retrieval, buy-again, complements
+and the popular top-up all respect it); `apply` multiplies the candidates' scores, demotes what a cap
 exceeds (server/caps.py), takes the top n and places the pins.
 
 Precedence (docs/rules.md): exclude beats include_only beats everything else; factors multiply; a pin
@@ -27,9 +28,11 @@ the cart or bought); a pin beyond the answer's length comes last; Rerank pins on
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,15 +51,16 @@ __all__ = ["ActiveRules", "NO_RULES", "RuleSet", "compile_rules", "vocabulary_of
 _DAY_S = 86_400
 _HOUR_MS = 3_600_000
 _CACHE = 4096
+_NO_LIMIT = np.iinfo(np.int32).max
 _RULE_BIT = reasons.bit(reasons.RULE)
 _ACTIONS = ("boost", "bury", "pin", "include_only", "exclude", "cap")
 _VERBS = {"boost": "Promoted", "bury": "Demoted", "pin": "Pinned", "include_only": "Selected",
           "exclude": "Excluded", "cap": "Capped"}
 
 
-@dataclass(frozen=True, slots=True)
-class RequestFacts:
-    """What rules condition on, as codes (-1 = unknown); the cache key of the active rules."""
+class RequestFacts(NamedTuple):
+    """What rules condition on, as codes (-1 = unknown); with the window interval, the cache key of the
+    active rules (a tuple: built per call, it must be cheap)."""
 
     segment: int
     lifecycle: int
@@ -71,22 +75,23 @@ class RequestFacts:
 
 @dataclass(frozen=True, eq=False)
 class ActiveRules:
-    """The rules in force for one kind of request, ready for the stages. Indices are into the RuleSet."""
+    """The rules in force for one set of active rules, as catalog-wide arrays (row = item) the stages gather
+    from; rule indices are into the RuleSet. One object per distinct set, shared by every request it serves."""
 
     version: str = ""
     labels: tuple[tuple[str, str], ...] = ()  # per rule of the set: (name, reason text)
-    allowed: np.ndarray | None = None  # catalog-wide: not excluded by an exclude / include_only rule
+    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # the rules in force
+    allowed: np.ndarray | None = None  # bool: not excluded by an exclude / include_only rule
     selected_by: int = -1  # the first active include_only rule (its reason names it)
-    scored: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # boost / bury rules
-    log_factors: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    caps: tuple[tuple[str, np.ndarray, np.ndarray], ...] = ()  # (per, rule indices, their k)
+    factor: np.ndarray | None = None  # float: product of the matching boost / bury factors (1 = none)
+    scored_by: np.ndarray | None = None  # int32: the first matching boost / bury rule (-1 = none)
+    caps: tuple[tuple[np.ndarray, np.ndarray], ...] = ()  # per brand / category cap: (group code or -1, limit)
     pins: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # rows, 1-based slots, rule indices
-    cutoffs: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per rule: newest first_seen allowed
     ruleset: RuleSet | None = None
 
     @property
     def empty(self) -> bool:
-        return self.allowed is None and not len(self.scored) and not self.caps and self.pins is None
+        return self.allowed is None and self.factor is None and not self.caps and self.pins is None
 
 
 NO_RULES = ActiveRules()
@@ -153,7 +158,7 @@ class RuleSet:
         self.log_factor = np.log([r.factor for r in rules]) if rules else np.zeros(0)
         self.start = np.array([r.start_ms for r in rules], dtype=np.int64)
         self.end = np.array([r.end_ms for r in rules], dtype=np.int64)
-        self.boundaries = np.unique(np.concatenate([self.start, self.end]))
+        self._bounds = np.unique(np.concatenate([self.start, self.end])).tolist()
         self.new_ms = np.array([r.new_within_days * _DAY_S * 1000 if r.new_within_days is not None else math.inf
                                 for r in rules])
         sets = {"segment": SEGMENTS, "lifecycle": LIFECYCLES, "tag": TAGS, "channel": CHANNELS, "page": PAGES}
@@ -177,32 +182,38 @@ class RuleSet:
         for i, rule in enumerate(rules):
             self.bits[:, i // 64] |= _item_mask(snapshot, rule).astype(np.uint64) << np.uint64(i % 64)
         self._timed = bool(np.isfinite(self.new_ms).any())
-        self._cache: dict[RequestFacts, ActiveRules] = {}
+        self._cache: dict[tuple[object, ...], ActiveRules] = {}
+        self._subsets: dict[tuple[bytes, int], ActiveRules] = {}
+        # A set's arrays take ~20 bytes per item: at most ~256 MiB of them per worker.
+        self._max_subsets = max(4, (256 << 20) // (20 * max(1, snapshot.catalog.n_items)))
         self._lock = threading.Lock()
 
     def active(self, facts: RequestFacts) -> ActiveRules:
-        """The rules in force for a request with these facts (cached; computed once per distinct facts)."""
-        interval = int(np.searchsorted(self.boundaries, facts.time_ms, side="right"))
+        """The rules in force for a request with these facts: cached per distinct facts (a dozen compares
+        over the rule arrays on a miss), and their arrays per distinct set of active rules."""
+        interval = bisect.bisect_right(self._bounds, facts.time_ms)
         hour = facts.time_ms // _HOUR_MS if self._timed else 0
-        key = RequestFacts(facts.segment, facts.lifecycle, facts.tags, facts.country, facts.age_band, facts.channel,
-                           facts.page, facts.query, interval * 1_000_000_000 + hour)
+        key = (*facts[:-1], interval, hour)
         found = self._cache.get(key)
         if found is None:
-            found = self._activate(facts, hour * _HOUR_MS if self._timed else facts.time_ms)
+            on = self._holding(facts)
+            subset = (on.tobytes(), hour)
+            found = self._subsets.get(subset)
+            if found is None:
+                found = self._activate(on, hour * _HOUR_MS if self._timed else facts.time_ms)
             with self._lock:
-                if len(self._cache) >= _CACHE:
-                    self._cache.clear()
-                self._cache[key] = found
+                for cache, limit in ((self._cache, _CACHE), (self._subsets, self._max_subsets)):
+                    if len(cache) >= limit:
+                        cache.clear()
+                self._cache[key] = self._subsets[subset] = found
         return found
 
     def matches(self, rows: np.ndarray, rules: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
-        """[len(rows), len(rules)]: which rows (-1 = never) meet which rules' candidate conditions."""
-        known = rows >= 0
-        safe = np.where(known, rows, 0)
-        words = self.bits[safe][:, rules // 64]
-        hit = ((words >> (rules % 64).astype(np.uint64)) & np.uint64(1)).astype(bool) & known[:, None]
+        """[len(rows), len(rules)]: which catalog rows meet which rules' candidate conditions."""
+        words = self.bits[rows][:, rules // 64]
+        hit = ((words >> (rules % 64).astype(np.uint64)) & np.uint64(1)).astype(bool)
         if self._timed:
-            hit &= self.snapshot.catalog.first_seen[safe][:, None] * 1000 >= cutoffs[rules][None, :]
+            hit &= self.snapshot.catalog.first_seen[rows][:, None] * 1000 >= cutoffs[rules][None, :]
         return hit
 
     def _holding(self, facts: RequestFacts) -> np.ndarray:
@@ -227,29 +238,40 @@ class RuleSet:
         hit = self.contains_table[np.array(found, dtype=bool)].any(axis=0) if any(found) else np.zeros_like(contains)
         return (~contains | hit) & (~equals | self.equals.get(query, np.zeros_like(equals)))
 
-    def _activate(self, facts: RequestFacts, at_ms: int) -> ActiveRules:
-        on = self._holding(facts)
+    def _activate(self, on: np.ndarray, at_ms: int) -> ActiveRules:
+        """The catalog-wide arrays of one set of active rules."""
         cutoffs = at_ms - self.new_ms
         kinds = {name: np.flatnonzero(on & (self.action == i)) for i, name in enumerate(_ACTIONS)}
-        scored = np.concatenate([kinds["boost"], kinds["bury"]])
-        scored.sort()
-        caps = tuple((per, rules, self.caps[rules]) for per in ("brand", "category")
-                     if len(rules := np.array([i for i in kinds["cap"] if self.per[i] == per], dtype=np.int64)))
-        return ActiveRules(self.version, self.labels, self._allowed(kinds["exclude"], kinds["include_only"], cutoffs),
-                           int(kinds["include_only"][0]) if len(kinds["include_only"]) else -1, scored,
-                           self.log_factor[scored], caps, self._pins(kinds["pin"]), cutoffs, self)
+        everything = np.arange(self.snapshot.catalog.n_items)
+        allowed = None
+        if len(kinds["exclude"]) or len(kinds["include_only"]):
+            excluded = self.matches(everything, kinds["exclude"], cutoffs).any(axis=1)
+            allowed = np.logical_and(~excluded, self.matches(everything, kinds["include_only"], cutoffs).all(axis=1))
+        factor = scored_by = None
+        scored = np.sort(np.concatenate([kinds["boost"], kinds["bury"]]))
+        if len(scored):
+            hit = self.matches(everything, scored, cutoffs)
+            factor = np.exp(hit @ self.log_factor[scored])
+            scored_by = np.where(hit.any(axis=1), scored[hit.argmax(axis=1)], -1).astype(np.int32)
+        caps = []
+        for per in ("brand", "category"):
+            rules = np.array([i for i in kinds["cap"] if self.per[i] == per], dtype=np.int64)
+            if len(rules):
+                hit = self.matches(everything, rules, cutoffs)
+                codes = self.snapshot.catalog.brand if per == "brand" else self.snapshot.catalog.category
+                caps.append((np.where(hit.any(axis=1), codes, -1).astype(np.int32),
+                             np.where(hit, self.caps[rules][None, :], _NO_LIMIT).min(axis=1).astype(np.int32)))
+        include = kinds["include_only"]
+        return ActiveRules(self.version, self.labels, np.flatnonzero(on), allowed,
+                           int(include[0]) if len(include) else -1, factor, scored_by, tuple(caps),
+                           self._pins(kinds["pin"], allowed), self)
 
-    def _allowed(self, exclude: np.ndarray, include: np.ndarray, cutoffs: np.ndarray) -> np.ndarray | None:
-        """Catalog-wide: no active exclude rule matches, every active include_only rule does."""
-        if not len(exclude) and not len(include):
-            return None
-        rows = np.arange(self.snapshot.catalog.n_items)
-        excluded = self.matches(rows, exclude, cutoffs).any(axis=1)
-        return np.logical_and(~excluded, self.matches(rows, include, cutoffs).all(axis=1))
-
-    def _pins(self, pins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Active pins of known items, the first listed per slot and per item, in slot order."""
+    def _pins(self, pins: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Active pins of known, in-stock items the rules allow, the first listed per item and then per slot,
+        in slot order."""
         pins = pins[self.pin_rows[pins] >= 0]
+        rows = self.pin_rows[pins]
+        pins = pins[self.snapshot.catalog.in_stock[rows] & (allowed[rows] if allowed is not None else True)]
         pins = np.sort(pins[np.unique(self.pin_rows[pins], return_index=True)[1]])  # one slot per item
         pins = pins[np.unique(self.slots[pins], return_index=True)[1]]  # one item per slot
         if not len(pins):
@@ -282,26 +304,38 @@ def restrict(f: Filter, active: ActiveRules) -> Filter:
     return Filter(f.categories, f.brands, f.min_price, f.max_price, f.in_stock_only, active.allowed)
 
 
-def pool(active: ActiveRules, n: int) -> int:
-    """How many candidates Recommend tops up to: more when a cap may demote some below the top n."""
-    return 3 * n if active.caps else n
+def pool(active: ActiveRules, n: int, fetched: int) -> int:
+    """How many candidates Recommend tops up to: 2n when a cap may demote some below the top n and
+    retrieval asked for fewer (a visitor without a profile), else n."""
+    return 2 * n if active.caps and fetched < 2 * n else n
 
 
 def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Filter, *,
           add_pins: bool = True) -> Candidates:
     """Boost / bury, include_only's reason, caps, top n, pins (module docstring). `add_pins`: a pinned item
-    not among the candidates joins them (Recommend; Rerank only moves its own candidates)."""
-    ruleset = active.ruleset
-    if ruleset is None or active.empty:
+    not among the candidates joins them (Recommend; Rerank only moves its own candidates). Gathers from the
+    active set's catalog-wide arrays: a fixed number of array operations whatever the number of rules."""
+    if active.ruleset is None or active.empty or not len(c.rows):
         return c
-    rule_of = np.full(len(c.rows), -1, dtype=np.int64)
-    c = _scored(ruleset, active, c, rule_of)
+    known = c.rows >= 0
+    every = bool(known.all())
+    rows = c.rows if every else np.where(known, c.rows, 0)
+    rule_of = np.full(len(rows), -1, dtype=np.int32)
+    scores = c.scores
+    if active.factor is not None and active.scored_by is not None:
+        factor = active.factor[rows]
+        scores = np.where(scores > 0, scores * factor, scores / factor).astype(c.scores.dtype)
+        rule_of = active.scored_by[rows]
     if active.selected_by >= 0:
-        rule_of[(rule_of < 0) & (c.rows >= 0)] = active.selected_by
-    c = Candidates(c.rows, c.scores, c.reasons | np.where(rule_of >= 0, _RULE_BIT, 0).astype(c.reasons.dtype),
-                   c.keep, c.positions, c.ordered, c.anchors, rule_of)
-    for per, rules, limits in active.caps:
-        c = _capped(ruleset, active, c, per, rules, limits, n)
+        rule_of = np.where(rule_of >= 0, rule_of, active.selected_by).astype(np.int32)
+    if not every:
+        rule_of = np.where(known, rule_of, -1).astype(np.int32)
+    c = Candidates(c.rows, scores, c.reasons | np.where(rule_of >= 0, _RULE_BIT, 0).astype(c.reasons.dtype),
+                   c.keep, c.positions, False, c.anchors, rule_of)
+    for groups, limits in active.caps:
+        codes = groups[rows] if every else np.where(known, groups[rows], -1)
+        if _binds(c, codes, limits[rows], n):
+            c = cap_groups(c, codes, limits[rows], n)
     if active.pins is not None:  # pinned candidates stay in the top n whatever their score: they move to their slot
         lifted = stages.member(c.rows, active.pins[0][active.pins[1] <= n]) & c.keep
         if lifted.any():
@@ -309,39 +343,30 @@ def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Fi
     c = stages.top_n(c, n)
     if active.pins is None:
         return c
-    return _pinned(ruleset.snapshot, c, active.pins, n, exclude, f, add_pins)
+    return _pinned(active.ruleset.snapshot, c, active.pins, n, exclude, f, add_pins)
 
 
-def _scored(ruleset: RuleSet, active: ActiveRules, c: Candidates, rule_of: np.ndarray) -> Candidates:
-    """Scores times the product of the matching boost / bury factors (a negative score is divided, so a
-    boost always moves an item up); each such candidate names the first matching rule."""
-    if not len(active.scored) or not len(c.rows):
-        return c
-    hit = ruleset.matches(c.rows, active.scored, active.cutoffs)
-    factor = np.exp(hit @ active.log_factors)
-    scores = np.where(c.scores > 0, c.scores * factor, c.scores / factor)
-    any_hit = hit.any(axis=1)
-    rule_of[any_hit] = active.scored[hit.argmax(axis=1)[any_hit]]
-    return c.with_(scores=scores.astype(c.scores.dtype))
-
-
-def _capped(ruleset: RuleSet, active: ActiveRules, c: Candidates, per: str, rules: np.ndarray, limits: np.ndarray,
-            n: int) -> Candidates:
-    """The tightest matching cap per candidate, grouped by its brand or category."""
-    hit = ruleset.matches(c.rows, rules, active.cutoffs)
-    limit = np.where(hit, limits[None, :], np.iinfo(np.int64).max).min(axis=1)
-    catalog = ruleset.snapshot.catalog
-    codes = (catalog.brand if per == "brand" else catalog.category)[np.where(c.rows >= 0, c.rows, 0)]
-    return cap_groups(c, np.where(hit.any(axis=1), codes, -1), limit, n)
+def _binds(c: Candidates, groups: np.ndarray, limits: np.ndarray, n: int) -> bool:
+    """Whether a cap can change the top n: some group has more than its limit among the n best kept
+    candidates (in any order; what lies below them cannot move up by a cap)."""
+    kept = np.flatnonzero(c.keep)
+    best = kept if len(kept) <= n else kept[np.argpartition(-c.scores[kept], n - 1)[:n]]
+    codes = groups[best]
+    capped = codes >= 0
+    if not capped.any():
+        return False
+    return bool((np.bincount(codes[capped])[codes[capped]] > limits[best][capped]).any())
 
 
 def _pinned(snapshot: Snapshot, c: Candidates, pins: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
             exclude: np.ndarray, f: Filter, add_pins: bool) -> Candidates:
     """The top-n `c` with each placeable pin at its slot; pins beyond a shorter answer take its last places."""
-    rows, slots, rules = pins
+    rows, slots, rules = pins  # in stock and allowed by the rules (ActiveRules)
     usable = slots <= n
     if add_pins:
-        usable &= stages.eligible(snapshot.catalog, rows, exclude, f)
+        usable &= ~stages.member(rows, exclude)
+        if not f.empty:
+            usable &= stages.filter_mask(snapshot.catalog, rows, f)
     else:
         usable &= stages.member(rows, c.rows)
     if not usable.any():

@@ -169,9 +169,9 @@ boost = 10
     def at(text: str) -> int:
         from datetime import datetime
         return int(datetime.fromisoformat(text).timestamp() * 1000)
-    assert len(ruleset.active(_facts(time_ms=at("2026-06-01T12:00:00+00:00"))).scored) == 1
-    assert len(ruleset.active(_facts(time_ms=at("2026-05-31T23:59:59+00:00"))).scored) == 0
-    assert len(ruleset.active(_facts(time_ms=at("2026-06-02T00:00:00+00:00"))).scored) == 0
+    assert len(ruleset.active(_facts(time_ms=at("2026-06-01T12:00:00+00:00"))).indices) == 1
+    assert len(ruleset.active(_facts(time_ms=at("2026-05-31T23:59:59+00:00"))).indices) == 0
+    assert len(ruleset.active(_facts(time_ms=at("2026-06-02T00:00:00+00:00"))).indices) == 0
 
 
 def test_request_conditions_select_the_rules_that_hold(snap: Snapshot) -> None:
@@ -197,7 +197,7 @@ query_equals = "Tea"
 boost = 2
 """)
     def holding(**facts: object) -> list[int]:
-        return ruleset.active(_facts(**facts)).scored.tolist()
+        return ruleset.active(_facts(**facts)).indices.tolist()
     loyal = artifact.SEGMENTS.index("loyal")
     assert holding(segment=loyal, channel=1, page=1) == [0]
     assert holding(segment=loyal, channel=2, page=1) == []
