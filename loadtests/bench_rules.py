@@ -1,11 +1,10 @@
 """Realistic merchandising rules for `tailor bench --generate-rules N` (docs/rules.md, docs/benchmarks.md).
 
-Drawn from ROOT/current's catalog, so every name exists: boosts and buries of categories, brands
-and price bands (some for a channel or segment), exclusions of small brands, pins on the home page,
-caps per brand and category on the home and product pages, and include_only rules for search queries.
-Most hold for every bench
-request (the bench's calls carry no search text, so the query rules do not): the point is what
-applying many rules at once costs.
+Drawn from ROOT/current's catalog, so every name exists: boosts and buries of a category, a brand,
+a campaign's items or a category's cheaper items (some for a channel or segment), exclusions of
+small brands, pins on the home page, caps per brand and category on the home and product pages, and
+include_only rules for search queries. Most hold for every bench request (the bench's calls carry no
+search text, so the query rules do not): the point is what applying many rules at once costs.
 """
 
 from __future__ import annotations
@@ -56,8 +55,10 @@ def bench_rules(root: Path, count: int = 50, seed: int = 7) -> str:
         if i % 7 == 2:
             when["segment"] = rng.sample(_SEGMENTS, 2)
         if kind in ("boost", "bury"):
+            campaign = [bytes(ids[int(popular[rng.randrange(min(len(popular), 500))])]).decode() for _ in range(10)]
             target: dict[str, object] = rng.choice([{"category": rng.choice(categories)},
-                                                    {"brand": rng.sample(brands, 3)},
+                                                    {"brand": rng.choice(brands)},
+                                                    {"items": sorted(set(campaign))},
                                                     {"category": rng.choice(categories), "price_max": 100}])
             factor = round(rng.uniform(1.2, 3.0), 2) if kind == "boost" else round(rng.uniform(0.3, 0.8), 2)
             out.append(_rule(name, **when, **target, **{kind: factor}))

@@ -332,10 +332,12 @@ def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Fi
         rule_of = np.where(known, rule_of, -1).astype(np.int32)
     c = Candidates(c.rows, scores, c.reasons | np.where(rule_of >= 0, _RULE_BIT, 0).astype(c.reasons.dtype),
                    c.keep, c.positions, False, c.anchors, rule_of)
+    best = _best(c, n) if active.caps else rows
     for groups, limits in active.caps:
         codes = groups[rows] if every else np.where(known, groups[rows], -1)
-        if _binds(c, codes, limits[rows], n):
+        if _binds(codes[best], limits[rows[best]]):
             c = cap_groups(c, codes, limits[rows], n)
+            best = _best(c, n)
     if active.pins is not None:  # pinned candidates stay in the top n whatever their score: they move to their slot
         lifted = stages.member(c.rows, active.pins[0][active.pins[1] <= n]) & c.keep
         if lifted.any():
@@ -346,16 +348,20 @@ def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Fi
     return _pinned(active.ruleset.snapshot, c, active.pins, n, exclude, f, add_pins)
 
 
-def _binds(c: Candidates, groups: np.ndarray, limits: np.ndarray, n: int) -> bool:
-    """Whether a cap can change the top n: some group has more than its limit among the n best kept
-    candidates (in any order; what lies below them cannot move up by a cap)."""
+def _best(c: Candidates, n: int) -> np.ndarray:
+    """The indices of the n best kept candidates, in any order."""
     kept = np.flatnonzero(c.keep)
-    best = kept if len(kept) <= n else kept[np.argpartition(-c.scores[kept], n - 1)[:n]]
-    codes = groups[best]
+    return kept if len(kept) <= n else kept[np.argpartition(-c.scores[kept], n - 1)[:n]]
+
+
+def _binds(codes: np.ndarray, limits: np.ndarray) -> bool:
+    """Whether a cap can change the top n: some group has more than its limit among the n best candidates
+    (`codes` and `limits` of those; what lies below them cannot move up by a cap)."""
     capped = codes >= 0
     if not capped.any():
         return False
-    return bool((np.bincount(codes[capped])[codes[capped]] > limits[best][capped]).any())
+    codes = codes[capped]
+    return bool((np.bincount(codes)[codes] > limits[capped]).any())
 
 
 def _pinned(snapshot: Snapshot, c: Candidates, pins: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
