@@ -202,9 +202,9 @@ class RuleSet:
             if found is None:
                 found = self._activate(on, hour * _HOUR_MS if self._timed else facts.time_ms)
             with self._lock:
-                for cache, limit in ((self._cache, _CACHE), (self._subsets, self._max_subsets)):
-                    if len(cache) >= limit:
-                        cache.clear()
+                if len(self._cache) >= _CACHE or len(self._subsets) >= self._max_subsets:
+                    self._cache.clear()  # both: the request cache refers to the sets' arrays
+                    self._subsets.clear()
                 self._cache[key] = self._subsets[subset] = found
         return found
 
