@@ -320,18 +320,20 @@ def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Fi
     known = c.rows >= 0
     every = bool(known.all())
     rows = c.rows if every else np.where(known, c.rows, 0)
-    rule_of = np.full(len(rows), -1, dtype=np.int32)
-    scores = c.scores
     if active.factor is not None and active.scored_by is not None:
         factor = active.factor[rows]
-        scores = np.where(scores > 0, scores * factor, scores / factor).astype(c.scores.dtype)
+        scores = np.where(c.scores > 0, c.scores * factor, c.scores / factor).astype(c.scores.dtype)
         rule_of = active.scored_by[rows]
-    if active.selected_by >= 0:
-        rule_of = np.where(rule_of >= 0, rule_of, active.selected_by).astype(np.int32)
-    if not every:
-        rule_of = np.where(known, rule_of, -1).astype(np.int32)
-    c = Candidates(c.rows, scores, c.reasons | np.where(rule_of >= 0, _RULE_BIT, 0).astype(c.reasons.dtype),
-                   c.keep, c.positions, False, c.anchors, rule_of)
+        if active.selected_by >= 0:
+            rule_of = np.where(rule_of >= 0, rule_of, active.selected_by).astype(np.int32)
+        c = Candidates(c.rows, scores, c.reasons, c.keep, c.positions, False, c.anchors, rule_of)
+    elif active.selected_by >= 0:
+        c = Candidates(c.rows, c.scores, c.reasons, c.keep, c.positions, c.ordered, c.anchors,
+                       np.full(len(rows), active.selected_by, dtype=np.int32))
+    if c.rules is not None:
+        rule_of = c.rules if every else np.where(known, c.rules, -1).astype(np.int32)
+        c = Candidates(c.rows, c.scores, c.reasons | np.where(rule_of >= 0, _RULE_BIT, 0).astype(c.reasons.dtype),
+                       c.keep, c.positions, c.ordered, c.anchors, rule_of)
     best = _best(c, n) if active.caps else rows
     for groups, limits in active.caps:
         codes = groups[rows] if every else np.where(known, groups[rows], -1)
