@@ -12,9 +12,10 @@ import pytest
 from clients import InvalidArgument, TailorClient
 from clients.client import Preview, ScoredItem
 from server import ServerConfig, start_server
+from server.config import load_server_config
 from server.rulebook import rules_version
 from tests.conftest import Built
-from tests.support import LOYAL_USER, NO_CONSENT_USER
+from tests.support import LOYAL_USER, NO_CONSENT_USER, publish_copy
 from tests.waiting import wait_until
 
 
@@ -201,3 +202,24 @@ def test_rules_in_force_apply_to_recommend_and_rerank_and_reload_live(ruled: tup
     answer = client.recommend(10, user_id=LOYAL_USER, page="home")
     assert "coffee" not in {built.store.category[i.item_id] for i in answer.items}
     assert client.preview_rules("", 10, user_id=LOYAL_USER).rules_version == rules_version(fixed)
+
+
+def test_a_new_artifact_version_gets_the_rules_compiled_against_it(ruled: tuple[TailorClient, Path],
+                                                                   own_root: Path, built: Built) -> None:
+    client, path = ruled
+    publish_copy(own_root, "v-rules-next")
+    wait_until(lambda: client.recommend(5, user_id=LOYAL_USER).version == "v-rules-next", 60,
+               "the new artifact version answers")
+    answer = client.recommend(10, user_id=LOYAL_USER, page="home")
+    assert answer.version == "v-rules-next" and answer.rules_version == rules_version(path.read_text())
+    assert answer.items[0].item_id == _coffee(built) and _rule(answer.items[0])[0] == "coffee-first"
+
+
+def test_the_rules_file_comes_from_the_config_file_environment_or_flag(tmp_path: Path) -> None:
+    config = tmp_path / "tailor.toml"
+    config.write_text('[server]\nartifacts = "a"\nrules = "from-file.toml"\n')
+    assert load_server_config(config, environ={}).rules == Path("from-file.toml")
+    assert load_server_config(config, environ={"TAILOR_RULES": "env.toml"}).rules == Path("env.toml")
+    assert load_server_config(config, environ={"TAILOR_RULES": "env.toml"},
+                              flags={"rules": Path("flag.toml")}).rules == Path("flag.toml")
+    assert load_server_config(None, environ={"TAILOR_ARTIFACTS": "a"}).rules is None
