@@ -69,13 +69,9 @@ def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names 
     ruled = ranked_rules is not None and bool((ranked_rules >= 0).any())
     if not named and not ruled:
         return [reasons.messages(mask) for mask in masks]
-    if not named and ranked_rules is not None:  # shared per distinct (mask, rule)
-        keys = np.array(masks, dtype=np.int64) << 32 | (ranked_rules.astype(np.int64) + 1)
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        shared = [reasons.messages(mask, "", "", "", *(labels[rule] if rule >= 0 and mask & _RULE else ("", "")))
-                  for mask, rule in zip((distinct >> 32).tolist(), ((distinct & 0xFFFFFFFF) - 1).tolist(),
-                                        strict=True)]
-        return [shared[i] for i in inverse.tolist()]
+    if not named and ranked_rules is not None:
+        return [reasons.messages(mask, "", "", "", *labels[rule]) if rule >= 0 and mask & _RULE else
+                reasons.messages(mask) for mask, rule in zip(masks, ranked_rules.tolist(), strict=True)]
     out: list[list[pb.Reason]] = []
     anchors = ranked_anchors.tolist() if ranked_anchors is not None else [-1] * len(masks)
     rule_of = ranked_rules.tolist() if ranked_rules is not None else [-1] * len(masks)

@@ -82,16 +82,18 @@ class ActiveRules:
     labels: tuple[tuple[str, str], ...] = ()  # per rule of the set: (name, reason text)
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # the rules in force
     allowed: np.ndarray | None = None  # bool: not excluded by an exclude / include_only rule
-    selected_by: int = -1  # the first active include_only rule (its reason names it)
     factor: np.ndarray | None = None  # float: product of the matching boost / bury factors (1 = none)
-    scored_by: np.ndarray | None = None  # int32: the first matching boost / bury rule (-1 = none)
+    # int32: the rule an item's reason names (the first matching boost / bury, else the first include_only;
+    # -1 = none), and uint32: the RULE reason bit where there is one.
+    rule_of: np.ndarray | None = None
+    rule_bits: np.ndarray | None = None
     caps: tuple[tuple[np.ndarray, np.ndarray], ...] = ()  # per brand / category cap: (group code or -1, limit)
     pins: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # rows, 1-based slots, rule indices
     ruleset: RuleSet | None = None
 
     @property
     def empty(self) -> bool:
-        return self.allowed is None and self.factor is None and not self.caps and self.pins is None
+        return self.allowed is None and self.rule_of is None and not self.caps and self.pins is None
 
 
 NO_RULES = ActiveRules()
@@ -247,12 +249,16 @@ class RuleSet:
         if len(kinds["exclude"]) or len(kinds["include_only"]):
             excluded = self.matches(everything, kinds["exclude"], cutoffs).any(axis=1)
             allowed = np.logical_and(~excluded, self.matches(everything, kinds["include_only"], cutoffs).all(axis=1))
-        factor = scored_by = None
-        scored = np.sort(np.concatenate([kinds["boost"], kinds["bury"]]))
-        if len(scored):
+        factor = rule_of = rule_bits = None
+        scored, include = np.sort(np.concatenate([kinds["boost"], kinds["bury"]])), kinds["include_only"]
+        if len(scored) or len(include):
+            rule_of = np.full(len(everything), include[0] if len(include) else -1, dtype=np.int32)
+        if len(scored) and rule_of is not None:
             hit = self.matches(everything, scored, cutoffs)
             factor = np.exp(hit @ self.log_factor[scored])
-            scored_by = np.where(hit.any(axis=1), scored[hit.argmax(axis=1)], -1).astype(np.int32)
+            rule_of = np.where(hit.any(axis=1), scored[hit.argmax(axis=1)], rule_of).astype(np.int32)
+        if rule_of is not None:
+            rule_bits = np.where(rule_of >= 0, _RULE_BIT, 0).astype(reasons.MASK_DTYPE)
         caps = []
         for per in ("brand", "category"):
             rules = np.array([i for i in kinds["cap"] if self.per[i] == per], dtype=np.int64)
@@ -261,10 +267,8 @@ class RuleSet:
                 codes = self.snapshot.catalog.brand if per == "brand" else self.snapshot.catalog.category
                 caps.append((np.where(hit.any(axis=1), codes, -1).astype(np.int32),
                              np.where(hit, self.caps[rules][None, :], _NO_LIMIT).min(axis=1).astype(np.int32)))
-        include = kinds["include_only"]
-        return ActiveRules(self.version, self.labels, np.flatnonzero(on), allowed,
-                           int(include[0]) if len(include) else -1, factor, scored_by, tuple(caps),
-                           self._pins(kinds["pin"], allowed), self)
+        return ActiveRules(self.version, self.labels, np.flatnonzero(on), allowed, factor, rule_of, rule_bits,
+                           tuple(caps), self._pins(kinds["pin"], allowed), self)
 
     def _pins(self, pins: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Active pins of known, in-stock items the rules allow, the first listed per item and then per slot,
@@ -317,26 +321,21 @@ def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Fi
     active set's catalog-wide arrays: a fixed number of array operations whatever the number of rules."""
     if active.ruleset is None or active.empty or not len(c.rows):
         return c
-    known = c.rows >= 0
-    every = bool(known.all())
-    rows = c.rows if every else np.where(known, c.rows, 0)
-    if active.factor is not None and active.scored_by is not None:
-        factor = active.factor[rows]
-        scores = np.where(c.scores > 0, c.scores * factor, c.scores / factor).astype(c.scores.dtype)
-        rule_of = active.scored_by[rows]
-        if active.selected_by >= 0:
-            rule_of = np.where(rule_of >= 0, rule_of, active.selected_by).astype(np.int32)
-        c = Candidates(c.rows, scores, c.reasons, c.keep, c.positions, False, c.anchors, rule_of)
-    elif active.selected_by >= 0:
-        c = Candidates(c.rows, c.scores, c.reasons, c.keep, c.positions, c.ordered, c.anchors,
-                       np.full(len(rows), active.selected_by, dtype=np.int32))
-    if c.rules is not None:
-        rule_of = c.rules if every else np.where(known, c.rules, -1).astype(np.int32)
-        c = Candidates(c.rows, c.scores, c.reasons | np.where(rule_of >= 0, _RULE_BIT, 0).astype(c.reasons.dtype),
-                       c.keep, c.positions, c.ordered, c.anchors, rule_of)
+    every = bool(c.rows.min() >= 0)
+    known = c.rows >= 0 if not every else None
+    rows = c.rows if known is None else np.where(known, c.rows, 0)
+    if active.rule_of is not None and active.rule_bits is not None:
+        rule_of, bits, scores = active.rule_of[rows], active.rule_bits[rows], c.scores
+        if active.factor is not None:
+            factor = active.factor[rows] if known is None else np.where(known, active.factor[rows], 1.0)
+            scores = np.where(scores > 0, scores * factor, scores / factor).astype(c.scores.dtype, copy=False)
+        if known is not None:
+            rule_of, bits = np.where(known, rule_of, -1).astype(np.int32), np.where(known, bits, 0).astype(bits.dtype)
+        c = Candidates(c.rows, scores, c.reasons | bits, c.keep, c.positions, c.ordered and active.factor is None,
+                       c.anchors, rule_of)
     best = _best(c, n) if active.caps else rows
     for groups, limits in active.caps:
-        codes = groups[rows] if every else np.where(known, groups[rows], -1)
+        codes = groups[rows] if known is None else np.where(known, groups[rows], -1)
         if _binds(codes[best], limits[rows[best]]):
             c = cap_groups(c, codes, limits[rows], n)
             best = _best(c, n)
