@@ -16,8 +16,8 @@ from clients.errors import from_rpc_error
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 
-__all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision", "Filters", "TailorClient",
-           "default_target", "read_token_file"]
+__all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision", "Filters", "Preview",
+           "TailorClient", "default_target", "read_token_file"]
 
 DEFAULT_TARGET = "localhost:50051"
 # Decision calls are reads, safe to retry, and TrackEvents is idempotent on its event ids: a connection
@@ -55,6 +55,7 @@ def default_target() -> str:
 class Reason:
     code: str
     text: str
+    rule: str = ""  # code "rule": the merchandising rule's name
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,18 @@ class Decision:
     items: tuple[ScoredItem, ...]
     version: str
     request_id: str
+    rules_version: str = ""  # the rules file version in force ("" = none)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """PreviewRules' answer: the same call without and with the rules; `personal` false = not personal."""
+
+    without_rules: tuple[ScoredItem, ...]
+    with_rules: tuple[ScoredItem, ...]
+    version: str
+    rules_version: str
+    personal: bool
 
 
 @dataclass(frozen=True)
@@ -98,13 +111,13 @@ def _decimal(value: float) -> float:
     return value
 
 
+def _items(items: Sequence[pb.ScoredItem]) -> tuple[ScoredItem, ...]:
+    return tuple(ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text, r.rule) for r in i.reasons), i.title,
+                            i.category, _decimal(i.price)) for i in items)
+
+
 def _decision(response: pb.RecommendResponse | pb.RerankResponse) -> Decision:
-    items = tuple(
-        ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text) for r in i.reasons), i.title, i.category,
-                   _decimal(i.price))
-        for i in response.items
-    )
-    return Decision(items, response.version, response.request_id)
+    return Decision(_items(response.items), response.version, response.request_id, response.rules_version)
 
 
 def _lookup(table: Mapping[str, _E], value: str, name: str) -> _E:
@@ -113,9 +126,10 @@ def _lookup(table: Mapping[str, _E], value: str, name: str) -> _E:
     return table[value]
 
 
-def _context(page: str, anchor_item_id: str, time_ms: int = 0, session_id: str = "", channel: str = "") -> pb.Context:
+def _context(page: str, anchor_item_id: str, time_ms: int = 0, session_id: str = "", channel: str = "",
+             query: str = "") -> pb.Context:
     return pb.Context(page=_lookup(_PAGES, page, "page"), anchor_item_id=anchor_item_id, time_ms=time_ms,
-                      session_id=session_id, channel=_lookup(_CHANNELS, channel, "channel"))
+                      session_id=session_id, channel=_lookup(_CHANNELS, channel, "channel"), query=query)
 
 
 def _session(session: Sequence[tuple[str, str]]) -> list[pb.Interaction]:
@@ -184,6 +198,34 @@ class TailorClient:
             filters=_filters(filters), request_id=request_id, with_details=with_details,
             personalization_consent=personalization_consent)
         return self._call(self._stub.Rerank, request, timeout)
+
+    def preview_rules(self, rules_toml: str, n: int = 10, *, user_id: str = "",
+                      session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
+                      channel: str = "", query: str = "", time_ms: int = 0, filters: Filters | None = None,
+                      candidates: Sequence[tuple[str, float]] = (), timeout: float | None = None,
+                      no_exploration: bool = False) -> Preview:
+        """A Recommend call (or, with `candidates`, a Rerank of them) answered without and with the draft
+        `rules_toml` (empty: the rules in force); the server compiles the draft for this call only.
+        A draft with problems raises InvalidArgument listing every one. Both answers draw the same
+        exploration slots; `no_exploration` leaves them out."""
+        context = _context(page, anchor_item_id, time_ms, "", channel, query)
+        common = {"user_id": user_id, "session": _session(session), "context": context, "filters": _filters(filters),
+                  "with_details": True}
+        call: dict[str, pb.RecommendRequest | pb.RerankRequest]
+        if candidates:
+            wanted = [pb.Candidate(item_id=i, score=s) for i, s in candidates]
+            call = {"rerank": pb.RerankRequest(n=n, candidates=wanted, **common)}  # type: ignore[arg-type]
+        else:
+            call = {"recommend": pb.RecommendRequest(n=n, no_exploration=no_exploration,
+                                                     **common)}  # type: ignore[arg-type]
+        try:
+            response: pb.PreviewRulesResponse = self._stub.PreviewRules(
+                pb.PreviewRulesRequest(rules_toml=rules_toml, **call),  # type: ignore[arg-type]
+                timeout=self._timeout if timeout is None else timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return Preview(_items(response.without_rules), _items(response.with_rules), response.version,
+                       response.rules_version, response.personal)
 
     def get_profile(self, user_id: str, *, timeout: float | None = None) -> pb.Profile:
         """What Tailor knows of one shopper (the Profile message, protos/decision.proto); raises NotFound

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "track": ("clients.track", "send a file of events (CSV or JSON lines) to the Events service"),
     "profile": ("clients.profile", "what Tailor knows of one shopper (segment, RFM, lifetime value, affinities)"),
     "forget": ("clients.forget", "forget one shopper at once, on every worker and in the next build"),
+    "rules": ("clients.rules", "merchandising rules: check a rules file, preview it against a live server"),
 }
 # Long-running commands log progress at INFO without -v.
 _VERBOSE_BY_DEFAULT = frozenset({"serve", "build", "bench"})

@@ -72,6 +72,8 @@ class BenchArgs:
     json_out: Path | None
     profile: Path | None = None
     config: Path | None = None
+    rules: Path | None = None
+    generate_rules: int = 0
 
 
 def parse_args(argv: Sequence[str]) -> BenchArgs:
@@ -98,6 +100,9 @@ def parse_args(argv: Sequence[str]) -> BenchArgs:
                    "table); every call then carries a request_id")
     p.add_argument("--profile", type=Path,
                    help="py-spy one Tailor worker during the closed loop (speedscope file here) and print its top")
+    p.add_argument("--rules", type=Path, help="serve Tailor with this merchandising rules file (docs/rules.md)")
+    p.add_argument("--generate-rules", type=int, default=0, metavar="N",
+                   help="serve Tailor with N realistic rules drawn from the catalog (loadtests/bench_rules.py)")
     a = p.parse_args(list(argv))
     for name in ("users", "items", "events", "workers", "connections"):
         if getattr(a, name) < 1:
@@ -106,7 +111,7 @@ def parse_args(argv: Sequence[str]) -> BenchArgs:
         p.error("--duration, --rate, --low-rate, --timeout must be > 0 and --warmup >= 0")
     return BenchArgs(a.users, a.items, a.events, a.artifacts, a.cache, a.duration, a.warmup, a.workers, a.threads,
                      a.rate, a.low_rate, a.concurrency or 8 * a.workers, a.connections, a.timeout, a.swap,
-                     a.swap_rate, a.json_out, a.profile, a.config)
+                     a.swap_rate, a.json_out, a.profile, a.config, a.rules, a.generate_rules)
 
 
 def prepare_artifacts(args: BenchArgs) -> Path:
@@ -288,11 +293,24 @@ def measure(kind: str, root: Path, payloads: Sequence[Payload], args: BenchArgs,
             swap_to: Path | None = None, command: list[str] | None = None, port: int | None = None) -> ServerRun:
     """Start one server (`kind` names it; `command` and `port` override how), drive it, stop it."""
     port = port or free_port()
-    command = command or server_command(kind, root, port, args.workers, args.threads, args.config)
+    command = command or server_command(kind, root, port, args.workers, args.threads, args.config,
+                                        _rules_file(root, args))
     log_name = "".join(c if c.isalnum() else "-" for c in kind)
     with running(kind, command, port, logs / f"{log_name}.log", payloads[0]) as server:
         log.info("bench_server_ready server=%s pid=%d workers=%s", kind, server.process.pid, server.workers())
         return asyncio.run(drive(server, payloads, args, swap_to))
+
+
+def _rules_file(root: Path, args: BenchArgs) -> Path | None:
+    """--rules, or --generate-rules N written once under CACHE/rules-N.toml."""
+    if args.generate_rules <= 0:
+        return args.rules
+    from loadtests.bench_rules import bench_rules
+
+    path = args.cache / f"rules-{args.generate_rules}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(bench_rules(root, args.generate_rules))
+    return path
 
 
 def run_bench(args: BenchArgs) -> str:
@@ -313,7 +331,8 @@ def run_bench(args: BenchArgs) -> str:
             artifact.switch_current(root, old)
             shutil.rmtree(new, ignore_errors=True)
     heading = (f"tailor bench: {root} ({_describe(root)}); workers={args.workers}, {args.connections} connections, "
-               f"{args.duration:g} s per phase, deadline {args.timeout:g} s")
+               f"{args.duration:g} s per phase, deadline {args.timeout:g} s"
+               + (f", rules {_rules_file(root, args)}" if args.rules or args.generate_rules else ""))
     parts = [format_table([floor, tailor], args, heading)]
     if tailor.swap is not None:
         parts.append(format_swap(tailor.swap))

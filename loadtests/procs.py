@@ -136,10 +136,12 @@ def running(name: str, command: list[str], port: int, log_path: Path, probe: Pay
 
 
 def server_command(kind: str, root: Path, port: int, workers: int, threads: int | None,
-                   config: Path | None = None) -> list[str]:
-    """`tailor serve` or the floor, with identical flags; `config` is Tailor's `--config` file."""
+                   config: Path | None = None, rules: Path | None = None) -> list[str]:
+    """`tailor serve` or the floor, with identical flags; `config` is Tailor's `--config` file and `rules`
+    its merchandising rules file."""
     module = {"tailor": ["clients.tailor", "serve"], "floor": ["loadtests.floor"]}[kind]
     command = [sys.executable, "-m", *module, "--artifacts", str(root), "--port", str(port),
                "--workers", str(workers)]
     command += ["--config", str(config)] if config is not None and kind == "tailor" else []
+    command += ["--rules", str(rules)] if rules is not None and kind == "tailor" else []
     return command + (["--threads", str(threads)] if threads else [])

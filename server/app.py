@@ -39,7 +39,7 @@ class RunningServer:
     watcher: ArtifactWatcher
     health: health.HealthServicer
     live: LiveStore | None = None
-    decision: object = None
+    decision: decision_pb2_grpc.DecisionServicer | None = None
 
     def stop(self, grace: float | None = 5.0, lame_duck: float = 0.0) -> None:
         """Report NOT_SERVING, keep answering for `lame_duck` seconds, then refuse new calls and
@@ -55,6 +55,7 @@ class RunningServer:
         self.watcher.stop()
         if isinstance(self.decision, DecisionServicer):
             self.decision.close()  # the impressions still buffered
+            self.decision.rules.stop()
         self.holder.current.close()
         if self.live is not None:
             self.live.close()
@@ -91,6 +92,8 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     server.start()
     watcher.start()
+    if isinstance(decision, DecisionServicer):
+        decision.rules.start()  # the rules file's watcher (server/rulekeeper.py)
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("worker_started port=%d version=%s", port, holder.current.version)

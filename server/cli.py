@@ -1,7 +1,7 @@
 """`tailor serve`: the online subcommand (assembled by clients/tailor.py).
 
   tailor serve --artifacts ROOT [--port 50051] [--workers N] [--metrics-port P] [--config tailor.toml]
-               [--write-token-file FILE]
+               [--write-token-file FILE] [--rules rules.toml]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from server import ArtifactError, serve
 from server.config import load_server_config
+from server.rulebook import check_rules_file
 
 __all__ = ["main"]
 
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (0 = any free port; default: off)")
     p.add_argument("--write-token-file", type=Path,
                    help="file holding the bearer token TrackEvents and ForgetUser require (default: writes open)")
+    p.add_argument("--rules", type=Path, help="merchandising rules file, reloaded when it changes (docs/rules.md)")
     return p
 
 
@@ -37,9 +39,14 @@ def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv[1:])
     flags = {"artifacts": args.artifacts, "port": args.port, "host": args.host, "threads": args.threads,
              "workers": args.workers, "metrics_port": args.metrics_port, "max_concurrent": args.max_concurrent,
-             "write_token_file": args.write_token_file}
+             "write_token_file": args.write_token_file, "rules": args.rules}
     try:
-        serve(load_server_config(args.config, flags=flags))
+        config = load_server_config(args.config, flags=flags)
+        if config.rules is not None:  # refused at start; once serving, a bad edit is refused and the old rules stay
+            _, problems = check_rules_file(config.rules, config.artifacts)
+            if problems:
+                raise ValueError(f"{config.rules}: {len(problems)} problem(s):\n" + "\n".join(map(str, problems)))
+        serve(config)
     except (ArtifactError, ValueError) as exc:
         print(f"tailor serve: error: {exc}", file=sys.stderr)
         return 2

@@ -55,6 +55,9 @@ class ServerConfig:
     # A file holding the bearer token TrackEvents and ForgetUser require (server/auth.py); None = writes
     # are open (a local demo). Read at start; an empty or unreadable file is an error.
     write_token_file: Path | None = None
+    # Merchandising rules file (docs/rules.md), watched every poll_seconds and swapped in when a new
+    # version is valid; None = no rules.
+    rules: Path | None = None
     ranking: RankingPolicy = field(default_factory=RankingPolicy)
     limits: Limits = field(default_factory=Limits)
     # The running experiment ([experiments]); None = none, answers name no variant.
@@ -80,6 +83,7 @@ _TYPES: dict[str, type] = {
     "artifacts": Path, "host": str, "port": int, "workers": int, "threads": int, "max_concurrent": int,
     "metrics_port": int, "poll_seconds": float, "drain_seconds": float, "lame_duck_seconds": float, "live": bool,
     "write_token_file": Path,
+    "rules": Path,
 }
 _RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": bool, "str": str}[str(f.type)]
                                    for f in fields(RankingPolicy)}

@@ -133,6 +133,8 @@ def _variant(i: int, raw: object, base: RankingPolicy, convert: Convert, source:
         raise ValueError(f"{source}: {where}.ranking: {exc}") from exc
     except ValueError as exc:  # RankingPolicy's own check, e.g. "ranking.category_weight: must be >= 0"
         raise ValueError(f"{source}: {where}.{exc}") from exc
+    if policy == "popular":  # what the store showed without Tailor: no exploration (rules and diversity hold)
+        ranking = replace(ranking, explore_share=0.0)
     return Variant(str(raw["name"]), float(share), ranking, popular=policy == "popular")
 
 

@@ -48,6 +48,10 @@ class Metrics:
                                      ["rpc", "variant"])
         self.impressions = Counter("tailor_impressions", "Answers remembered for attribution, by outcome",
                                    ["outcome"])
+        self.rules_version = Gauge("tailor_rules_version_info", "1 for the rules file version a worker applies",
+                                   ["version"], multiprocess_mode="livemax")
+        self.rules_loads = Counter("tailor_rules_loads", "Rules file loads by outcome (loaded, refused)",
+                                   ["outcome"])
 
 
 @functools.cache

@@ -31,6 +31,9 @@ class Filter:
     min_price: float
     max_price: float
     in_stock_only: bool
+    # Catalog-wide: True where merchandising rules (exclude / include_only) let an item be recommended;
+    # None = every item (server/rules.py sets it). Not part of `empty`: it never drops unknown candidates.
+    allowed: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -60,6 +63,7 @@ class Query:
     consent: bool | None = None
     request_id: str = ""  # seeds the request's exploration draws (server/explore.py)
     no_exploration: bool = False  # RecommendRequest.no_exploration
+    query_text: str = ""  # Context.query: the shopper's search text (merchandising rules' query conditions)
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -134,6 +138,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "page": request.context.page,
         "channel": request.context.channel,
         "request_id": request.request_id,
+        "query_text": request.context.query,
     }
     if request.HasField("personalization_consent"):
         common["consent"] = request.personalization_consent

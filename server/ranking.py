@@ -6,12 +6,14 @@ kept where eligible (not excluded, in stock, passing the filters) -> profile sco
 (server/scoring.py) -> plus the shopper's purchases whose repurchase cycle is due (buy again) ->
 complements of the cart (cart page) or the page's product in the first places (server/complements.py) ->
 topped up from the shopper's demographic cell's or segment's popular items, a visitor's channel's
-trending items, else the popularity list (up to 2n with diversity on) -> diversity (brand caps, category
-penalty; server/diversity.py) -> top n -> exploration slots (server/explore.py).
+trending items, else the popularity list (up to 2n with diversity or rule caps on) -> diversity (brand caps,
+category penalty; server/diversity.py) -> merchandising rules (server/rules.py: their exclude / include_only
+mask restricts eligibility from the start; boosts, caps, top n and pins at the end) -> top n -> exploration
+slots (server/explore.py; places a rule pinned keep their items).
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
 blended with the shopper's affinity — item-item, or cosine when no candidate has an item-item
-score, as for new items — then the profile terms) -> top n; unknown candidates keep their search
-order.
+score, as for new items — then the profile terms) -> merchandising rules -> top n; unknown candidates
+keep their search order.
 
 A later step (rules, diversity, exploration, an experiment's policy) is one more line here.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from server import complements, diversity, explore, reasons, scoring, stages
+from server import complements, diversity, explore, reasons, rules, scoring, stages
 from server.complements import NO_BASKET, Basket
 from server.policy import RankingPolicy
 from server.queries import Filter
@@ -42,11 +44,13 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
 
 def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter,
               basket: Basket = NO_BASKET, channel: int = 0, trending: np.ndarray | None = None,
-              rng: np.random.Generator | None = None) -> Ranked:
+              rng: np.random.Generator | None = None, active: rules.ActiveRules = rules.NO_RULES) -> Ranked:
     """`channel`: the request's Context.channel, whose trending list tops up a visitor without a profile;
     `trending`: what trends in the live store on that channel now, ahead of it; `rng`: the request's
-    exploration draws (explore.generator), None = no exploration."""
+    exploration draws (explore.generator), None = no exploration; `active`: the merchandising rules in
+    force for this request."""
     catalog = snapshot.catalog
+    f = rules.restrict(f, active)
     shopper = signals.shopper
     pool = diversity.pool(n, policy)
     fetch = max(n * policy.profile_overfetch, pool) if shopper is not None and policy.uses_profile else pool
@@ -62,8 +66,9 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     fallback = scoring.fallback_rows(catalog, shopper, policy, channel, trending)
-    c = stages.top_up_popular(catalog, c, signals.exclude, f, pool, fallback)
+    c = stages.top_up_popular(catalog, c, signals.exclude, f, max(pool, rules.pool(active, n, fetch)), fallback)
     c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback)
+    c = rules.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     c = complements.name_anchors(catalog, c, basket, policy)
     if rng is None:
@@ -79,12 +84,14 @@ def _usable(basket: Basket, signals: Signals) -> Basket:
 
 
 def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_scores: np.ndarray, n: int,
-           f: Filter) -> Ranked:
+           f: Filter, active: rules.ActiveRules = rules.NO_RULES) -> Ranked:
     catalog = snapshot.catalog
+    f = rules.restrict(f, active)
     c = stages.from_request(signals.candidate_rows, search_scores)
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
     c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)
+    c = rules.apply(c, active, n, signals.exclude, f, add_pins=False)
     return scoring.explain(catalog, stages.top_n(c, n), signals.shopper, signals.now, policy)
 
 

@@ -82,10 +82,14 @@ def codes_of(mask: int) -> tuple[int, ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def messages(mask: int, category: str = "", brand: str = "", anchor: str = "") -> list[pb.Reason]:
-    """The Reason messages of one mask, built once per distinct (mask, category, brand, anchor) while it is
-    among the most recent ones (the names are given only for masks with a reason that names them, NAMED;
+def messages(mask: int, category: str = "", brand: str = "", anchor: str = "", rule: str = "",
+             rule_text: str = "") -> list[pb.Reason]:
+    """The Reason messages of one mask, built once per distinct (mask, category, brand, anchor, rule) while it
+    is among the most recent ones (the names are given only for masks with a reason that names them, NAMED;
     `anchor` is the title or id of the item a complement goes with; a catalog's categories x brands x
-    items can be many, so the cache is bounded)."""
-    return [pb.Reason(code=name(code), text=TEXT[code].format(category=category, brand=brand, anchor=anchor),
-                      kind=code) for code in codes_of(mask)]  # type: ignore[arg-type]
+    items can be many, so the cache is bounded). `rule` names the merchandising rule of a RULE reason and
+    `rule_text` is its text ("Promoted: spring-coats")."""
+    return [pb.Reason(code=name(code), kind=code,  # type: ignore[arg-type]
+                      text=rule_text if code == RULE and rule_text else
+                      TEXT[code].format(category=category, brand=brand, anchor=anchor),
+                      rule=rule if code == RULE else "") for code in codes_of(mask)]

@@ -19,6 +19,8 @@ from server.snapshot import Catalog, Names
 
 __all__ = ["fill_items"]
 
+_RULE = reasons.bit(reasons.RULE)
+
 
 def _details(catalog: Catalog, rows: np.ndarray) -> tuple[list[bytes], list[str], list[float]]:
     """Title (UTF-8 bytes), category name and price per row; empty and 0 where the row is -1 (unknown)."""
@@ -33,19 +35,21 @@ def _details(catalog: Catalog, rows: np.ndarray) -> tuple[list[bytes], list[str]
 
 
 def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: Sequence[str] = (),
-               names: Names | None = None, *, details: bool = False) -> list[str]:
+               names: Names | None = None, *, details: bool = False,
+               rules: Sequence[tuple[str, str]] = ()) -> list[str]:
     """Append one ScoredItem per ranked entry to the repeated field `items`, with its display fields
     when `details`, and return their ids in order; Rerank answers with the caller's own ids (unknown
     candidates have no catalog row).
     Reasons that name the item's brand or category (reasons.NAMED) take the names from `names`; those that
-    name the item a complement goes with (reasons.ANCHORED), its title or id."""
+    name the item a complement goes with (reasons.ANCHORED), its title or id; a rule reason, the rule
+    (`rules`: (name, reason text) per rule index of `ranked.rules`)."""
     add = items.add  # type: ignore[attr-defined]
     if ranked.positions is not None:
         ids = [candidate_ids[i] for i in ranked.positions.tolist()]
     else:
         ids = [catalog.item_id(row) for row in ranked.rows.tolist()]
     scores, masks = ranked.scores.tolist(), ranked.reasons.tolist()
-    found = _reasons(catalog, ranked.rows, masks, names, ranked.anchors)
+    found = _reasons(catalog, ranked.rows, masks, names, ranked.anchors, ranked.rules if rules else None, rules)
     if not details:
         for item_id, score, why in zip(ids, scores, found, strict=True):
             add(item_id=item_id, score=score, reasons=why)
@@ -59,20 +63,28 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
 
 
 def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names | None,
-             ranked_anchors: np.ndarray | None = None) -> list[list[pb.Reason]]:
-    """The Reason list of each item: shared per mask, or per (mask, category, brand, anchor) where a reason
-    names them."""
-    if names is None or not any(mask & reasons.NAMED for mask in masks):
+             ranked_anchors: np.ndarray | None = None, ranked_rules: np.ndarray | None = None,
+             labels: Sequence[tuple[str, str]] = ()) -> list[list[pb.Reason]]:
+    """The Reason list of each item: shared per mask, or per (mask, category, brand, anchor, rule) where a
+    reason names them."""
+    named = names is not None and any(mask & reasons.NAMED for mask in masks)
+    ruled = ranked_rules is not None and bool((ranked_rules >= 0).any())
+    if not named and not ruled:
         return [reasons.messages(mask) for mask in masks]
+    if not named and ranked_rules is not None:
+        return [reasons.messages(mask, "", "", "", *labels[rule]) if rule >= 0 and mask & _RULE else
+                reasons.messages(mask) for mask, rule in zip(masks, ranked_rules.tolist(), strict=True)]
     out: list[list[pb.Reason]] = []
     anchors = ranked_anchors.tolist() if ranked_anchors is not None else [-1] * len(masks)
-    for mask, row, anchor in zip(masks, rows.tolist(), anchors, strict=True):
-        if mask & reasons.NAMED and row >= 0:
+    rule_of = ranked_rules.tolist() if ranked_rules is not None else [-1] * len(masks)
+    for mask, row, anchor, rule in zip(masks, rows.tolist(), anchors, rule_of, strict=True):
+        label = labels[rule] if rule >= 0 and mask & _RULE else ("", "")
+        if names is not None and mask & reasons.NAMED and row >= 0:
             out.append(reasons.messages(mask, Names.of(names.categories, int(catalog.category[row])),
                                         Names.of(names.brands, int(catalog.brand[row])),
-                                        _anchor_name(catalog, anchor) if mask & reasons.ANCHORED else ""))
+                                        _anchor_name(catalog, anchor) if mask & reasons.ANCHORED else "", *label))
         else:
-            out.append(reasons.messages(mask))
+            out.append(reasons.messages(mask, "", "", "", *label))
     return out
 
 

@@ -47,6 +47,12 @@ class Shopper:
     segment: int
     cell: int  # demographic cell (item_signals.cell_code), 0 = none given
     history: int  # distinct items in the profile's history
+    # What merchandising rules may condition on (server/rules.py): codes into artifact.LIFECYCLES, TAGS bits,
+    # manifest countries / age bands (-1 = not given).
+    lifecycle: int = -1
+    tags: int = 0
+    country: int = -1
+    age_band: int = -1
 
 
 def _scaled(weights: np.ndarray) -> np.ndarray:
@@ -55,11 +61,12 @@ def _scaled(weights: np.ndarray) -> np.ndarray:
 
 
 def shopper_of(profile: artifact.Profile, n_age_bands: int) -> Shopper:
-    country, age_band, price_position, segment = profile.facts[0][["country", "age_band", "price_position",
-                                                                  "segment"]].item()
+    country, age_band, price_position, segment, lifecycle, tags = profile.facts[0][
+        ["country", "age_band", "price_position", "segment", "lifecycle", "tags"]].item()
     cell = (country + 1) * (n_age_bands + 1) + age_band + 1
     return Shopper(profile.categories, _scaled(profile.category_weights), profile.brands,
-                   _scaled(profile.brand_weights), price_position, segment, cell, len(profile.recent))
+                   _scaled(profile.brand_weights), price_position, segment, cell, len(profile.recent), lifecycle, tags,
+                   country, age_band)
 
 
 def _lookup(codes: np.ndarray, top: np.ndarray, weights: np.ndarray) -> np.ndarray:

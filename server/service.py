@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import grpc
@@ -29,7 +29,7 @@ from grpc_status import rpc_status
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from protos.live import Overlay
-from server import explore, queries, ranking
+from server import explore, queries, ranking, reasons
 from server.auth import check_bearer
 from server.complements import basket_of
 from server.config import ServerConfig
@@ -37,9 +37,12 @@ from server.errors import Busy, InvalidRequest, NotFound, TailorError, status_of
 from server.experiments import Arms
 from server.live import LiveStore
 from server.metrics import Metrics
+from server.policy import RankingPolicy
 from server.profile_view import profile_message
 from server.respond import fill_items
-from server.signals import gather_signals
+from server.rulekeeper import RuleKeeper, check_rules_text
+from server.rules import NO_RULES, ActiveRules, RuleSet, compile_rules, facts_of
+from server.signals import Signals, gather_signals
 from server.snapshot import Snapshot
 from server.tracking import check_events
 from server.trending import TrendingCache
@@ -49,6 +52,7 @@ __all__ = ["DecisionServicer", "EventsServicer"]
 
 log = logging.getLogger(__name__)
 
+_PERSONAL = reasons.bit(reasons.USER_AFFINITY, reasons.SESSION_SIMILAR)
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 Metadata = tuple[tuple[str, str | bytes], ...]
@@ -145,12 +149,12 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
                  live: LiveStore | None = None) -> None:
         super().__init__(metrics)
         self._config = config
-        self._policy = config.ranking
         self._holder = holder
         self._live = live
         self._trending = TrendingCache(live) if live is not None else None
         # The experiment's variants; impressions are remembered only where the live store is kept.
         self._arms = Arms(config.experiment, config.ranking, metrics, config.artifacts if live is not None else None)
+        self.rules = RuleKeeper(config.rules, holder, metrics, config.poll_seconds)
 
     def close(self) -> None:
         """Write the impressions still buffered (server/impressions.py); at shutdown."""
@@ -163,20 +167,34 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
             return None
         return self._live.overlay(query.user_id, query.session_id, snapshot.live_seq)
 
+    def _recommend(self, snapshot: Snapshot, policy: RankingPolicy, query: queries.Query,
+                   ruleset: RuleSet | None) -> tuple[ranking.Ranked, ActiveRules, Signals]:
+        signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
+        active = ruleset.active(facts_of(query, signals.shopper)) if ruleset is not None else NO_RULES
+        ranked = ranking.recommend(snapshot, policy, signals, query.n, query.filters,
+                                   basket_of(snapshot.catalog, query), query.channel,
+                                   self._trending.rows(snapshot, query.channel)
+                                   if self._trending and signals.shopper is None else None,
+                                   explore.generator(policy, query.request_id, not query.no_exploration), active)
+        return ranked, active, signals
+
+    def _rerank(self, snapshot: Snapshot, policy: RankingPolicy, query: queries.Query,
+                ruleset: RuleSet | None) -> tuple[ranking.Ranked, ActiveRules, Signals]:
+        signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
+        active = ruleset.active(facts_of(query, signals.shopper)) if ruleset is not None else NO_RULES
+        ranked = ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters, active)
+        return ranked, active, signals
+
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
         query = queries.parse_recommend(request, self._config.limits)
         policy, query, variant = self._arms.pick("Recommend", query, request.request_id)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
-            ranked = ranking.recommend(snapshot, policy, signals, query.n, query.filters,
-                                       basket_of(snapshot.catalog, query), query.channel,
-                                       self._trending.rows(snapshot, query.channel)
-                                       if self._trending and signals.shopper is None else None,
-                                       explore.generator(policy, query.request_id, not query.no_exploration))
-            response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id, variant=variant)
+            ranked, active, _ = self._recommend(snapshot, policy, query, self.rules.ruleset(snapshot))
+            response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id, variant=variant,
+                                            rules_version=active.version)
             ids = fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names,
-                             details=query.with_details)
+                             details=query.with_details, rules=active.labels)
         self._arms.remember(request.request_id, variant, ids)
         return response
 
@@ -185,13 +203,50 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         query = queries.parse_rerank(request, self._config.limits)
         policy, query, variant = self._arms.pick("Rerank", query, request.request_id)
         with self._holder.use() as snapshot:
-            signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
-            ranked = ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters)
-            response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id, variant=variant)
+            ranked, active, _ = self._rerank(snapshot, policy, query, self.rules.ruleset(snapshot))
+            response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id, variant=variant,
+                                         rules_version=active.version)
             ids = fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
-                             details=query.with_details)
+                             details=query.with_details, rules=active.labels)
         self._arms.remember(request.request_id, variant, ids)
         return response
+
+    @_entry
+    def PreviewRules(self, request: pb.PreviewRulesRequest,
+                     context: grpc.ServicerContext) -> pb.PreviewRulesResponse:
+        """The call answered without rules and with the draft (or the rules in force); nothing changes here."""
+        call = request.WhichOneof("call")
+        if call is None:
+            raise InvalidRequest("call", "set recommend or rerank: the call to preview")
+        try:
+            query = (queries.parse_recommend(request.recommend, self._config.limits) if call == "recommend" else
+                     queries.parse_rerank(request.rerank, self._config.limits))
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"{call}.{exc.field}", exc.description) from None
+        run = self._recommend if call == "recommend" else self._rerank
+        ids = query.candidate_ids
+        # The shopper's variant, as their live answers have it; both answers draw the same exploration.
+        policy, query, _ = self._arms.pick("PreviewRules", replace(query, request_id=query.request_id or "preview"),
+                                           query.request_id)
+        with self._holder.use() as snapshot:
+            ruleset = self._draft(request.rules_toml, snapshot) if request.rules_toml else self.rules.ruleset(snapshot)
+            without, _, signals = run(snapshot, policy, query, None)
+            ranked, active, _ = run(snapshot, policy, query, ruleset)
+            personal = signals.shopper is not None or bool(signals.sources & _PERSONAL)
+            response = pb.PreviewRulesResponse(version=snapshot.version, personal=personal,
+                                               rules_version=ruleset.version if ruleset is not None else "")
+            fill_items(response.without_rules, snapshot.catalog, without, ids, snapshot.names, details=True)
+            fill_items(response.with_rules, snapshot.catalog, ranked, ids, snapshot.names, details=True,
+                       rules=active.labels)
+        return response
+
+    @staticmethod
+    def _draft(text: str, snapshot: Snapshot) -> RuleSet:
+        """A draft rules file compiled for one call; INVALID_ARGUMENT naming every problem."""
+        rule_file, problems = check_rules_text(text, snapshot)
+        if rule_file is None:
+            raise InvalidRequest("rules_toml", f"{len(problems)} problem(s):\n" + "\n".join(map(str, problems)))
+        return compile_rules(rule_file, snapshot)
 
     @_entry
     def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext) -> pb.Profile:

@@ -37,7 +37,8 @@ class Candidates:
     the request. `ordered` says the entries already stand best first (a retrieval that returns
     them so), which lets `top_n` skip its sort; a stage that changes scores drops it. `anchors`: per
     candidate, the catalog row of the item it complements (-1 none), named by the last stage
-    (server/complements.py) for the reasons that name it."""
+    (server/complements.py) for the reasons that name it. `rules`: per candidate, the index of the
+    merchandising rule that moved it in its RuleSet (-1 none; server/rules.py), for Reason.rule."""
 
     rows: np.ndarray
     scores: np.ndarray
@@ -46,13 +47,14 @@ class Candidates:
     positions: np.ndarray | None = None
     ordered: bool = False
     anchors: np.ndarray | None = None
+    rules: np.ndarray | None = None
 
     def with_(self, *, scores: np.ndarray | None = None, reasons: np.ndarray | None = None,
               keep: np.ndarray | None = None) -> Candidates:
         """A copy with some arrays replaced (dataclasses.replace costs µs of introspection per call)."""
         return Candidates(self.rows, self.scores if scores is None else scores,
                           self.reasons if reasons is None else reasons, self.keep if keep is None else keep,
-                          self.positions, self.ordered and scores is None, self.anchors)
+                          self.positions, self.ordered and scores is None, self.anchors, self.rules)
 
 
 def _ordered(rows: np.ndarray, scores: np.ndarray, mask: int) -> Candidates:
@@ -92,6 +94,8 @@ def filter_mask(catalog: Catalog, rows: np.ndarray, f: Filter) -> np.ndarray:
             mask &= price <= f.max_price
     if f.in_stock_only:
         mask &= catalog.in_stock[rows]
+    if f.allowed is not None:
+        mask &= f.allowed[rows]
     return mask
 
 
@@ -305,5 +309,6 @@ def top_n(c: Candidates, n: int) -> Candidates:
     order = order[np.argsort(-c.scores[order], kind="stable")][:n]
     positions = c.positions[order] if c.positions is not None else None
     anchors = c.anchors[order] if c.anchors is not None else None
+    rules = c.rules[order] if c.rules is not None else None
     return Candidates(c.rows[order], c.scores[order], c.reasons[order], c.keep[order], positions, ordered=True,
-                      anchors=anchors)
+                      anchors=anchors, rules=rules)

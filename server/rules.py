@@ -1,0 +1,419 @@
+"""Merchandising rules compiled to arrays, and the ranking stage that applies them (docs/rules.md).
+
+`compile_rules` turns a checked RuleFile (server/rulebook.py) into a RuleSet against one Snapshot:
+
+- per item, one bit per rule of whether the item meets the rule's candidate conditions (category,
+  brand, price, item ids), packed in uint64 words (`bits`: [items, ceil(rules / 64)]); newness
+  (`new_within_days`) depends on the request's time and is compared per call against first_seen;
+- per rule, its request conditions as codes: bit sets over segments, lifecycles, tags, channels
+  and pages (0 = any), [rules, countries] and [rules, age bands] tables, the window in epoch ms,
+  and its query terms.
+
+A request finds its active rules with a dozen compares over the rule arrays (`_holding`), cached per
+distinct request facts (segment, lifecycle, tags, country, age band, channel, page, query, window
+interval). Each distinct set of active rules becomes, once, an `ActiveRules` of catalog-wide arrays
+(`_activate`): the `allowed` mask of its exclude / include_only rules, the product of its boost / bury
+factors per item and the first rule behind it, and per cap dimension each item's group and limit. The
+stages then gather from those arrays: a fixed number of array operations per call whatever the number
+of rules. `restrict` puts `allowed` into the request's Filter (so retrieval, buy-again, complements
+and the popular top-up all respect it); `apply` multiplies the candidates' scores, demotes what a cap
+exceeds (server/caps.py), takes the top n and places the pins.
+
+Precedence (docs/rules.md): exclude beats include_only beats everything else; factors multiply; a pin
+of an item an earlier-listed pin already places is ignored, then of two pins on one slot the rule
+listed first wins; a pin is placed only where its item
+could be recommended (in stock, passing the filters and the rules, not the page's own product or in
+the cart or bought); a pin beyond the answer's length comes last; Rerank pins only its candidates.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from protos.artifact import CHANNELS, LIFECYCLES, SEGMENTS, TAGS
+from server import reasons, stages
+from server.caps import cap_groups
+from server.queries import Filter, Query
+from server.rulebook import PAGES, Rule, RuleFile, Vocabulary, now_ms
+from server.scoring import Shopper
+from server.snapshot import Snapshot
+from server.stages import Candidates
+
+__all__ = ["ActiveRules", "NO_RULES", "RuleSet", "compile_rules", "vocabulary_of", "facts_of", "restrict", "pool",
+           "apply"]
+
+_DAY_S = 86_400
+_HOUR_MS = 3_600_000
+_CACHE = 4096
+_NO_LIMIT = np.iinfo(np.int32).max
+_RULE_BIT = reasons.bit(reasons.RULE)
+_ACTIONS = ("boost", "bury", "pin", "include_only", "exclude", "cap")
+_VERBS = {"boost": "Promoted", "bury": "Demoted", "pin": "Pinned", "include_only": "Selected",
+          "exclude": "Excluded", "cap": "Capped"}
+
+
+class RequestFacts(NamedTuple):
+    """What rules condition on, as codes (-1 = unknown); with the window interval, the cache key of the
+    active rules (a tuple: built per call, it must be cheap)."""
+
+    segment: int
+    lifecycle: int
+    tags: int
+    country: int
+    age_band: int
+    channel: int
+    page: int
+    query: str
+    time_ms: int
+
+
+@dataclass(frozen=True, eq=False)
+class ActiveRules:
+    """The rules in force for one set of active rules, as catalog-wide arrays (row = item) the stages gather
+    from; rule indices are into the RuleSet. One object per distinct set, shared by every request it serves."""
+
+    version: str = ""
+    labels: tuple[tuple[str, str], ...] = ()  # per rule of the set: (name, reason text)
+    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # the rules in force
+    allowed: np.ndarray | None = None  # bool: not excluded by an exclude / include_only rule
+    factor: np.ndarray | None = None  # float: product of the matching boost / bury factors (1 = none)
+    # int32: the rule an item's reason names (the first matching boost / bury, else the first include_only;
+    # -1 = none), and uint32: the RULE reason bit where there is one.
+    rule_of: np.ndarray | None = None
+    rule_bits: np.ndarray | None = None
+    caps: tuple[tuple[np.ndarray, np.ndarray], ...] = ()  # per brand / category cap: (group code or -1, limit)
+    pins: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # rows, 1-based slots, rule indices
+    ruleset: RuleSet | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.allowed is None and self.rule_of is None and not self.caps and self.pins is None
+
+
+NO_RULES = ActiveRules()
+
+
+def vocabulary_of(snapshot: Snapshot) -> Vocabulary:
+    """The names a snapshot knows, to check a rules file against it."""
+    catalog, names = snapshot.catalog, snapshot.names
+    return Vocabulary(frozenset(catalog.category_codes), frozenset(catalog.brand_codes), frozenset(names.countries),
+                      frozenset(names.age_bands), lambda ids: (catalog.rows_of(tuple(ids)) >= 0).tolist())
+
+
+def _bitset(values: tuple[str, ...], vocabulary: tuple[str, ...]) -> int:
+    return sum(1 << vocabulary.index(v) for v in values if v in vocabulary)
+
+
+def _codes(values: tuple[str, ...], table: dict[str, int] | object) -> np.ndarray:
+    codes: dict[str, int] = table  # type: ignore[assignment]
+    return np.array([codes[v] for v in values if v in codes], dtype=np.int64)
+
+
+def _item_mask(snapshot: Snapshot, rule: Rule) -> np.ndarray:
+    """Which catalog items meet the rule's candidate conditions (newness aside); names the artifact does
+    not know match nothing. A pin's mask is its item."""
+    catalog = snapshot.catalog
+    if rule.action == "pin":
+        rule = Rule(rule.name, rule.action, items=(rule.pin,))
+    mask = np.ones(catalog.n_items, dtype=bool)
+    if rule.categories:
+        mask &= np.isin(catalog.category, _codes(rule.categories, catalog.category_codes))
+    if rule.brands:
+        mask &= np.isin(catalog.brand, _codes(rule.brands, catalog.brand_codes))
+    if rule.price_min is not None:
+        mask &= catalog.price >= rule.price_min
+    if rule.price_max is not None:
+        mask &= catalog.price <= rule.price_max
+    if rule.items:
+        rows = catalog.rows_of(rule.items)
+        listed = np.zeros(catalog.n_items, dtype=bool)
+        listed[rows[rows >= 0]] = True
+        mask &= listed
+    return mask
+
+
+def _table(rules: tuple[Rule, ...], key: str, vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """[rules, vocabulary] of which codes each rule's `key` condition admits, and which rules have none."""
+    table = np.zeros((len(rules), len(vocabulary)), dtype=bool)
+    for i, rule in enumerate(rules):
+        for value in rule.when.get(key, ()):
+            if value in vocabulary:
+                table[i, vocabulary.index(value)] = True
+    return table, np.array([key not in r.when for r in rules], dtype=bool)
+
+
+class RuleSet:
+    """A rules file compiled against one snapshot: the arrays of the module docstring, and the cache of
+    active rules per distinct request facts."""
+
+    def __init__(self, rule_file: RuleFile, snapshot: Snapshot) -> None:
+        rules = rule_file.rules
+        self.snapshot, self.rules, self.version = snapshot, rules, rule_file.version
+        self.labels = tuple((r.name, f"{_VERBS[r.action]}: {r.name}") for r in rules)
+        self.action = np.array([_ACTIONS.index(r.action) for r in rules], dtype=np.int8)
+        self.log_factor = np.log([r.factor for r in rules]) if rules else np.zeros(0)
+        self.start = np.array([r.start_ms for r in rules], dtype=np.int64)
+        self.end = np.array([r.end_ms for r in rules], dtype=np.int64)
+        self._bounds = np.unique(np.concatenate([self.start, self.end])).tolist()
+        self.new_ms = np.array([r.new_within_days * _DAY_S * 1000 if r.new_within_days is not None else math.inf
+                                for r in rules])
+        sets = {"segment": SEGMENTS, "lifecycle": LIFECYCLES, "tag": TAGS, "channel": CHANNELS, "page": PAGES}
+        self.sets = {key: np.array([_bitset(r.when.get(key, ()), vocabulary) for r in rules], dtype=np.int64)
+                     for key, vocabulary in sets.items()}
+        self.countries = _table(rules, "country", snapshot.names.countries)
+        self.age_bands = _table(rules, "age_band", snapshot.names.age_bands)
+        self.contains = sorted({t for r in rules for t in r.when.get("query_contains", ())})
+        self.contains_table = np.array([[t in r.when.get("query_contains", ()) for r in rules]
+                                        for t in self.contains], dtype=bool).reshape(len(self.contains), len(rules))
+        self.equals = {q: np.array([q in r.when.get("query_equals", ()) for r in rules], dtype=bool)
+                       for q in {q for r in rules for q in r.when.get("query_equals", ())}}
+        self.has = {key: np.array([key in r.when for r in rules], dtype=bool)
+                    for key in ("query_contains", "query_equals")}
+        self.pin_rows = np.array([snapshot.catalog.rows_of((r.pin,))[0] if r.pin else -1 for r in rules],
+                                 dtype=np.int64)
+        self.slots = np.array([r.slot for r in rules], dtype=np.int64)
+        self.caps = np.array([r.cap for r in rules], dtype=np.int64)
+        self.per = tuple(r.per for r in rules)
+        self.bits = np.zeros((snapshot.catalog.n_items, max(1, -(-len(rules) // 64))), dtype=np.uint64)
+        for i, rule in enumerate(rules):
+            self.bits[:, i // 64] |= _item_mask(snapshot, rule).astype(np.uint64) << np.uint64(i % 64)
+        self._timed = bool(np.isfinite(self.new_ms).any())
+        self._cache: dict[tuple[object, ...], ActiveRules] = {}
+        self._subsets: dict[tuple[bytes, int], ActiveRules] = {}
+        # A set's arrays take ~20 bytes per item: at most ~256 MiB of them per worker.
+        self._max_subsets = max(4, (256 << 20) // (20 * max(1, snapshot.catalog.n_items)))
+        self._lock = threading.Lock()
+
+    def active(self, facts: RequestFacts) -> ActiveRules:
+        """The rules in force for a request with these facts: cached per distinct facts (a dozen compares
+        over the rule arrays on a miss), and their arrays per distinct set of active rules."""
+        interval = bisect.bisect_right(self._bounds, facts.time_ms)
+        hour = facts.time_ms // _HOUR_MS if self._timed else 0
+        key = (*facts[:-1], interval, hour)
+        found = self._cache.get(key)
+        if found is None:
+            on = self._holding(facts)
+            subset = (on.tobytes(), hour)
+            found = self._subsets.get(subset)
+            if found is None:
+                found = self._activate(on, hour * _HOUR_MS if self._timed else facts.time_ms)
+            with self._lock:
+                if len(self._cache) >= _CACHE or len(self._subsets) >= self._max_subsets:
+                    self._cache.clear()  # both: the request cache refers to the sets' arrays
+                    self._subsets.clear()
+                self._cache[key] = self._subsets[subset] = found
+        return found
+
+    def matches(self, rows: np.ndarray, rules: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+        """[len(rows), len(rules)]: which catalog rows meet which rules' candidate conditions."""
+        words = self.bits[rows][:, rules // 64]
+        hit = ((words >> (rules % 64).astype(np.uint64)) & np.uint64(1)).astype(bool)
+        if self._timed:
+            hit &= self.snapshot.catalog.first_seen[rows][:, None] * 1000 >= cutoffs[rules][None, :]
+        return hit
+
+    def _holding(self, facts: RequestFacts) -> np.ndarray:
+        """Which rules hold for the request: window and every request condition."""
+        t = facts.time_ms
+        on = (self.start <= t) & (t < self.end)
+        codes = {"segment": facts.segment, "lifecycle": facts.lifecycle, "channel": facts.channel,
+                 "page": facts.page}
+        for key, code in codes.items():
+            bits = self.sets[key]
+            on &= (bits == 0) | ((((bits >> max(code, 0)) & 1) == 1) & (code >= 0))
+        on &= (self.sets["tag"] == 0) | ((self.sets["tag"] & facts.tags) != 0)
+        for (table, anything), code in ((self.countries, facts.country), (self.age_bands, facts.age_band)):
+            on &= anything | (table[:, code] if 0 <= code < table.shape[1] else False)
+        return on & self._query_holds(facts.query)
+
+    def _query_holds(self, query: str) -> np.ndarray:
+        contains, equals = self.has["query_contains"], self.has["query_equals"]
+        if not query:
+            return ~contains & ~equals
+        found = [t in query for t in self.contains]  # one scan per distinct term of the file
+        hit = self.contains_table[np.array(found, dtype=bool)].any(axis=0) if any(found) else np.zeros_like(contains)
+        return (~contains | hit) & (~equals | self.equals.get(query, np.zeros_like(equals)))
+
+    def _activate(self, on: np.ndarray, at_ms: int) -> ActiveRules:
+        """The catalog-wide arrays of one set of active rules."""
+        cutoffs = at_ms - self.new_ms
+        kinds = {name: np.flatnonzero(on & (self.action == i)) for i, name in enumerate(_ACTIONS)}
+        everything = np.arange(self.snapshot.catalog.n_items)
+        allowed = None
+        if len(kinds["exclude"]) or len(kinds["include_only"]):
+            excluded = self.matches(everything, kinds["exclude"], cutoffs).any(axis=1)
+            allowed = np.logical_and(~excluded, self.matches(everything, kinds["include_only"], cutoffs).all(axis=1))
+        factor = rule_of = rule_bits = None
+        scored, include = np.sort(np.concatenate([kinds["boost"], kinds["bury"]])), kinds["include_only"]
+        if len(scored) or len(include):
+            rule_of = np.full(len(everything), include[0] if len(include) else -1, dtype=np.int32)
+        if len(scored) and rule_of is not None:
+            hit = self.matches(everything, scored, cutoffs)
+            factor = np.exp(hit @ self.log_factor[scored])
+            rule_of = np.where(hit.any(axis=1), scored[hit.argmax(axis=1)], rule_of).astype(np.int32)
+        if rule_of is not None:
+            rule_bits = np.where(rule_of >= 0, _RULE_BIT, 0).astype(reasons.MASK_DTYPE)
+        caps = []
+        for per in ("brand", "category"):
+            rules = np.array([i for i in kinds["cap"] if self.per[i] == per], dtype=np.int64)
+            if len(rules):
+                hit = self.matches(everything, rules, cutoffs)
+                codes = self.snapshot.catalog.brand if per == "brand" else self.snapshot.catalog.category
+                caps.append((np.where(hit.any(axis=1), codes, -1).astype(np.int32),
+                             np.where(hit, self.caps[rules][None, :], _NO_LIMIT).min(axis=1).astype(np.int32)))
+        return ActiveRules(self.version, self.labels, np.flatnonzero(on), allowed, factor, rule_of, rule_bits,
+                           tuple(caps), self._pins(kinds["pin"], allowed), self)
+
+    def _pins(self, pins: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Active pins of known, in-stock items the rules allow, the first listed per item and then per slot,
+        in slot order."""
+        pins = pins[self.pin_rows[pins] >= 0]
+        rows = self.pin_rows[pins]
+        pins = pins[self.snapshot.catalog.in_stock[rows] & (allowed[rows] if allowed is not None else True)]
+        pins = np.sort(pins[np.unique(self.pin_rows[pins], return_index=True)[1]])  # one slot per item
+        pins = pins[np.unique(self.slots[pins], return_index=True)[1]]  # one item per slot
+        if not len(pins):
+            return None
+        pins = pins[np.argsort(self.slots[pins], kind="stable")]
+        return self.pin_rows[pins], self.slots[pins], pins
+
+
+def compile_rules(rule_file: RuleFile, snapshot: Snapshot) -> RuleSet:
+    """A checked rules file as arrays over `snapshot`'s catalog (names it does not know match nothing)."""
+    return RuleSet(rule_file, snapshot)
+
+
+def facts_of(query: Query, shopper: Shopper | None) -> RequestFacts:
+    """The request's facts rules condition on: the consenting shopper's profile (nothing for a visitor
+    without one), the page context, the query text, and its time (Context.time_ms, else the server clock)."""
+    s = shopper
+    return RequestFacts(s.segment if s else -1, s.lifecycle if s else -1, s.tags if s else 0, s.country if s else -1,
+                        s.age_band if s else -1, query.channel, query.page, query.query_text.strip().casefold(),
+                        query.time_ms or now_ms())
+
+
+# --- the stages --------------------------------------------------------------------------------------------------
+
+
+def restrict(f: Filter, active: ActiveRules) -> Filter:
+    """The request's filter with the active exclude / include_only rules' catalog mask."""
+    if active.allowed is None:
+        return f
+    return Filter(f.categories, f.brands, f.min_price, f.max_price, f.in_stock_only, active.allowed)
+
+
+def pool(active: ActiveRules, n: int, fetched: int) -> int:
+    """How many candidates Recommend tops up to: 2n when a cap may demote some below the top n and
+    retrieval asked for fewer (a visitor without a profile), else n."""
+    return 2 * n if active.caps and fetched < 2 * n else n
+
+
+def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Filter, *,
+          add_pins: bool = True) -> Candidates:
+    """Boost / bury, include_only's reason, caps, top n, pins (module docstring). `add_pins`: a pinned item
+    not among the candidates joins them (Recommend; Rerank only moves its own candidates). Gathers from the
+    active set's catalog-wide arrays: a fixed number of array operations whatever the number of rules."""
+    if active.ruleset is None or active.empty or not len(c.rows):
+        return c
+    every = bool(c.rows.min() >= 0)
+    known = c.rows >= 0 if not every else None
+    rows = c.rows if known is None else np.where(known, c.rows, 0)
+    if active.rule_of is not None and active.rule_bits is not None:
+        rule_of, bits, scores = active.rule_of[rows], active.rule_bits[rows], c.scores
+        if active.factor is not None:
+            factor = active.factor[rows] if known is None else np.where(known, active.factor[rows], 1.0)
+            scores = np.where(scores > 0, scores * factor, scores / factor).astype(c.scores.dtype, copy=False)
+        if known is not None:
+            rule_of, bits = np.where(known, rule_of, -1).astype(np.int32), np.where(known, bits, 0).astype(bits.dtype)
+        c = Candidates(c.rows, scores, c.reasons | bits, c.keep, c.positions, c.ordered and active.factor is None,
+                       c.anchors, rule_of)
+    best = _best(c, n) if active.caps else rows
+    for groups, limits in active.caps:
+        codes = groups[rows] if known is None else np.where(known, groups[rows], -1)
+        if _binds(codes[best], limits[rows[best]]):
+            c = cap_groups(c, codes, limits[rows], n)
+            best = _best(c, n)
+    if active.pins is not None:  # pinned candidates stay in the top n whatever their score: they move to their slot
+        lifted = stages.member(c.rows, active.pins[0][active.pins[1] <= n]) & c.keep
+        if lifted.any():
+            c = c.with_(scores=np.where(lifted, np.inf, c.scores))
+    c = stages.top_n(c, n)
+    if active.pins is None:
+        return c
+    return _pinned(active.ruleset.snapshot, c, active.pins, n, exclude, f, add_pins)
+
+
+def _best(c: Candidates, n: int) -> np.ndarray:
+    """The indices of the n best kept candidates, in any order."""
+    kept = np.flatnonzero(c.keep)
+    return kept if len(kept) <= n else kept[np.argpartition(-c.scores[kept], n - 1)[:n]]
+
+
+def _binds(codes: np.ndarray, limits: np.ndarray) -> bool:
+    """Whether a cap can change the top n: some group has more than its limit among the n best candidates
+    (`codes` and `limits` of those; what lies below them cannot move up by a cap)."""
+    capped = codes >= 0
+    if not capped.any():
+        return False
+    codes = codes[capped]
+    return bool((np.bincount(codes)[codes] > limits[capped]).any())
+
+
+def _pinned(snapshot: Snapshot, c: Candidates, pins: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
+            exclude: np.ndarray, f: Filter, add_pins: bool) -> Candidates:
+    """The top-n `c` with each placeable pin at its slot; pins beyond a shorter answer take its last places."""
+    rows, slots, rules = pins  # in stock and allowed by the rules (ActiveRules)
+    usable = slots <= n
+    if add_pins:
+        usable &= ~stages.member(rows, exclude)
+        if not f.empty:
+            usable &= stages.filter_mask(snapshot.catalog, rows, f)
+    else:
+        usable &= stages.member(rows, c.rows)
+    if not usable.any():
+        return c
+    rows, slots, rules = rows[usable], slots[usable], rules[usable]
+    others = np.flatnonzero(~stages.member(c.rows, rows))[: n - len(rows)]
+    total = len(others) + len(rows)
+    inside = slots <= total
+    places = np.zeros(len(rows), dtype=np.int64)
+    places[inside] = slots[inside] - 1  # distinct: one pin per slot
+    taken = np.zeros(total, dtype=bool)
+    taken[places[inside]] = True
+    places[~inside] = np.flatnonzero(~taken)[len(others):]
+    return _composed(c, others, places, rows, rules)
+
+
+def _composed(c: Candidates, others: np.ndarray, places: np.ndarray, pin_rows: np.ndarray,
+              pin_rules: np.ndarray) -> Candidates:
+    """Others in their order at the free places, each pin at its place; a pin scores just above the next item."""
+    total = len(others) + len(places)
+    is_pin = np.zeros(total, dtype=bool)
+    is_pin[places] = True
+    at = np.zeros(total, dtype=np.int64)  # per place: the index into c it comes from (pins: below)
+    at[~is_pin] = others
+    same = pin_rows[:, None] == c.rows[None, :]
+    source = np.where(same.any(axis=1), same.argmax(axis=1), -1)  # a pin already among the candidates
+    at[places] = np.maximum(source, 0)
+    rows = c.rows[at]
+    rows[places] = pin_rows
+    masks = c.reasons[at]
+    masks[places] = np.where(source >= 0, masks[places], 0) | _RULE_BIT
+    rule_of = (c.rules if c.rules is not None else np.full(len(c.rows), -1, dtype=np.int64))[at]
+    rule_of[places] = pin_rules
+    scores = c.scores[at].astype(np.float64)
+    after = np.maximum.accumulate(np.where(is_pin, -np.inf, scores)[::-1])[::-1]  # the next other's score
+    before = np.minimum.accumulate(np.where(is_pin, np.inf, scores))  # the previous other's score
+    has_after, has_before = np.isfinite(after), np.isfinite(before)
+    between = np.where(has_after & has_before, (np.where(has_after, after, 0) + np.where(has_before, before, 0)) / 2,
+                       np.where(has_after, after + 1.0, np.where(has_before, before - 1.0, 0.0)))
+    scores = np.where(is_pin, between, scores)
+    positions = c.positions[at] if c.positions is not None else None
+    return Candidates(rows, scores.astype(c.scores.dtype), masks, np.ones(total, dtype=bool), positions,
+                      ordered=True, rules=rule_of)
