@@ -91,11 +91,18 @@ def full_brands(catalog: Catalog, rows: np.ndarray, n: int, policy: RankingPolic
     return np.flatnonzero(counts >= math.ceil(policy.max_brand_share * n - 1e-9))
 
 
-def _caps(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(group per candidate, limit per candidate) of each cap that is on."""
+def _caps(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy,
+          ruled: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(group per candidate, limit per candidate) of each cap that is on; a brand a rule caps (`ruled`: per
+    catalog item, that rule's limit, -1 = none) has the rule's limit instead of the default."""
     caps = []
-    if policy.max_brand_share < 1.0:
-        caps.append((_brand_groups(catalog, c.rows), np.full(len(c.rows), _limit(policy.max_brand_share, n))))
+    if policy.max_brand_share < 1.0 or ruled is not None:
+        default = _limit(policy.max_brand_share, n) if policy.max_brand_share < 1.0 else n
+        limits = np.full(len(c.rows), default)
+        if ruled is not None:
+            own = np.where(c.rows >= 0, ruled[np.maximum(c.rows, 0)], -1)
+            limits = np.where(own >= 0, own, limits)
+        caps.append((_brand_groups(catalog, c.rows), limits))
     if policy.max_category_share < 1.0:
         groups = np.where(c.rows >= 0, catalog.category[np.maximum(c.rows, 0)], -1)
         caps.append((groups, np.full(len(c.rows), _limit(policy.max_category_share, n))))
@@ -117,12 +124,13 @@ def _past(c: Candidates, caps: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.
 
 
 def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy, exclude: np.ndarray, f: Filter,
-              source: tuple[np.ndarray, int] | None = None) -> Candidates:
+              source: tuple[np.ndarray, int] | None = None, ruled: np.ndarray | None = None) -> Candidates:
     """The category penalty, then the caps (module docstring): the items past a cap go below all others. When
     that leaves fewer than n others, the popular top-up (`source`, as in stages.top_up_popular) fills in
-    first, above them, so a cap only gives way when the catalog has nothing else eligible."""
+    first, above them, so a cap only gives way when the catalog has nothing else eligible. `ruled`: per
+    catalog item, the limit a merchandiser's brand cap rule sets for its brand, -1 = none: it replaces the default)."""
     c = _penalized(catalog, c, policy.diversity_penalty)
-    caps = _caps(catalog, c, n, policy)
+    caps = _caps(catalog, c, n, policy, ruled)
     if not caps:
         return c
     order, over = _past(c, caps)
@@ -130,7 +138,7 @@ def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy, ex
         return c
     if len(order) - int(over.sum()) < n:
         c = _refilled(catalog, c, order[over], n, exclude, f, source)
-        caps = _caps(catalog, c, n, policy)
+        caps = _caps(catalog, c, n, policy, ruled)
     for groups, limits in caps:
         c = cap_groups(c, groups, limits, n)
     return c

@@ -67,7 +67,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     fallback = scoring.fallback_rows(catalog, shopper, policy, channel, trending)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, max(pool, rules.pool(active, n, fetch)), fallback)
-    c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback)
+    c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback, active.brand_limits)
     c = rules.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     c = complements.name_anchors(catalog, c, basket, policy)

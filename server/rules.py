@@ -90,6 +90,10 @@ class ActiveRules:
     caps: tuple[tuple[np.ndarray, np.ndarray], ...] = ()  # per brand / category cap: (group code or -1, limit)
     pins: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # rows, 1-based slots, rule indices
     ruleset: RuleSet | None = None
+    # int32 per item: the limit of the brand cap rule in force for the item's brand, which replaces the
+    # default brand cap of diversity (server/diversity.py) for every item of that brand; -1 = none (the
+    # default holds); None = no brand cap rule.
+    brand_limits: np.ndarray | None = None
 
     @property
     def empty(self) -> bool:
@@ -259,16 +263,19 @@ class RuleSet:
             rule_of = np.where(hit.any(axis=1), scored[hit.argmax(axis=1)], rule_of).astype(np.int32)
         if rule_of is not None:
             rule_bits = np.where(rule_of >= 0, _RULE_BIT, 0).astype(reasons.MASK_DTYPE)
-        caps = []
+        caps, brand_limits = [], None
         for per in ("brand", "category"):
             rules = np.array([i for i in kinds["cap"] if self.per[i] == per], dtype=np.int64)
             if len(rules):
                 hit = self.matches(everything, rules, cutoffs)
                 codes = self.snapshot.catalog.brand if per == "brand" else self.snapshot.catalog.category
-                caps.append((np.where(hit.any(axis=1), codes, -1).astype(np.int32),
-                             np.where(hit, self.caps[rules][None, :], _NO_LIMIT).min(axis=1).astype(np.int32)))
+                groups = np.where(hit.any(axis=1), codes, -1).astype(np.int32)
+                limits = np.where(hit, self.caps[rules][None, :], _NO_LIMIT).min(axis=1).astype(np.int32)
+                caps.append((groups, limits))
+                if per == "brand":
+                    brand_limits = _per_group(codes, groups, limits)
         return ActiveRules(self.version, self.labels, np.flatnonzero(on), allowed, factor, rule_of, rule_bits,
-                           tuple(caps), self._pins(kinds["pin"], allowed), self)
+                           tuple(caps), self._pins(kinds["pin"], allowed), self, brand_limits)
 
     def _pins(self, pins: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Active pins of known, in-stock items the rules allow, the first listed per item and then per slot,
@@ -299,6 +306,14 @@ def facts_of(query: Query, shopper: Shopper | None) -> RequestFacts:
 
 
 # --- the stages --------------------------------------------------------------------------------------------------
+
+
+def _per_group(codes: np.ndarray, groups: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """Per item: the smallest limit a cap rule sets for any item of its group (brand), -1 where none does."""
+    capped = groups >= 0
+    smallest = np.full(int(codes.max(initial=0)) + 1, _NO_LIMIT, dtype=np.int64)
+    np.minimum.at(smallest, groups[capped], limits[capped])
+    return np.where(smallest[codes] < _NO_LIMIT, smallest[codes], -1).astype(np.int32)
 
 
 def restrict(f: Filter, active: ActiveRules) -> Filter:

@@ -107,3 +107,24 @@ def test_too_few_others_are_topped_up_from_the_popular_list_above_the_capped_ite
     only_x = Filter(frozenset(), frozenset({"x"}), 0.0, 0.0, False)
     soft = top_n(diversity.diversify(snap.catalog, c, 4, RankingPolicy(max_brand_share=0.4), NONE, only_x), 4)
     assert soft.rows.tolist() == [0, 1, 2, 3]
+
+
+def test_a_brand_a_rule_caps_is_left_to_the_rule(snap: Snapshot) -> None:
+    """"No brand more than 4 of 10 unless a rule says otherwise": a brand cap rule's brands skip the default cap."""
+    c = _ranked([8, 7, 6, 5, 4, 3, 2, 1])
+    ruled = np.array([3] * 4 + [-1] * 4)  # a rule caps brand x (rows 0-3) at 3 of the answer itself
+    loose = diversity.diversify(snap.catalog, c, 5, RankingPolicy(max_brand_share=0.4), NONE, NO_FILTER, ruled=ruled)
+    assert top_n(loose, 5).rows.tolist() == [0, 1, 2, 4, 5]
+
+
+def test_a_cap_rule_loosens_the_default_brand_cap_through_the_server(client: TailorClient, built: Built) -> None:
+    """The same sessions that show walls without the cap: a rule allowing 6 of a brand lets one through,
+    and never more than 6."""
+    sessions = [sorted(bought)[k:k + 3] for bought in list(built.store.purchased.values())[:150] for k in (0, 2)]
+    rule = '[[rule]]\nname = "brand-week"\ncap = 6\nper = "brand"\n'
+    walls = []
+    for s in sessions:
+        preview = client.preview_rules(rule, 10, session=[(i, "view") for i in s], no_exploration=True)
+        assert _most_of_one_brand(built, [i.item_id for i in preview.without_rules]) <= 4
+        walls.append(_most_of_one_brand(built, [i.item_id for i in preview.with_rules]))
+    assert 4 < max(walls) <= 6
