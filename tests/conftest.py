@@ -61,3 +61,17 @@ def own_root(built: Built, tmp_path: Path) -> Path:
     shutil.copytree(built.root / version, root / version)
     artifact.switch_current(root, root / version)
     return root
+
+
+@pytest.fixture
+def own_server(own_root: Path) -> Iterator[RunningServer]:
+    """The real server on a private copy of the artifact root (and so its own live store)."""
+    server = start_server(ServerConfig(artifacts=own_root, port=0))
+    yield server
+    server.stop(grace=None)
+
+
+@pytest.fixture
+def own_client(own_server: RunningServer) -> Iterator[TailorClient]:
+    with TailorClient(f"127.0.0.1:{own_server.port}", timeout=10) as c:
+        yield c

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from clients.tailor import main
-from server import RunningServer, ServerConfig, start_server
+from server import RunningServer
 from tests.conftest import Built
 from tests.support import LOYAL_USER, NO_CONSENT_USER
-
-
-@pytest.fixture
-def own_server(own_root: Path) -> Iterator[RunningServer]:
-    server = start_server(ServerConfig(artifacts=own_root, port=0))
-    yield server
-    server.stop(grace=None)
 
 
 def test_track_sends_a_csv_in_batches_and_summarises(own_server: RunningServer, built: Built, tmp_path: Path,

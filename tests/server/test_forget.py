@@ -35,19 +35,6 @@ def _ids(decision: Decision) -> list[str]:
     return [i.item_id for i in decision.items]
 
 
-@pytest.fixture
-def own_server(own_root: Path) -> Iterator[RunningServer]:
-    server = start_server(ServerConfig(artifacts=own_root, port=0))
-    yield server
-    server.stop(grace=None)
-
-
-@pytest.fixture
-def own_client(own_server: RunningServer) -> Iterator[TailorClient]:
-    with TailorClient(f"127.0.0.1:{own_server.port}", timeout=10) as c:
-        yield c
-
-
 def test_a_forgotten_shopper_is_unknown_at_once_and_their_live_events_are_gone(
         own_client: TailorClient, own_server: RunningServer, built: Built) -> None:
     store = own_server.live

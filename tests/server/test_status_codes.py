@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import cast
@@ -41,13 +40,6 @@ class _BuggyServicer(DecisionServicer):
     def __init__(self, config: Config, holder: SnapshotHolder, metrics: Metrics, live: LiveStore | None) -> None:
         broken = cast(RankingPolicy, object())  # a policy without its fields: AttributeError mid-call
         super().__init__(replace(config, ranking=broken), holder, metrics, live)
-
-
-@pytest.fixture
-def own_server(own_root: Path) -> Iterator[RunningServer]:
-    server = start_server(ServerConfig(artifacts=own_root, port=0))
-    yield server
-    server.stop(grace=None)
 
 
 def test_ok_and_invalid_argument_are_counted_with_the_field(client: TailorClient) -> None:

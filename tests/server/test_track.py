@@ -7,7 +7,6 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from clients.client import RETRY_OPTIONS
 from clients.errors import InvalidArgument
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc, live
-from server import RunningServer, ServerConfig, start_server
+from server import RunningServer
 from tests.conftest import Built
 from tests.support import LOYAL_USER, NO_CONSENT_USER, ServeProcess
 from tests.waiting import wait_until
@@ -35,19 +34,6 @@ def _event(event_id: str, item_id: str, *, user_id: str = "", session_id: str = 
     for name, value in fields.items():
         setattr(event, name, value)
     return event
-
-
-@pytest.fixture
-def own_server(own_root: Path) -> Iterator[RunningServer]:
-    server = start_server(ServerConfig(artifacts=own_root, port=0))
-    yield server
-    server.stop(grace=None)
-
-
-@pytest.fixture
-def own_client(own_server: RunningServer) -> Iterator[TailorClient]:
-    with TailorClient(f"127.0.0.1:{own_server.port}", timeout=10) as c:
-        yield c
 
 
 def test_a_bad_event_is_rejected_by_index_and_field_and_the_others_land(own_client: TailorClient,
