@@ -82,7 +82,8 @@ from protos import artifact_pb2
 __all__ = [
     "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
     "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "Profile", "pack_profile", "unpack_profile",
-    "FACTS", "RECORD_HEAD", "CONSENT_FLAG", "no_facts", "SEGMENTS", "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS",
+    "FACTS", "RECORD_HEAD", "CONSENT_FLAG", "record_consent", "no_facts",
+    "SEGMENTS", "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS",
     "sorted_ids", "find_rows", "sample_user_ids", "file_sha256", "fsync_path", "index_queries", "open_store",
     "staging_dir", "new_version_name", "switch_current", "resolve_current", "copy_version", "read_manifest",
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
@@ -243,6 +244,11 @@ def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchase
         *(np.ascontiguousarray(a, dtype=t).tobytes()
           for a, t in ((categories[0], "<i4"), (categories[1], "<f4"), (brands[0], "<i4"), (brands[1], "<f4")))
     ))
+
+
+def record_consent(record: bytes | memoryview) -> bool:
+    """A profile record's consent flag, without decoding the rest (the flags byte follows the layout byte)."""
+    return bool(record[1] & _FLAG_CONSENT)
 
 
 def unpack_profile(record: bytes) -> Profile:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,10 +56,10 @@ class LiveStore:
         except lmdb.Error as exc:
             raise ArtifactError(f"live store {root / live.LIVE_DIR}: cannot open: {exc}") from exc
 
-    def store(self, events: list[LiveEvent], may_keep: Callable[[str], bool]) -> Stored:
-        """Commit the new events of `events`; those of users for whom `may_keep(user_id)` is false (no
+    def store(self, events: list[LiveEvent], may_keep: Callable[[Iterable[str]], dict[str, bool]]) -> Stored:
+        """Commit the new events of `events`; those of users for whom `may_keep(user_ids)` says false (no
         consent) or who were forgotten are not stored at all."""
-        allowed = {user: may_keep(user) for user in {e.user_id for e in events if e.user_id}}  # one read per user
+        allowed = may_keep({e.user_id for e in events if e.user_id})  # one read of the profile store
         fresh: list[LiveEvent] = []
         try:
             with self._env.begin(write=True) as txn:

@@ -11,7 +11,7 @@ ranking stages.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +103,10 @@ def _names_by_code(codes: Mapping[str, int]) -> np.ndarray:
 class ProfileStore(Protocol):
     def read(self, user_id: str) -> artifact.Profile | None: ...
 
+    def consents(self, user_ids: Iterable[str]) -> dict[str, bool | None]:
+        """Each user's consent flag (None = no profile), without decoding the profiles."""
+        ...
+
     def user_ids(self, limit: int) -> list[str]:
         """Up to `limit` user ids with a profile, spread over the store (benchmarks sample these)."""
         ...
@@ -129,6 +133,15 @@ class LmdbProfiles:
             raise ArtifactError(f"profile read failed: {type(exc).__name__}") from exc
         return artifact.unpack_profile(record) if record is not None else None
 
+    def consents(self, user_ids: Iterable[str]) -> dict[str, bool | None]:
+        """One read transaction for all of them; only each record's flags byte is looked at."""
+        try:
+            with self._env.begin(db=self._db, buffers=True) as txn:
+                records = {user: txn.get(user.encode("utf-8")) for user in user_ids}
+                return {user: artifact.record_consent(r) if r is not None else None for user, r in records.items()}
+        except lmdb.Error as exc:
+            raise ArtifactError(f"profile read failed: {type(exc).__name__}") from exc
+
     def user_ids(self, limit: int) -> list[str]:
         try:
             return artifact.sample_user_ids(self._env, limit)
@@ -147,6 +160,9 @@ class MemoryProfiles:
 
     def read(self, user_id: str) -> artifact.Profile | None:
         return self._profiles.get(user_id)
+
+    def consents(self, user_ids: Iterable[str]) -> dict[str, bool | None]:
+        return {user: p.consent if (p := self._profiles.get(user)) is not None else None for user in user_ids}
 
     def user_ids(self, limit: int) -> list[str]:
         return list(self._profiles)[:limit]
@@ -196,10 +212,11 @@ class Snapshot:
     # part of the profiles already and are not merged again.
     live_seq: int = 0
 
-    def may_keep(self, user_id: str) -> bool:
-        """Whether events of `user_id` may be stored: their profile's consent, else the default."""
-        profile = self.profiles.read(user_id)
-        return profile.consent if profile is not None else self.default_consent
+    def may_keep(self, user_ids: Iterable[str]) -> dict[str, bool]:
+        """Per user: whether their events may be stored — their profile's consent, else the default (one
+        read of the profile store for all of them)."""
+        consents = self.profiles.consents(user_ids)
+        return {user: self.default_consent if ok is None else ok for user, ok in consents.items()}
 
     def close(self) -> None:
         self.profiles.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import cast
@@ -116,6 +117,9 @@ class _GatedProfiles:
         self.entered.set()
         self.gate.wait(30)
         return self._store.read(user_id)
+
+    def consents(self, user_ids: Iterable[str]) -> dict[str, bool | None]:
+        return self._store.consents(user_ids)
 
     def user_ids(self, limit: int) -> list[str]:
         return self._store.user_ids(limit)

@@ -19,6 +19,7 @@ from clients.errors import InvalidArgument
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc, live
 from server import RunningServer
+from server.snapshot import load_snapshot
 from tests.conftest import Built
 from tests.support import LOYAL_USER, NO_CONSENT_USER, ServeProcess
 from tests.waiting import wait_until
@@ -233,3 +234,19 @@ def test_a_worker_busy_with_writes_answers_resource_exhausted_and_keeps_reading(
     finally:
         store.close()
         holder.current.close()
+
+
+def test_the_consent_check_of_a_batch_reads_only_the_flags_and_matches_the_profiles(own_root: Path,
+                                                                                    built: Built) -> None:
+    """TrackEvents asks the profile store once per batch for its users' consent flags (snapshot.may_keep):
+    the flags byte agrees with each decoded profile; unknown users take the version's default."""
+    snapshot = load_snapshot(own_root / "current")
+    try:
+        users = [*sorted(built.store.consent)[:300], NO_CONSENT_USER, "u_never_seen"]
+        kept = snapshot.may_keep(users)
+        for user in users:
+            profile = snapshot.profiles.read(user)
+            assert kept[user] == (profile.consent if profile is not None else snapshot.default_consent)
+        assert kept[NO_CONSENT_USER] is False and any(kept.values())
+    finally:
+        snapshot.close()
