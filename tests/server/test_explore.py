@@ -233,3 +233,21 @@ def test_a_request_id_draws_the_same_slots_on_every_worker_and_process(client: T
     finally:
         assert server.stop() == 0
     assert set(answers.values()) == {here}
+
+
+def _ten(rule_at: int | None = None) -> Candidates:
+    masks = np.full(10, reasons.bit(reasons.USER_AFFINITY), dtype=reasons.MASK_DTYPE)
+    if rule_at is not None:
+        masks[rule_at] |= reasons.bit(reasons.RULE)
+    return Candidates(np.arange(10, dtype=np.int64), np.linspace(1.0, 0.1, 10), masks, np.ones(10, dtype=bool),
+                      anchors=np.arange(10, dtype=np.int64), ordered=True)
+
+
+def test_one_explore_item_takes_the_last_place_with_the_score_above_it() -> None:
+    """The common case (one slot, no rule-placed items) and the general placement agree on where it goes."""
+    placed = explore._placed(_ten(), np.array([99]), 10)
+    assert placed.rows.tolist() == [*range(9), 99]
+    assert placed.scores[9] == placed.scores[8] and placed.reasons[9] == reasons.bit(reasons.EXPLORE)
+    assert placed.anchors is not None and placed.anchors.tolist() == [*range(9), -1]
+    pinned_last = explore._placed(_ten(rule_at=9), np.array([99]), 10)  # a rule's item keeps the 10th place
+    assert pinned_last.rows.tolist() == [*range(8), 99, 9]
