@@ -22,10 +22,8 @@ import threading
 from pathlib import Path
 
 from server.metrics import Metrics
-from server.queries import Query
 from server.rulebook import Problem, RuleFile, check_vocabulary, parse_rules, rules_version
-from server.rules import NO_RULES, ActiveRules, RuleSet, compile_rules, facts_of, vocabulary_of
-from server.scoring import Shopper
+from server.rules import RuleSet, compile_rules, vocabulary_of
 from server.snapshot import Snapshot
 from server.versions import SnapshotHolder
 
@@ -75,11 +73,6 @@ class RuleKeeper:
     def _run(self) -> None:
         while not self._stop.wait(self._poll):
             self.check_once()
-
-    def active(self, snapshot: Snapshot, query: Query, shopper: Shopper | None) -> ActiveRules:
-        """The rules in force for this request (NO_RULES without a rules file)."""
-        ruleset = self.ruleset(snapshot)
-        return ruleset.active(facts_of(query, shopper)) if ruleset is not None else NO_RULES
 
     def ruleset(self, snapshot: Snapshot) -> RuleSet | None:
         """The rules in force compiled for `snapshot` (compiled now if this is the first call to meet it)."""

@@ -45,8 +45,8 @@ from server.scoring import Shopper
 from server.snapshot import Snapshot
 from server.stages import Candidates
 
-__all__ = ["ActiveRules", "NO_RULES", "RuleSet", "compile_rules", "vocabulary_of", "facts_of", "restrict", "pool",
-           "apply"]
+__all__ = ["ActiveRules", "NO_RULES", "RuleSet", "compile_rules", "vocabulary_of", "facts_of", "active_rules",
+           "restrict", "pool", "apply"]
 
 _DAY_S = 86_400
 _HOUR_MS = 3_600_000
@@ -303,6 +303,11 @@ def facts_of(query: Query, shopper: Shopper | None) -> RequestFacts:
     return RequestFacts(s.segment if s else -1, s.lifecycle if s else -1, s.tags if s else 0, s.country if s else -1,
                         s.age_band if s else -1, query.channel, query.page, query.query_text.strip().casefold(),
                         query.time_ms or now_ms())
+
+
+def active_rules(ruleset: RuleSet | None, query: Query, shopper: Shopper | None) -> ActiveRules:
+    """The rules of `ruleset` in force for this request (NO_RULES without a rules file)."""
+    return ruleset.active(facts_of(query, shopper)) if ruleset is not None else NO_RULES
 
 
 # --- the stages --------------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from server.policy import RankingPolicy
 from server.profile_view import profile_message
 from server.respond import fill_items
 from server.rulekeeper import RuleKeeper, check_rules_text
-from server.rules import NO_RULES, ActiveRules, RuleSet, compile_rules, facts_of
+from server.rules import ActiveRules, RuleSet, active_rules, compile_rules
 from server.signals import Signals, gather_signals
 from server.snapshot import Snapshot
 from server.tracking import check_events
@@ -170,7 +170,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
     def _recommend(self, snapshot: Snapshot, policy: RankingPolicy, query: queries.Query,
                    ruleset: RuleSet | None) -> tuple[ranking.Ranked, ActiveRules, Signals]:
         signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
-        active = ruleset.active(facts_of(query, signals.shopper)) if ruleset is not None else NO_RULES
+        active = active_rules(ruleset, query, signals.shopper)
         ranked = ranking.recommend(snapshot, policy, signals, query.n, query.filters,
                                    basket_of(snapshot.catalog, query), query.channel,
                                    self._trending.rows(snapshot, query.channel)
@@ -181,7 +181,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
     def _rerank(self, snapshot: Snapshot, policy: RankingPolicy, query: queries.Query,
                 ruleset: RuleSet | None) -> tuple[ranking.Ranked, ActiveRules, Signals]:
         signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
-        active = ruleset.active(facts_of(query, signals.shopper)) if ruleset is not None else NO_RULES
+        active = active_rules(ruleset, query, signals.shopper)
         ranked = ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters, active)
         return ranked, active, signals
 
