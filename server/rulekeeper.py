@@ -25,7 +25,7 @@ from server.metrics import Metrics
 from server.rulebook import Problem, RuleFile, check_vocabulary, parse_rules, rules_version
 from server.rules import RuleSet, compile_rules, vocabulary_of
 from server.snapshot import Snapshot
-from server.versions import SnapshotHolder
+from server.versions import Poller, SnapshotHolder
 
 __all__ = ["RuleKeeper", "check_rules_text"]
 
@@ -46,14 +46,12 @@ class RuleKeeper:
         self._path = path
         self._holder = holder
         self._metrics = metrics
-        self._poll = poll_seconds
         self._file: RuleFile | None = None
         self._compiled: dict[int, RuleSet] = {}  # id(snapshot) -> its rules; the set holds the snapshot
         self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) last read
         self._tried = ""  # content version last tried, valid or not
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rules-watcher", daemon=True)
+        self._poller = Poller("rules-watcher", poll_seconds, self.check_once)
         if path is not None:
             self.check_once()
 
@@ -63,16 +61,10 @@ class RuleKeeper:
 
     def start(self) -> None:
         if self._path is not None:
-            self._thread.start()
+            self._poller.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self._poll + 5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll):
-            self.check_once()
+        self._poller.stop()
 
     def ruleset(self, snapshot: Snapshot) -> RuleSet | None:
         """The rules in force compiled for `snapshot` (compiled now if this is the first call to meet it)."""

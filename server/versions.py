@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from server.errors import ArtifactError
 from server.metrics import Metrics
 from server.snapshot import Snapshot, load_snapshot, resolve_current
 
-__all__ = ["SnapshotHolder", "ArtifactWatcher"]
+__all__ = ["SnapshotHolder", "ArtifactWatcher", "Poller"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,31 @@ def _created_ts(snapshot: Snapshot) -> float:
         return 0.0
 
 
+class Poller:
+    """A daemon thread that calls `tick` every `seconds` until stopped (`setup` runs first, on the thread)."""
+
+    def __init__(self, name: str, seconds: float, tick: Callable[[], object],
+                 setup: Callable[[], None] = lambda: None) -> None:
+        self._seconds = seconds
+        self._tick = tick
+        self._setup = setup
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self._seconds + 5)
+
+    def _run(self) -> None:
+        self._setup()
+        while not self._stop.wait(self._seconds):
+            self._tick()
+
+
 class ArtifactWatcher:
     """Polls ROOT/current and swaps verified new versions into a holder."""
 
@@ -90,25 +115,16 @@ class ArtifactWatcher:
         self._root = root
         self._holder = holder
         self._metrics = metrics
-        self._poll = poll_seconds
         self._close_timeout = close_timeout
         self._refused: set[Path] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="artifact-watcher", daemon=True)
+        self._poller = Poller("artifact-watcher", poll_seconds, self.check_once, _lower_thread_priority)
         self.publish_gauges()
 
     def start(self) -> None:
-        self._thread.start()
+        self._poller.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self._poll + 5)
-
-    def _run(self) -> None:
-        _lower_thread_priority()
-        while not self._stop.wait(self._poll):
-            self.check_once()
+        self._poller.stop()
 
     def check_once(self) -> bool:
         """Swap in the version `current` points at if it is new and verifies; True if swapped."""
