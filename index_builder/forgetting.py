@@ -16,7 +16,7 @@ import lmdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from index_builder.errors import InputError
+from index_builder.live_events import live_snapshot
 from protos import live
 
 __all__ = ["Forgotten", "read_forgotten", "drop_forgotten"]
@@ -34,23 +34,15 @@ class Forgotten:
 
 def read_forgotten(live_dir: Path) -> Forgotten:
     """Every deletion record of the live store in `live_dir`; none when there is no store or no record."""
-    if not (live_dir / "data.mdb").is_file():
-        return Forgotten()
-    try:
-        env = lmdb.open(str(live_dir), readonly=True, lock=True, max_dbs=6, readahead=False)
-    except lmdb.Error as exc:
-        raise InputError(live_dir, f"cannot open the live store: {exc}") from exc
-    try:
-        with env.begin() as txn:
-            try:
-                db = env.open_db(live.DB_FORGOTTEN, txn=txn, create=False)
-            except lmdb.NotFoundError:
-                return Forgotten()
-            records = [(bytes(k).decode(), live.unpack_forgotten(v)[1]) for k, v in txn.cursor(db=db).iternext()]
-    except lmdb.Error as exc:
-        raise InputError(live_dir, f"cannot read the live store's deletion records: {exc}") from exc
-    finally:
-        env.close()
+    with live_snapshot(live_dir, "deletion records") as found:
+        if found is None:
+            return Forgotten()
+        env, txn = found
+        try:
+            db = env.open_db(live.DB_FORGOTTEN, txn=txn, create=False)
+        except lmdb.NotFoundError:  # a store from before ForgetUser
+            return Forgotten()
+        records = [(bytes(k).decode(), live.unpack_forgotten(v)[1]) for k, v in txn.cursor(db=db).iternext()]
     return Forgotten(pa.array([user for user, _ in records], pa.string()), max((s for _, s in records), default=0))
 
 

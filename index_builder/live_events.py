@@ -9,6 +9,8 @@ merging them once the version is current — nothing counted twice, nothing drop
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import lmdb
@@ -18,7 +20,7 @@ from index_builder.errors import InputError
 from protos import live
 from protos.artifact import CHANNELS, EVENT_TYPES
 
-__all__ = ["read_live_events"]
+__all__ = ["read_live_events", "live_snapshot"]
 
 log = logging.getLogger(__name__)
 _TS = pa.timestamp("ms", tz="UTC")
@@ -39,23 +41,35 @@ def _table(events: list[live.LiveEvent]) -> pa.Table:
     })
 
 
-def read_live_events(live_dir: Path) -> tuple[pa.Table | None, int]:
-    """(the events of `live_dir` as an events table, the last batch number they include); (None, 0)
-    when there is no live store there."""
+@contextmanager
+def live_snapshot(live_dir: Path, what: str) -> Iterator[tuple[lmdb.Environment, lmdb.Transaction] | None]:
+    """One read transaction of the live store in `live_dir` (None when there is no store there); an lmdb
+    error becomes an InputError naming the directory and `what` was being read."""
     if not (live_dir / "data.mdb").is_file():
-        return None, 0
+        yield None
+        return
     try:
-        env = lmdb.open(str(live_dir), readonly=True, lock=True, max_dbs=4, readahead=False)
+        env = live.open_live_dir(live_dir, readonly=True)
     except lmdb.Error as exc:
         raise InputError(live_dir, f"cannot open the live store: {exc}") from exc
     try:
         with env.begin() as txn:
-            seq = live.read_seq(txn, env.open_db(live.DB_META, txn=txn, create=False))
-            cursor = txn.cursor(db=env.open_db(live.DB_EVENTS, txn=txn, create=False))
-            events = [live.unpack_event(bytes(k).decode(), bytes(v)) for k, v in cursor.iternext()]
+            yield env, txn
     except lmdb.Error as exc:
-        raise InputError(live_dir, f"cannot read the live store: {exc}") from exc
+        raise InputError(live_dir, f"cannot read the live store's {what}: {exc}") from exc
     finally:
         env.close()
+
+
+def read_live_events(live_dir: Path) -> tuple[pa.Table | None, int]:
+    """(the events of `live_dir` as an events table, the last batch number they include); (None, 0)
+    when there is no live store there."""
+    with live_snapshot(live_dir, "events") as found:
+        if found is None:
+            return None, 0
+        env, txn = found
+        seq = live.read_seq(txn, env.open_db(live.DB_META, txn=txn, create=False))
+        cursor = txn.cursor(db=env.open_db(live.DB_EVENTS, txn=txn, create=False))
+        events = [live.unpack_event(bytes(k).decode(), bytes(v)) for k, v in cursor.iternext()]
     log.info("live_read events=%d seq=%d", len(events), seq)
     return _table(events), seq

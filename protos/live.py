@@ -41,7 +41,8 @@ from protos.ids import MAX_ID_BYTES
 __all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "DB_META", "SEQ_KEY", "OVERLAY_LIMIT", "ENTRY",
            "LiveEvent", "Overlay", "read_seq", "DB_TRENDING", "TRENDING_HALF_LIFE_MS", "TRENDING_WEIGHTS", "add_trend",
            "trend_now", "pack_event", "unpack_event", "has_request_id", "overlay_entries", "unpack_overlay",
-           "append_overlay", "open_live", "DB_FORGOTTEN", "pack_forgotten", "unpack_forgotten", "event_owner"]
+           "append_overlay", "open_live", "open_live_dir", "DB_FORGOTTEN", "pack_forgotten", "unpack_forgotten",
+           "event_owner"]
 
 LIVE_DIR = "live"
 DB_EVENTS = b"events"
@@ -183,7 +184,11 @@ def read_seq(txn: lmdb.Transaction, meta: object) -> int:
 def open_live(root: Path, *, readonly: bool = False) -> lmdb.Environment:
     """ROOT/live: every server worker opens it writable (LMDB serialises writers across processes);
     `sync` makes a commit durable before it returns. Raises lmdb.Error."""
-    path = root / LIVE_DIR
+    return open_live_dir(root / LIVE_DIR, readonly=readonly)
+
+
+def open_live_dir(path: Path, *, readonly: bool = False) -> lmdb.Environment:
+    """The live store in the directory `path` itself (a build's `--live DIR`). Raises lmdb.Error."""
     if not readonly:
         path.mkdir(parents=True, exist_ok=True)
     return lmdb.open(str(path), map_size=1 << 36, max_dbs=6, sync=True, metasync=True, readonly=readonly,

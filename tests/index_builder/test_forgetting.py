@@ -12,7 +12,9 @@ import pytest
 from clients import TailorClient
 from clients.errors import NotFound
 from index_builder import build_artifacts
+from index_builder.errors import InputError
 from index_builder.forgetting import Forgotten, drop_forgotten, read_forgotten
+from index_builder.live_events import read_live_events
 from protos import artifact
 from tests.conftest import Built, small_config
 from tests.support import LOYAL_USER, ServeProcess
@@ -34,6 +36,17 @@ def test_drop_takes_their_rows_and_the_anonymous_rows_of_their_sessions() -> Non
 
 def test_no_live_store_means_no_records(tmp_path: Path) -> None:
     assert read_forgotten(tmp_path / "live").seq == 0 and not len(read_forgotten(tmp_path / "live").users)
+
+
+def test_a_damaged_live_store_is_an_input_error_naming_it(tmp_path: Path) -> None:
+    """Both readers of the live store (its events and its deletion records) say which directory failed."""
+    damaged = tmp_path / "live"
+    damaged.mkdir()
+    (damaged / "data.mdb").write_bytes(b"not an lmdb file" * 512)
+    for read in (read_forgotten, read_live_events):
+        with pytest.raises(InputError, match="live store") as caught:
+            read(damaged)
+        assert str(damaged) in str(caught.value)
 
 
 def _profile_ids(version: Path) -> set[str]:
