@@ -180,33 +180,29 @@ def _placed(c: Candidates, rows: np.ndarray, n: int) -> Candidates:
     take[free & ~explored] = movable
     above = np.maximum.accumulate(np.where(explored, -1, np.arange(total)))  # nearest personal place above
     source = take[np.maximum(above, 0)][explored] if personal else np.zeros(0, dtype=np.int64)
-    extra = {"rows": rows[:found], "reasons": np.full(found, _EXPLORE, dtype=c.reasons.dtype),
-             "keep": np.ones(found, dtype=bool),
-             "scores": c.scores[np.where(above[explored] >= 0, source, 0)] if personal else np.zeros(found)}
-    fields: dict[str, object] = {}
-    for name in _FIELDS:  # every per-candidate array, whatever stages add to Candidates
-        value = getattr(c, name)
-        if isinstance(value, np.ndarray) and len(value) == personal:
-            more = extra[name] if name in extra else np.full(found, -1, dtype=value.dtype)
-            value = np.concatenate([value, more.astype(value.dtype, copy=False)])[take]
-        fields[name] = value
-    fields["ordered"] = True
-    return Candidates(**fields)  # type: ignore[arg-type]
+    scores = c.scores[np.where(above[explored] >= 0, source, 0)] if personal else np.zeros(found)
+    return _assembled(c, rows[:found], scores, take)
 
 
 def _last(c: Candidates, rows: np.ndarray, total: int) -> Candidates:
     """`_placed` for its common case, one explore item and no rule-placed items: the item takes the last of
-    the `total` places (where the even spacing puts it) with the score of the item above; one concatenation
-    per array."""
+    the `total` places (where the even spacing puts it) with the score of the item above."""
     keep = total - 1
-    extra = {"rows": rows[:1], "reasons": np.full(1, _EXPLORE, dtype=c.reasons.dtype),
-             "keep": np.ones(1, dtype=bool), "scores": c.scores[keep - 1:keep]}
+    return _assembled(c, rows[:1], c.scores[keep - 1:keep], np.append(np.arange(keep), len(c.rows)))
+
+
+def _assembled(c: Candidates, rows: np.ndarray, scores: np.ndarray, take: np.ndarray) -> Candidates:
+    """Every per-candidate array of `c` with the explore items' entries appended (their row and score,
+    reason explore, kept, -1 in any other array), then taken in the order `take` (indices into [c's
+    candidates..., the explore items...])."""
+    extra = {"rows": rows, "reasons": np.full(len(rows), _EXPLORE, dtype=c.reasons.dtype),
+             "keep": np.ones(len(rows), dtype=bool), "scores": scores}
     fields: dict[str, object] = {}
-    for name in _FIELDS:
+    for name in _FIELDS:  # every per-candidate array, whatever stages add to Candidates
         value = getattr(c, name)
         if isinstance(value, np.ndarray) and len(value) == len(c.rows):
-            more = extra[name] if name in extra else np.full(1, -1, dtype=value.dtype)
-            value = np.concatenate([value[:keep], more.astype(value.dtype, copy=False)])
+            more = extra[name] if name in extra else np.full(len(rows), -1, dtype=value.dtype)
+            value = np.concatenate([value, more.astype(value.dtype, copy=False)])[take]
         fields[name] = value
     fields["ordered"] = True
     return Candidates(**fields)  # type: ignore[arg-type]
