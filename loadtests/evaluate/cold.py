@@ -20,8 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from loadtests.evaluate.metrics import ndcg, recall
-from loadtests.evaluate.rerank import CandidateSets, RerankReport, RerankRow
+from loadtests.evaluate.rerank import CandidateSets, RerankReport, rerank_report
 
 __all__ = ["MAX_CANDIDATES", "cold_candidates", "score_cold"]
 
@@ -65,12 +64,5 @@ def score_cold(sets: CandidateSets, item_ids: Sequence[str], reranked: Sequence[
         by_category.append([item_ids[i] for i in items[np.argsort(-sets.prior[rows], kind="stable")]])
         truth.append({item_ids[i] for i in items[sets.positive[rows]]})
 
-    def row(name: str, orders: Sequence[Sequence[str]]) -> RerankRow:
-        pairs = list(zip(orders, truth, strict=True))
-        return RerankRow(name, float(np.mean([ndcg(o, t, k) for o, t in pairs])) if pairs else 0.0,
-                         float(np.mean([recall(o, t, k) for o, t in pairs])) if pairs else 0.0)
-
-    p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
-    return RerankReport(len(sets.users), len(sets.items), int(sets.positive.sum()),
-                        [row("random order", random_order), row("same category as history", by_category),
-                         row("Tailor Rerank (cold items)", reranked)], float(p50), float(p99))
+    return rerank_report(sets, truth, [("random order", random_order), ("same category as history", by_category),
+                                       ("Tailor Rerank (cold items)", reranked)], k, latency)

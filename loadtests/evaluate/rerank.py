@@ -34,7 +34,7 @@ from clients import TailorClient
 from loadtests.evaluate.metrics import ndcg, recall
 
 __all__ = ["MAX_POSITIVES", "NEGATIVES_PER_POSITIVE", "UPSTREAM_NOISE", "CandidateSets", "RerankReport",
-           "RerankRow", "rerank_all", "sample_candidates", "score_rerank"]
+           "RerankRow", "rerank_all", "rerank_report", "sample_candidates", "score_rerank"]
 
 MAX_POSITIVES = 20
 NEGATIVES_PER_POSITIVE = 4
@@ -129,6 +129,14 @@ def score_rerank(sets: CandidateSets, item_ids: Sequence[str], reranked: Sequenc
         prior_order.append([item_ids[i] for i in by_prior[rows]])
         truth.append({item_ids[i] for i in sets.items[rows][sets.positive[rows]]})
 
+    return rerank_report(sets, truth, [("upstream (popularity + noise)", upstream), ("Tailor Rerank", reranked),
+                                       ("reference: popularity, no noise", prior_order)], k, latency)
+
+
+def rerank_report(sets: CandidateSets, truth: Sequence[set[str]], named: Sequence[tuple[str, Sequence[Sequence[str]]]],
+                  k: int, latency: np.ndarray) -> RerankReport:
+    """The report of candidate orders (name, one order per user) against each user's held-out items."""
+
     def row(name: str, orders: Sequence[Sequence[str]]) -> RerankRow:
         pairs = list(zip(orders, truth, strict=True))
         return RerankRow(name, float(np.mean([ndcg(o, t, k) for o, t in pairs])) if pairs else 0.0,
@@ -136,9 +144,7 @@ def score_rerank(sets: CandidateSets, item_ids: Sequence[str], reranked: Sequenc
 
     p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
     return RerankReport(len(sets.users), len(sets.items), int(sets.positive.sum()),
-                        [row("upstream (popularity + noise)", upstream), row("Tailor Rerank", reranked),
-                         row("reference: popularity, no noise", prior_order)],
-                        float(p50), float(p99))
+                        [row(name, orders) for name, orders in named], float(p50), float(p99))
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
