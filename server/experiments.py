@@ -164,12 +164,6 @@ def parse_experiment(table: Mapping[str, object], base: RankingPolicy, convert: 
         raise ValueError(f"{source}: {exc}") from exc
 
 
-def _anonymous(query: Query) -> Query:
-    """The query without anything about the shopper: no user, session, live session or page anchor."""
-    return replace(query, user_id="", session_ids=(), session_types=np.zeros(0, dtype=np.int8), session_id="",
-                   anchor_item_id="")
-
-
 class Arms:
     """One servicer's experiment: the variant of each call, its counter, and the answers to remember.
 
@@ -194,7 +188,7 @@ class Arms:
         if counter is None:
             counter = self._counters[(rpc, variant.name)] = self._metrics.variant_calls.labels(rpc, variant.name)
         counter.inc()
-        return variant.policy, _anonymous(query) if variant.popular else query, variant.name
+        return variant.policy, query.without_shopper(anchor=False) if variant.popular else query, variant.name
 
     def remember(self, request_id: str, variant: str, item_ids: Sequence[str]) -> None:
         """Keep what an answer with a request_id held, for attribution (buffered: no disk write here)."""

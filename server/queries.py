@@ -7,7 +7,7 @@ Every check raises InvalidRequest naming the field as the caller wrote it
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -64,6 +64,12 @@ class Query:
     request_id: str = ""  # seeds the request's exploration draws (server/explore.py)
     no_exploration: bool = False  # RecommendRequest.no_exploration
     query_text: str = ""  # Context.query: the shopper's search text (merchandising rules' query conditions)
+
+    def without_shopper(self, *, anchor: bool = True) -> Query:
+        """This query with nothing about the shopper: no user, session or live session; `anchor` False also
+        drops the page's anchor item."""
+        return replace(self, user_id="", session_ids=(), session_types=np.zeros(0, dtype=np.int8), session_id="",
+                       anchor_item_id=self.anchor_item_id if anchor else "")
 
 
 def _check_id(value: str, field: str, *, optional: bool = False) -> str:
@@ -142,14 +148,18 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
     }
     if request.HasField("personalization_consent"):
         common["consent"] = request.personalization_consent
-        if not request.personalization_consent:  # checked above all the same: a bad request stays bad
-            common.update(user_id="", session_ids=(), session_types=np.zeros(0, dtype=np.int8), session_id="")
     return common
 
 
+def _consented(query: Query) -> Query:
+    """`personalization_consent = false` leaves the shopper out (their fields were checked all the same: a bad
+    request stays bad)."""
+    return query.without_shopper() if query.consent is False else query
+
+
 def parse_recommend(request: pb.RecommendRequest, limits: Limits) -> Query:
-    return Query(n=_check_n(request.n, limits.max_recommend), no_exploration=request.no_exploration,
-                 **_common(request, limits))  # type: ignore[arg-type]
+    return _consented(Query(n=_check_n(request.n, limits.max_recommend), no_exploration=request.no_exploration,
+                            **_common(request, limits)))  # type: ignore[arg-type]
 
 
 def _candidates(candidates: list[pb.Candidate], limits: Limits) -> tuple[tuple[str, ...], np.ndarray]:
@@ -180,7 +190,8 @@ def parse_rerank(request: pb.RerankRequest, limits: Limits) -> Query:
     """n = 0, proto3's default, asks for every candidate: a search service reorders its whole page."""
     n = _check_n(request.n, limits.max_rerank_n, low=0)
     ids, scores = _candidates(list(request.candidates), limits)
-    return Query(n=n or len(ids), candidate_ids=ids, candidate_scores=scores, **_common(request, limits))  # type: ignore[arg-type]
+    return _consented(Query(n=n or len(ids), candidate_ids=ids, candidate_scores=scores,
+                            **_common(request, limits)))  # type: ignore[arg-type]
 
 
 def parse_profile_request(request: pb.GetProfileRequest) -> str:
