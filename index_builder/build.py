@@ -16,7 +16,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from index_builder import complements, embeddings, exploration, inputs, item_item, item_signals, repurchase, revisits
+from index_builder import (
+    complements,
+    embeddings,
+    exploration,
+    inputs,
+    item_item,
+    item_signals,
+    repurchase,
+    revisits,
+    sequences,
+)
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
 from index_builder.facts import Facts, ShopperEvents, shopper_facts
@@ -416,6 +426,8 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
         staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
     with _step("complements"):
         _complements(config, staging, events, consent, len(catalog.category))
+    with _step("successors"):
+        _successors(config, staging, events, consent, len(catalog.category), learned.neighbors.shape[1] > 0)
     with _step("facts"):
         demographics, countries, age_bands = _demographic_codes(users)
         n_cells = (len(countries) + 1) * (len(age_bands) + 1)
@@ -446,10 +458,15 @@ def _trending(config: BuildConfig, catalog: _Catalog, events: _Events, popular: 
                                              popular, _CELL_LIST)
 
 
+def _trains(events: _Events, consent: np.ndarray) -> np.ndarray:
+    """Per event, whether it trains the co-occurrence models: a consenting user's, or an anonymous session's."""
+    return events.anonymous | ((events.user >= 0) & consent[np.maximum(events.user, 0)])
+
+
 def _complements(config: BuildConfig, staging: Staging, events: _Events, consent: np.ndarray, n_items: int) -> None:
     """Bought-together and viewed-together partners from the events that train (consenting users and
     anonymous sessions), per session (index_builder/complements.py)."""
-    trains = events.anonymous | ((events.user >= 0) & consent[np.maximum(events.user, 0)])
+    trains = _trains(events, consent)
     for kind, name in (("purchase", "bought_together"), ("view", "viewed_together")):
         of_kind = trains & (events.kind == inputs.EVENT_TYPES.index(kind))
         rows, weights = complements.complements(
@@ -457,6 +474,22 @@ def _complements(config: BuildConfig, staging: Staging, events: _Events, consent
             k=config.complement_neighbors, min_support=config.complement_min_support, label=name)
         staging.save_array(artifact.ITEM_ARRAYS[name].file, rows)
         staging.save_array(artifact.ITEM_ARRAYS[f"{name}_weights"].file, weights)
+
+
+def _successors(config: BuildConfig, staging: Staging, events: _Events, consent: np.ndarray, n_items: int,
+                item_item: bool) -> None:
+    """Each item's successors in the sequences of the events that train: a consenting user's events, and
+    an anonymous session's (index_builder/sequences.py). None (k = 0) without an item-item model: the
+    server adds them to its scores only."""
+    trains = _trains(events, consent)
+    # One code per sequence: users keep their codes, anonymous sessions follow them.
+    sequence = np.where(events.anonymous, events.session.astype(np.int64) + len(consent), events.user)
+    rows, weights = sequences.successors(
+        sequence[trains], events.item[trains], events.ts[trains], n_items, window=config.successor_window,
+        decay=config.successor_decay, popularity_exponent=config.successor_popularity,
+        k=config.successor_neighbors if item_item else 0)
+    staging.save_array(artifact.ITEM_ARRAYS["successors"].file, rows)
+    staging.save_array(artifact.ITEM_ARRAYS["successor_weights"].file, weights)
 
 
 def _shopper_facts(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, mine: np.ndarray,
@@ -545,6 +578,8 @@ def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Eve
             rfm_window_days=config.rfm_window_days, lifecycle_new_days=config.lifecycle_new_days,
             lifecycle_active_days=config.lifecycle_active_days, lifecycle_lapsed_days=config.lifecycle_lapsed_days,
             clv_horizon_days=config.clv_horizon_days, clv_margin=config.clv_margin,
-            clv_annual_discount=config.clv_annual_discount),
+            clv_annual_discount=config.clv_annual_discount, successor_neighbors=config.successor_neighbors,
+            successor_window=config.successor_window, successor_decay=config.successor_decay,
+            successor_popularity=config.successor_popularity),
         index=index_info, categories=catalog.categories, brands=catalog.brands,
     )

@@ -27,7 +27,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["co_occurrence", "top_partners", "complements"]
+__all__ = ["co_occurrence", "top_partners", "strongest", "complements"]
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,22 @@ def top_partners(counts: sp.csr_matrix, *, k: int, min_support: int) -> tuple[np
     coo = counts.tocoo()
     keep = (coo.row != coo.col) & (coo.data >= min_support)
     a, b, together = coo.row[keep], coo.col[keep], coo.data[keep].astype(np.float64)
-    cosine = together / np.sqrt(support[a] * support[b])
-    order = np.lexsort((b, -cosine, a))  # per item: strongest first, ties by row
-    a, b, cosine = a[order], b[order], cosine[order]
+    return strongest(a, b, together / np.sqrt(support[a] * support[b]), n_items, k)
+
+
+def strongest(a: np.ndarray, b: np.ndarray, strength: np.ndarray, n_items: int,
+              k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (a -> b, strength) as each item a's k strongest partners b: (rows int32 [items, k], best
+    first, -1 padded; weights float32 [items, k], 0 where padded). Ties go to the lower row."""
+    rows = np.full((n_items, k), -1, dtype=np.int32)
+    weights = np.zeros((n_items, k), dtype=np.float32)
+    order = np.lexsort((b, -strength, a))  # per item: strongest first, ties by row
+    a, b, strength = a[order], b[order], strength[order]
     starts = np.searchsorted(a, np.arange(n_items))
     rank = np.arange(len(a)) - starts[a]
     top = rank < k
     rows[a[top], rank[top]] = b[top]
-    weights[a[top], rank[top]] = cosine[top]
+    weights[a[top], rank[top]] = strength[top]
     return rows, weights
 
 

@@ -31,6 +31,10 @@ ROOT/
                                 items' session sets), 0 where padded
     item_viewed_together.npy    int32 [items, k]: the same for items viewed in the same session
     item_viewed_together_weights.npy  float32 [items, k]
+    item_successors.npy         int32 [items, k]: each item's strongest successors in shoppers' sequences
+                                (what they touch soon after it), best first, -1 padded
+                                (index_builder/sequences.py); k = BuildConfig.successor_neighbors (0: none)
+    item_successor_weights.npy  float32 [items, k]: their strength (> 0), 0 where padded
     item_repurchase_rate.npy    float32 [items] in [0, 1]: share of the item's buyers who bought it
                                 again (a later purchase occasion, BuildParams.repurchase_min_gap_days
                                 or more after the previous one)
@@ -89,7 +93,7 @@ __all__ = [
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 PROFILE_LAYOUT = 4
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
@@ -117,7 +121,7 @@ class ArraySpec:
 
 # Row arrays whose short lists are padded with -1.
 _PADDED = ("cell_popular_rows", "segment_popular_rows", "bought_together", "viewed_together", "channel_popular_rows",
-           "category_popular_rows")
+           "category_popular_rows", "successors")
 
 ITEM_ARRAYS = {
     "vectors": ArraySpec("item_vectors.npy", "<f4"),
@@ -136,6 +140,8 @@ ITEM_ARRAYS = {
     "bought_together_weights": ArraySpec("item_bought_together_weights.npy", "<f4"),
     "viewed_together": ArraySpec("item_viewed_together.npy", "<i4"),
     "viewed_together_weights": ArraySpec("item_viewed_together_weights.npy", "<f4"),
+    "successors": ArraySpec("item_successors.npy", "<i4"),
+    "successor_weights": ArraySpec("item_successor_weights.npy", "<f4"),
     "repurchase_rate": ArraySpec("item_repurchase_rate.npy", "<f4"),
     "repurchase_days": ArraySpec("item_repurchase_days.npy", "<f4"),
     "price_position": ArraySpec("item_price_position.npy", "<f4"),
@@ -449,12 +455,12 @@ def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest)
     if arrays["vectors"].ndim != 2 or arrays["vectors"].shape[1] != manifest.dim:
         raise ManifestMismatch(f"{ITEM_ARRAYS['vectors'].file}: shape {arrays['vectors'].shape}, dim {manifest.dim}")
     for name, weights_name in (("neighbors", "neighbor_weights"), ("bought_together", "bought_together_weights"),
-                               ("viewed_together", "viewed_together_weights")):
+                               ("viewed_together", "viewed_together_weights"), ("successors", "successor_weights")):
         rows, weights = arrays[name], arrays[weights_name]
         if rows.ndim != 2 or rows.shape != weights.shape:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: shape {rows.shape}, weights {weights.shape}")
     for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows", "segment_popular_rows",
-                 "bought_together", "viewed_together", "channel_popular_rows", "category_popular_rows"):
+                 "bought_together", "viewed_together", "channel_popular_rows", "category_popular_rows", "successors"):
         lowest = -1 if name in _PADDED else 0  # -1 pads a short list
         if arrays[name].size and not lowest <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
             raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")

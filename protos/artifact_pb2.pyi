@@ -59,7 +59,7 @@ class Counts(_message.Message):
     def __init__(self, items: _Optional[int] = ..., users: _Optional[int] = ..., events: _Optional[int] = ..., profiles: _Optional[int] = ..., items_cold: _Optional[int] = ..., events_dropped_unknown_item: _Optional[int] = ..., events_dropped_unknown_user: _Optional[int] = ..., users_without_consent: _Optional[int] = ..., users_implicit: _Optional[int] = ..., events_implicit_user: _Optional[int] = ..., events_without_consent: _Optional[int] = ..., sessions_derived: _Optional[int] = ..., events_after_reference: _Optional[int] = ..., events_live: _Optional[int] = ...) -> None: ...
 
 class BuildParams(_message.Message):
-    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda", "als_alpha", "repurchase_min_gap_days", "repurchase_min_buyers", "affinity_weights", "affinity_half_life_days", "profile_top", "rfm_window_days", "lifecycle_new_days", "lifecycle_active_days", "lifecycle_lapsed_days", "clv_horizon_days", "clv_margin", "clv_annual_discount")
+    __slots__ = ("dim", "iterations", "regularization", "seed", "event_weights", "recent_items", "popularity_half_life_days", "reference_time_ms", "value_scale", "timezone", "session_gap_minutes", "default_consent", "item_neighbors", "ease_lambda", "als_alpha", "repurchase_min_gap_days", "repurchase_min_buyers", "affinity_weights", "affinity_half_life_days", "profile_top", "rfm_window_days", "lifecycle_new_days", "lifecycle_active_days", "lifecycle_lapsed_days", "clv_horizon_days", "clv_margin", "clv_annual_discount", "successor_neighbors", "successor_window", "successor_decay", "successor_popularity")
     class EventWeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -101,6 +101,10 @@ class BuildParams(_message.Message):
     CLV_HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
     CLV_MARGIN_FIELD_NUMBER: _ClassVar[int]
     CLV_ANNUAL_DISCOUNT_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_DECAY_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_POPULARITY_FIELD_NUMBER: _ClassVar[int]
     dim: int
     iterations: int
     regularization: float
@@ -128,7 +132,11 @@ class BuildParams(_message.Message):
     clv_horizon_days: float
     clv_margin: float
     clv_annual_discount: float
-    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., reference_time_ms: _Optional[int] = ..., value_scale: _Optional[str] = ..., timezone: _Optional[str] = ..., session_gap_minutes: _Optional[float] = ..., default_consent: _Optional[bool] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ..., als_alpha: _Optional[float] = ..., repurchase_min_gap_days: _Optional[float] = ..., repurchase_min_buyers: _Optional[int] = ..., affinity_weights: _Optional[_Mapping[str, float]] = ..., affinity_half_life_days: _Optional[float] = ..., profile_top: _Optional[int] = ..., rfm_window_days: _Optional[float] = ..., lifecycle_new_days: _Optional[float] = ..., lifecycle_active_days: _Optional[float] = ..., lifecycle_lapsed_days: _Optional[float] = ..., clv_horizon_days: _Optional[float] = ..., clv_margin: _Optional[float] = ..., clv_annual_discount: _Optional[float] = ...) -> None: ...
+    successor_neighbors: int
+    successor_window: int
+    successor_decay: float
+    successor_popularity: float
+    def __init__(self, dim: _Optional[int] = ..., iterations: _Optional[int] = ..., regularization: _Optional[float] = ..., seed: _Optional[int] = ..., event_weights: _Optional[_Mapping[str, float]] = ..., recent_items: _Optional[int] = ..., popularity_half_life_days: _Optional[float] = ..., reference_time_ms: _Optional[int] = ..., value_scale: _Optional[str] = ..., timezone: _Optional[str] = ..., session_gap_minutes: _Optional[float] = ..., default_consent: _Optional[bool] = ..., item_neighbors: _Optional[int] = ..., ease_lambda: _Optional[float] = ..., als_alpha: _Optional[float] = ..., repurchase_min_gap_days: _Optional[float] = ..., repurchase_min_buyers: _Optional[int] = ..., affinity_weights: _Optional[_Mapping[str, float]] = ..., affinity_half_life_days: _Optional[float] = ..., profile_top: _Optional[int] = ..., rfm_window_days: _Optional[float] = ..., lifecycle_new_days: _Optional[float] = ..., lifecycle_active_days: _Optional[float] = ..., lifecycle_lapsed_days: _Optional[float] = ..., clv_horizon_days: _Optional[float] = ..., clv_margin: _Optional[float] = ..., clv_annual_discount: _Optional[float] = ..., successor_neighbors: _Optional[int] = ..., successor_window: _Optional[int] = ..., successor_decay: _Optional[float] = ..., successor_popularity: _Optional[float] = ...) -> None: ...
 
 class LifetimeModels(_message.Message):
     __slots__ = ("bgnbd_fitted", "r", "alpha", "a", "b", "gamma_gamma_fitted", "p", "q", "v")

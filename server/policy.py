@@ -18,7 +18,8 @@ CLOCKS = ("artifact", "wall")
 # Float knobs that are weights or multiples, not shares: >= 0 rather than in [0, 1].
 _UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles", "revisit_weight", "category_weight", "brand_weight",
               "price_fit_weight", "segment_weight", "freshness_weight", "freshness_half_life_days",
-              "rerank_profile_scale", "explore_evidence")
+              "rerank_profile_scale", "explore_evidence",
+              "successor_weight")
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,17 @@ class RankingPolicy:
     rerank_item_item: bool = True
     # Item-item seeds: a history item counts history_floor + (1 - history_floor) * history_recency^age,
     # age = how many items the shopper touched after it (1 and 1: all equal). MovieLens 100K nDCG@10
-    # (docs/evaluation.md): all equal 0.4855 random / 0.2258 time split; 0.3 and 0.93: 0.4729 / 0.2625.
-    history_recency: float = 0.93
-    history_floor: float = 0.3
+    # (docs/evaluation.md): all equal 0.4855 random / 0.2258 time split; 0.3 and 0.93: 0.4729 / 0.2625;
+    # with successors (below) 0.5 and 0.97.
+    history_recency: float = 0.97
+    history_floor: float = 0.5
+    # Successors (index_builder/sequences.py, stages.successors): the item-item scores gain successor_weight
+    # x their best x the successors of the shopper's newest successor_items items (scaled to a best of 1),
+    # each item one step older weighing successor_recency times less. 0 = off. MovieLens 100K nDCG@10
+    # (docs/evaluation.md "Successors").
+    successor_weight: float = 0.25
+    successor_items: int = 20
+    successor_recency: float = 0.9
     # Recommend leaves out what the shopper already interacted with (their profile's history), besides
     # what they bought and what is in the session, where the store's learned revisit share (how often
     # its shoppers come back to items they touched; manifest) is below this: MovieLens 0 (nobody rates a
@@ -143,6 +152,8 @@ class RankingPolicy:
             raise ValueError(f"ranking.max_search_k: must be >= 1, got {self.max_search_k}")
         if self.fallback_history < 0:
             raise ValueError(f"ranking.fallback_history: must be >= 0, got {self.fallback_history}")
+        if self.successor_items < 1:
+            raise ValueError(f"ranking.successor_items: must be >= 1, got {self.successor_items}")
         if self.live_items < 0:
             raise ValueError(f"ranking.live_items: must be >= 0, got {self.live_items}")
         if self.profile_overfetch < 1:

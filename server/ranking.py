@@ -57,7 +57,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     if _item_item_applies(snapshot, policy, signals):
         revisit = policy.revisit_weight if policy.keeps_history(snapshot.revisit_share) else 0.0
         c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, fetch,
-                             signals.seed_revisits, revisit)
+                             policy, signals.seed_revisits, revisit)
     else:
         c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, fetch)
     c = scoring.profile_terms(catalog, c, shopper, signals.now, policy)
@@ -100,7 +100,7 @@ def _affinity(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, rows:
     else cosine to the query vector (new items nobody touched have no item-item scores, but a content
     vector in the same space)."""
     if policy.rerank_item_item and _item_item_applies(snapshot, policy, signals):
-        scores = stages.item_item_affinity(snapshot.catalog, signals.seeds, signals.seed_weights, rows)
+        scores = stages.item_item_affinity(snapshot.catalog, signals.seeds, signals.seed_weights, rows, policy)
         if scores.any() or signals.vector is None:
             return scores
     if signals.vector is None:

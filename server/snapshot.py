@@ -79,6 +79,9 @@ class Catalog:
     # rows, most popular first [categories, k], -1 padded; none: no exploration.
     category_priors: np.ndarray = field(default_factory=lambda: np.ones((0, 2), dtype=np.float32))
     category_popular_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
+    # [items, k] successors (index_builder/sequences.py): rows (-1 padded) and weights; none: k = 0.
+    successors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
+    successor_weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     @property
     def n_items(self) -> int:

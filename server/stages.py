@@ -21,9 +21,9 @@ from server.policy import RankingPolicy
 from server.queries import Filter
 from server.snapshot import Catalog
 
-__all__ = ["Candidates", "nearest", "item_item_scores", "item_item", "item_item_affinity", "due", "mark", "buy_again",
-           "top_up_popular", "from_request", "keep_filtered", "blend_affinity", "top_n", "member", "filter_mask",
-           "eligible", "search_index", "minmax", "affinity"]
+__all__ = ["Candidates", "nearest", "item_item_scores", "successors", "item_item", "item_item_affinity", "due", "mark",
+           "buy_again", "top_up_popular", "from_request", "keep_filtered", "blend_affinity", "top_n", "member",
+           "filter_mask", "eligible", "search_index", "minmax", "affinity"]
 
 _BROADCAST_LIMIT = 16_384
 _DAY_S = 86_400.0
@@ -149,21 +149,43 @@ def nearest(index: faiss.Index, catalog: Catalog, policy: RankingPolicy, vector:
         k = min(limit, 4 * k)
 
 
-def item_item_scores(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray) -> np.ndarray:
-    """Every catalog item's item-item score: the weighted sum of its neighbour weights from the seed rows.
+def item_item_scores(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray,
+                     policy: RankingPolicy) -> np.ndarray:
+    """Every catalog item's item-item score: the weighted sum of its neighbour weights from the seed rows,
+    plus successor_weight x the best of them x the successors of the newest seeds (`successors`), scaled
+    to a best of 1: where the history is heading, at a share of the model's own scale.
 
-    One bincount over the catalog: the model exists only for catalogs small enough that this is cheap.
+    A bincount or two over the catalog: the model exists only for catalogs small enough that this is cheap.
     """
     weights = catalog.neighbor_weights[seeds] * seed_weights[:, None]
-    return np.bincount(catalog.neighbors[seeds].ravel(), weights=weights.ravel(), minlength=catalog.n_items)
+    scores: np.ndarray = np.bincount(catalog.neighbors[seeds].ravel(), weights=weights.ravel(),
+                                     minlength=catalog.n_items)
+    if policy.successor_weight > 0 and catalog.successors.shape[1] and len(seeds):
+        following = successors(catalog, seeds, policy)
+        top, best = float(following.max()), float(scores.max(initial=0.0))
+        if top > 0:
+            scores += following * (policy.successor_weight * (best if best > 0 else 1.0) / top)
+    return scores
+
+
+def successors(catalog: Catalog, seeds: np.ndarray, policy: RankingPolicy) -> np.ndarray:
+    """Every catalog item's successor score: the successor weights of the newest successor_items seeds
+    (the seeds run oldest first), each one step older weighing successor_recency times less."""
+    newest = seeds[-policy.successor_items:]
+    age = np.arange(len(newest) - 1, -1, -1)
+    weights = catalog.successor_weights[newest] * np.power(np.float32(policy.successor_recency), age)[:, None]
+    rows = catalog.successors[newest]
+    known = rows >= 0
+    return np.bincount(rows[known], weights=weights[known], minlength=catalog.n_items)
 
 
 def item_item(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, sources: int, exclude: np.ndarray,
-              f: Filter, n: int, revisits: np.ndarray | None = None, revisit_weight: float = 0.0) -> Candidates:
+              f: Filter, n: int, policy: RankingPolicy, revisits: np.ndarray | None = None,
+              revisit_weight: float = 0.0) -> Candidates:
     """Recommend's candidates from the item-item model: the n best eligible items with a positive score.
     With `revisit_weight` > 0 each seed item also scores that much times its `revisits` (how much the
     shopper kept coming back to it)."""
-    scores = item_item_scores(catalog, seeds, seed_weights)
+    scores = item_item_scores(catalog, seeds, seed_weights, policy)
     if revisit_weight > 0 and revisits is not None:
         scores += revisit_weight * np.bincount(seeds, weights=revisits, minlength=catalog.n_items)
     rows = np.flatnonzero(scores > 0)
@@ -172,13 +194,14 @@ def item_item(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, sou
     return _ordered(best, scores[best].astype(np.float32), sources)
 
 
-def item_item_affinity(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def item_item_affinity(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, rows: np.ndarray,
+                       policy: RankingPolicy) -> np.ndarray:
     """Rerank's affinity from the item-item model: each known candidate's score over the best candidate's,
     clipped to [0, 1]; unknown candidates get the known ones' mean."""
     out = np.zeros(len(rows))
     known = rows >= 0
     if known.any():
-        scores = np.maximum(item_item_scores(catalog, seeds, seed_weights)[rows[known]], 0.0)
+        scores = np.maximum(item_item_scores(catalog, seeds, seed_weights, policy)[rows[known]], 0.0)
         top = float(scores.max())
         out[known] = scores / top if top > 0 else 0.0
         out[~known] = out[known].mean()

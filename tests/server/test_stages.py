@@ -187,7 +187,7 @@ def _with_neighbors(snap: Snapshot) -> Snapshot:
 def test_item_item_sums_neighbour_weights_over_the_seeds(snap: Snapshot) -> None:
     model = _with_neighbors(snap)
     seeds, weights = np.array([0, 3]), np.array([1.0, 2.0], dtype=np.float32)
-    c = stages.item_item(model.catalog, seeds, weights, 7, np.array([0, 3]), NO_FILTER, 5)
+    c = stages.item_item(model.catalog, seeds, weights, 7, np.array([0, 3]), NO_FILTER, 5, RankingPolicy())
     # a2: 0.5 + 2 * 0.9 = 2.3; b3: 2 * 0.1 = 0.2; b1 gets -0.2 but is a seed (excluded) anyway.
     assert _ids(model, c.rows) == ["a2", "b3"]
     assert np.allclose(c.scores, [2.3, 0.2]) and set(c.reasons.tolist()) == {7}
@@ -240,10 +240,45 @@ def test_rerank_affinity_comes_from_the_item_item_model_when_there_is_one(snap: 
     model = _with_neighbors(snap)
     query = _query(session=(("b1", pb.INTERACTION_TYPE_VIEW),), candidates=("b2", "a2", "zz"))
     signals = gather_signals(model, POLICY, query)
-    affinity = stages.item_item_affinity(model.catalog, signals.seeds, signals.seed_weights, signals.candidate_rows)
+    affinity = stages.item_item_affinity(model.catalog, signals.seeds, signals.seed_weights, signals.candidate_rows,
+                                          RankingPolicy())
     assert np.allclose(affinity, [0.0, 1.0, 0.5])  # b1's neighbours: a2 (0.9), b3; b2 none; zz the mean
     ranked = rerank(model, RankingPolicy(search_weight=0.2), signals, query.candidate_scores, 3, NO_FILTER)
     assert ranked.positions is not None and [query.candidate_ids[i] for i in ranked.positions] == ["a2", "zz", "b2"]
     by_vector = rerank(model, RankingPolicy(search_weight=0.2, rerank_item_item=False), signals,
                        query.candidate_scores, 3, NO_FILTER)
     assert by_vector.positions is not None and by_vector.positions.tolist()[0] == 0  # b2 is b1's nearest vector
+
+
+def _with_successors(snap: Snapshot) -> Snapshot:
+    """The item-item fixture plus successors: after b1 comes b3 (0.8), after a1 comes b2 (0.5)."""
+    model = _with_neighbors(snap)
+    rows = np.full((6, 1), -1, dtype=np.int32)
+    weights = np.zeros((6, 1), dtype=np.float32)
+    rows[3, 0], weights[3, 0] = 5, 0.8
+    rows[0, 0], weights[0, 0] = 4, 0.5
+    catalog = dataclasses.replace(model.catalog, successors=rows, successor_weights=weights)
+    return dataclasses.replace(model, catalog=catalog)
+
+
+def test_successors_of_the_newest_items_join_the_item_item_scores(snap: Snapshot) -> None:
+    model = _with_successors(snap)
+    seeds, weights = np.array([0, 3]), np.array([1.0, 2.0], dtype=np.float32)  # a1, then b1 (newest)
+    plain = stages.item_item_scores(model.catalog, seeds, weights, RankingPolicy(successor_weight=0.0))
+    assert np.allclose(plain, [0, 0.5 + 2 * 0.9, 0, -0.2, 0, 2 * 0.1])
+    policy = RankingPolicy(successor_weight=1.0, successor_recency=0.5)
+    scores = stages.item_item_scores(model.catalog, seeds, weights, policy)
+    # Successors: b3 0.8 (newest), b2 0.5 x 0.5; scaled to a best of 1, times 1 x the best plain score (2.3).
+    expected = plain.copy()
+    expected[5] += 2.3 * 0.8 / 0.8
+    expected[4] += 2.3 * 0.25 / 0.8
+    assert np.allclose(scores, expected)
+    c = stages.item_item(model.catalog, seeds, weights, 7, np.array([0, 3]), NO_FILTER, 2, policy)
+    assert _ids(model, c.rows) == ["b3", "a2"]
+
+
+def test_only_the_newest_successor_items_count(snap: Snapshot) -> None:
+    model = _with_successors(snap)
+    seeds = np.array([3, 0])  # b1, then a1 (newest)
+    following = stages.successors(model.catalog, seeds, RankingPolicy(successor_items=1))
+    assert following.nonzero()[0].tolist() == [4]  # a1's successor b2 only; b1 is older than the newest one
