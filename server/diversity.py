@@ -9,7 +9,10 @@ answer to a query: a search for a brand should show that brand):
 - caps (server/caps.py): at most ceil(max_brand_share x n) items of one brand in the top n (0.4: 4 of
   10), and, when max_category_share < 1, ceil(max_category_share x n) of one category. Items without a
   brand (empty in the catalog, which the builder names "unbranded", as in every MovieLens import) are
-  never capped.
+  never capped, nor are the shopper's own items by the default brand cap — their restocks (reason
+  buy_again) and, in a store where shoppers come back to items, what they touched before: a restock
+  list is the shopper's own, not a wall the store built (docs/evaluation.md "Successors, and the
+  shopper's own items"); a merchandiser's cap rule still holds for them.
 
 Recommend retrieves up to `pool(n)` candidates (2n with a cap on) so a capped item has something to
 give its place to; when even those are too few (a session whose similar items are nearly all of one
@@ -23,7 +26,7 @@ import math
 
 import numpy as np
 
-from server import stages
+from server import reasons, stages
 from server.caps import cap_groups
 from server.policy import RankingPolicy
 from server.queries import Filter
@@ -34,6 +37,7 @@ __all__ = ["UNBRANDED", "pool", "diversify", "full_brands"]
 
 # The builder's name for an empty brand (index_builder/build.py): never capped.
 UNBRANDED = ("unbranded", "")
+_RESTOCK = reasons.bit(reasons.BUY_AGAIN)
 
 
 def group_ranks(groups: np.ndarray) -> np.ndarray:
@@ -91,18 +95,23 @@ def full_brands(catalog: Catalog, rows: np.ndarray, n: int, policy: RankingPolic
     return np.flatnonzero(counts >= math.ceil(policy.max_brand_share * n - 1e-9))
 
 
-def _caps(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy,
-          ruled: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def _caps(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy, ruled: np.ndarray | None = None,
+          own: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(group per candidate, limit per candidate) of each cap that is on; a brand a rule caps (`ruled`: per
-    catalog item, that rule's limit, -1 = none) has the rule's limit instead of the default."""
+    catalog item, that rule's limit, -1 = none) has the rule's limit instead of the default, which holds
+    neither restocks nor the shopper's `own` rows."""
     caps = []
     if policy.max_brand_share < 1.0 or ruled is not None:
         default = _limit(policy.max_brand_share, n) if policy.max_brand_share < 1.0 else n
         limits = np.full(len(c.rows), default)
-        if ruled is not None:
-            own = np.where(c.rows >= 0, ruled[np.maximum(c.rows, 0)], -1)
-            limits = np.where(own >= 0, own, limits)
-        caps.append((_brand_groups(catalog, c.rows), limits))
+        rule = np.full(len(c.rows), -1) if ruled is None else np.where(c.rows >= 0, ruled[np.maximum(c.rows, 0)], -1)
+        limits = np.where(rule >= 0, rule, limits)
+        groups = _brand_groups(catalog, c.rows)
+        mine = (c.reasons & _RESTOCK) != 0
+        if own is not None and len(own):
+            mine |= stages.member(c.rows, own)
+        groups[mine & (rule < 0)] = -1  # the shopper's own items: the default cap never holds them
+        caps.append((groups, limits))
     if policy.max_category_share < 1.0:
         groups = np.where(c.rows >= 0, catalog.category[np.maximum(c.rows, 0)], -1)
         caps.append((groups, np.full(len(c.rows), _limit(policy.max_category_share, n))))
@@ -124,13 +133,15 @@ def _past(c: Candidates, caps: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.
 
 
 def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy, exclude: np.ndarray, f: Filter,
-              source: tuple[np.ndarray, int] | None = None, ruled: np.ndarray | None = None) -> Candidates:
+              source: tuple[np.ndarray, int] | None = None, ruled: np.ndarray | None = None,
+              own: np.ndarray | None = None) -> Candidates:
     """The category penalty, then the caps (module docstring): the items past a cap go below all others. When
     that leaves fewer than n others, the popular top-up (`source`, as in stages.top_up_popular) fills in
     first, above them, so a cap only gives way when the catalog has nothing else eligible. `ruled`: per
-    catalog item, the limit a merchandiser's brand cap rule sets for its brand, -1 = none: it replaces the default)."""
+    catalog item, the limit a merchandiser's brand cap rule sets for its brand, -1 = none: it replaces the default).
+    `own`: the rows the shopper came back to (sorted), which the default brand cap does not hold."""
     c = _penalized(catalog, c, policy.diversity_penalty)
-    caps = _caps(catalog, c, n, policy, ruled)
+    caps = _caps(catalog, c, n, policy, ruled, own)
     if not caps:
         return c
     order, over = _past(c, caps)
@@ -138,7 +149,7 @@ def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy, ex
         return c
     if len(order) - int(over.sum()) < n:
         c = _refilled(catalog, c, order[over], n, exclude, f, source)
-        caps = _caps(catalog, c, n, policy, ruled)
+        caps = _caps(catalog, c, n, policy, ruled, own)
     for groups, limits in caps:
         c = cap_groups(c, groups, limits, n)
     return c

@@ -54,8 +54,8 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     shopper = signals.shopper
     pool = diversity.pool(n, policy)
     fetch = max(n * policy.profile_overfetch, pool) if shopper is not None and policy.uses_profile else pool
+    revisit = policy.revisit_weight if policy.keeps_history(snapshot.revisit_share) else 0.0
     if _item_item_applies(snapshot, policy, signals):
-        revisit = policy.revisit_weight if policy.keeps_history(snapshot.revisit_share) else 0.0
         c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, fetch,
                              policy, signals.seed_revisits, revisit)
     else:
@@ -67,7 +67,9 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     fallback = scoring.fallback_rows(catalog, shopper, policy, channel, trending)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, max(pool, rules.pool(active, n, fetch)), fallback)
-    c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback, active.brand_limits)
+    # What a shopper in a revisiting store touched before: theirs, which the default brand cap does not hold.
+    own = np.unique(signals.seeds[signals.seed_revisits > 0]) if revisit > 0 else None
+    c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback, active.brand_limits, own)
     c = rules.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     c = complements.name_anchors(catalog, c, basket, policy)

@@ -35,6 +35,7 @@ class Store:
     price: dict[str, float] = field(default_factory=dict)
     in_stock: dict[str, bool] = field(default_factory=dict)
     purchased: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    touched: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # any event of the user's
     consent: dict[str, bool] = field(default_factory=dict)
 
     def items_in(self, category: str) -> list[str]:
@@ -57,6 +58,8 @@ def read_store(data: Path) -> Store:
         for row in csv.DictReader(f):
             if row["type"] == "purchase" and row["user_id"]:
                 store.purchased[row["user_id"]].add(row["item_id"])
+            if row["user_id"]:
+                store.touched[row["user_id"]].add(row["item_id"])
     return store
 
 

@@ -50,6 +50,8 @@ __all__ = ["ModelResult", "Report", "evaluate"]
 
 log = logging.getLogger(__name__)
 TAILOR = "Tailor"
+# The same server asked with no_exploration: the ranking alone, and what the explore slots cost offline.
+EXPLOIT = "Tailor (no exploration)"
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,8 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
             items: list[str], progress: bool, config: Path | None = None,
             variants: Path | None = None) -> list[tuple[str, _Served]]:
     """Build Tailor on the train part, then per arm (one, or each variant of `variants`) serve it on a free
-    port, ask for k items per user (session), and (the first arm) rerank `sets`."""
+    port, ask for k items per user (session), and (the first arm) rerank `sets`. Without variants, a server
+    that explores is asked once more without exploration (row EXPLOIT)."""
     train_dir = write_train(data_dir, cut, tmp / "train")
     started = time.perf_counter()
     # The config file's [build], [ranking] (and TAILOR_RANKING_*) apply, as in production; its paths do not.
@@ -209,16 +212,23 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
                 recs, latency = _recommend_all(client, users, k, progress, cut, name)
                 reranked, rerank_seconds = rerank_all(client, sets, items, progress) if sets and name == checked \
                     else ([], np.zeros(0))
+                served.append((name, _served(recs, latency, fit_seconds, reranked, rerank_seconds, name == checked)))
+                if not variants and server_config.ranking.explore_share > 0:
+                    recs, latency = _recommend_all(client, users, k, progress, cut, EXPLOIT, no_exploration=True)
+                    served.append((EXPLOIT, _served(recs, latency, fit_seconds, [], np.zeros(0), False)))
         finally:
             server.stop(grace=None)
-        p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
-        served.append((name, _Served(recs, fit_seconds, float(p50), float(p99), reranked, rerank_seconds,
-                                     name == checked)))
     return served
 
 
-def _recommend_all(client: TailorClient, users: list[str], k: int, progress: bool,
-                   cut: Split, name: str = TAILOR) -> tuple[list[list[str]], np.ndarray]:
+def _served(recs: list[list[str]], latency: np.ndarray, fit_seconds: float, reranked: list[list[str]],
+            rerank_seconds: np.ndarray, checked: bool) -> _Served:
+    p50, p99 = np.percentile(latency * 1e3, [50, 99]) if len(latency) else (float("nan"), float("nan"))
+    return _Served(recs, fit_seconds, float(p50), float(p99), reranked, rerank_seconds, checked)
+
+
+def _recommend_all(client: TailorClient, users: list[str], k: int, progress: bool, cut: Split, name: str = TAILOR,
+                   *, no_exploration: bool = False) -> tuple[list[list[str]], np.ndarray]:
     """Tailor's k items for every user (one Recommend call each, as of the user's `as_of` moment when
     the split gives one; a held-out session is asked anonymously with its session), and each call's seconds.
     Each call's request_id names its user (session), so exploration draws the same slots on every run."""
@@ -227,10 +237,10 @@ def _recommend_all(client: TailorClient, users: list[str], k: int, progress: boo
         sent = time.perf_counter()
         if cut.sessions:
             decision = client.recommend(k, session=cut.sessions[user], time_ms=cut.as_of.get(user, 0),
-                                        request_id=f"evaluate-{user}")
+                                        request_id=f"evaluate-{user}", no_exploration=no_exploration)
         else:
             decision = client.recommend(k, user_id=user, time_ms=cut.as_of.get(user, 0),
-                                        request_id=f"evaluate-{user}")
+                                        request_id=f"evaluate-{user}", no_exploration=no_exploration)
         latency.append(time.perf_counter() - sent)
         recs.append([item.item_id for item in decision.items])
     return recs, np.asarray(latency)

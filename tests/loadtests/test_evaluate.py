@@ -14,7 +14,7 @@ import pytest
 from clients.tailor import main as tailor
 from index_builder.importers import import_movielens
 from loadtests.evaluate import evaluate
-from loadtests.evaluate.run import TAILOR
+from loadtests.evaluate.run import EXPLOIT, TAILOR
 from loadtests.evaluate.splits import read_events, split_events, write_train
 from tests.index_builder.test_movielens_importer import ml100k
 
@@ -100,6 +100,8 @@ def test_evaluate_scores_tailor_against_baselines(movielens: Path) -> None:
     assert ndcg["ALS"] == pytest.approx(0.3950, abs=5e-5)  # the reference protocol's figure
     assert {"popularity", "ItemKNN", "ALS", "ALS (seen allowed)", "EASE", "own most-bought"} <= set(ndcg)
     assert ndcg[TAILOR] > ndcg["popularity"]
+    # The same server without its explore slots: the ranking alone, ahead of the answer that explores.
+    assert report.results[1].name == EXPLOIT and ndcg[EXPLOIT] > ndcg[TAILOR]
     tailor_row = report.results[0]
     assert tailor_row.name == TAILOR and tailor_row.p50_ms is not None and tailor_row.p50_ms > 0
 

@@ -21,21 +21,26 @@ NO_FILTER = Filter(frozenset(), frozenset(), 0.0, 0.0, False)
 NONE = np.zeros(0, dtype=np.int64)
 
 
-def _most_of_one_brand(built: Built, item_ids: list[str]) -> int:
-    brands = Counter(built.store.brand[i] for i in item_ids if built.store.brand[i] not in diversity.UNBRANDED)
+def _most_of_one_brand(built: Built, item_ids: list[str], theirs: frozenset[str] = frozenset()) -> int:
+    """The most items of one brand among `item_ids`, leaving out the shopper's own (`theirs`: what they touched
+    before, which the brand cap does not hold in a store where shoppers come back to items)."""
+    brands = Counter(built.store.brand[i] for i in item_ids
+                     if built.store.brand[i] not in diversity.UNBRANDED and i not in theirs)
     return max(brands.values(), default=0)
 
 
 def _walls(client: TailorClient, built: Built) -> list[int]:
-    """The most items of one brand in each of many answers: known shoppers, anonymous sessions, a visitor."""
+    """The most items of one brand in each of many answers (besides the shopper's own items): known shoppers,
+    anonymous sessions, a visitor."""
     users = sorted(built.store.purchased)[:200]
-    answers = [client.recommend(10, user_id=u, request_id=f"wall-{u}") for u in users]
+    known = [_most_of_one_brand(built, [i.item_id for i in client.recommend(10, user_id=u, request_id=f"w{u}").items],
+                                frozenset(built.store.touched[u])) for u in users]
     # Sessions of three items someone bought together: their similar items are often of one brand.
     sessions = [sorted(bought)[k:k + 3] for bought in list(built.store.purchased.values())[:150] for k in (0, 2)]
-    answers += [client.recommend(10, session=[(i, "view") for i in s], request_id=f"s{j}")
-                for j, s in enumerate(sessions)]
+    answers = [client.recommend(10, session=[(i, "view") for i in s], request_id=f"s{j}")
+               for j, s in enumerate(sessions)]
     answers.append(client.recommend(10))
-    return [_most_of_one_brand(built, [i.item_id for i in a.items]) for a in answers]
+    return known + [_most_of_one_brand(built, [i.item_id for i in a.items]) for a in answers]
 
 
 def test_no_brand_fills_more_than_4_of_10_places(client: TailorClient, built: Built) -> None:
@@ -115,6 +120,22 @@ def test_a_brand_a_rule_caps_is_left_to_the_rule(snap: Snapshot) -> None:
     ruled = np.array([3] * 4 + [-1] * 4)  # a rule caps brand x (rows 0-3) at 3 of the answer itself
     loose = diversity.diversify(snap.catalog, c, 5, RankingPolicy(max_brand_share=0.4), NONE, NO_FILTER, ruled=ruled)
     assert top_n(loose, 5).rows.tolist() == [0, 1, 2, 4, 5]
+
+
+def test_the_shoppers_own_items_are_not_held_by_the_default_brand_cap(snap: Snapshot) -> None:
+    """Restocks (reason buy_again) and the rows a shopper came back to (`own`) pass the default brand cap and do
+    not count toward it; a merchandiser's cap rule still holds them."""
+    c = _ranked([8, 7, 6, 5, 4, 3, 2, 1])
+    restock = c.with_(reasons=np.where(np.arange(8) == 2, reasons.bit(reasons.BUY_AGAIN),
+                                       c.reasons).astype(reasons.MASK_DTYPE))
+    policy = RankingPolicy(max_brand_share=0.4)  # 2 of 5
+    assert top_n(diversity.diversify(snap.catalog, restock, 5, policy, NONE, NO_FILTER), 5).rows.tolist() == \
+        [0, 1, 2, 4, 5]
+    mine = diversity.diversify(snap.catalog, c, 5, policy, NONE, NO_FILTER, own=np.array([0, 1, 2]))
+    assert top_n(mine, 5).rows.tolist() == [0, 1, 2, 3, 4]  # three of x are theirs; the fourth is the 1st counted
+    ruled = np.array([2] * 4 + [-1] * 4)  # a rule caps brand x at 2: it holds their items too
+    held = diversity.diversify(snap.catalog, c, 5, policy, NONE, NO_FILTER, ruled=ruled, own=np.array([0, 1, 2]))
+    assert top_n(held, 5).rows.tolist() == [0, 1, 4, 5, 6]
 
 
 def test_a_cap_rule_loosens_the_default_brand_cap_through_the_server(client: TailorClient, built: Built) -> None:
