@@ -34,7 +34,7 @@ from index_builder.forgetting import drop_forgotten, read_forgotten
 from index_builder.index import IvfParams, build_index
 from index_builder.live_events import read_live_events
 from index_builder.profiles import UserEvents, profile_records
-from index_builder.publish import Staging
+from index_builder.publish import Staging, prune
 from protos import artifact, artifact_pb2, live
 
 __all__ = ["build_artifacts"]
@@ -296,6 +296,7 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     except BaseException:
         staging.abandon()
         raise
+    prune(config.out_root, config.keep_versions)
     counts = manifest.counts
     log.info("build_done version=%s seconds=%.1f items=%d users=%d users_implicit=%d events=%d "
              "events_dropped_unknown_item=%d events_implicit_user=%d events_without_consent=%d sessions_derived=%d "

@@ -26,7 +26,7 @@ __all__ = ["main", "summary"]
 _BUILD_FLAGS = {"data": "data_dir", "out": "out_root", "half_life_days": "popularity_half_life_days",
                 "live": "live_dir"}
 _BUILD_KEYS = ("dim", "iterations", "regularization", "als_alpha", "seed", "event_weights", "value_scale",
-               "reference_time", "timezone", "default_consent", "session_gap_minutes")
+               "reference_time", "timezone", "default_consent", "session_gap_minutes", "keep_versions")
 
 
 def _demo_data(args: argparse.Namespace) -> int:
@@ -80,6 +80,7 @@ def _build_parser(p: argparse.ArgumentParser) -> None:
                    help="consent of users seen only in events (default false: consent must be explicit)")
     p.add_argument("--live", type=Path, help="live store to fold in (TrackEvents' events; default OUT/live if any)")
     p.add_argument("--no-live", action="store_true", help="learn from the input files alone")
+    p.add_argument("--keep-versions", help="versions kept after publishing, the new one included (default 3; 0: all)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

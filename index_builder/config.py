@@ -114,6 +114,9 @@ class BuildConfig:
     # input files alone.
     live_dir: Path | None = None
     fold_live: bool = True
+    # Versions kept in the output root after a build publishes: the new current and the newest older ones (what
+    # a rollback switches to); older ones are deleted. 0 = keep every version.
+    keep_versions: int = 3
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -132,6 +135,7 @@ class BuildConfig:
             "complement_neighbors": 0 <= self.complement_neighbors <= 1000,
             "complement_min_support": self.complement_min_support >= 1,
             "successor_neighbors": 0 <= self.successor_neighbors <= 2000,
+            "keep_versions": self.keep_versions >= 0,
             "successor_window": 0 <= self.successor_window <= 1000,
             "successor_decay": 0 < self.successor_decay <= 1,
             "successor_popularity": 0 <= self.successor_popularity <= 2,
@@ -233,6 +237,7 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "rfm_window_days": float, "lifecycle_new_days": float, "lifecycle_active_days": float,
     "lifecycle_lapsed_days": float, "clv_horizon_days": float, "clv_margin": float, "clv_annual_discount": float,
     "live_dir": Path, "fold_live": _boolean, "cold_links": _integer, "cold_link_weight": float,
+    "keep_versions": _integer,
 }
 # What the [build] table may set: everything but the terminal's progress bars (`--quiet`).
 FILE_KEYS = tuple(f.name for f in fields(BuildConfig) if f.name != "show_progress")

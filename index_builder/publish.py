@@ -3,7 +3,9 @@
 ROOT/.staging-<version>/  ->  fsync every file  ->  manifest.json last
   ->  rename to ROOT/<version>  ->  verify  ->  ROOT/current swapped by os.replace.
 A build that dies anywhere before the final os.replace leaves `current` as it was;
-stale staging directories are removed by the next build.
+stale staging directories are removed by the next build. After the switch, `prune` deletes
+all but the newest versions (BuildConfig.keep_versions): disks do not fill with hourly builds, and a
+forgotten shopper's profile leaves the disk with the last version that held it (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from index_builder.errors import ArtifactWriteError
 from protos import artifact, artifact_pb2
 
-__all__ = ["Staging"]
+__all__ = ["Staging", "prune"]
 
 log = logging.getLogger(__name__)
 
@@ -101,3 +103,20 @@ class Staging:
 
     def abandon(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def prune(root: Path, keep: int) -> list[str]:
+    """Delete the version directories of `root` (those with a manifest) but the `keep` newest by when their
+    manifest was written, and never the one `current` points at; returns the names deleted. keep 0: none.
+    A server still serving a deleted version keeps its open files until it swaps (Linux)."""
+    if keep <= 0:
+        return []
+    current = artifact.resolve_current(root).name if (root / artifact.CURRENT_LINK).exists() else ""
+    versions = [d for d in root.iterdir() if d.is_dir() and not d.is_symlink() and not d.name.startswith(".")
+                and (d / artifact.MANIFEST).is_file()]
+    versions.sort(key=lambda d: ((d / artifact.MANIFEST).stat().st_mtime_ns, d.name), reverse=True)
+    doomed = [d for d in versions[keep:] if d.name != current]
+    for old in doomed:
+        shutil.rmtree(old, ignore_errors=True)
+        log.info("version_pruned version=%s", old.name)
+    return [d.name for d in doomed]
