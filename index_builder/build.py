@@ -6,14 +6,12 @@ import logging
 import resource
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from tqdm import tqdm
 
 from index_builder import (
@@ -26,6 +24,18 @@ from index_builder import (
     repurchase,
     revisits,
     sequences,
+)
+from index_builder.coded import (
+    Catalog,
+    Events,
+    code_catalog,
+    code_events,
+    decay,
+    demographic_codes,
+    popularity_order,
+    reference_time_ms,
+    training_rows,
+    with_implicit_users,
 )
 from index_builder.config import BuildConfig
 from index_builder.errors import BuildError, InputError
@@ -40,7 +50,6 @@ from protos import artifact, artifact_pb2, live
 __all__ = ["build_artifacts"]
 
 log = logging.getLogger(__name__)
-_DAY_MS = 86_400_000
 # Items kept per demographic cell's popular list (the fallback for shoppers too new for anything personal).
 _CELL_LIST = 200
 # Items kept per category's popular list (where an exploration slot takes its item, server/explore.py).
@@ -58,200 +67,6 @@ def _step(name: str) -> Iterator[None]:
 def _max_rss_mb() -> int:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-
-@dataclass(frozen=True)
-class _Catalog:
-    ids: pa.Array
-    titles: pa.Array
-    category: np.ndarray
-    brand: np.ndarray
-    categories: list[str]
-    brands: list[str]
-    price: np.ndarray
-    in_stock: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Events:
-    item: np.ndarray  # int32 catalog row
-    user: np.ndarray  # int64 code into users, -1 anonymous or unknown
-    session: np.ndarray  # int64 session code
-    kind: np.ndarray  # int8 index into inputs.EVENT_TYPES
-    ts: np.ndarray  # int64 ms
-    anonymous: np.ndarray  # bool: empty user_id
-    value: np.ndarray  # float32 multiplier of the event type's weight (1 without a value column)
-    qty: np.ndarray  # float64
-    paid: np.ndarray  # float64 unit price paid: the event's price, the catalog price where it has none (0)
-    channel: np.ndarray  # uint8 index into artifact.CHANNELS (0 = unknown)
-    dropped_unknown_item: int
-    unknown_user: int
-    sessions_derived: int = 0
-
-
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    return encoded.indices.to_numpy().astype(np.int32), encoded.dictionary.to_pylist()
-
-
-def _catalog(items: pa.Table) -> _Catalog:
-    # `a|b|c` lists several categories; the first is the primary one, the one the artifact stores.
-    category, categories = _codes(pc.utf8_trim_whitespace(pc.replace_substring_regex(items["category"], r"\|.*$", "")))
-    brand, brands = _codes(pc.if_else(pc.equal(items["brand"], ""), "unbranded", items["brand"]))
-    return _Catalog(
-        ids=items["item_id"].combine_chunks(), titles=items["title"].combine_chunks(), category=category, brand=brand,
-        categories=categories, brands=brands,
-        price=items["price"].to_numpy().astype(np.float32),
-        in_stock=items["in_stock"].to_numpy(zero_copy_only=False).astype(bool),
-    )
-
-
-def _lookup(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
-    """Row of each value in `value_set`, -1 where absent (int64, no float round trip)."""
-    return pc.fill_null(pc.index_in(values, value_set=value_set), -1).to_numpy().astype(np.int64)
-
-
-def _with_implicit_users(users: pa.Table, events: pa.Table, default_consent: bool) -> tuple[pa.Table, int]:
-    """users.csv plus the users seen only in events (appended, with `default_consent`); their count."""
-    seen = pc.unique(events["user_id"].combine_chunks())
-    known = users["user_id"].combine_chunks()
-    implicit = seen.filter(pc.and_(pc.not_equal(seen, ""), pc.invert(pc.is_in(seen, value_set=known))))
-    blank = pa.repeat(pa.scalar(""), len(implicit))
-    table = pa.table({"user_id": implicit, "consent": pa.repeat(pa.scalar(default_consent), len(implicit)),
-                      "country": blank, "age_band": blank})
-    columns = ["user_id", "consent", "country", "age_band"]
-    return pa.concat_tables([users.select(columns), table]), len(implicit)
-
-
-def _demographic_codes(users: pa.Table) -> tuple[tuple[np.ndarray, np.ndarray], list[str], list[str]]:
-    """(country code, age band code) per user, -1 where not given, and the two vocabularies."""
-    codes, names = [], []
-    for column in ("country", "age_band"):
-        values = pc.utf8_trim_whitespace(users[column])
-        encoded = pc.dictionary_encode(pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values))
-        encoded = encoded.combine_chunks()
-        codes.append(pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int16))
-        names.append([str(n) for n in encoded.dictionary.to_pylist()])
-    return (codes[0], codes[1]), names[0], names[1]
-
-
-def _derived_sessions(user: np.ndarray, ts: np.ndarray, gap_ms: int) -> np.ndarray:
-    """Session codes 0..k-1 for events without a session_id: per user in time order, a new session
-    where the user changes or after more than `gap_ms` of inactivity; each anonymous event (user -1)
-    is a session of its own."""
-    order = np.lexsort((ts, user))
-    u, t = user[order], ts[order]
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = (u[1:] != u[:-1]) | (np.diff(t) > gap_ms) | (u[1:] < 0)
-    codes = np.empty(len(order), dtype=np.int64)
-    codes[order] = np.cumsum(new) - 1
-    return codes
-
-
-def _sessions(session_id: pa.ChunkedArray, user: np.ndarray, ts: np.ndarray, gap_ms: int) -> tuple[np.ndarray, int]:
-    """Session code per event: given ids first, then derived sessions; and how many were derived."""
-    encoded = pc.dictionary_encode(session_id).combine_chunks()
-    codes = encoded.indices.to_numpy().astype(np.int64)
-    missing = np.flatnonzero(pc.equal(session_id, "").to_numpy(zero_copy_only=False))
-    if len(missing) == 0:
-        return codes, 0
-    derived = _derived_sessions(user[missing], ts[missing], gap_ms)
-    codes[missing] = len(encoded.dictionary) + derived
-    return codes, int(derived.max()) + 1
-
-
-def _value_scale(value: pa.ChunkedArray, how: str) -> np.ndarray:
-    """Multiplier of an event type's weight: the value itself, or log1p(value) / log1p(1)."""
-    raw = value.to_numpy()
-    scaled = raw if how == "linear" else np.log1p(raw) / np.log1p(1.0)
-    return scaled.astype(np.float32)
-
-
-def _paid(price: np.ndarray, catalog_price: np.ndarray, item: np.ndarray) -> np.ndarray:
-    """The unit price of each event: its own, or the item's catalog price where it gives none (0)."""
-    return np.where(price != 0, price, catalog_price[item]).astype(np.float64)
-
-
-def _channel_codes(channel: pa.ChunkedArray) -> np.ndarray:
-    """Index into artifact.CHANNELS per event; an unknown or empty channel is 0 ("unknown")."""
-    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(channel))
-    codes = pc.fill_null(pc.index_in(lowered, value_set=pa.array(artifact.CHANNELS[1:])), -1).to_numpy()
-    return (codes + 1).astype(np.uint8)
-
-
-def _events(table: pa.Table, catalog: _Catalog, users: pa.Table, config: BuildConfig) -> _Events:
-    # The hash passes over millions of strings are independent and release the GIL.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        item_job = pool.submit(_lookup, table["item_id"], catalog.ids)
-        user = _lookup(table["user_id"], users["user_id"].combine_chunks())
-        item = item_job.result()
-    keep = item >= 0
-    has_user = pc.not_equal(table["user_id"], "").to_numpy(zero_copy_only=False)
-    kind = _lookup(table["type"], pa.array(inputs.EVENT_TYPES))
-    ts = table["ts"].cast(pa.int64()).to_numpy()
-    session, derived = _sessions(table["session_id"], user, ts, round(config.session_gap_minutes * 60_000))
-    return _Events(
-        item=item[keep].astype(np.int32), user=user[keep], session=session[keep],
-        kind=kind[keep].astype(np.int8), ts=ts[keep], anonymous=~has_user[keep],
-        value=_value_scale(table["value"], config.value_scale)[keep],
-        qty=table["qty"].to_numpy()[keep],
-        paid=_paid(table["price"].to_numpy()[keep], catalog.price, item[keep]),
-        channel=_channel_codes(table["channel"])[keep],
-        dropped_unknown_item=int((~keep).sum()),
-        unknown_user=int((has_user & (user < 0) & keep).sum()),
-        sessions_derived=derived,
-    )
-
-
-def _reference_ms(config: BuildConfig, events: _Events) -> int:
-    """The instant popularity decays from: the configured one, else the last event."""
-    if config.reference_time is not None:
-        return round(config.reference_time.timestamp() * 1000)
-    return int(events.ts.max()) if len(events.ts) else 0
-
-
-def _decay(ts: np.ndarray, reference_ms: int, half_life_days: float) -> np.ndarray:
-    """Each event's popularity decay, halving every `half_life_days` before the reference time (an event
-    after it counts as of it), relative to the newest event: in float64 and shifted so a years-old log
-    does not underflow (with a 14-day half-life an event three years old weighs 2^-78, and in float32
-    every item whose events were that old used to tie at exactly 0)."""
-    halvings = np.maximum(reference_ms - ts, 0) / _DAY_MS / half_life_days
-    return np.exp2((float(halvings.min()) if len(halvings) else 0.0) - halvings)
-
-
-def _popularity(events: _Events, n_items: int, weights: np.ndarray, half_life_days: float,
-                reference_ms: int) -> np.ndarray:
-    """Item order for the popular list: by decayed event mass (`_decay`), ties (and masses too small to
-    tell apart) by all-time mass."""
-    base = weights[events.kind] * events.value
-    decayed = np.bincount(events.item, weights=base * _decay(events.ts, reference_ms, half_life_days),
-                          minlength=n_items)
-    total = np.bincount(events.item, weights=base, minlength=n_items)
-    return np.lexsort((-total, -decayed))
-
-
-def _dense_codes(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, int]:
-    """Code -> 0..k-1 for the k codes that occur, in code order (np.unique's inverse without a sort); -1 else."""
-    present = np.zeros(n_codes, dtype=bool)
-    present[codes] = True
-    return np.where(present, np.cumsum(present) - 1, -1), int(present.sum())
-
-
-def _training_rows(events: _Events, consent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Matrix row per event: consenting users first (compact codes), then anonymous sessions.
-
-    Events of users without consent (or unknown to users.csv) train nothing.
-    Returns (event mask, matrix row per kept event, user code -> matrix row or -1).
-    """
-    consenting = (events.user >= 0) & consent[np.maximum(events.user, 0)]
-    anonymous = events.anonymous
-    user_rows, n_active = _dense_codes(events.user[consenting], len(consent))
-    sessions = events.session[anonymous]
-    session_rows, _ = _dense_codes(sessions, int(sessions.max()) + 1 if len(sessions) else 0)
-    rows = np.empty(len(events.user), dtype=np.int64)
-    rows[consenting] = user_rows[events.user[consenting]]
-    rows[anonymous] = n_active + session_rows[sessions]
-    return consenting | anonymous, rows, user_rows
 
 
 def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
@@ -272,16 +87,17 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     forgotten = read_forgotten(live_dir)
     known_users, event_table, users_forgotten, events_forgotten = drop_forgotten(known_users, event_table, forgotten)
     with _step("events"):
-        catalog = _catalog(items)
-        users, n_implicit = _with_implicit_users(known_users, event_table, config.default_consent)
-        events = _events(event_table, catalog, users, config)
+        catalog = code_catalog(items)
+        users, n_implicit = with_implicit_users(known_users, event_table, config.default_consent)
+        events = code_events(event_table, catalog, users, config)
         del event_table
     consent = users["consent"].to_numpy(zero_copy_only=False).astype(bool)
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float32)
     with _step("embeddings"):
         learned = _learn(config, catalog, events, consent, weights)
-    reference_ms = _reference_ms(config, events)
-    popularity = _popularity(events, len(catalog.category), weights, config.popularity_half_life_days, reference_ms)
+    reference_ms = reference_time_ms(config, events)
+    popularity = popularity_order(events, len(catalog.category), weights, config.popularity_half_life_days,
+                                  reference_ms)
     staging = Staging(config.out_root, artifact.new_version_name())
     try:
         manifest = _write(config, staging, catalog, events, users, consent, learned, popularity, reference_ms)
@@ -308,7 +124,7 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
     return manifest
 
 
-def _input_counts(manifest: artifact_pb2.Manifest, config: BuildConfig, events: _Events, consent: np.ndarray,
+def _input_counts(manifest: artifact_pb2.Manifest, config: BuildConfig, events: Events, consent: np.ndarray,
                   n_known: int, n_implicit: int, reference_ms: int) -> None:
     """What reading the inputs kept, derived and left out, and the settings that decided it."""
     counts, params = manifest.counts, manifest.params
@@ -339,9 +155,9 @@ class _Learned:
     neighbor_weights: np.ndarray
 
 
-def _learn(config: BuildConfig, catalog: _Catalog, events: _Events, consent: np.ndarray,
+def _learn(config: BuildConfig, catalog: Catalog, events: Events, consent: np.ndarray,
            weights: np.ndarray) -> _Learned:
-    train, rows, user_rows = _training_rows(events, consent)
+    train, rows, user_rows = training_rows(events, consent)
     n_items = len(catalog.category)
     n_rows = int(rows[train].max()) + 1 if train.any() else 0
     if n_rows == 0:
@@ -395,7 +211,7 @@ def _recall_queries(item_vectors: np.ndarray, user_vectors: np.ndarray, user_row
     return np.ascontiguousarray(np.concatenate([picked_items, picked_users]), dtype=np.float32)
 
 
-def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, users: pa.Table,
+def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Events, users: pa.Table,
            consent: np.ndarray, learned: _Learned, popularity: np.ndarray, reference_ms: int) -> artifact_pb2.Manifest:
     """`popularity`: every catalog row, most popular first (`_popularity`)."""
     item_vectors, user_vectors, user_rows = learned.item_vectors, learned.user_vectors, learned.user_rows
@@ -430,7 +246,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     with _step("successors"):
         _successors(config, staging, events, consent, len(catalog.category), learned.neighbors.shape[1] > 0)
     with _step("facts"):
-        demographics, countries, age_bands = _demographic_codes(users)
+        demographics, countries, age_bands = demographic_codes(users)
         n_cells = (len(countries) + 1) * (len(age_bands) + 1)
         facts = _shopper_facts(config, staging, catalog, events, mine, len(consent), demographics,
                                (len(age_bands), n_cells), reference_ms)
@@ -449,22 +265,22 @@ def _write(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Ev
     return manifest
 
 
-def _trending(config: BuildConfig, catalog: _Catalog, events: _Events, popular: np.ndarray,
+def _trending(config: BuildConfig, catalog: Catalog, events: Events, popular: np.ndarray,
               reference_ms: int) -> np.ndarray:
     """Per channel, its in-stock items by event weight decayed like the popular list (item_signals)."""
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
-    weight = weights[events.kind] * events.value * _decay(events.ts, reference_ms, config.popularity_half_life_days)
+    weight = weights[events.kind] * events.value * decay(events.ts, reference_ms, config.popularity_half_life_days)
     stocked = catalog.in_stock[events.item]
     return item_signals.channel_popular_rows(events.channel[stocked], events.item[stocked], weight[stocked],
                                              popular, _CELL_LIST)
 
 
-def _trains(events: _Events, consent: np.ndarray) -> np.ndarray:
+def _trains(events: Events, consent: np.ndarray) -> np.ndarray:
     """Per event, whether it trains the co-occurrence models: a consenting user's, or an anonymous session's."""
     return events.anonymous | ((events.user >= 0) & consent[np.maximum(events.user, 0)])
 
 
-def _complements(config: BuildConfig, staging: Staging, events: _Events, consent: np.ndarray, n_items: int) -> None:
+def _complements(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int) -> None:
     """Bought-together and viewed-together partners from the events that train (consenting users and
     anonymous sessions), per session (index_builder/complements.py)."""
     trains = _trains(events, consent)
@@ -477,7 +293,7 @@ def _complements(config: BuildConfig, staging: Staging, events: _Events, consent
         staging.save_array(artifact.ITEM_ARRAYS[f"{name}_weights"].file, weights)
 
 
-def _successors(config: BuildConfig, staging: Staging, events: _Events, consent: np.ndarray, n_items: int,
+def _successors(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int,
                 item_item: bool) -> None:
     """Each item's successors in the sequences of the events that train: a consenting user's events, and
     an anonymous session's (index_builder/sequences.py). None (k = 0) without an item-item model: the
@@ -493,7 +309,7 @@ def _successors(config: BuildConfig, staging: Staging, events: _Events, consent:
     staging.save_array(artifact.ITEM_ARRAYS["successor_weights"].file, weights)
 
 
-def _shopper_facts(config: BuildConfig, staging: Staging, catalog: _Catalog, events: _Events, mine: np.ndarray,
+def _shopper_facts(config: BuildConfig, staging: Staging, catalog: Catalog, events: Events, mine: np.ndarray,
                    n_users: int, demographics: tuple[np.ndarray, np.ndarray], cells: tuple[int, int],
                    reference_ms: int) -> Facts:
     """`cells`: (age bands, demographic cells) — see item_signals.cell_code."""
@@ -505,7 +321,7 @@ def _shopper_facts(config: BuildConfig, staging: Staging, catalog: _Catalog, eve
     n_items = len(catalog.category)
     # Segment and cell popularity decay like the global popular list.
     weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
-    weight = weights[shopper_events.kind] * _decay(shopper_events.ts, reference_ms, config.popularity_half_life_days)
+    weight = weights[shopper_events.kind] * decay(shopper_events.ts, reference_ms, config.popularity_half_life_days)
     n_age_bands, n_cells = cells
     cell = item_signals.cell_code(demographics[0], demographics[1], n_age_bands)
     segment = facts.facts["segment"][shopper_events.user]
@@ -545,7 +361,7 @@ def _facts_summary(manifest: artifact_pb2.Manifest, facts: Facts, consent: np.nd
                       for n, c in zip(artifact.SEGMENTS, sizes.tolist(), strict=True)))
 
 
-def _user_events(events: _Events, mine: np.ndarray) -> UserEvents:
+def _user_events(events: Events, mine: np.ndarray) -> UserEvents:
     """The `mine` events (users with a learned vector: known, consenting): what profiles and cycles are made of."""
     return UserEvents(user=events.user[mine], item=events.item[mine], ts=events.ts[mine],
                       purchase=events.kind[mine] == inputs.EVENT_TYPES.index("purchase"))
@@ -559,7 +375,7 @@ def _write_store(config: BuildConfig, staging: Staging, user_events: UserEvents,
     return staging.save_store(progress)
 
 
-def _manifest(config: BuildConfig, version: str, catalog: _Catalog, events: _Events, users: pa.Table,
+def _manifest(config: BuildConfig, version: str, catalog: Catalog, events: Events, users: pa.Table,
               n_profiles: int, index_info: artifact_pb2.IndexInfo) -> artifact_pb2.Manifest:
     return artifact_pb2.Manifest(
         schema_version=artifact.SCHEMA_VERSION, profile_layout=artifact.PROFILE_LAYOUT, version=version,

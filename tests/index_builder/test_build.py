@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from index_builder import ArtifactWriteError, BuildConfig, BuildError, InputError, build, build_artifacts
+from index_builder import ArtifactWriteError, BuildConfig, BuildError, InputError, build, build_artifacts, coded
 from protos import artifact
 from server import ArtifactError, load_snapshot
 from tests.conftest import Built, small_config
@@ -174,11 +174,11 @@ def test_training_rows_number_users_then_sessions_in_code_order() -> None:
     session = np.array([9, 7, 8, 9, 1, 3, 8, 4])
     anonymous = user < 0
     consent = np.array([True, False, True, False, True, True])
-    events = build._Events(item=np.zeros(8, np.int32), user=user, session=session, kind=np.zeros(8, np.int8),
+    events = coded.Events(item=np.zeros(8, np.int32), user=user, session=session, kind=np.zeros(8, np.int8),
                            ts=np.zeros(8, np.int64), anonymous=anonymous, value=np.ones(8, np.float32),
                            qty=np.ones(8), paid=np.zeros(8), channel=np.zeros(8, np.uint8),
                            dropped_unknown_item=0, unknown_user=0)
-    train, rows, user_rows = build._training_rows(events, consent)
+    train, rows, user_rows = coded.training_rows(events, consent)
     assert train.tolist() == [True, True, True, True, True, True, True, False]  # user 3 has no consent
     assert user_rows.tolist() == [0, -1, 1, -1, -1, 2]  # users 0, 2, 5 in code order
     assert rows[train].tolist() == [2, 3 + 1, 1, 2, 0, 3 + 0, 1]  # sessions 3 and 7 after the users
@@ -236,9 +236,9 @@ def test_popularity_of_a_years_old_log_still_orders_every_item() -> None:
     item = np.array([0, 1, 2, 2, 2, 3, 3], dtype=np.int32)
     ts = np.array([newest] + [newest - 5 * year_ms] * 6, dtype=np.int64)
     n = len(item)
-    events = build._Events(item=item, user=np.zeros(n, np.int64), session=np.zeros(n, np.int64),
+    events = coded.Events(item=item, user=np.zeros(n, np.int64), session=np.zeros(n, np.int64),
                            kind=np.zeros(n, np.int8), ts=ts, anonymous=np.zeros(n, bool),
                            value=np.ones(n, np.float32), qty=np.ones(n), paid=np.zeros(n),
                            channel=np.zeros(n, np.uint8), dropped_unknown_item=0, unknown_user=0)
-    order = build._popularity(events, 5, np.array([1.0, 4.0, 10.0]), 14.0, newest)
+    order = coded.popularity_order(events, 5, np.array([1.0, 4.0, 10.0]), 14.0, newest)
     assert order.tolist() == [0, 2, 3, 1, 4]

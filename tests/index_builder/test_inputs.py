@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from index_builder import BuildConfig, InputError, build, build_artifacts, inputs
+from index_builder import BuildConfig, InputError, build_artifacts, coded, inputs
 
 ITEMS = "item_id,category,brand,price,in_stock\n" + "".join(
     f"i{n},{'shoes' if n % 2 else 'hats'},b{n % 3},{n}.5,true\n" for n in range(8))
@@ -106,7 +106,7 @@ def test_missing_optional_columns_build_with_the_defaults(tmp_path: Path) -> Non
     events = "ts,user_id,item_id,type\n" + "".join(
         f"{1777680000 + 60 * n},{u},i{n % 8},view\n" for n, u in enumerate(["u1", "u1", "u2", "", "", "u1"]))
     data = _store(tmp_path / "data", items=items, events=events)
-    catalog = build._catalog(inputs.read_table(data / "items.csv", inputs.ITEMS))
+    catalog = coded.code_catalog(inputs.read_table(data / "items.csv", inputs.ITEMS))
     assert catalog.brands == ["unbranded"]
     assert catalog.price.tolist() == [0.0] * 8 and catalog.in_stock.all()
     manifest = build_artifacts(_config(data, tmp_path / "out"))
@@ -118,7 +118,7 @@ def test_missing_optional_columns_build_with_the_defaults(tmp_path: Path) -> Non
 def test_empty_optional_cells_take_the_defaults(tmp_path: Path) -> None:
     items = "item_id,category,brand,price,in_stock,title\ni1,shoes,,,,\ni2,hats,acme,2.5,false,Hat\n"
     table = inputs.read_table(_store(tmp_path, items=items) / "items.csv", inputs.ITEMS)
-    catalog = build._catalog(table)
+    catalog = coded.code_catalog(table)
     assert [catalog.brands[b] for b in catalog.brand] == ["unbranded", "acme"]
     assert catalog.price.tolist() == [0.0, 2.5]
     assert catalog.in_stock.tolist() == [True, False]
@@ -126,7 +126,7 @@ def test_empty_optional_cells_take_the_defaults(tmp_path: Path) -> None:
 
 def test_several_categories_the_first_is_primary(tmp_path: Path) -> None:
     items = "item_id,category\ni1,shoes|sale|summer\ni2,hats\ni3, hats |shoes\n"
-    catalog = build._catalog(inputs.read_table(_store(tmp_path, items=items) / "items.csv", inputs.ITEMS))
+    catalog = coded.code_catalog(inputs.read_table(_store(tmp_path, items=items) / "items.csv", inputs.ITEMS))
     assert [catalog.categories[c] for c in catalog.category] == ["shoes", "hats", "hats"]
     with pytest.raises(InputError, match="the first .primary. category must not be empty") as info:
         inputs.read_table(_store(tmp_path, items="item_id,category\ni1,shoes\ni2,|hats\n") / "items.csv",
@@ -138,11 +138,11 @@ def test_derived_sessions_split_on_user_and_gap() -> None:
     user = np.array([1, 1, 1, 2, -1, -1, 1])
     minute = 60_000
     ts = np.array([0, 10, 45, 0, 0, 0, 20]) * minute
-    codes = build._derived_sessions(user, ts, gap_ms=30 * minute)
+    codes = coded.derived_sessions(user, ts, gap_ms=30 * minute)
     # user 1: 0, 10, 20 one session, 45 (25 min later) the same; user 2 its own; anonymous rows one each.
     assert len(set(codes[[0, 1, 2, 6]])) == 1
     assert len(set(codes.tolist())) == 4
-    gap = build._derived_sessions(np.array([1, 1]), np.array([0, 31 * minute]), gap_ms=30 * minute)
+    gap = coded.derived_sessions(np.array([1, 1]), np.array([0, 31 * minute]), gap_ms=30 * minute)
     assert gap.tolist() == [0, 1]
 
 
@@ -151,14 +151,14 @@ def test_value_scales_the_event_weight(tmp_path: Path) -> None:
         f"1777680000,u1,i{n},purchase,{v}\n" for n, v in enumerate(["", "3", "0.5"]))
     data = _store(tmp_path, events=events)
     table = inputs.read_table(data / "events.csv", inputs.EVENTS)
-    catalog = build._catalog(inputs.read_table(data / "items.csv", inputs.ITEMS))
+    catalog = coded.code_catalog(inputs.read_table(data / "items.csv", inputs.ITEMS))
     users = inputs.read_table(data / "users.csv", inputs.USERS)
     weights = np.array([1.0, 4.0, 10.0], dtype=np.float32)
-    linear = build._events(table, catalog, users, _config(data, tmp_path))
+    linear = coded.code_events(table, catalog, users, _config(data, tmp_path))
     assert linear.value.tolist() == [1.0, 3.0, 0.5]
     # Masses 10, 30 and 5: the popular order is i1, i0, i2 (then the items without events).
-    assert build._popularity(linear, 8, weights, 14.0, MAY_2)[:3].tolist() == [1, 0, 2]
-    log1p = build._events(table, catalog, users, _config(data, tmp_path, value_scale="log1p"))
+    assert coded.popularity_order(linear, 8, weights, 14.0, MAY_2)[:3].tolist() == [1, 0, 2]
+    log1p = coded.code_events(table, catalog, users, _config(data, tmp_path, value_scale="log1p"))
     assert log1p.value == pytest.approx(np.log1p([1.0, 3.0, 0.5]) / np.log1p(1.0))
     bad = _store(tmp_path / "bad", events=events.replace(",3\n", ",0\n"))
     with pytest.raises(InputError, match="must be a finite number > 0") as info:
