@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from server import complements, diversity, explore, reasons, rules, scoring, stages
+from server import complements, diversity, explore, merchandising, reasons, rules, scoring, stages
 from server.complements import NO_BASKET, Basket
 from server.policy import RankingPolicy
 from server.queries import Filter
@@ -50,7 +50,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     exploration draws (explore.generator), None = no exploration; `active`: the merchandising rules in
     force for this request."""
     catalog = snapshot.catalog
-    f = rules.restrict(f, active)
+    f = merchandising.restrict(f, active)
     shopper = signals.shopper
     pool = diversity.pool(n, policy)
     fetch = max(n * policy.profile_overfetch, pool) if shopper is not None and policy.uses_profile else pool
@@ -66,11 +66,11 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     fallback = scoring.fallback_rows(catalog, shopper, policy, channel, trending)
-    c = stages.top_up_popular(catalog, c, signals.exclude, f, max(pool, rules.pool(active, n, fetch)), fallback)
+    c = stages.top_up_popular(catalog, c, signals.exclude, f, max(pool, merchandising.pool(active, n, fetch)), fallback)
     # What a shopper in a revisiting store touched before: theirs, which the default brand cap does not hold.
     own = np.unique(signals.seeds[signals.seed_revisits > 0]) if revisit > 0 else None
     c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback, active.brand_limits, own)
-    c = rules.apply(c, active, n, signals.exclude, f)
+    c = merchandising.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     c = complements.name_anchors(catalog, c, basket, policy)
     if rng is None:
@@ -88,12 +88,12 @@ def _usable(basket: Basket, signals: Signals) -> Basket:
 def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_scores: np.ndarray, n: int,
            f: Filter, active: rules.ActiveRules = rules.NO_RULES) -> Ranked:
     catalog = snapshot.catalog
-    f = rules.restrict(f, active)
+    f = merchandising.restrict(f, active)
     c = stages.from_request(signals.candidate_rows, search_scores)
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
     c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)
-    c = rules.apply(c, active, n, signals.exclude, f, add_pins=False)
+    c = merchandising.apply(c, active, n, signals.exclude, f, add_pins=False)
     return scoring.explain(catalog, stages.top_n(c, n), signals.shopper, signals.now, policy)
 
 

@@ -8,9 +8,10 @@ import pytest
 from protos import artifact
 from server import reasons
 from server.caps import cap_groups
+from server.merchandising import apply, restrict
 from server.queries import Filter
 from server.rulebook import Rule, RuleFile, parse_rules
-from server.rules import RequestFacts, RuleSet, apply, compile_rules, restrict
+from server.rules import RequestFacts, RuleSet, compile_rules
 from server.snapshot import Snapshot, memory_snapshot
 from server.stages import Candidates
 
