@@ -22,6 +22,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from google.protobuf.message import Message
+
 from loadtests.floor import OfflineContext
 from protos import artifact
 from protos import decision_pb2 as pb
@@ -35,22 +37,23 @@ from server.service import DecisionServicer
 from server.snapshot import load_snapshot
 from server.versions import SnapshotHolder
 
-__all__ = ["main"]
+__all__ = ["main", "paired"]
 
 
-def _paired(plain: DecisionServicer, tested: DecisionServicer,
-            requests: list[pb.RecommendRequest]) -> tuple[list[float], list[float]]:
-    """Each request through both servicers back to back (alternating which goes first): per-call seconds
+def paired(plain: DecisionServicer, tested: DecisionServicer, requests: Sequence[Message],
+           rpc: str = "Recommend") -> tuple[list[float], list[float]]:
+    """Each request through both servicers' `rpc` back to back (alternating which goes first): per-call seconds
     of each, paired, so the machine's load hits both alike."""
     context = OfflineContext()
     without, with_ = [], []
     clock = time.perf_counter
+    calls = (getattr(plain, rpc), getattr(tested, rpc))
     for k, request in enumerate(requests):
-        order = (plain, tested) if k % 2 else (tested, plain)
+        order = calls if k % 2 else calls[::-1]
         times = []
-        for servicer in order:
+        for call in order:
             started = clock()
-            servicer.Recommend(request, context)  # type: ignore[arg-type]
+            call(request, context)
             times.append(clock() - started)
         a, b = (times[0], times[1]) if k % 2 else (times[1], times[0])
         without.append(a)
@@ -78,10 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for k in range(args.calls)]
         plain = DecisionServicer(ServerConfig(artifacts=root), holder, metrics, live)
         tested = DecisionServicer(ServerConfig(artifacts=root, experiment=experiment), holder, metrics, live)
-        _paired(plain, tested, requests[:300])  # warm-up: caches, page cache
+        paired(plain, tested, requests[:300])  # warm-up: caches, page cache
         without, with_ = [], []
         for _ in range(args.rounds):
-            a, b = _paired(plain, tested, requests)
+            a, b = paired(plain, tested, requests)
             without += a
             with_ += b
         arms = Arms(experiment, RankingPolicy(), metrics, root)

@@ -174,9 +174,9 @@ def successors(catalog: Catalog, seeds: np.ndarray, policy: RankingPolicy) -> np
     newest = seeds[-policy.successor_items:]
     age = np.arange(len(newest) - 1, -1, -1)
     weights = catalog.successor_weights[newest] * np.power(np.float32(policy.successor_recency), age)[:, None]
-    rows = catalog.successors[newest]
-    known = rows >= 0
-    return np.bincount(rows[known], weights=weights[known], minlength=catalog.n_items)
+    # Padding (-1) weighs 0: counted at row 0, it adds nothing there.
+    return np.bincount(np.maximum(catalog.successors[newest], 0).ravel(), weights=weights.ravel(),
+                       minlength=catalog.n_items)
 
 
 def item_item(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, sources: int, exclude: np.ndarray,
