@@ -16,6 +16,7 @@ import argparse
 import statistics
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 from loadtests.experiment_cost import paired
@@ -23,11 +24,14 @@ from protos import artifact
 from protos import decision_pb2 as pb
 from server.config import ServerConfig, config_from_env
 from server.metrics import process_metrics
+from server.policy import RankingPolicy
 from server.service import DecisionServicer
 from server.snapshot import load_snapshot
 from server.versions import SnapshotHolder
 
 __all__ = ["main"]
+
+_KEYS = frozenset(f.name for f in fields(RankingPolicy))
 
 
 def _baseline(settings: Sequence[str], base: ServerConfig) -> ServerConfig:
@@ -37,11 +41,12 @@ def _baseline(settings: Sequence[str], base: ServerConfig) -> ServerConfig:
         key, sep, value = setting.partition("=")
         if not sep or not key:
             raise ValueError(f"--baseline: expected KEY=VALUE, got {setting!r}")
+        if key.strip() not in _KEYS:
+            raise ValueError(f"--baseline: {key.strip()!r} is not a [ranking] key")
         environ[f"TAILOR_RANKING_{key.strip().upper()}"] = value.strip()
-    config = config_from_env(base, environ)
-    if config == base:
+    if not environ:
         raise ValueError("--baseline: no ranking setting given (KEY=VALUE, a [ranking] key)")
-    return config
+    return config_from_env(base, environ)
 
 
 def _line(rpc: str, without: list[float], with_: list[float]) -> str:
