@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from loadtests.policy_cost import main
 from tests.conftest import Built
 
 
-def test_it_times_both_rpcs_against_the_baseline(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--artifacts", str(built.root), "--baseline", "successor_weight=0", "--calls", "20",
+def test_it_times_both_rpcs_against_the_baseline(own_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--artifacts", str(own_root), "--baseline", "successor_weight=0", "--calls", "20",
                  "--rounds", "1"]) == 0
     out = capsys.readouterr().out
     assert "baseline successor_weight=0" in out
