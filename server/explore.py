@@ -23,7 +23,7 @@ items keep their order and the last m of them drop out; an item a merchandiser's
 rule, e.g. a pin) keeps its place, and the explore slots are spread over the other places. An explore
 item carries the score of the item above it (it is placed, not scored).
 
-Deterministic for a request_id: the generator is seeded from a BLAKE2b hash of it (never Python's salted
+Deterministic for a request_id: the generator's state is a BLAKE2b hash of it (never Python's salted
 `hash`); an empty request_id draws fresh randomness. Every step is a fixed number of array operations.
 """
 
@@ -62,11 +62,25 @@ def generator(policy: RankingPolicy, request_id: str, wanted: bool = True) -> np
         return None
     if not request_id:
         return _fresh()
-    digest = hashlib.blake2b(request_id.encode("utf-8"), digest_size=16, person=_PERSON).digest()
-    return np.random.default_rng(int.from_bytes(digest, "little"))
+    return _seeded(hashlib.blake2b(request_id.encode("utf-8"), digest_size=32, person=_PERSON).digest())
 
 
 _LOCAL = threading.local()
+
+
+def _seeded(digest: bytes) -> np.random.Generator:
+    """This thread's reusable generator with its PCG64 state set from a 32-byte digest: the same digest, the
+    same draws. Setting the state skips the seed hashing a new generator does (~2 µs instead of ~9). The
+    generator is the thread's: valid until its next request asks for one."""
+    pair: tuple[np.random.PCG64, np.random.Generator] | None = getattr(_LOCAL, "seeded", None)
+    if pair is None:
+        bits = np.random.PCG64()
+        pair = _LOCAL.seeded = (bits, np.random.Generator(bits))
+    bits, rng = pair
+    bits.state = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 0,
+                  "state": {"state": int.from_bytes(digest[:16], "little"),
+                            "inc": int.from_bytes(digest[16:], "little") | 1}}
+    return rng
 
 
 def _fresh() -> np.random.Generator:

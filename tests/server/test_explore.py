@@ -4,6 +4,7 @@ the shopper's usual ones (unit tests on a memory snapshot, then the real server 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -61,11 +62,20 @@ def test_slots_round_stochastically_to_the_exact_expected_share() -> None:
 
 def test_the_generator_follows_the_request_id() -> None:
     policy = RankingPolicy()
-    first, again = explore.generator(policy, "req-1"), explore.generator(policy, "req-1")
-    other = explore.generator(policy, "req-2")
-    assert first is not None and again is not None and other is not None
-    draws = first.random(4)
-    assert np.array_equal(draws, again.random(4)) and not np.array_equal(draws, other.random(4))
+
+    def draws(request_id: str) -> np.ndarray:
+        rng = explore.generator(policy, request_id)  # the thread's own: used before the next one is asked for
+        assert rng is not None
+        return rng.random(4)
+
+    first, second = draws("req-1"), draws("req-2")
+    assert not np.array_equal(first, second)
+    assert np.array_equal(first, draws("req-1"))  # asked again after another request: the same draws
+    other_thread: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: other_thread.append(draws("req-1")))
+    worker.start()
+    worker.join()
+    assert np.array_equal(first, other_thread[0])  # the same draws on every thread (worker, process)
     assert explore.generator(policy, "") is not None  # fresh randomness
     assert explore.generator(policy, "req-1", wanted=False) is None
     assert explore.generator(RankingPolicy(explore_share=0.0), "req-1") is None
