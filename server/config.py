@@ -92,8 +92,8 @@ _RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": 
 def _boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
-        return value.lower() in ("true", "1")
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+        return value.lower() in ("true", "1", "yes")  # the words of `tailor build`s config too
     raise ValueError(f"not a boolean (true/false): {value!r}")
 
 

@@ -49,3 +49,15 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, environ: dict[str, 
     file.write_text(text)
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         load_server_config(file, environ=environ)
+
+
+@pytest.mark.parametrize(("word", "value"), [("true", True), ("Yes", True), ("1", True), ("false", False),
+                                             ("no", False), ("0", False)])
+def test_booleans_take_the_words_the_build_config_takes(word: str, value: bool) -> None:
+    config = load_server_config(None, environ={"TAILOR_ARTIFACTS": "/a", "TAILOR_LIVE": word})
+    assert config.live is value
+
+
+def test_a_word_that_is_no_boolean_names_the_variable() -> None:
+    with pytest.raises(ValueError, match="TAILOR_LIVE"):
+        load_server_config(None, environ={"TAILOR_ARTIFACTS": "/a", "TAILOR_LIVE": "maybe"})
