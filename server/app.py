@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
+from pathlib import Path
 
 import faiss
 import grpc
@@ -21,6 +22,7 @@ from server.metrics import Metrics, process_metrics
 from server.service import DecisionServicer, EventsServicer
 from server.snapshot import load_snapshot, resolve_current
 from server.versions import ArtifactWatcher, SnapshotHolder
+from server.writer import WriterClient
 
 __all__ = ["RunningServer", "ServicerFactory", "start_server"]
 
@@ -40,6 +42,7 @@ class RunningServer:
     health: health.HealthServicer
     live: LiveStore | None = None
     decision: decision_pb2_grpc.DecisionServicer | None = None
+    writer: WriterClient | None = None
 
     def stop(self, grace: float | None = 5.0, lame_duck: float = 0.0) -> None:
         """Report NOT_SERVING, keep answering for `lame_duck` seconds, then refuse new calls and
@@ -57,16 +60,20 @@ class RunningServer:
             self.decision.close()  # the impressions still buffered
             self.decision.rules.stop()
         self.holder.current.close()
+        if self.writer is not None:
+            self.writer.close()
         if self.live is not None:
             self.live.close()
 
 
 def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = DecisionServicer,
-                 reuse_port: bool = False) -> RunningServer:
+                 reuse_port: bool = False, writer: Path | None = None) -> RunningServer:
     """Load `current`, bind, start; returns once the server is answering.
 
     `reuse_port` lets several worker processes bind the same port (SO_REUSEPORT);
-    `make_servicer` swaps the Decision implementation (the benchmark's floor server).
+    `make_servicer` swaps the Decision implementation (the benchmark's floor server);
+    `writer` is the socket of the live store's writer process (server/writer.py), which then commits
+    TrackEvents' batches (without it, this process commits them itself).
     """
     # One query at a time per call: OpenMP threads inside FAISS only add overhead.
     faiss.omp_set_num_threads(1)
@@ -78,13 +85,15 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
                          options=[("grpc.so_reuseport", int(reuse_port))])
     # Each worker opens the live store itself, after the fork (LMDB environments do not survive one).
     live = LiveStore(config.artifacts) if config.live else None
+    writer_client = WriterClient(writer) if live is not None and writer is not None else None
     decision = make_servicer(config, holder, metrics, live)
     decision_pb2_grpc.add_DecisionServicer_to_server(decision, server)
     if live is not None:  # without the live store there is no Events service: its calls are UNIMPLEMENTED
         # Writes may take half a worker's threads (at least one): reads are never starved by a burst.
         writes = max(1, config.threads // 2)
         token = read_write_token(config.write_token_file) if config.write_token_file is not None else None
-        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live, writes, token), server)
+        decision_pb2_grpc.add_EventsServicer_to_server(EventsServicer(holder, metrics, live, writes, token,
+                                                                      writer_client), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, EVENTS_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),
@@ -97,4 +106,4 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("worker_started port=%d version=%s", port, holder.current.version)
-    return RunningServer(server, port, holder, watcher, health_servicer, live, decision)
+    return RunningServer(server, port, holder, watcher, health_servicer, live, decision, writer_client)

@@ -1,9 +1,11 @@
 """LiveStore: the writable ROOT/live environment (protos/live.py) as the server uses it.
 
-`store` commits a batch of checked events in one write transaction (LMDB serialises writers across
-the worker processes; `sync` puts the commit on disk before it returns): each event_id is put only
-if new (a retried event is a duplicate), and the events' users' and sessions' overlays are
-rewritten with them. `overlay` is the read path: one read transaction, one get per key, no
+`commit` stores batches of checked events in one write transaction (a group commit: LMDB serialises
+writers across processes, and `sync` puts the commit on disk before it returns; in a multi-worker
+server one writer process calls it, server/writer.py): each event_id is put only if new (a retried
+event is a duplicate), and the events are appended to their users' and sessions' overlays (17-byte
+entries naming items by code) and added to the trending weights, once per key for the whole group.
+`overlay` is the read path: one read transaction, one get per key, no
 per-candidate reads. `forget` deletes a user's live events and overlays and writes their deletion
 record in one write transaction; `overlay` reads that record in its transaction, and `store` refuses
 the events of a forgotten user (docs/privacy.md). lmdb errors become ArtifactError here.
@@ -12,12 +14,12 @@ the events of a forgotten user (docs/privacy.md). lmdb errors become ArtifactErr
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import lmdb
 
@@ -25,7 +27,7 @@ from protos import live
 from protos.live import LiveEvent, Overlay
 from server.errors import ArtifactError
 
-__all__ = ["LiveStore", "Stored", "Forgot"]
+__all__ = ["LiveStore", "Stored", "Forgot", "consented"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,31 @@ class Forgot:
     already_forgotten: bool
 
 
+def _user_of(e: LiveEvent) -> str:
+    return e.user_id
+
+
+def _session_of(e: LiveEvent) -> str:
+    return e.session_id
+
+
+def _grouped(events: list[LiveEvent], key: Callable[[LiveEvent], str]) -> dict[str, list[LiveEvent]]:
+    """`events` by their non-empty `key`, in order."""
+    by_key: dict[str, list[LiveEvent]] = defaultdict(list)
+    for e in events:
+        k = key(e)
+        if k:
+            by_key[k].append(e)
+    return by_key
+
+
+def consented(events: list[LiveEvent], may_keep: Callable[[Iterable[str]], dict[str, bool]]) -> list[LiveEvent]:
+    """The events that may be kept: anonymous ones, and those of users `may_keep` says consented (one read
+    of the profile store for the batch)."""
+    allowed = may_keep({e.user_id for e in events if e.user_id})
+    return [e for e in events if not e.user_id or allowed[e.user_id]]
+
+
 class LiveStore:
     def __init__(self, root: Path) -> None:
         try:
@@ -50,46 +77,77 @@ class LiveStore:
             self._events = self._env.open_db(live.DB_EVENTS)
             self._users = self._env.open_db(live.DB_USERS)
             self._sessions = self._env.open_db(live.DB_SESSIONS)
+            self._item_codes = self._env.open_db(live.DB_ITEM_CODES)
+            self._code_items = self._env.open_db(live.DB_CODE_ITEMS)
             self._meta = self._env.open_db(live.DB_META)
             self._trending = self._env.open_db(live.DB_TRENDING)
             self._forgotten = self._env.open_db(live.DB_FORGOTTEN)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store {root / live.LIVE_DIR}: cannot open: {exc}") from exc
+        # Item code -> id, read from code_items as overlays name new codes (codes never change).
+        self._names: list[str] = []
+        self._names_lock = threading.Lock()
 
     def store(self, events: list[LiveEvent], may_keep: Callable[[Iterable[str]], dict[str, bool]]) -> Stored:
         """Commit the new events of `events`; those of users for whom `may_keep(user_ids)` says false (no
         consent) or who were forgotten are not stored at all."""
-        allowed = may_keep({e.user_id for e in events if e.user_id})  # one read of the profile store
-        fresh: list[LiveEvent] = []
+        keep = consented(events, may_keep)
+        stored = self.commit([keep])[0]
+        return Stored(stored.accepted, stored.duplicates, stored.not_stored + len(events) - len(keep))
+
+    def commit(self, batches: list[list[LiveEvent]]) -> list[Stored]:
+        """Commit several batches (of users who consented) in one write transaction, one fsync: per batch,
+        its new events, its duplicates, and the events of forgotten users left out. Each batch keeps its
+        own sequence number; overlays and trending weights are read and written once per key for all."""
         try:
             with self._env.begin(write=True) as txn:
+                seq = live.read_seq(txn, self._meta)
                 # Read in the write transaction: a ForgetUser committed before it is never missed.
-                for user in [u for u, ok in allowed.items() if ok]:
-                    allowed[user] = txn.get(user.encode(), db=self._forgotten) is None
-                keep = [e for e in events if not e.user_id or allowed[e.user_id]]
-                for e in keep:
-                    if txn.put(e.event_id.encode(), live.pack_event(e), db=self._events, overwrite=False):
-                        fresh.append(e)
+                users = {e.user_id for batch in batches for e in batch if e.user_id}
+                forgotten = {u for u in users if txn.get(u.encode(), db=self._forgotten) is not None}
+                answers, fresh = [], []
+                for batch in batches:
+                    keep = [e for e in batch if e.user_id not in forgotten] if forgotten else batch
+                    new = [e for e in keep
+                           if txn.put(e.event_id.encode(), live.pack_event(e), db=self._events, overwrite=False)]
+                    if new:
+                        seq += 1
+                        fresh.append((seq, new))
+                    answers.append(Stored(len(new), len(keep) - len(new), len(batch) - len(keep)))
                 if fresh:
-                    seq = live.read_seq(txn, self._meta) + 1
                     txn.put(live.SEQ_KEY, seq.to_bytes(8, "little"), db=self._meta)
-                    self._append(txn, self._users, fresh, lambda e: e.user_id, seq)
-                    self._append(txn, self._sessions, fresh, lambda e: e.session_id, seq)
-                    self._trend(txn, fresh)
+                    self._append(txn, fresh)
+                    self._trend(txn, [e for _, new in fresh for e in new])
         except lmdb.Error as exc:
             raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
-        return Stored(len(fresh), len(keep) - len(fresh), len(events) - len(keep))
+        return answers
 
-    @staticmethod
-    def _append(txn: lmdb.Transaction, db: Any, events: list[LiveEvent], key: Callable[[LiveEvent], str],
-                seq: int) -> None:
-        by_key: dict[str, list[LiveEvent]] = defaultdict(list)
-        for e in events:
-            if key(e):
-                by_key[key(e)].append(e)
-        for name, added in by_key.items():
-            k = name.encode()
-            txn.put(k, live.append_overlay(txn.get(k, db=db), live.overlay_entries(added, seq)), db=db)
+    def _append(self, txn: lmdb.Transaction, fresh: list[tuple[int, list[LiveEvent]]]) -> None:
+        """Append each batch's events to their users' and sessions' overlays: one get and one put per key."""
+        codes = self._codes(txn, {e.item_id for _, new in fresh for e in new})
+        for db, key in ((self._users, _user_of), (self._sessions, _session_of)):
+            by_key: dict[str, list[bytes]] = defaultdict(list)
+            for seq, new in fresh:
+                for owner, entries in _grouped(new, key).items():
+                    by_key[owner].append(live.overlay_entries(
+                        [(e.timestamp_ms, codes[e.item_id], e.type) for e in entries], seq))
+            for owner, added in by_key.items():
+                k = owner.encode()
+                txn.put(k, live.append_overlay(txn.get(k, db=db), b"".join(added)), db=db)
+
+    def _codes(self, txn: lmdb.Transaction, items: set[str]) -> dict[str, int]:
+        """The item code of each of `items`, new items given the next free codes."""
+        codes, next_code = {}, None
+        for item in items:
+            raw = txn.get(item.encode(), db=self._item_codes)
+            if raw is None:
+                next_code = txn.stat(self._code_items)["entries"] if next_code is None else next_code
+                raw = next_code.to_bytes(4, "little")
+                txn.put(item.encode(), raw, db=self._item_codes)
+                txn.put(live.code_key(next_code), item.encode(), db=self._code_items, append=True)
+                next_code += 1
+            codes[item] = int.from_bytes(raw, "little")
+        return codes
 
     def _trend(self, txn: lmdb.Transaction, events: list[LiveEvent]) -> None:
         """Add the events to their items' trending weights, per channel and over all channels (0)."""
@@ -119,16 +177,31 @@ class LiveStore:
     def overlay(self, user_id: str, session_id: str = "", after_seq: int = 0) -> tuple[Overlay, Overlay]:
         """The user's and the session's live interactions not yet folded into the served version (those
         committed after batch `after_seq`, manifest.live_seq); empty when none. The user's overlay says
-        `forgotten` when they asked to be forgotten (read in the same transaction)."""
+        `forgotten` when they asked to be forgotten (read in the same transaction, as are the ids of item
+        codes this process has not seen yet)."""
         try:
             with self._env.begin(buffers=False) as txn:
                 user = txn.get(user_id.encode(), db=self._users) if user_id else None
                 forgotten = bool(user_id) and txn.get(user_id.encode(), db=self._forgotten) is not None
                 session = txn.get(session_id.encode(), db=self._sessions) if session_id else None
+                self._learn_names(txn, user, session)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
-        mine = Overlay(forgotten=True) if forgotten else live.unpack_overlay(user, after_seq)
-        return mine, live.unpack_overlay(session, after_seq)
+        mine = Overlay(forgotten=True) if forgotten else live.unpack_overlay(user, self._names, after_seq)
+        return mine, live.unpack_overlay(session, self._names, after_seq)
+
+    def _learn_names(self, txn: lmdb.Transaction, *records: bytes | None) -> None:
+        """Extend the code -> id cache up to the highest code in `records` (a cursor walk, in code order)."""
+        top = max((live.highest_code(r) for r in records if r), default=-1)
+        if top < len(self._names):
+            return
+        with self._names_lock:
+            cursor = txn.cursor(db=self._code_items)
+            if cursor.set_range(live.code_key(len(self._names))):
+                for _, item in cursor:
+                    self._names.append(bytes(item).decode())
+                    if len(self._names) > top:
+                        break
 
     def forget(self, user_id: str, now_ms: int | None = None) -> Forgot:
         """Delete `user_id`'s live events, their overlay, and the sessions they had events in (overlays and

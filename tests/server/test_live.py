@@ -1,0 +1,63 @@
+"""LiveStore in process: a group commit answers each batch on its own, overlays name items by code and
+a reader learns new codes' names, and the compact OVERLAY entries keep the newest OVERLAY_LIMIT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from protos import live
+from protos.live import LiveEvent
+from server.live import LiveStore, Stored
+
+_NOW = 1_700_000_000_000
+
+
+def _event(event_id: str, item: str, user: str = "", session: str = "s", kind: int = 1, at: int = _NOW) -> LiveEvent:
+    return LiveEvent(event_id, at, user, session, item, kind, 1.0, 0.0, 1)
+
+
+def test_a_group_commit_answers_each_batch_as_if_it_were_alone(tmp_path: Path) -> None:
+    store = LiveStore(tmp_path)
+    try:
+        store.forget("gone")
+        first = [_event("a", "i1", "u1"), _event("b", "i2", "u1")]
+        retried = [_event("a", "i1", "u1"), _event("c", "i3", "u2")]  # "a" is in the batch before it
+        of_forgotten = [_event("d", "i1", "gone"), _event("e", "i1", "", "s-anon")]
+        assert store.commit([first, retried, of_forgotten]) == [Stored(2, 0, 0), Stored(1, 1, 0), Stored(1, 0, 1)]
+        assert store.event_ids() == {"a", "b", "c", "e"}
+        user, _ = store.overlay("u1")
+        assert user.item_ids() == ("i1", "i2")
+        seq_of = {item: int(seq) for item, seq in zip(user.item_ids(), user.entries["seq"], strict=True)}
+        assert store.overlay("u2")[0].item_ids() == ("i3",)
+        # Each batch kept its own sequence number: a build that folded the first one hides only it.
+        assert store.overlay("u2", after_seq=seq_of["i1"])[0].item_ids() == ("i3",)
+        assert store.overlay("u1", after_seq=seq_of["i1"])[0].item_ids() == ()
+    finally:
+        store.close()
+
+
+def test_a_reader_learns_the_names_of_item_codes_given_after_its_last_read(tmp_path: Path) -> None:
+    """A worker's code -> id cache grows as overlays name new codes (the writer never fills it: another
+    process's store, in a multi-worker server, is this one's)."""
+    store = LiveStore(tmp_path)
+    try:
+        store.commit([[_event("a", "item-a", "u1", "s1"), _event("b", "item-b", "u1", "s1")]])
+        assert store.overlay("u1", "s1")[0].item_ids() == ("item-a", "item-b")
+        store.commit([[_event("c", "item-c", "u1", "s2"), _event("d", "item-a", "", "s2")]])
+        user, session = store.overlay("u1", "s2")
+        assert user.item_ids() == ("item-a", "item-b", "item-c") and session.item_ids() == ("item-c", "item-a")
+    finally:
+        store.close()
+
+
+def test_an_overlay_keeps_its_newest_entries_in_one_small_record(tmp_path: Path) -> None:
+    store = LiveStore(tmp_path)
+    try:
+        for batch in range(5):
+            store.commit([[_event(f"e{batch}-{k}", f"i{k % 7}", "u1", at=_NOW + batch * 100 + k) for k in range(60)]])
+        user, _ = store.overlay("u1")
+        assert len(user) == live.OVERLAY_LIMIT
+        assert user.entries["timestamp_ms"][-1] == _NOW + 4 * 100 + 59
+        assert live.OVERLAY_LIMIT * live.ENTRY.itemsize <= 4000  # one LMDB overflow page per full record
+    finally:
+        store.close()
