@@ -39,6 +39,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import lmdb
 import numpy as np
@@ -68,8 +69,9 @@ OVERLAY_LIMIT = 200
 _EVENT = struct.Struct("<qqddBBHHHH")
 
 
-@dataclass(frozen=True, slots=True)
-class LiveEvent:
+class LiveEvent(NamedTuple):
+    """One acknowledged event (a named tuple: TrackEvents builds and packs thousands a second)."""
+
     event_id: str
     timestamp_ms: int
     user_id: str

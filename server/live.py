@@ -70,8 +70,38 @@ def consented(events: list[LiveEvent], may_keep: Callable[[Iterable[str]], dict[
     return [e for e in events if not e.user_id or allowed[e.user_id]]
 
 
+_Trends = dict[bytes, tuple[float, int]]  # trending key -> (weight, newest timestamp_ms)
+
+
+def _trend_weights(events: list[LiveEvent]) -> _Trends:
+    """The events' trending weight per trending key (channel byte + item id; channel 0 = all channels) and
+    their newest timestamp."""
+    added: _Trends = {}
+    for e in events:
+        weight = live.TRENDING_WEIGHTS[e.type] if 0 < e.type < len(live.TRENDING_WEIGHTS) else 0.0
+        item = e.item_id.encode()
+        for channel in {0, e.channel}:
+            key = bytes((channel,)) + item
+            total, at = added.get(key, (0.0, e.timestamp_ms))
+            added[key] = (total + weight, max(at, e.timestamp_ms))
+    return added
+
+
+def _add_trends(into: _Trends, added: _Trends) -> _Trends:
+    """`into` with `added`'s weights added (in place)."""
+    for key, (weight, at) in added.items():
+        total, last = into.get(key, (0.0, at))
+        into[key] = (total + weight, max(last, at))
+    return into
+
+
 class LiveStore:
-    def __init__(self, root: Path) -> None:
+    """`trend_every`: seconds the trending weights of committed events may wait in memory before they are
+    written (with a later commit, or by `flush_trends`); 0 writes them with their events. The writer
+    process waits: every commit would otherwise rewrite most of the trending db's pages. The weights are
+    a popularity signal, not acknowledged data: a writer killed -9 loses at most that much of them."""
+
+    def __init__(self, root: Path, trend_every: float = 0.0) -> None:
         try:
             self._env = live.open_live(root)
             self._events = self._env.open_db(live.DB_EVENTS)
@@ -87,6 +117,9 @@ class LiveStore:
         # Item code -> id, read from code_items as overlays name new codes (codes never change).
         self._names: list[str] = []
         self._names_lock = threading.Lock()
+        self._trend_every = trend_every
+        self._trend_pending: _Trends = {}  # committed events' weights not yet written
+        self._trend_written = time.monotonic()
 
     def store(self, events: list[LiveEvent], may_keep: Callable[[Iterable[str]], dict[str, bool]]) -> Stored:
         """Commit the new events of `events`; those of users for whom `may_keep(user_ids)` says false (no
@@ -114,13 +147,31 @@ class LiveStore:
                         seq += 1
                         fresh.append((seq, new))
                     answers.append(Stored(len(new), len(keep) - len(new), len(batch) - len(keep)))
+                added = _trend_weights([e for _, new in fresh for e in new])
+                write_trends = time.monotonic() - self._trend_written >= self._trend_every
                 if fresh:
                     txn.put(live.SEQ_KEY, seq.to_bytes(8, "little"), db=self._meta)
                     self._append(txn, fresh)
-                    self._trend(txn, [e for _, new in fresh for e in new])
+                if write_trends:
+                    self._write_trends(txn, _add_trends(dict(self._trend_pending), added))
         except lmdb.Error as exc:
             raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
+        if write_trends:  # only once the transaction holding them committed
+            self._trend_pending, self._trend_written = {}, time.monotonic()
+        else:
+            _add_trends(self._trend_pending, added)
         return answers
+
+    def flush_trends(self) -> None:
+        """Write the trending weights still waiting in memory (`trend_every`)."""
+        if not self._trend_pending:
+            return
+        try:
+            with self._env.begin(write=True) as txn:
+                self._write_trends(txn, self._trend_pending)
+        except lmdb.Error as exc:
+            raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
+        self._trend_pending, self._trend_written = {}, time.monotonic()
 
     def _append(self, txn: lmdb.Transaction, fresh: list[tuple[int, list[LiveEvent]]]) -> None:
         """Append each batch's events to their users' and sessions' overlays: one get and one put per key."""
@@ -149,15 +200,7 @@ class LiveStore:
             codes[item] = int.from_bytes(raw, "little")
         return codes
 
-    def _trend(self, txn: lmdb.Transaction, events: list[LiveEvent]) -> None:
-        """Add the events to their items' trending weights, per channel and over all channels (0)."""
-        added: dict[bytes, tuple[float, int]] = {}
-        for e in events:
-            weight = live.TRENDING_WEIGHTS[e.type] if 0 < e.type < len(live.TRENDING_WEIGHTS) else 0.0
-            for channel in {0, e.channel}:
-                key = bytes((channel,)) + e.item_id.encode()
-                total, at = added.get(key, (0.0, e.timestamp_ms))
-                added[key] = (total + weight, max(at, e.timestamp_ms))
+    def _write_trends(self, txn: lmdb.Transaction, added: _Trends) -> None:
         for key, (weight, at) in added.items():
             txn.put(key, live.add_trend(txn.get(key, db=self._trending), weight, at), db=self._trending)
 

@@ -12,6 +12,9 @@ Wire format (both directions: uint32 little-endian length, then that many bytes)
   answer   struct <BIII (0 = committed, accepted, duplicates, not stored because forgotten); or 1
            followed by the error's text (the commit failed: nothing of the group was stored)
 
+The trending weights of the committed events are written at most every TREND_SECONDS (LiveStore
+`trend_every`), not with each commit, which would rewrite most of the trending db's pages every time.
+
 The supervisor (server/workers.py) binds the socket before it forks anyone and restarts a writer
 that dies; a worker whose writer is gone answers UNAVAILABLE, which the client retries (same event
 ids: idempotent). A server of one process (tests, `start_server`) stores in process instead.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import selectors
+import signal
 import socket
 import struct
 from collections.abc import Callable, Iterable
@@ -32,7 +36,7 @@ from protos.live import LiveEvent
 from server.errors import ArtifactError, Unavailable
 from server.live import LiveStore, Stored, consented
 
-__all__ = ["WriterClient", "run_writer", "PROCESS_NAME"]
+__all__ = ["WriterClient", "run_writer", "PROCESS_NAME", "TREND_SECONDS"]
 
 log = logging.getLogger(__name__)
 PROCESS_NAME = "tailor-writer"  # its /proc comm, for `ps` and the tests that tell it from the workers
@@ -40,6 +44,7 @@ _LENGTH = struct.Struct("<I")
 _EVENT = struct.Struct("<BH")
 _ANSWER = struct.Struct("<BIII")
 _TIMEOUT = 30.0  # seconds a worker waits for its answer (a commit takes milliseconds)
+TREND_SECONDS = 0.5  # trending weights wait in the writer's memory at most this long (LiveStore trend_every)
 
 
 def _encode(events: list[LiveEvent]) -> bytes:
@@ -133,8 +138,12 @@ class _Writer:
         self._selector.register(listener, selectors.EVENT_READ)
 
     def serve_forever(self) -> None:
-        while True:
-            self.serve_once()
+        try:
+            while True:
+                if not self.serve_once(TREND_SECONDS):
+                    self._store.flush_trends()  # idle: nothing else will write them
+        finally:
+            self._store.flush_trends()
 
     def serve_once(self, timeout: float | None = None) -> int:
         """Accept new workers' connections, then commit every batch waiting now as one group; returns the
@@ -186,9 +195,14 @@ def run_writer(root: Path, listener: socket.socket) -> None:
     `listener` (bound and listening) until the process is ended."""
     _name_process()
     try:
-        store = LiveStore(root)
+        store = LiveStore(root, trend_every=TREND_SECONDS)
     except ArtifactError as exc:
         log.error("writer_failed error=%s", exc)
         raise SystemExit(1) from exc
     log.info("writer_started live=%s", root / live.LIVE_DIR)
+    signal.signal(signal.SIGTERM, _exit)  # the supervisor's stop: write the waiting trending weights first
     _Writer(store, listener).serve_forever()
+
+
+def _exit(*_: object) -> None:
+    raise SystemExit(0)

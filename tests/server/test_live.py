@@ -61,3 +61,15 @@ def test_an_overlay_keeps_its_newest_entries_in_one_small_record(tmp_path: Path)
         assert live.OVERLAY_LIMIT * live.ENTRY.itemsize <= 4000  # one LMDB overflow page per full record
     finally:
         store.close()
+
+
+def test_trending_weights_may_wait_in_memory_until_flushed(tmp_path: Path) -> None:
+    store = LiveStore(tmp_path, trend_every=3600.0)
+    try:
+        store.commit([[_event("a", "hot", kind=3), _event("b", "hot"), _event("c", "cold")]])
+        assert store.trending(_NOW, 10) == {}  # committed events, weights still in memory
+        store.commit([[_event("d", "cold")]])
+        store.flush_trends()
+        assert store.trending(_NOW, 10)[0] == ["hot", "cold"]  # 5 + 1 against 1 + 1: both commits counted
+    finally:
+        store.close()

@@ -13,10 +13,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
 import pytest
 
 from clients import TailorClient
+from clients.client import RETRY_OPTIONS
 from protos import decision_pb2 as pb
+from protos import decision_pb2_grpc
 from protos.live import LiveEvent
 from server.errors import ArtifactError, Unavailable
 from server.writer import WriterClient
@@ -124,5 +127,36 @@ def test_a_killed_writer_is_restarted_and_the_retried_batch_lands_once(own_root:
             batch = _events("k1", items, "s-k")
             assert client.track(batch).accepted == 5
             assert (client.track(batch).duplicates, server.logged("writer_restarted") is not None) == (5, True)
+    finally:
+        server.stop()
+
+
+def _first_on(target: str) -> tuple[str, str]:
+    """Recommend for a new app visitor over a fresh connection: the first item and the worker that answered."""
+    with grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1), *RETRY_OPTIONS]) as channel:
+        reply, call = decision_pb2_grpc.DecisionStub(channel).Recommend.with_call(
+            pb.RecommendRequest(n=10, context=pb.Context(channel=pb.CHANNEL_APP)), timeout=10)
+    return reply.items[0].item_id, dict(call.trailing_metadata() or ())["x-tailor-worker"]
+
+
+def test_what_trends_through_the_writer_reaches_every_worker(own_root: Path, built: Built) -> None:
+    """The writer keeps trending weights in memory for a moment (TREND_SECONDS) and writes them when idle;
+    both workers then lead a new app visitor's answer with the item."""
+    rising = [i for i in built.store.category if built.store.in_stock[i]][-1]
+    server = ServeProcess(own_root, "--workers", "2")
+    try:
+        with TailorClient(server.target, timeout=30) as client:
+            now = int(time.time() * 1000)
+            client.track([pb.Event(event_id=f"t-{k}", timestamp_ms=now, session_id=f"s-t{k}", item_id=rising,
+                                   type=pb.INTERACTION_TYPE_PURCHASE, channel=pb.CHANNEL_APP) for k in range(30)])
+        leading: set[str] = set()
+
+        def both_workers_lead_with_it() -> bool:
+            first, worker = _first_on(server.target)
+            if first == rising:
+                leading.add(worker)
+            return len(leading) == 2
+
+        wait_until(both_workers_lead_with_it, 60, lambda: f"workers leading with {rising}: {leading}")
     finally:
         server.stop()
