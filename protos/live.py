@@ -47,7 +47,7 @@ import numpy as np
 __all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "DB_ITEM_CODES", "DB_CODE_ITEMS", "DB_META",
            "SEQ_KEY", "OVERLAY_LIMIT", "ENTRY", "LiveEvent", "Overlay", "read_seq", "DB_TRENDING",
            "TRENDING_HALF_LIFE_MS", "TRENDING_WEIGHTS", "add_trend", "trend_now", "pack_event", "unpack_event",
-           "has_request_id", "overlay_entries", "unpack_overlay", "append_overlay", "code_key", "highest_code",
+           "has_request_id", "overlay_entry", "unpack_overlay", "append_overlay", "code_key", "highest_code",
            "open_live", "open_live_dir", "DB_FORGOTTEN", "pack_forgotten", "unpack_forgotten", "event_owner"]
 
 LIVE_DIR = "live"
@@ -134,9 +134,9 @@ def code_key(code: int) -> bytes:
     return _CODE_KEY.pack(code)
 
 
-def overlay_entries(entries: list[tuple[int, int, int]], seq: int) -> bytes:
-    """The OVERLAY entries of (timestamp_ms, item code, type) triples committed in batch `seq`, in their order."""
-    return b"".join(_ENTRY.pack(at, seq, code, kind) for at, code, kind in entries)
+def overlay_entry(timestamp_ms: int, seq: int, code: int, kind: int) -> bytes:
+    """One OVERLAY entry: an event of item `code` committed in batch `seq`."""
+    return _ENTRY.pack(timestamp_ms, seq, code, kind)
 
 
 def append_overlay(record: bytes | memoryview | None, entries: bytes) -> bytes:

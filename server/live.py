@@ -45,24 +45,6 @@ class Forgot:
     already_forgotten: bool
 
 
-def _user_of(e: LiveEvent) -> str:
-    return e.user_id
-
-
-def _session_of(e: LiveEvent) -> str:
-    return e.session_id
-
-
-def _grouped(events: list[LiveEvent], key: Callable[[LiveEvent], str]) -> dict[str, list[LiveEvent]]:
-    """`events` by their non-empty `key`, in order."""
-    by_key: dict[str, list[LiveEvent]] = defaultdict(list)
-    for e in events:
-        k = key(e)
-        if k:
-            by_key[k].append(e)
-    return by_key
-
-
 def consented(events: list[LiveEvent], may_keep: Callable[[Iterable[str]], dict[str, bool]]) -> list[LiveEvent]:
     """The events that may be kept: anonymous ones, and those of users `may_keep` says consented (one read
     of the profile store for the batch)."""
@@ -128,10 +110,11 @@ class LiveStore:
         stored = self.commit([keep])[0]
         return Stored(stored.accepted, stored.duplicates, stored.not_stored + len(events) - len(keep))
 
-    def commit(self, batches: list[list[LiveEvent]]) -> list[Stored]:
+    def commit(self, batches: list[list[LiveEvent]], records: list[list[bytes]] | None = None) -> list[Stored]:
         """Commit several batches (of users who consented) in one write transaction, one fsync: per batch,
         its new events, its duplicates, and the events of forgotten users left out. Each batch keeps its
-        own sequence number; overlays and trending weights are read and written once per key for all."""
+        own sequence number; overlays and trending weights are read and written once per key for all.
+        `records`: the events' EVENT records when the caller has them (the writer receives them packed)."""
         try:
             with self._env.begin(write=True) as txn:
                 seq = live.read_seq(txn, self._meta)
@@ -139,10 +122,11 @@ class LiveStore:
                 users = {e.user_id for batch in batches for e in batch if e.user_id}
                 forgotten = {u for u in users if txn.get(u.encode(), db=self._forgotten) is not None}
                 answers, fresh = [], []
-                for batch in batches:
-                    keep = [e for e in batch if e.user_id not in forgotten] if forgotten else batch
-                    new = [e for e in keep
-                           if txn.put(e.event_id.encode(), live.pack_event(e), db=self._events, overwrite=False)]
+                for k, batch in enumerate(batches):
+                    packed = records[k] if records is not None else [live.pack_event(e) for e in batch]
+                    pairs = [(e, r) for e, r in zip(batch, packed, strict=True) if e.user_id not in forgotten]
+                    keep = [e for e, _ in pairs]
+                    new = [e for e, r in pairs if txn.put(e.event_id.encode(), r, db=self._events, overwrite=False)]
                     if new:
                         seq += 1
                         fresh.append((seq, new))
@@ -176,15 +160,19 @@ class LiveStore:
     def _append(self, txn: lmdb.Transaction, fresh: list[tuple[int, list[LiveEvent]]]) -> None:
         """Append each batch's events to their users' and sessions' overlays: one get and one put per key."""
         codes = self._codes(txn, {e.item_id for _, new in fresh for e in new})
-        for db, key in ((self._users, _user_of), (self._sessions, _session_of)):
-            by_key: dict[str, list[bytes]] = defaultdict(list)
-            for seq, new in fresh:
-                for owner, entries in _grouped(new, key).items():
-                    by_key[owner].append(live.overlay_entries(
-                        [(e.timestamp_ms, codes[e.item_id], e.type) for e in entries], seq))
-            for owner, added in by_key.items():
+        users: dict[str, list[bytes]] = defaultdict(list)
+        sessions: dict[str, list[bytes]] = defaultdict(list)
+        for seq, new in fresh:
+            for e in new:
+                entry = live.overlay_entry(e.timestamp_ms, seq, codes[e.item_id], e.type)
+                if e.user_id:
+                    users[e.user_id].append(entry)
+                if e.session_id:
+                    sessions[e.session_id].append(entry)
+        for db, by_key in ((self._users, users), (self._sessions, sessions)):
+            for owner, entries in by_key.items():
                 k = owner.encode()
-                txn.put(k, live.append_overlay(txn.get(k, db=db), b"".join(added)), db=db)
+                txn.put(k, live.append_overlay(txn.get(k, db=db), b"".join(entries)), db=db)
 
     def _codes(self, txn: lmdb.Transaction, items: set[str]) -> dict[str, int]:
         """The item code of each of `items`, new items given the next free codes."""

@@ -55,14 +55,17 @@ def _encode(events: list[LiveEvent]) -> bytes:
     return b"".join(parts)
 
 
-def _decode(payload: bytes) -> list[LiveEvent]:
-    events, at = [], 0
+def _decode(payload: bytes) -> tuple[list[LiveEvent], list[bytes]]:
+    """The events of a request and their EVENT records (stored as they came)."""
+    events, records, at = [], [], 0
     while at < len(payload):
         n_id, n_record = _EVENT.unpack_from(payload, at)
         at += _EVENT.size
-        events.append(live.unpack_event(payload[at:at + n_id].decode(), payload[at + n_id:at + n_id + n_record]))
+        record = payload[at + n_id:at + n_id + n_record]
+        events.append(live.unpack_event(payload[at:at + n_id].decode(), record))
+        records.append(record)
         at += n_id + n_record
-    return events
+    return events, records
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
@@ -148,7 +151,7 @@ class _Writer:
     def serve_once(self, timeout: float | None = None) -> int:
         """Accept new workers' connections, then commit every batch waiting now as one group; returns the
         number of batches committed."""
-        group: list[tuple[socket.socket, list[LiveEvent]]] = []
+        group: list[tuple[socket.socket, tuple[list[LiveEvent], list[bytes]]]] = []
         for key, _ in self._selector.select(timeout):
             sock = cast(socket.socket, key.fileobj)
             if sock is self._listener:
@@ -169,9 +172,10 @@ class _Writer:
             self._commit(group)
         return len(group)
 
-    def _commit(self, group: list[tuple[socket.socket, list[LiveEvent]]]) -> None:
+    def _commit(self, group: list[tuple[socket.socket, tuple[list[LiveEvent], list[bytes]]]]) -> None:
         try:
-            answers = [_answer(s) for s in self._store.commit([events for _, events in group])]
+            stored = self._store.commit([events for _, (events, _) in group], [records for _, (_, records) in group])
+            answers = [_answer(s) for s in stored]
         except ArtifactError as exc:
             log.error("live_commit_failed batches=%d error=%s", len(group), exc)
             answers = [b"\x01" + str(exc).encode()] * len(group)
