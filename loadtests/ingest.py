@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -100,6 +101,7 @@ def _batches(seed: int, users: Sequence[str], items: Sequence[str], count: int, 
 def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[int, list[float]]:
     latencies: list[float] = []
     stored, refused = [0], [0]
+    workers: Counter[str] = Counter()  # batches stored per worker: each sender's connection stays on one
     deadline = time.monotonic() + seconds
 
     def send(own: list[bytes]) -> None:
@@ -110,11 +112,12 @@ def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[i
 
             def one() -> None:
                 try:
-                    reply = call(next(queue), timeout=10)
+                    reply, answer = call.with_call(next(queue), timeout=10)
                 except grpc.RpcError:  # still busy after the client's retries: that batch is not stored
                     refused[0] += 1
                     return
                 stored[0] += reply.accepted + reply.not_stored
+                workers[str(dict(answer.trailing_metadata() or ()).get("x-tailor-worker", "?"))] += 1
             try:
                 _loop(deadline, one, latencies)
             except StopIteration:
@@ -123,6 +126,7 @@ def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[i
     _run_threads([functools.partial(send, own) for own in batches])
     if refused[0]:
         log.warning("ingest_refused batches=%d", refused[0])
+    log.warning("ingest_batches_per_worker %s", " ".join(f"{w}={n}" for w, n in sorted(workers.items())))
     return stored[0], latencies
 
 

@@ -23,7 +23,9 @@ Records are little-endian binary (no JSON on the read path):
            user_id, session_id, item_id, request_id) then the four ids' bytes. The request_id (the answer
            the event is attributed to, `tailor experiments report`) took the fourth length, always 0
            before it: an older record reads as one without a request_id.
-  TREND    struct <dq> (decayed weight as of at_ms, at_ms); halves every TRENDING_HALF_LIFE_MS
+  TREND    struct <dq> (decayed weight as of at_ms, at_ms); halves every TRENDING_HALF_LIFE_MS. A
+           popularity signal, not acknowledged data: the server's writer process adds committed
+           events' weights at most 0.5 s later (server/writer.py)
   FORGOTTEN struct <qq> (forgotten_at_ms, seq: the batch number the forget was committed as)
   OVERLAY  fixed-width 17-byte entries (ENTRY: int64 timestamp_ms, uint32 seq, uint32 item code, uint8
            type) in arrival order, so an append is a concatenation and a read a zero-copy view; at most
