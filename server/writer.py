@@ -120,6 +120,7 @@ class WriterClient:
             answer, detail = None, f"{type(exc).__name__}: {exc}"
         if answer is None:
             sock.close()
+            self.close()  # the other idle connections went to the same writer: gone too, most likely
             raise Unavailable(f"events: the live store's writer is not answering ({detail}); retry")
         self._idle.append(sock)
         return answer
