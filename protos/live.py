@@ -4,8 +4,9 @@ it, from every worker) and the builder (which folds it into the next version).
 ROOT/live/                    one LMDB environment, writable, `sync` on: a put is on disk before the
   data.mdb, lock.mdb          TrackEvents call that made it returns
     events                    event_id -> EVENT record: the idempotency keys and the log to fold in
-    user_overlays             user_id -> OVERLAY record: the user's latest live interactions
-    session_overlays          session_id -> OVERLAY record: an (anonymous) session's live interactions
+    overlay_log               seq as uint64 big-endian -> LOG record: what the batch (or ForgetUser)
+                              committed as number seq did to the overlays; every worker replays it into
+                              its in-memory OVERLAY records of users and sessions (server/overlays.py)
     item_codes                item_id -> uint32 little-endian: the item's code in OVERLAY entries
     code_items                code as uint32 big-endian (numeric order) -> item_id; codes are dense from
                               0 and never change, so a reader may cache code -> id for good
@@ -27,18 +28,24 @@ Records are little-endian binary (no JSON on the read path):
            popularity signal, not acknowledged data: the server's writer process adds committed
            events' weights at most 0.5 s later (server/writer.py)
   FORGOTTEN struct <qq> (forgotten_at_ms, seq: the batch number the forget was committed as)
-  OVERLAY  fixed-width 17-byte entries (ENTRY: int64 timestamp_ms, uint32 seq, uint32 item code, uint8
-           type) in arrival order, so an append is a concatenation and a read a zero-copy view; at most
-           OVERLAY_LIMIT entries (the oldest fall off): 3.4 kB, one LMDB overflow page, so an append
-           rewrites one page. (The first format, 145-byte entries with the item id inline, lived in
-           the dbs `users` and `sessions`, which are no longer read: its entries were rewritten whole,
-           ~29 kB per full record, on every append.)
+  LOG      a kind byte, then for LOG_EVENTS per event struct <qIBHH (timestamp_ms, item code, type,
+           lengths of user_id and session_id) and the two ids' bytes; for LOG_FORGET the forgotten
+           user_id and the sessions deleted with them (ids only, no events: every reader drops those
+           overlays), each as uint16 length + bytes. Appended once per batch (sequential pages: a
+           commit writes little), rewritten only by ForgetUser, which takes the user's and their
+           sessions' entries out of every record.
+  OVERLAY  (in memory, not stored) fixed-width 17-byte entries (ENTRY: int64 timestamp_ms, uint32 seq,
+           uint32 item code, uint8 type) in arrival order, so an append is a concatenation and a read
+           a zero-copy view; at most OVERLAY_LIMIT entries (the oldest fall off).
+  (Before the log, OVERLAY records were stored per user and session — first in the dbs `users` and
+  `sessions` with the item id inline, 145 bytes an entry — and every append rewrote a page per key:
+  ~6 kB written per event. Those dbs are no longer read.)
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -46,7 +53,8 @@ from typing import NamedTuple
 import lmdb
 import numpy as np
 
-__all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "DB_ITEM_CODES", "DB_CODE_ITEMS", "DB_META",
+__all__ = ["LIVE_DIR", "DB_EVENTS", "DB_LOG", "LOG_EVENTS", "LOG_FORGET", "log_key", "pack_log_events",
+           "pack_log_forget", "log_events", "log_forget", "DB_ITEM_CODES", "DB_CODE_ITEMS", "DB_META",
            "SEQ_KEY", "OVERLAY_LIMIT", "ENTRY", "LiveEvent", "Overlay", "read_seq", "DB_TRENDING",
            "TRENDING_HALF_LIFE_MS", "TRENDING_WEIGHTS", "add_trend", "trend_now", "pack_event", "unpack_event",
            "has_request_id", "overlay_entry", "unpack_overlay", "append_overlay", "code_key", "highest_code",
@@ -54,8 +62,10 @@ __all__ = ["LIVE_DIR", "DB_EVENTS", "DB_USERS", "DB_SESSIONS", "DB_ITEM_CODES", 
 
 LIVE_DIR = "live"
 DB_EVENTS = b"events"
-DB_USERS = b"user_overlays"
-DB_SESSIONS = b"session_overlays"
+DB_LOG = b"overlay_log"
+LOG_EVENTS, LOG_FORGET = 0, 1
+_LOG_ENTRY = struct.Struct("<qIBHH")
+_LOG_ID = struct.Struct("<H")
 DB_ITEM_CODES = b"item_codes"
 DB_CODE_ITEMS = b"code_items"
 DB_META = b"meta"
@@ -126,6 +136,7 @@ def unpack_forgotten(record: bytes | memoryview) -> tuple[int, int]:
     return int(at), int(seq)
 
 
+# OVERLAY entries: records kept in each worker's memory (server/overlays.py), never stored.
 ENTRY = np.dtype([("timestamp_ms", "<i8"), ("seq", "<u4"), ("item", "<u4"), ("type", "u1")])
 _ENTRY = struct.Struct("<qIIB")  # ENTRY's layout, for packing a few at a time
 _CODE_KEY = struct.Struct(">I")
@@ -134,6 +145,45 @@ _CODE_KEY = struct.Struct(">I")
 def code_key(code: int) -> bytes:
     """The code_items key of an item code (big-endian: a cursor walks the codes in numeric order)."""
     return _CODE_KEY.pack(code)
+
+
+def log_key(seq: int) -> bytes:
+    """The overlay_log key of batch `seq` (big-endian: a cursor walks the batches in order)."""
+    return seq.to_bytes(8, "big")
+
+
+def pack_log_events(entries: Iterable[tuple[int, int, int, bytes, bytes]]) -> bytes:
+    """A LOG_EVENTS record of (timestamp_ms, item code, type, user_id, session_id) entries."""
+    parts = [bytes((LOG_EVENTS,))]
+    for at, code, kind, user, session in entries:
+        parts += (_LOG_ENTRY.pack(at, code, kind, len(user), len(session)), user, session)
+    return b"".join(parts)
+
+
+def log_events(record: bytes) -> list[tuple[int, int, int, bytes, bytes]]:
+    """The entries of a LOG_EVENTS record."""
+    entries, at, end = [], 1, len(record)
+    while at < end:
+        ts, code, kind, n_user, n_session = _LOG_ENTRY.unpack_from(record, at)
+        at += _LOG_ENTRY.size
+        entries.append((ts, code, kind, record[at:at + n_user], record[at + n_user:at + n_user + n_session]))
+        at += n_user + n_session
+    return entries
+
+
+def pack_log_forget(user_id: bytes, sessions: Iterable[bytes]) -> bytes:
+    """A LOG_FORGET record: the user and the sessions whose overlays ForgetUser deleted."""
+    return bytes((LOG_FORGET,)) + b"".join(_LOG_ID.pack(len(i)) + i for i in (user_id, *sessions))
+
+
+def log_forget(record: bytes) -> tuple[bytes, list[bytes]]:
+    """The user and the sessions of a LOG_FORGET record."""
+    ids, at = [], 1
+    while at < len(record):
+        n = _LOG_ID.unpack_from(record, at)[0]
+        ids.append(record[at + _LOG_ID.size:at + _LOG_ID.size + n])
+        at += _LOG_ID.size + n
+    return ids[0], ids[1:]
 
 
 def overlay_entry(timestamp_ms: int, seq: int, code: int, kind: int) -> bytes:

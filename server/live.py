@@ -3,12 +3,13 @@
 `commit` stores batches of checked events in one write transaction (a group commit: LMDB serialises
 writers across processes, and `sync` puts the commit on disk before it returns; in a multi-worker
 server one writer process calls it, server/writer.py): each event_id is put only if new (a retried
-event is a duplicate), and the events are appended to their users' and sessions' overlays (17-byte
-entries naming items by code) and added to the trending weights, once per key for the whole group.
-`overlay` is the read path: one read transaction, one get per key, no
-per-candidate reads. `forget` deletes a user's live events and overlays and writes their deletion
-record in one write transaction; `overlay` reads that record in its transaction, and `store` refuses
-the events of a forgotten user (docs/privacy.md). lmdb errors become ArtifactError here.
+event is a duplicate), and each batch appends one record to the overlay log (item ids as codes) and
+its events' weights to the trending weights. `overlay` is the read path: one read transaction that
+replays the log records this process has not applied into its in-memory overlays
+(server/overlays.py) and reads the user's deletion record; no per-candidate reads. `forget` deletes
+a user's live events, takes them out of the overlay log, and writes their deletion record and a
+forget log record, in one write transaction; `commit` refuses the events of a forgotten user
+(docs/privacy.md). lmdb errors become ArtifactError here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import lmdb
 from protos import live
 from protos.live import LiveEvent, Overlay
 from server.errors import ArtifactError
+from server.overlays import OverlayMemory
 
 __all__ = ["LiveStore", "Stored", "Forgot", "consented"]
 
@@ -87,8 +89,7 @@ class LiveStore:
         try:
             self._env = live.open_live(root)
             self._events = self._env.open_db(live.DB_EVENTS)
-            self._users = self._env.open_db(live.DB_USERS)
-            self._sessions = self._env.open_db(live.DB_SESSIONS)
+            self._log = self._env.open_db(live.DB_LOG)
             self._item_codes = self._env.open_db(live.DB_ITEM_CODES)
             self._code_items = self._env.open_db(live.DB_CODE_ITEMS)
             self._meta = self._env.open_db(live.DB_META)
@@ -99,6 +100,7 @@ class LiveStore:
         # Item code -> id, read from code_items as overlays name new codes (codes never change).
         self._names: list[str] = []
         self._names_lock = threading.Lock()
+        self._overlays = OverlayMemory()
         self._trend_every = trend_every
         self._trend_pending: _Trends = {}  # committed events' weights not yet written
         self._trend_written = time.monotonic()
@@ -158,21 +160,12 @@ class LiveStore:
         self._trend_pending, self._trend_written = {}, time.monotonic()
 
     def _append(self, txn: lmdb.Transaction, fresh: list[tuple[int, list[LiveEvent]]]) -> None:
-        """Append each batch's events to their users' and sessions' overlays: one get and one put per key."""
+        """One overlay log record per batch (appended: the log's pages are written in order)."""
         codes = self._codes(txn, {e.item_id for _, new in fresh for e in new})
-        users: dict[str, list[bytes]] = defaultdict(list)
-        sessions: dict[str, list[bytes]] = defaultdict(list)
         for seq, new in fresh:
-            for e in new:
-                entry = live.overlay_entry(e.timestamp_ms, seq, codes[e.item_id], e.type)
-                if e.user_id:
-                    users[e.user_id].append(entry)
-                if e.session_id:
-                    sessions[e.session_id].append(entry)
-        for db, by_key in ((self._users, users), (self._sessions, sessions)):
-            for owner, entries in by_key.items():
-                k = owner.encode()
-                txn.put(k, live.append_overlay(txn.get(k, db=db), b"".join(entries)), db=db)
+            record = live.pack_log_events((e.timestamp_ms, codes[e.item_id], e.type, e.user_id.encode(),
+                                           e.session_id.encode()) for e in new)
+            txn.put(live.log_key(seq), record, db=self._log, append=True)
 
     def _codes(self, txn: lmdb.Transaction, items: set[str]) -> dict[str, int]:
         """The item code of each of `items`, new items given the next free codes."""
@@ -207,14 +200,16 @@ class LiveStore:
 
     def overlay(self, user_id: str, session_id: str = "", after_seq: int = 0) -> tuple[Overlay, Overlay]:
         """The user's and the session's live interactions not yet folded into the served version (those
-        committed after batch `after_seq`, manifest.live_seq); empty when none. The user's overlay says
-        `forgotten` when they asked to be forgotten (read in the same transaction, as are the ids of item
-        codes this process has not seen yet)."""
+        committed after batch `after_seq`, manifest.live_seq); empty when none. One read transaction: it
+        replays the overlay log records this process has not applied (server/overlays.py), reads the
+        user's deletion record (their overlay then says `forgotten`) and the ids of item codes this
+        process has not seen yet."""
+        user_key, session_key = user_id.encode(), session_id.encode()
         try:
             with self._env.begin(buffers=False) as txn:
-                user = txn.get(user_id.encode(), db=self._users) if user_id else None
-                forgotten = bool(user_id) and txn.get(user_id.encode(), db=self._forgotten) is not None
-                session = txn.get(session_id.encode(), db=self._sessions) if session_id else None
+                self._overlays.catch_up(txn, self._log, live.read_seq(txn, self._meta), after_seq)
+                forgotten = bool(user_id) and txn.get(user_key, db=self._forgotten) is not None
+                user, session = self._overlays.records(user_key, session_key)
                 self._learn_names(txn, user, session)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
@@ -251,16 +246,28 @@ class LiveStore:
                     doomed += self._events_of(txn, lambda owner, session: not owner and session in sessions)[0]
                 for event_id in doomed:
                     txn.delete(event_id, db=self._events)
-                txn.delete(key, db=self._users)
-                for session in sessions:
-                    txn.delete(session, db=self._sessions)
+                self._purge_log(txn, key, sessions)
                 seq = live.read_seq(txn, self._meta) + 1
                 txn.put(live.SEQ_KEY, seq.to_bytes(8, "little"), db=self._meta)
                 txn.put(key, live.pack_forgotten(at, seq), db=self._forgotten)
+                txn.put(live.log_key(seq), live.pack_log_forget(key, sorted(sessions)), db=self._log, append=True)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
         log.info("user_forgotten live_events_deleted=%d sessions_deleted=%d seq=%d", len(doomed), len(sessions), seq)
         return Forgot(len(doomed), False)
+
+    def _purge_log(self, txn: lmdb.Transaction, user: bytes, sessions: set[bytes]) -> None:
+        """Take the user's entries and their sessions' out of every overlay log record: their own and the
+        anonymous ones go, another user's entry in one of those sessions stays with that user only."""
+        for seq_key, record in list(txn.cursor(db=self._log).iternext()):
+            if bytes(record[:1]) != bytes((live.LOG_EVENTS,)):
+                continue
+            entries = live.log_events(bytes(record))
+            kept = [(at, code, kind, owner, b"" if session in sessions else session)
+                    for at, code, kind, owner, session in entries
+                    if owner != user and (owner or session not in sessions)]
+            if kept != entries:
+                txn.put(bytes(seq_key), live.pack_log_events(kept), db=self._log)
 
     def _events_of(self, txn: lmdb.Transaction,
                    chosen: Callable[[bytes, bytes], bool]) -> tuple[list[bytes], set[bytes]]:

@@ -73,3 +73,48 @@ def test_trending_weights_may_wait_in_memory_until_flushed(tmp_path: Path) -> No
         assert store.trending(_NOW, 10)[0] == ["hot", "cold"]  # 5 + 1 against 1 + 1: both commits counted
     finally:
         store.close()
+
+
+def test_forget_takes_the_user_and_their_sessions_out_of_the_overlay_log(tmp_path: Path) -> None:
+    """Nothing of a forgotten user stays in the log a restarted worker replays; another user's entry in
+    one of their sessions stays that user's only."""
+    store = LiveStore(tmp_path)
+    try:
+        store.commit([[_event("a", "i1", "gone", "s-gone"), _event("b", "i2", "", "s-gone"),
+                       _event("c", "i3", "other", "s-gone"), _event("d", "i4", "other", "s-other")]])
+        assert len(store.overlay("gone", "s-gone")[1]) == 3
+        store.forget("gone")
+        user, session = store.overlay("gone", "s-gone")
+        assert user.forgotten and len(session) == 0
+        assert store.overlay("other")[0].item_ids() == ("i3", "i4")
+    finally:
+        store.close()
+    env = live.open_live(tmp_path, readonly=True)
+    try:
+        with env.begin() as txn:
+            records = [bytes(v) for _, v in txn.cursor(db=env.open_db(live.DB_LOG, txn=txn)).iternext()]
+    finally:
+        env.close()
+    assert live.log_forget(records[-1]) == (b"gone", [b"s-gone"])  # ids only: every worker drops those overlays
+    assert not any(b"gone" in r for r in records[:-1])  # no entry of them or of their session
+    restarted = LiveStore(tmp_path)  # a new process replays the log from the start
+    try:
+        assert len(restarted.overlay("", "s-gone")[1]) == 0
+        assert restarted.overlay("other", "s-other")[0].item_ids() == ("i3", "i4")
+        assert restarted.overlay("other", "s-other")[1].item_ids() == ("i4",)
+    finally:
+        restarted.close()
+
+
+def test_a_version_that_folded_less_than_memory_holds_gets_its_entries_back(tmp_path: Path) -> None:
+    """Memory starts at the first version's live_seq; a request served by an older version (one that
+    folded less, as in a rollback) replays from that version's sequence."""
+    store = LiveStore(tmp_path)
+    try:
+        store.commit([[_event("a", "i1", "u1")]])
+        store.commit([[_event("b", "i2", "u1")]])
+        assert store.overlay("u1", after_seq=1)[0].item_ids() == ("i2",)
+        assert store.overlay("u1", after_seq=0)[0].item_ids() == ("i1", "i2")
+        assert store.overlay("u1", after_seq=2)[0].item_ids() == ()
+    finally:
+        store.close()
