@@ -17,16 +17,18 @@ from grpc_reflection.v1alpha import reflection
 from protos import decision_pb2, decision_pb2_grpc
 from server.auth import read_write_token
 from server.config import ServerConfig
+from server.errors import ArtifactError
 from server.live import LiveStore
 from server.metrics import Metrics, process_metrics
 from server.service import DecisionServicer, EventsServicer
 from server.snapshot import load_snapshot, resolve_current
-from server.versions import ArtifactWatcher, SnapshotHolder
+from server.versions import ArtifactWatcher, Poller, SnapshotHolder
 from server.writer import WriterClient
 
 __all__ = ["RunningServer", "ServicerFactory", "start_server"]
 
 log = logging.getLogger(__name__)
+FOLLOW_SECONDS = 0.02  # how often a worker replays the overlay log by itself (visibility: well under 50 ms)
 SERVICE_NAME = decision_pb2.DESCRIPTOR.services_by_name["Decision"].full_name
 EVENTS_NAME = decision_pb2.DESCRIPTOR.services_by_name["Events"].full_name
 ServicerFactory = Callable[[ServerConfig, SnapshotHolder, Metrics, LiveStore | None],
@@ -43,6 +45,7 @@ class RunningServer:
     live: LiveStore | None = None
     decision: decision_pb2_grpc.DecisionServicer | None = None
     writer: WriterClient | None = None
+    follower: Poller | None = None
 
     def stop(self, grace: float | None = 5.0, lame_duck: float = 0.0) -> None:
         """Report NOT_SERVING, keep answering for `lame_duck` seconds, then refuse new calls and
@@ -59,6 +62,8 @@ class RunningServer:
         if isinstance(self.decision, DecisionServicer):
             self.decision.close()  # the impressions still buffered
             self.decision.rules.stop()
+        if self.follower is not None:
+            self.follower.stop()
         self.holder.current.close()
         if self.writer is not None:
             self.writer.close()
@@ -86,6 +91,7 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     # Each worker opens the live store itself, after the fork (LMDB environments do not survive one).
     live = LiveStore(config.artifacts) if config.live else None
     writer_client = WriterClient(writer) if live is not None and writer is not None else None
+    follower = _overlay_follower(live, holder) if live is not None else None
     decision = make_servicer(config, holder, metrics, live)
     decision_pb2_grpc.add_DecisionServicer_to_server(decision, server)
     if live is not None:  # without the live store there is no Events service: its calls are UNIMPLEMENTED
@@ -101,9 +107,24 @@ def start_server(config: ServerConfig, *, make_servicer: ServicerFactory = Decis
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     server.start()
     watcher.start()
+    if follower is not None:
+        follower.start()
     if isinstance(decision, DecisionServicer):
         decision.rules.start()  # the rules file's watcher (server/rulekeeper.py)
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("worker_started port=%d version=%s", port, holder.current.version)
-    return RunningServer(server, port, holder, watcher, health_servicer, live, decision, writer_client)
+    return RunningServer(server, port, holder, watcher, health_servicer, live, decision, writer_client, follower)
+
+
+def _overlay_follower(live: LiveStore, holder: SnapshotHolder) -> Poller:
+    """A thread that keeps this process's overlays within FOLLOW_SECONDS of the live store, whether or not
+    requests arrive (an idle worker would otherwise replay a long backlog at its next request)."""
+
+    def follow() -> None:
+        try:
+            live.follow(holder.current.live_seq)
+        except ArtifactError as exc:
+            log.warning("overlay_follow_failed error=%s", exc)
+
+    return Poller("overlay-follower", FOLLOW_SECONDS, follow)

@@ -216,6 +216,15 @@ class LiveStore:
         mine = Overlay(forgotten=True) if forgotten else live.unpack_overlay(user, self._names, after_seq)
         return mine, live.unpack_overlay(session, self._names, after_seq)
 
+    def follow(self, after_seq: int) -> None:
+        """Replay the overlay log records committed since the last read (a worker's background follower
+        calls this every few milliseconds, so no request ever waits for a long replay)."""
+        try:
+            with self._env.begin(buffers=False) as txn:
+                self._overlays.catch_up(txn, self._log, live.read_seq(txn, self._meta), after_seq)
+        except lmdb.Error as exc:
+            raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
+
     def _learn_names(self, txn: lmdb.Transaction, *records: bytes | None) -> None:
         """Extend the code -> id cache up to the highest code in `records` (a cursor walk, in code order)."""
         top = max((live.highest_code(r) for r in records if r), default=-1)

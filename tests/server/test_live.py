@@ -118,3 +118,15 @@ def test_a_version_that_folded_less_than_memory_holds_gets_its_entries_back(tmp_
         assert store.overlay("u1", after_seq=2)[0].item_ids() == ()
     finally:
         store.close()
+
+
+def test_follow_replays_the_log_without_a_request(tmp_path: Path) -> None:
+    store = LiveStore(tmp_path)
+    try:
+        store.commit([[_event("a", "i1", "u1")]])
+        store.follow(0)  # what a worker's follower thread does every FOLLOW_SECONDS
+        store.commit([[_event("b", "i2", "u1")]])
+        store.follow(0)
+        assert store.overlay("u1")[0].item_ids() == ("i1", "i2")
+    finally:
+        store.close()
