@@ -27,7 +27,7 @@ import lmdb
 from protos import live
 from protos.live import LiveEvent, Overlay
 from server.errors import ArtifactError
-from server.overlays import OverlayMemory
+from server.overlays import TRIM_AFTER_SECONDS, OverlayMemory
 
 __all__ = ["LiveStore", "Stored", "Forgot", "consented"]
 
@@ -85,7 +85,7 @@ class LiveStore:
     process waits: every commit would otherwise rewrite most of the trending db's pages. The weights are
     a popularity signal, not acknowledged data: a writer killed -9 loses at most that much of them."""
 
-    def __init__(self, root: Path, trend_every: float = 0.0) -> None:
+    def __init__(self, root: Path, trend_every: float = 0.0, trim_after: float = TRIM_AFTER_SECONDS) -> None:
         try:
             self._env = live.open_live(root)
             self._events = self._env.open_db(live.DB_EVENTS)
@@ -100,7 +100,7 @@ class LiveStore:
         # Item code -> id, read from code_items as overlays name new codes (codes never change).
         self._names: list[str] = []
         self._names_lock = threading.Lock()
-        self._overlays = OverlayMemory()
+        self._overlays = OverlayMemory(trim_after)
         self._trend_every = trend_every
         self._trend_pending: _Trends = {}  # committed events' weights not yet written
         self._trend_written = time.monotonic()
@@ -218,12 +218,14 @@ class LiveStore:
 
     def follow(self, after_seq: int) -> None:
         """Replay the overlay log records committed since the last read (a worker's background follower
-        calls this every few milliseconds, so no request ever waits for a long replay)."""
+        calls this every few milliseconds, so no request ever waits for a long replay), and drop what
+        the current version (`after_seq`: its live_seq) folded once it has been current for a while."""
         try:
             with self._env.begin(buffers=False) as txn:
                 self._overlays.catch_up(txn, self._log, live.read_seq(txn, self._meta), after_seq)
         except lmdb.Error as exc:
             raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
+        self._overlays.trim(after_seq)
 
     def _learn_names(self, txn: lmdb.Transaction, *records: bytes | None) -> None:
         """Extend the code -> id cache up to the highest code in `records` (a cursor walk, in code order)."""

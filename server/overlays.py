@@ -8,24 +8,32 @@ state — and reads the overlays from memory. Storing the overlays instead rewro
 user and per session on every append (~6 kB per event, most of the writer's cost).
 
 The memory holds what was committed after the served version's live_seq (the builder folded the
-rest): a request whose version folded less than the memory's start replays from its live_seq.
+rest): a request whose version folded less than the memory's start replays from its live_seq. Once
+a newer version has been served for TRIM_AFTER_SECONDS (no request of the old one is left in
+flight), `trim` drops the entries it folded, so memory holds the unfolded tail only.
 Records are immutable bytes replaced on append, so a reader never sees half an update.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import lmdb
+import numpy as np
 
 from protos import live
 
-__all__ = ["OverlayMemory"]
+__all__ = ["OverlayMemory", "TRIM_AFTER_SECONDS"]
+
+TRIM_AFTER_SECONDS = 60.0
 
 
 class OverlayMemory:
-    def __init__(self) -> None:
+    def __init__(self, trim_after: float = TRIM_AFTER_SECONDS) -> None:
+        self._trim_after = trim_after
+        self._seen: tuple[int, float] = (0, 0.0)  # the newest live_seq `trim` was given, and since when
         self._lock = threading.Lock()
         self._users: dict[bytes, bytes] = {}
         self._sessions: dict[bytes, bytes] = {}
@@ -66,6 +74,27 @@ class OverlayMemory:
                 users[user] = live.append_overlay(users.get(user), entry)
             if session:
                 sessions[session] = live.append_overlay(sessions.get(session), entry)
+
+    def trim(self, after_seq: int) -> None:
+        """Drop the entries of batches up to `after_seq` (the current version's live_seq) once it has
+        been the current one for `trim_after` seconds."""
+        now = time.monotonic()
+        if after_seq != self._seen[0]:
+            self._seen = (after_seq, now)
+        if self._start is None or after_seq <= self._start or now - self._seen[1] < self._trim_after:
+            return
+        with self._lock:
+            for records in (self._users, self._sessions):
+                for key, record in list(records.items()):
+                    entries = np.frombuffer(record, dtype=live.ENTRY)
+                    kept = entries[entries["seq"] > after_seq]
+                    if len(kept) == len(entries):
+                        continue
+                    if len(kept):
+                        records[key] = kept.tobytes()
+                    else:
+                        del records[key]
+            self._start = after_seq
 
     def records(self, user_id: bytes, session_id: bytes) -> tuple[bytes | None, bytes | None]:
         """The user's and the session's OVERLAY records (None when they have none)."""

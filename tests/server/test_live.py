@@ -130,3 +130,18 @@ def test_follow_replays_the_log_without_a_request(tmp_path: Path) -> None:
         assert store.overlay("u1")[0].item_ids() == ("i1", "i2")
     finally:
         store.close()
+
+
+def test_what_the_current_version_folded_leaves_memory_and_an_older_version_replays_it(tmp_path: Path) -> None:
+    store = LiveStore(tmp_path, trim_after=0.0)
+    try:
+        store.commit([[_event("a", "i1", "u1", "s1")]])
+        store.commit([[_event("b", "i2", "u1", "s1")]])
+        store.follow(0)
+        store.follow(1)  # a version that folded batch 1 is current: its entries leave memory
+        assert store.overlay("u1", "s1", after_seq=1)[0].item_ids() == ("i2",)
+        assert store.overlay("u1", "s1", after_seq=0)[1].item_ids() == ("i1", "i2")  # a rollback replays
+        store.follow(2)
+        assert [len(o) for o in store.overlay("u1", "s1", after_seq=2)] == [0, 0]
+    finally:
+        store.close()
