@@ -114,30 +114,18 @@ class LiveStore:
 
     def commit(self, batches: list[list[LiveEvent]], records: list[list[bytes]] | None = None) -> list[Stored]:
         """Commit several batches (of users who consented) in one write transaction, one fsync: per batch,
-        its new events, its duplicates, and the events of forgotten users left out. Each batch keeps its
-        own sequence number; overlays and trending weights are read and written once per key for all.
-        `records`: the events' EVENT records when the caller has them (the writer receives them packed)."""
+        its new events, its duplicates, and the events of forgotten users left out. Each batch with new
+        events gets its own sequence number and overlay log record; trending weights are added once per
+        key for all (`trend_every`). `records`: the events' EVENT records when the caller has them (the
+        writer receives them packed)."""
         try:
             with self._env.begin(write=True) as txn:
-                seq = live.read_seq(txn, self._meta)
-                # Read in the write transaction: a ForgetUser committed before it is never missed.
-                users = {e.user_id for batch in batches for e in batch if e.user_id}
-                forgotten = {u for u in users if txn.get(u.encode(), db=self._forgotten) is not None}
-                answers, fresh = [], []
-                for k, batch in enumerate(batches):
-                    packed = records[k] if records is not None else [live.pack_event(e) for e in batch]
-                    pairs = [(e, r) for e, r in zip(batch, packed, strict=True) if e.user_id not in forgotten]
-                    keep = [e for e, _ in pairs]
-                    new = [e for e, r in pairs if txn.put(e.event_id.encode(), r, db=self._events, overwrite=False)]
-                    if new:
-                        seq += 1
-                        fresh.append((seq, new))
-                    answers.append(Stored(len(new), len(keep) - len(new), len(batch) - len(keep)))
+                answers, fresh = self._put_events(txn, batches, records)
                 added = _trend_weights([e for _, new in fresh for e in new])
                 write_trends = time.monotonic() - self._trend_written >= self._trend_every
                 if fresh:
-                    txn.put(live.SEQ_KEY, seq.to_bytes(8, "little"), db=self._meta)
-                    self._append(txn, fresh)
+                    txn.put(live.SEQ_KEY, fresh[-1][0].to_bytes(8, "little"), db=self._meta)
+                    self._log_batches(txn, fresh)
                 if write_trends:
                     self._write_trends(txn, _add_trends(dict(self._trend_pending), added))
         except lmdb.Error as exc:
@@ -147,6 +135,24 @@ class LiveStore:
         else:
             _add_trends(self._trend_pending, added)
         return answers
+
+    def _put_events(self, txn: lmdb.Transaction, batches: list[list[LiveEvent]], records: list[list[bytes]] | None,
+                    ) -> tuple[list[Stored], list[tuple[int, list[LiveEvent]]]]:
+        """Put each batch's new events; their counts, and (seq, new events) of each batch with any."""
+        seq = live.read_seq(txn, self._meta)
+        # Read in the write transaction: a ForgetUser committed before it is never missed.
+        users = {e.user_id for batch in batches for e in batch if e.user_id}
+        forgotten = {u for u in users if txn.get(u.encode(), db=self._forgotten) is not None}
+        answers, fresh = [], []
+        for k, batch in enumerate(batches):
+            packed = records[k] if records is not None else [live.pack_event(e) for e in batch]
+            pairs = [(e, r) for e, r in zip(batch, packed, strict=True) if e.user_id not in forgotten]
+            new = [e for e, r in pairs if txn.put(e.event_id.encode(), r, db=self._events, overwrite=False)]
+            if new:
+                seq += 1
+                fresh.append((seq, new))
+            answers.append(Stored(len(new), len(pairs) - len(new), len(batch) - len(pairs)))
+        return answers, fresh
 
     def flush_trends(self) -> None:
         """Write the trending weights still waiting in memory (`trend_every`)."""
@@ -159,7 +165,7 @@ class LiveStore:
             raise ArtifactError(f"live store write failed: {type(exc).__name__}: {exc}") from exc
         self._trend_pending, self._trend_written = {}, time.monotonic()
 
-    def _append(self, txn: lmdb.Transaction, fresh: list[tuple[int, list[LiveEvent]]]) -> None:
+    def _log_batches(self, txn: lmdb.Transaction, fresh: list[tuple[int, list[LiveEvent]]]) -> None:
         """One overlay log record per batch (appended: the log's pages are written in order)."""
         codes = self._codes(txn, {e.item_id for _, new in fresh for e in new})
         for seq, new in fresh:
