@@ -12,8 +12,10 @@ Phases, one server:
      that session id is asked over fresh connections until a worker other than the one that stored it
      answers without X (what the session touched is never offered): ack -> visible there, p50/p99
 
-Prints events/s, batch latency p50/p99, read RPS and p50/p99 with and without ingestion, and the
-visibility latency. Loopback only; bounded by --duration and --probes.
+Prints events/s, batch latency p50/p99, read RPS and p50/p99 with and without ingestion, the
+visibility latency, and per phase where the CPU went (cores: the server's processes, this load
+generator, anything else on the machine — another program's load shows there). Loopback only;
+bounded by --duration and --probes.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 import random
 import shutil
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -36,7 +40,7 @@ import numpy as np
 from clients.client import RETRY_OPTIONS
 from loadtests.loadgen import build_payloads
 from loadtests.payloads import PayloadPool, load_pool
-from loadtests.procs import free_port, running, server_command
+from loadtests.procs import ServerProcess, free_port, machine_busy, running, server_command
 from protos import artifact, decision_pb2_grpc
 from protos import decision_pb2 as pb
 
@@ -97,6 +101,7 @@ def _batches(seed: int, users: Sequence[str], items: Sequence[str], count: int, 
 def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[int, list[float]]:
     latencies: list[float] = []
     stored, refused = [0], [0]
+    workers: Counter[str] = Counter()  # batches stored per worker: each sender's connection stays on one
     deadline = time.monotonic() + seconds
 
     def send(own: list[bytes]) -> None:
@@ -107,11 +112,12 @@ def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[i
 
             def one() -> None:
                 try:
-                    reply = call(next(queue), timeout=10)
+                    reply, answer = call.with_call(next(queue), timeout=10)
                 except grpc.RpcError:  # still busy after the client's retries: that batch is not stored
                     refused[0] += 1
                     return
                 stored[0] += reply.accepted + reply.not_stored
+                workers[str(dict(answer.trailing_metadata() or ()).get("x-tailor-worker", "?"))] += 1
             try:
                 _loop(deadline, one, latencies)
             except StopIteration:
@@ -120,6 +126,7 @@ def _senders(target: str, batches: list[list[bytes]], seconds: float) -> tuple[i
     _run_threads([functools.partial(send, own) for own in batches])
     if refused[0]:
         log.warning("ingest_refused batches=%d", refused[0])
+    log.warning("ingest_batches_per_worker %s", " ".join(f"{w}={n}" for w, n in sorted(workers.items())))
     return stored[0], latencies
 
 
@@ -153,6 +160,17 @@ def _visibility(target: str, items: Sequence[str], probes: int) -> list[float]:
     return seconds
 
 
+def _cpu(server: ServerProcess) -> tuple[float, float, float]:
+    """CPU seconds so far: the server's processes, this load generator, the whole machine."""
+    own = os.times()
+    return server.usage()[0], own.user + own.system, machine_busy()
+
+
+def _cores(before: tuple[float, float, float], after: tuple[float, float, float], seconds: float) -> str:
+    server, loadgen, machine = ((b - a) / seconds for a, b in zip(before, after, strict=True))
+    return f"server {server:.2f}, load generator {loadgen:.2f}, other {max(machine - server - loadgen, 0):.2f} cores"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m loadtests.ingest", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -177,15 +195,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         port = free_port()
         command = server_command("tailor", root, port, args.workers, 4)
         with running("tailor", command, port, root / "serve.log", build_payloads(pool, count=1)[0]) as server:
+            start = _cpu(server)
             reads, alone = _readers(server.target, pool, args.readers, args.duration)
+            alone_cpu = _cores(start, _cpu(server), args.duration)
             results: dict[str, tuple[int, list[float]]] = {}
             per_sender = int(args.duration * _MAX_BATCHES_PER_SECOND / args.senders) + 1
             batches = [_batches(s, pool.users, catalog_ids, per_sender, args.batch) for s in range(args.senders)]
             ingest = threading.Thread(target=lambda: results.__setitem__("ingest", _senders(
                 server.target, batches, args.duration)))
+            start = _cpu(server)
             ingest.start()
             reads_with, together = _readers(server.target, pool, args.readers, args.duration)
             ingest.join()
+            together_cpu = _cores(start, _cpu(server), args.duration)
             events, batch_seconds = results["ingest"]
             visible = _visibility(server.target, catalog_ids, args.probes)
     print(f"ingestion: {events} events stored in {args.duration:.0f} s = {events / args.duration:,.0f} events/s "
@@ -193,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"batch {_percentiles(batch_seconds)}")
     print(f"reads alone:          {reads / args.duration:,.0f} RPS, {_percentiles(alone)}")
     print(f"reads with ingestion: {reads_with / args.duration:,.0f} RPS, {_percentiles(together)}")
+    print(f"CPU, reads alone: {alone_cpu}; with ingestion: {together_cpu}")
     print(f"visible on another worker after the ack: {len(visible)}/{args.probes} probes, {_percentiles(visible)}")
     return 0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import grpc
 
 from loadtests.loadgen import RPCS, Payload
+from server.writer import PROCESS_NAME
 
 __all__ = ["ServerProcess", "free_port", "machine_busy", "private_mib", "running", "server_command"]
 
@@ -45,6 +46,13 @@ def _children(pid: int) -> list[int]:
             if int(fields[1]) == pid:
                 found.append(int(entry.name))
     return sorted(found)
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def _cpu_and_faults(pid: int) -> tuple[float, int]:
@@ -105,12 +113,13 @@ class ServerProcess:
         raise RuntimeError(f"{self.name} not answering after {_READY_TIMEOUT:.0f}s; see {self.log_path}")
 
     def workers(self) -> list[int]:
-        """The processes that serve: the supervisor's children, or the process itself when it has none."""
-        return _children(self.process.pid) or [self.process.pid]
+        """The processes that serve calls: the supervisor's children but the live store's writer
+        (server/writer.py), or the process itself when it has none."""
+        return [pid for pid in _children(self.process.pid) if _comm(pid) != PROCESS_NAME] or [self.process.pid]
 
     def usage(self) -> tuple[float, int]:
-        """CPU seconds and minor page faults of the server and its workers so far."""
-        counts = [_cpu_and_faults(pid) for pid in {self.process.pid, *self.workers()}]
+        """CPU seconds and minor page faults of the server and all its processes (the writer too) so far."""
+        counts = [_cpu_and_faults(pid) for pid in {self.process.pid, *_children(self.process.pid)}]
         return sum(c for c, _ in counts), sum(f for _, f in counts)
 
     def stop(self) -> None:

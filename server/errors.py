@@ -9,6 +9,8 @@ TailorError
  |                       (TrackEvents: so writes never starve reads); retry after a back-off
  +-- Unauthenticated     UNAUTHENTICATED: a write call (TrackEvents, ForgetUser) without the
  |                       server's write token, or with a wrong one (server/auth.py)
+ +-- Unavailable         UNAVAILABLE: a process the call needs is not answering (the live store's
+ |                       writer, while the supervisor restarts it); retry after a back-off
  +-- ArtifactError       INTERNAL: a version that cannot be opened, does not verify, or fails
                          to read (LMDB, FAISS, arrays); converted where the library is called
 
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import grpc
 
-__all__ = ["TailorError", "InvalidRequest", "NotFound", "Busy", "Unauthenticated", "ArtifactError", "status_of"]
+__all__ = ["TailorError", "InvalidRequest", "NotFound", "Busy", "Unauthenticated", "Unavailable", "ArtifactError",
+           "status_of"]
 
 
 class TailorError(Exception):
@@ -46,6 +49,10 @@ class Unauthenticated(TailorError):
     """A write call without the configured bearer token, or with another one."""
 
 
+class Unavailable(TailorError):
+    """A process this call needs (the live store's writer) is not answering."""
+
+
 class ArtifactError(TailorError):
     """A version directory that cannot be opened, fails verification, or fails to read."""
 
@@ -55,6 +62,7 @@ _STATUS: dict[type[TailorError], grpc.StatusCode] = {
     NotFound: grpc.StatusCode.NOT_FOUND,
     Busy: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
     ArtifactError: grpc.StatusCode.INTERNAL,
 }
 

@@ -47,6 +47,7 @@ from server.snapshot import Snapshot
 from server.tracking import check_events
 from server.trending import TrendingCache
 from server.versions import SnapshotHolder
+from server.writer import WriterClient
 
 __all__ = ["DecisionServicer", "EventsServicer"]
 
@@ -261,15 +262,17 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
 
 
 class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
-    """TrackEvents: check each event, store the valid ones durably (server/live.py), answer the counts.
+    """TrackEvents: check each event, store the valid ones durably (server/live.py; through the server's
+    writer process when it has one, server/writer.py), answer the counts.
     ForgetUser: delete a user's live data and record the deletion (docs/privacy.md). With a write token
     both check it first, before reading the request."""
 
     def __init__(self, holder: SnapshotHolder, metrics: Metrics, live: LiveStore, max_writes: int,
-                 write_token: bytes | None = None) -> None:
+                 write_token: bytes | None = None, writer: WriterClient | None = None) -> None:
         super().__init__(metrics)
         self._holder = holder
         self._live = live
+        self._store = writer.store if writer is not None else live.store
         self._token = write_token
         # At most this many TrackEvents at once per worker: the rest of its threads stay free for reads.
         self._writes = threading.BoundedSemaphore(max_writes)
@@ -286,7 +289,7 @@ class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
             raise Busy("events: this worker is storing as many batches as it takes at once; retry shortly")
         try:
             with self._holder.use() as snapshot:
-                stored = self._live.store(events, snapshot.may_keep)
+                stored = self._store(events, snapshot.may_keep)
         finally:
             self._writes.release()
         return pb.TrackEventsResponse(

@@ -11,8 +11,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from protos import decision_pb2 as pb
 from protos.ids import ID, ID_RULE, IDS
 from protos.live import LiveEvent
@@ -65,29 +63,24 @@ def _problem(e: pb.Event, now_ms: int) -> tuple[str, str]:
 
 
 def _all_valid(events: Sequence[pb.Event], now: int) -> list[LiveEvent] | None:
-    """The batch as LiveEvents when every event passes (a few bulk checks: one regex pass per id column,
-    array comparisons), else None and the caller walks it event by event to name each problem."""
-    ids = [e.event_id for e in events]
-    items = [e.item_id for e in events]
-    users = [e.user_id for e in events]
-    sessions = [e.session_id for e in events]
-    requests = [e.request_id for e in events if e.request_id]
+    """The batch as LiveEvents when every event passes (one read of each event's fields, then a few bulk
+    checks: one regex pass per id column, min/max and set comparisons), else None and the caller walks
+    it event by event to name each problem."""
+    rows = [(e.event_id, e.timestamp_ms, e.user_id, e.session_id, e.item_id, e.type, e.qty or 1.0, e.price,
+             e.channel, now, e.request_id) for e in events]
+    ids, ts, users, sessions, items, types, qtys, prices, channels, _, requests = zip(*rows, strict=True)
     if not (IDS.fullmatch("\n".join(ids).encode()) and IDS.fullmatch("\n".join(items).encode())):
         return None
-    for optional in ([u for u in users if u], [s for s in sessions if s], requests):
+    for optional in ([u for u in users if u], [s for s in sessions if s], [r for r in requests if r]):
         if optional and not IDS.fullmatch("\n".join(optional).encode()):
             return None
     if len(set(ids)) != len(ids) or any(not u and not s for u, s in zip(users, sessions, strict=True)):
         return None
-    ts = np.fromiter((e.timestamp_ms for e in events), dtype=np.int64, count=len(events))
-    numbers = np.fromiter((x for e in events for x in (e.qty, e.price)), dtype=np.float64, count=2 * len(events))
-    types = {e.type for e in events}
-    channels = {e.channel for e in events}
-    if (ts.min() < _EARLIEST_MS or ts.max() > now + _AHEAD_MS or not types <= _TYPES or not channels <= _CHANNELS
-            or not (np.isfinite(numbers).all() and (numbers >= 0).all())):
+    numbers = (*qtys, *prices)
+    if (min(ts) < _EARLIEST_MS or max(ts) > now + _AHEAD_MS or not set(types) <= _TYPES
+            or not set(channels) <= _CHANNELS or not all(0 <= x < math.inf for x in numbers)):
         return None
-    return [LiveEvent(e.event_id, e.timestamp_ms, e.user_id, e.session_id, e.item_id, e.type, e.qty or 1.0,
-                      e.price, e.channel, now, e.request_id) for e in events]
+    return [LiveEvent._make(row) for row in rows]
 
 
 def check_events(request: pb.TrackEventsRequest, now_ms: int | None = None) -> tuple[list[LiveEvent], list[Rejection]]:

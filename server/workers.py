@@ -14,18 +14,21 @@ import multiprocessing
 import os
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from server.app import ServicerFactory, start_server
 from server.config import ServerConfig, worker_count
 from server.errors import ArtifactError
 from server.metrics import prepare_multiprocess, process_metrics, start_metrics_endpoint, worker_exited
 from server.service import DecisionServicer
+from server.writer import run_writer
 
 __all__ = ["serve"]
 
@@ -46,13 +49,36 @@ def _reserve_port(host: str, port: int) -> Iterator[int]:
         sock.close()
 
 
-def _worker_main(config: ServerConfig, ready: multiprocessing.SimpleQueue, make_servicer: ServicerFactory) -> None:
+@contextmanager
+def _writer_socket(live: bool) -> Iterator[tuple[socket.socket, Path] | None]:
+    """A listening Unix socket in a private directory for the writer process; None without the live store."""
+    if not live:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="tailor-writer-") as directory:
+        path = Path(directory) / "writer.sock"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(str(path))
+            sock.listen(128)
+            yield sock, path
+        finally:
+            sock.close()
+
+
+def _writer_main(config: ServerConfig, listener: socket.socket) -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # Ctrl-C reaches the supervisor, which ends us
+    run_writer(config.artifacts, listener)
+
+
+def _worker_main(config: ServerConfig, ready: multiprocessing.SimpleQueue, make_servicer: ServicerFactory,
+                 writer: Path | None) -> None:
     # Block SIGTERM/SIGINT before gRPC starts its threads (they inherit the mask), then wait for
     # SIGTERM synchronously: a handler could run only when the main thread wakes, and a signal
     # delivered to a gRPC thread would never wake it. Ctrl-C reaches the supervisor, which drains us.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
-        running = start_server(config, make_servicer=make_servicer, reuse_port=True)
+        running = start_server(config, make_servicer=make_servicer, reuse_port=True, writer=writer)
     except ArtifactError as exc:
         ready.put(("failed", os.getpid(), str(exc)))
         return
@@ -63,20 +89,31 @@ def _worker_main(config: ServerConfig, ready: multiprocessing.SimpleQueue, make_
 
 
 class _Supervisor:
-    def __init__(self, config: ServerConfig, count: int, make_servicer: ServicerFactory) -> None:
+    def __init__(self, config: ServerConfig, count: int, make_servicer: ServicerFactory,
+                 writer: tuple[socket.socket, Path] | None) -> None:
         self._config = config
         self._count = count
         self._make_servicer = make_servicer
+        self._writer_socket = writer
+        self._writer: tuple[BaseProcess, float] | None = None
         self._context = multiprocessing.get_context("fork")
         self._ready = self._context.SimpleQueue()
         self._workers: dict[int, tuple[BaseProcess, float]] = {}
         self._stopping = threading.Event()
 
     def _spawn(self, slot: int) -> None:
+        path = self._writer_socket[1] if self._writer_socket is not None else None
         process = self._context.Process(target=_worker_main, name=f"tailor-worker-{slot}",
-                                        args=(self._config, self._ready, self._make_servicer))
+                                        args=(self._config, self._ready, self._make_servicer, path))
         process.start()
         self._workers[slot] = (process, time.monotonic())
+
+    def _spawn_writer(self) -> None:
+        if self._writer_socket is not None:
+            process = self._context.Process(target=_writer_main, name="tailor-writer",
+                                            args=(self._config, self._writer_socket[0]))
+            process.start()
+            self._writer = (process, time.monotonic())
 
     def _await_ready(self) -> None:
         """Wait until every worker has bound its port; a worker that dies or fails first is an error."""
@@ -98,6 +135,7 @@ class _Supervisor:
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self._stopping.set())
+        self._spawn_writer()
         for slot in range(self._count):
             self._spawn(slot)
         try:
@@ -124,6 +162,13 @@ class _Supervisor:
             if self._config.metrics_port is not None:
                 process_metrics().restarts.inc()
             self._spawn(slot)
+        if self._writer is not None and not self._writer[0].is_alive() and not self._stopping.is_set():
+            process, started = self._writer
+            process.join()
+            if time.monotonic() - started < _FAST_CRASH:
+                time.sleep(1.0)
+            log.warning("writer_restarted pid=%s exitcode=%s", process.pid, process.exitcode)
+            self._spawn_writer()
 
     def _drain(self) -> None:
         log.info("server_stopping workers=%d", len(self._workers))
@@ -137,6 +182,13 @@ class _Supervisor:
                 log.warning("worker_killed pid=%s", process.pid)
                 process.kill()
                 process.join()
+        if self._writer is not None:  # after the workers: their last batches are committed
+            process = self._writer[0]
+            process.terminate()
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def serve(config: ServerConfig, make_servicer: ServicerFactory = DecisionServicer) -> None:
@@ -148,4 +200,5 @@ def serve(config: ServerConfig, make_servicer: ServicerFactory = DecisionService
         if config.metrics_port is not None:
             metrics_port = start_metrics_endpoint(config.metrics_port, config.host)
             log.info("metrics_started port=%d", metrics_port)
-        _Supervisor(config, worker_count(config), make_servicer).run()
+        with _writer_socket(config.live) as writer:
+            _Supervisor(config, worker_count(config), make_servicer, writer).run()

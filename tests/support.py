@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.writer import PROCESS_NAME
 from tests.waiting import WaitTimeout, wait_until
 
 LOYAL_USER = "u_loyal_shopper"
@@ -120,6 +121,13 @@ def publish_copy(root: Path, version: str, corrupt: str | None = None, source: s
     return target
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # it has just exited
+        return ""
+
+
 class ServeProcess:
     """`tailor serve` in a subprocess on a free port; the port is read from its start-up log.
 
@@ -162,9 +170,16 @@ class ServeProcess:
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def worker_pids(self) -> set[int]:
+    def child_pids(self) -> set[int]:
+        """Every process the supervisor forked: the workers and the live store's writer."""
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
         return {int(pid) for pid in children}
+
+    def writer_pid(self) -> int | None:
+        return next((pid for pid in self.child_pids() if _comm(pid) == PROCESS_NAME), None)
+
+    def worker_pids(self) -> set[int]:
+        return {pid for pid in self.child_pids() if _comm(pid) != PROCESS_NAME}
 
     def stop(self, timeout: float = 30) -> int:
         if self.proc.poll() is None:

@@ -139,8 +139,10 @@ def test_a_live_purchase_leaves_recommendations_on_another_worker_and_survives_k
 
         found = wait_until(from_another_worker, 60, lambda: "no other worker answered")
         assert found is not None and bought not in found[0]
-        # kill -9 every process right after the acknowledged batch; a restarted server has it, once.
-        for pid in (*server.worker_pids(), server.proc.pid):
+        # kill -9 every process (workers, the live store's writer, the supervisor) right after the
+        # acknowledged batch; a restarted server has it, once.
+        assert server.writer_pid() is not None
+        for pid in (*server.child_pids(), server.proc.pid):
             os.kill(pid, signal.SIGKILL)
         server.proc.wait()
     finally:
