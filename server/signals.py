@@ -10,8 +10,9 @@ the shopper's profile; item ids become rows by one binary search over the mapped
 
 from __future__ import annotations
 
-import dataclasses
 import time
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,10 +24,10 @@ from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Query
 from server.scoring import Shopper, shopper_of
-from server.snapshot import Snapshot
+from server.snapshot import Catalog, Snapshot
 from server.stages import member
 
-__all__ = ["Signals", "gather_signals", "session_vector", "session_seeds", "blend", "request_now"]
+__all__ = ["Signals", "gather_signals", "session_vector", "session_seeds", "blend", "request_now", "code_rows"]
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)
 _PURCHASE = pb.INTERACTION_TYPE_PURCHASE
@@ -102,17 +103,38 @@ def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray
     return rows[known], weights[known].astype(np.float32)
 
 
-def _with_live(query: Query, live: tuple[Overlay, Overlay] | None, limit: int) -> tuple[Query, tuple[str, ...]]:
-    """The query with the live interactions of its user and session (newest `limit` of each, oldest
-    first) before its own session, and the items the user bought live."""
+# Per catalog (a weak reference tells versions apart), the catalog row of each live item code (-1: not in it),
+# extended as the live store learns codes: an overlay's items become rows by one gather, not by their ids.
+_CODE_ROWS: dict[int, tuple[weakref.ref[Catalog], np.ndarray]] = {}
+
+
+def code_rows(catalog: Catalog, names: Sequence[str]) -> np.ndarray:
+    """Catalog row per live item code (`names`: code -> id, as the live store has learned them so far)."""
+    cached = _CODE_ROWS.get(id(catalog))
+    rows = cached[1] if cached is not None and cached[0]() is catalog else _NO_ROWS
+    if len(rows) < len(names):
+        learned = len(names)  # the store may learn more meanwhile: they wait for the next request
+        rows = np.concatenate([rows, catalog.rows_of(tuple(names[len(rows):learned]))])
+        if len(_CODE_ROWS) >= 8:  # old versions' entries
+            _CODE_ROWS.clear()
+        _CODE_ROWS[id(catalog)] = (weakref.ref(catalog), rows)
+    return rows
+
+
+def _session(catalog: Catalog, query: Query, live: tuple[Overlay, Overlay] | None,
+             limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The session's rows and types: the live interactions of the user and of the session (newest `limit` of
+    each, oldest first) before the request's own session; and the rows the user bought live."""
+    rows = catalog.rows_of(query.session_ids)
     if live is None or not (len(live[0]) or len(live[1])):
-        return query, ()
+        return rows, query.session_types, _NO_ROWS
     user, session = live
     newest = slice(-limit, None) if limit else slice(0, 0)
-    ids = user.item_ids(newest) + session.item_ids(newest) + query.session_ids
+    codes = code_rows(catalog, user.names if len(user) else session.names)
+    rows = np.concatenate([codes[user.entries["item"][newest]], codes[session.entries["item"][newest]], rows])
     types = np.concatenate([user.types[newest], session.types[newest], query.session_types]).astype(np.int8)
-    bought = user.item_ids(user.entries["type"] == _PURCHASE)
-    return dataclasses.replace(query, session_ids=ids, session_types=types), bought
+    bought = codes[user.entries["item"][user.entries["type"] == _PURCHASE]]
+    return rows, types, bought
 
 
 def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: float,
@@ -125,11 +147,10 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
     if profile is not None and not profile.consent:
         return _Personal()
     catalog = snapshot.catalog
-    query, bought_live = _with_live(query, live, policy.live_items)
-    session_rows = catalog.rows_of(query.session_ids)
-    session = session_vector(catalog.vectors, session_rows, query.session_types, snapshot.event_weights,
+    session_rows, session_types, bought_live = _session(catalog, query, live, policy.live_items)
+    session = session_vector(catalog.vectors, session_rows, session_types, snapshot.event_weights,
                              policy.session_recency)
-    seen = [session_rows, catalog.rows_of(bought_live)] if bought_live else [session_rows]
+    seen = [session_rows, bought_live] if len(bought_live) else [session_rows]
     bought = (_NO_ROWS, _NO_ROWS)
     if profile is not None:
         fresh = ~member(profile.purchased, session_rows)
@@ -139,7 +160,7 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         else:  # a revisiting store: what the shopper bought may come back once it is due (see stages.due)
             due = stages.due(catalog, profile.purchased, profile.purchased_at, now, policy, without_cycle=True)
             seen.append(profile.purchased[~due])
-    seeds = _seeds(snapshot, policy, query, session_rows, profile) if catalog.neighbors.shape[1] else _NO_SEEDS
+    seeds = _seeds(snapshot, policy, session_rows, session_types, profile) if catalog.neighbors.shape[1] else _NO_SEEDS
     user = profile.vector if profile is not None and len(profile.vector) else None
     sources = (reasons.bit(reasons.SESSION_SIMILAR) if session is not None else 0) | (
         reasons.bit(reasons.USER_AFFINITY) if user is not None else 0)
@@ -151,11 +172,11 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
     return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows)
 
 
-def _seeds(snapshot: Snapshot, policy: RankingPolicy, query: Query, session_rows: np.ndarray,
+def _seeds(snapshot: Snapshot, policy: RankingPolicy, session_rows: np.ndarray, session_types: np.ndarray,
            profile: Profile | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Item-item seeds (history then session rows), their weights, and how much the shopper came back
     to each; computed only when the artifact has an item-item model."""
-    rows, weights = session_seeds(session_rows, query.session_types, snapshot.event_weights, policy.session_recency)
+    rows, weights = session_seeds(session_rows, session_types, snapshot.event_weights, policy.session_recency)
     revisits = np.zeros(len(rows), dtype=np.float32)
     if profile is None:
         return rows, weights, revisits

@@ -25,6 +25,8 @@ __all__ = ["Candidates", "nearest", "item_item_scores", "successors", "item_item
            "buy_again", "top_up_popular", "from_request", "keep_filtered", "blend_affinity", "top_n", "member",
            "filter_mask", "eligible", "search_index", "minmax", "affinity"]
 
+# A membership table over at most this many integers (or 8 per value looked at) beats np.isin.
+_TABLE_LIMIT = 65_536
 _BROADCAST_LIMIT = 16_384
 _DAY_S = 86_400.0
 _MASK = reasons.MASK_DTYPE
@@ -67,11 +69,19 @@ def _ordered(rows: np.ndarray, scores: np.ndarray, mask: int) -> Candidates:
 
 
 def member(values: np.ndarray, of: np.ndarray) -> np.ndarray:
-    """np.isin for the hot path: a broadcast compare when small (np.isin costs ~20 µs of overhead)."""
+    """np.isin for the hot path: a broadcast compare when small (np.isin costs ~13-20 µs of overhead), else
+    for integers within a short range (catalog rows of a small catalog, codes) a lookup table (~4 µs for
+    1,500 rows against 300)."""
     if len(of) == 0:
         return np.zeros(len(values), dtype=bool)
     if len(values) * len(of) <= _BROADCAST_LIMIT:
         return (values[:, None] == of[None, :]).any(axis=1)
+    if values.dtype.kind in "iu" and of.dtype.kind in "iu":
+        low, high = min(int(values.min()), int(of.min())), max(int(values.max()), int(of.max()))
+        if high - low <= max(_TABLE_LIMIT, 8 * (len(values) + len(of))):
+            table = np.zeros(high - low + 1, dtype=bool)
+            table[of - low] = True
+            return table[values - low]
     return np.isin(values, of)
 
 

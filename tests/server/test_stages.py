@@ -13,7 +13,7 @@ from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Filter, Query
 from server.ranking import recommend, rerank
-from server.signals import Signals, gather_signals, session_vector
+from server.signals import Signals, code_rows, gather_signals, session_vector
 from server.snapshot import Snapshot, memory_snapshot
 
 NO_FILTER = Filter(frozenset(), frozenset(), 0.0, 0.0, False)
@@ -282,3 +282,21 @@ def test_only_the_newest_successor_items_count(snap: Snapshot) -> None:
     seeds = np.array([3, 0])  # b1, then a1 (newest)
     following = stages.successors(model.catalog, seeds, RankingPolicy(successor_items=1))
     assert following.nonzero()[0].tolist() == [4]  # a1's successor b2 only; b1 is older than the newest one
+
+
+def test_member_agrees_with_isin_on_every_path() -> None:
+    rng = np.random.default_rng(3)
+    for size, of_size, span in ((5, 3, 10), (1500, 300, 2000), (3000, 40, 10_000_000), (400, 400, 5)):
+        values = rng.integers(-1, span, size)
+        of = rng.integers(0, span, of_size)
+        assert np.array_equal(stages.member(values, of), np.isin(values, of))
+    assert np.array_equal(stages.member(np.array(["a", "b"]), np.array(["b"] * 20_000)), [False, True])
+
+
+def test_live_item_codes_become_rows_per_catalog(snap: Snapshot) -> None:
+    names = ["b1", "nope"]
+    assert code_rows(snap.catalog, names).tolist() == [3, -1]
+    names.append("a2")  # the live store learned another code: the next call extends the array
+    assert code_rows(snap.catalog, names).tolist() == [3, -1, 1]
+    other = _with_neighbors(snap)  # another version's catalog has its own array
+    assert code_rows(other.catalog, names[:1]).tolist() == [3]
