@@ -41,17 +41,19 @@ __all__ = ["main", "paired"]
 
 
 def paired(plain: DecisionServicer, tested: DecisionServicer, requests: Sequence[Message],
-           rpc: str = "Recommend") -> tuple[list[float], list[float]]:
+           rpc: str = "Recommend", tested_requests: Sequence[Message] | None = None) -> tuple[list[float], list[float]]:
     """Each request through both servicers' `rpc` back to back (alternating which goes first): per-call seconds
-    of each, paired, so the machine's load hits both alike."""
+    of each, paired, so the machine's load hits both alike. `tested_requests`: the tested servicer's own
+    request for each (else the same)."""
     context = OfflineContext()
     without, with_ = [], []
     clock = time.perf_counter
     calls = (getattr(plain, rpc), getattr(tested, rpc))
-    for k, request in enumerate(requests):
-        order = calls if k % 2 else calls[::-1]
+    for k, pair in enumerate(zip(requests, tested_requests or requests, strict=True)):
+        order = tuple(zip(calls, pair, strict=True))
+        order = order if k % 2 else order[::-1]
         times = []
-        for call in order:
+        for call, request in order:
             started = clock()
             call(request, context)
             times.append(clock() - started)
