@@ -14,7 +14,6 @@ of the paired differences is robust to a loaded machine. And the experiment's ow
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 import tempfile
@@ -72,9 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     experiment = Experiment("cost", (Variant("a", 0.5, RankingPolicy()), Variant("b", 0.5, RankingPolicy())))
     with tempfile.TemporaryDirectory(prefix="tailor-experiment-cost-") as tmp:
         root = Path(tmp)
-        version = artifact.resolve_current(args.artifacts)
-        shutil.copytree(version, root / version.name)
-        artifact.switch_current(root, root / version.name)
+        artifact.clone_current(args.artifacts, root)
         holder = SnapshotHolder(load_snapshot(artifact.resolve_current(root)))
         live = LiveStore(root)
         metrics = process_metrics()

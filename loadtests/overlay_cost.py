@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -65,9 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tailor-overlay-cost-") as tmp:
         root = Path(tmp)
-        version = artifact.resolve_current(args.artifacts)
-        shutil.copytree(version, root / version.name)
-        artifact.switch_current(root, root / version.name)
+        artifact.clone_current(args.artifacts, root)
         holder = SnapshotHolder(load_snapshot(artifact.resolve_current(root)))
         snapshot = holder.current
         users = snapshot.profiles.user_ids(5000)

@@ -89,7 +89,8 @@ __all__ = [
     "FACTS", "RECORD_HEAD", "CONSENT_FLAG", "record_consent", "no_facts",
     "SEGMENTS", "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS",
     "sorted_ids", "find_rows", "sample_user_ids", "file_sha256", "fsync_path", "index_queries", "open_store",
-    "staging_dir", "new_version_name", "switch_current", "resolve_current", "copy_version", "read_manifest",
+    "staging_dir", "new_version_name", "switch_current", "resolve_current", "copy_version", "clone_current",
+    "read_manifest",
     "write_manifest", "verify_files", "check_arrays", "check_index", "ManifestMismatch",
 ]
 
@@ -393,6 +394,16 @@ def copy_version(root: Path, name: str | None = None, source: str = CURRENT_LINK
     os.rename(staging, final)
     fsync_path(root)
     return final
+
+
+def clone_current(source_root: Path, root: Path) -> Path:
+    """A copy of SOURCE_ROOT/current's version as ROOT's current (benchmarks and tests that must not touch
+    the source: each LMDB file opens once per process, and a live store is kept beside the copy). Returns
+    the copied version directory."""
+    version = resolve_current(source_root)
+    shutil.copytree(version, root / version.name)
+    switch_current(root, root / version.name)
+    return root / version.name
 
 
 def write_manifest(version_dir: Path, manifest: artifact_pb2.Manifest) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +56,7 @@ def client(running: RunningServer) -> Iterator[TailorClient]:
 def own_root(built: Built, tmp_path: Path) -> Path:
     """A private copy of the built artifact root (LMDB allows one open per file per process)."""
     root = tmp_path / "artifacts"
-    version = (built.root / "current").resolve().name
-    shutil.copytree(built.root / version, root / version)
-    artifact.switch_current(root, root / version)
+    artifact.clone_current(built.root, root)
     return root
 
 
