@@ -244,7 +244,8 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
     with _step("complements"):
         _complements(config, staging, events, consent, len(catalog.category))
     with _step("successors"):
-        _successors(config, staging, events, consent, len(catalog.category), learned.neighbors.shape[1] > 0)
+        _successors(config, staging, events, consent, len(catalog.category),
+                    with_item_item=learned.neighbors.shape[1] > 0)
     with _step("facts"):
         demographics, countries, age_bands = demographic_codes(users)
         n_cells = (len(countries) + 1) * (len(age_bands) + 1)
@@ -293,18 +294,19 @@ def _complements(config: BuildConfig, staging: Staging, events: Events, consent:
         staging.save_array(artifact.ITEM_ARRAYS[f"{name}_weights"].file, weights)
 
 
-def _successors(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int,
-                item_item: bool) -> None:
+def _successors(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int, *,
+                with_item_item: bool) -> None:
     """Each item's successors in the sequences of the events that train: a consenting user's events, and
-    an anonymous session's (index_builder/sequences.py). None (k = 0) without an item-item model: the
-    server adds them to its scores only."""
-    trains = _trains(events, consent)
+    an anonymous session's (index_builder/sequences.py). None (k = 0, no pass over the events) without an
+    item-item model: the server adds them to its scores only."""
+    k = config.successor_neighbors if with_item_item else 0
+    trains = _trains(events, consent) if k else np.zeros(len(events.item), dtype=bool)
     # One code per sequence: users keep their codes, anonymous sessions follow them.
-    sequence = np.where(events.anonymous, events.session.astype(np.int64) + len(consent), events.user)
+    sequence = np.where(events.anonymous[trains], events.session[trains].astype(np.int64) + len(consent),
+                        events.user[trains])
     rows, weights = sequences.successors(
-        sequence[trains], events.item[trains], events.ts[trains], n_items, window=config.successor_window,
-        decay=config.successor_decay, popularity_exponent=config.successor_popularity,
-        k=config.successor_neighbors if item_item else 0)
+        sequence, events.item[trains], events.ts[trains], n_items, window=config.successor_window,
+        decay=config.successor_decay, popularity_exponent=config.successor_popularity, k=k)
     staging.save_array(artifact.ITEM_ARRAYS["successors"].file, rows)
     staging.save_array(artifact.ITEM_ARRAYS["successor_weights"].file, weights)
 

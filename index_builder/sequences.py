@@ -40,7 +40,7 @@ def successors(sequence: np.ndarray, item: np.ndarray, ts: np.ndarray, n_items: 
     started = time.perf_counter()
     if k == 0 or window == 0 or len(item) < 2:
         return np.full((n_items, k), -1, dtype=np.int32), np.zeros((n_items, k), dtype=np.float32)
-    order = np.lexsort((np.arange(len(item)), ts, sequence))
+    order = np.lexsort((ts, sequence))  # stable: events at one time keep their given order
     s, i = sequence[order], item[order].astype(np.int64)
     sources, targets, counts = [], [], []
     for step in range(1, min(window, len(i) - 1) + 1):  # one array pass per step of the window

@@ -139,7 +139,7 @@ def diversify(catalog: Catalog, c: Candidates, n: int, policy: RankingPolicy, ex
     that leaves fewer than n others, the popular top-up (`source`, as in stages.top_up_popular) fills in
     first, above them, so a cap only gives way when the catalog has nothing else eligible. `ruled`: per
     catalog item, the limit a merchandiser's brand cap rule sets for its brand, -1 = none: it replaces the default).
-    `own`: the rows the shopper came back to (sorted), which the default brand cap does not hold."""
+    `own`: the rows the shopper came back to, which the default brand cap does not hold."""
     c = _penalized(catalog, c, policy.diversity_penalty)
     caps = _caps(catalog, c, n, policy, ruled, own)
     if not caps:

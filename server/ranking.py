@@ -68,7 +68,7 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     fallback = scoring.fallback_rows(catalog, shopper, policy, channel, trending)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, max(pool, merchandising.pool(active, n, fetch)), fallback)
     # What a shopper in a revisiting store touched before: theirs, which the default brand cap does not hold.
-    own = np.unique(signals.seeds[signals.seed_revisits > 0]) if revisit > 0 else None
+    own = signals.seeds[signals.seed_revisits > 0] if revisit > 0 else None
     c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback, active.brand_limits, own)
     c = merchandising.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)

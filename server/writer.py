@@ -108,7 +108,10 @@ class WriterClient:
         return Stored(accepted, duplicates, forgotten + len(events) - len(keep))
 
     def _call(self, payload: bytes) -> bytes:
-        sock = self._idle.pop() if self._idle else socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:  # the worker's gRPC threads share the idle connections: take one, or open one when none is left
+            sock = self._idle.pop()
+        except IndexError:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             if sock.gettimeout() is None:  # a new connection
                 sock.settimeout(_TIMEOUT)
