@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import time as time_module
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -363,11 +362,6 @@ def check_vocabulary(rules: Sequence[Rule], vocabulary: Vocabulary) -> list[Prob
                              f"unknown item {i!r} (not in the artifact's catalog)")
                      for i, ok in zip(ids, found, strict=True) if not ok]
     return problems
-
-
-def now_ms() -> int:
-    """The server clock in epoch ms (a request without Context.time_ms is judged at it)."""
-    return time_module.time_ns() // 1_000_000
 
 
 def artifact_vocabulary(root: Path) -> Vocabulary:

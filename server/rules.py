@@ -37,7 +37,7 @@ import numpy as np
 from protos.artifact import CHANNELS, LIFECYCLES, SEGMENTS, TAGS
 from server import reasons
 from server.queries import Query
-from server.rulebook import PAGES, Rule, RuleFile, Vocabulary, now_ms
+from server.rulebook import PAGES, Rule, RuleFile, Vocabulary
 from server.scoring import Shopper
 from server.snapshot import Snapshot
 
@@ -291,18 +291,20 @@ def compile_rules(rule_file: RuleFile, snapshot: Snapshot) -> RuleSet:
     return RuleSet(rule_file, snapshot)
 
 
-def facts_of(query: Query, shopper: Shopper | None) -> RequestFacts:
+def facts_of(query: Query, shopper: Shopper | None, now: float) -> RequestFacts:
     """The request's facts rules condition on: the consenting shopper's profile (nothing for a visitor
-    without one), the page context, the query text, and its time (Context.time_ms, else the server clock)."""
+    without one), the page context, the query text, and its moment `now` (epoch seconds): the one the
+    ranking judges the request at (server/signals.py request_now), so a request has one clock."""
     s = shopper
     return RequestFacts(s.segment if s else -1, s.lifecycle if s else -1, s.tags if s else 0, s.country if s else -1,
                         s.age_band if s else -1, query.channel, query.page, query.query_text.strip().casefold(),
-                        query.time_ms or now_ms())
+                        round(now * 1000))
 
 
-def active_rules(ruleset: RuleSet | None, query: Query, shopper: Shopper | None) -> ActiveRules:
-    """The rules of `ruleset` in force for this request (NO_RULES without a rules file)."""
-    return ruleset.active(facts_of(query, shopper)) if ruleset is not None else NO_RULES
+def active_rules(ruleset: RuleSet | None, query: Query, shopper: Shopper | None, now: float) -> ActiveRules:
+    """The rules of `ruleset` in force for this request at its moment `now` (epoch seconds; NO_RULES without
+    a rules file)."""
+    return ruleset.active(facts_of(query, shopper, now)) if ruleset is not None else NO_RULES
 
 
 def _per_group(codes: np.ndarray, groups: np.ndarray, limits: np.ndarray) -> np.ndarray:

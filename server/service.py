@@ -171,7 +171,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
     def _recommend(self, snapshot: Snapshot, policy: RankingPolicy, query: queries.Query,
                    ruleset: RuleSet | None) -> tuple[ranking.Ranked, ActiveRules, Signals]:
         signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
-        active = active_rules(ruleset, query, signals.shopper)
+        active = active_rules(ruleset, query, signals.shopper, signals.now)
         ranked = ranking.recommend(snapshot, policy, signals, query.n, query.filters,
                                    basket_of(snapshot.catalog, query), query.channel,
                                    self._trending.rows(snapshot, query.channel)
@@ -182,7 +182,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
     def _rerank(self, snapshot: Snapshot, policy: RankingPolicy, query: queries.Query,
                 ruleset: RuleSet | None) -> tuple[ranking.Ranked, ActiveRules, Signals]:
         signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
-        active = active_rules(ruleset, query, signals.shopper)
+        active = active_rules(ruleset, query, signals.shopper, signals.now)
         ranked = ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters, active)
         return ranked, active, signals
 

@@ -123,6 +123,25 @@ def test_a_date_window_turns_a_rule_on_and_off(client: TailorClient) -> None:
     assert first_at("2030-06-08T00:00:00") != last
 
 
+def test_a_request_has_one_clock_for_ranking_and_rules(client: TailorClient, built: Built) -> None:
+    """Without Context.time_ms a window is judged at the moment ranking judges the request at (the artifact's
+    reference time under the default `ranking.clock`), not at a second clock: a sale around the build's last
+    event is in force, one around the wall clock's today is not."""
+    last = _baseline(client)[-1]
+    reference = built.manifest.params.reference_time_ms
+
+    def first_within(start_ms: int, end_ms: int) -> str:
+        start, end = (datetime.fromtimestamp(ms / 1000, UTC).isoformat() for ms in (start_ms, end_ms))
+        text = f'[[rule]]\nname = "sale"\nstart = "{start}"\nend = "{end}"\nitems = ["{last}"]\nboost = 1000\n'
+        return _ids(_preview(client, text, user_id=LOYAL_USER, page="home").with_rules)[0]
+
+    hour = 3_600_000
+    assert first_within(reference - hour, reference + hour) == last
+    wall = int(datetime.now(UTC).timestamp() * 1000)
+    assert reference + 2 * hour < wall  # the demo store's log ends in the past
+    assert first_within(wall - hour, wall + hour) != last
+
+
 def test_rerank_rules_move_its_candidates(client: TailorClient, built: Built) -> None:
     candidates = [(i, float(30 - k)) for k, i in enumerate(sorted(built.store.category)[:30])]
     excluded, pinned = candidates[0][0], candidates[20][0]
