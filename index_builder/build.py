@@ -161,7 +161,9 @@ def _learn(config: BuildConfig, catalog: Catalog, events: Events, consent: np.nd
     n_items = len(catalog.category)
     n_rows = int(rows[train].max()) + 1 if train.any() else 0
     if n_rows == 0:
-        raise BuildError("no usable interactions: every event is from a user without consent or unknown")
+        raise BuildError("no usable interactions: every event is from a user without consent or unknown; give users "
+                         "consent in users.csv (its consent column) or, if consent is collected, pass "
+                         "--default-consent true (default_consent in [build])")
     matrix = embeddings.interaction_matrix(rows[train], events.item[train],
                                            weights[events.kind[train]] * events.value[train],
                                            n_rows, n_items, alpha=config.als_alpha)
@@ -225,7 +227,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
     with _step("repurchase"):
         bought = user_events.purchase
         rate, days = repurchase.repurchase_cycles(
-            user_events.user[bought], user_events.item[bought], user_events.ts[bought] // 1000, len(catalog.category),
+            user_events.user[bought], user_events.item[bought], user_events.ts[bought] // 1000, catalog.category,
             min_gap_days=config.repurchase_min_gap_days, min_buyers=config.repurchase_min_buyers)
     for name, array in {
         "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,

@@ -17,7 +17,7 @@ from index_builder.demo.catalog import Catalog
 from index_builder.demo.csv import csv_writer, ids, prices, timestamps
 from index_builder.demo.sampling import Columns
 from index_builder.demo.shoppers import Sessions, Shoppers, Taste
-from index_builder.demo.vocabulary import CHANNELS, EVENT_TYPES, MAX_CHECKOUT, MAX_GAP
+from index_builder.demo.vocabulary import CHANNELS, EVENT_TYPES, MAX_CHECKOUT, MAX_GAP, REPURCHASE_DAYS
 
 _CHUNK_EVENTS = 1_000_000
 _EVENTS_SCHEMA = pa.schema([("event_id", pa.string()), ("ts", pa.string()), ("user_id", pa.string()),
@@ -50,6 +50,9 @@ def write_events(path: Path, rng: np.random.Generator, sessions: Sessions, shopp
     first_seen = np.full(len(catalog.category), np.iinfo(np.int64).max)
     formatter = _EventFormatter(sessions, len(shoppers.activity), len(catalog.category))
     carry = _Events(*(np.empty(0, np.int64) for _ in fields(_Events)))
+    durable = ~np.isin(catalog.category, [c for c, name in enumerate(catalog.category_names)
+                                          if name in REPURCHASE_DAYS])
+    owned = np.empty(0, np.int64)  # (shopper, durable item) keys bought so far, sorted
     with csv_writer(path, _EVENTS_SCHEMA) as writer, \
             tqdm(total=int(sizes.sum()), unit="event", unit_scale=True, disable=None, desc="events") as bar:
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
@@ -57,10 +60,33 @@ def write_events(path: Path, rng: np.random.Generator, sessions: Sessions, shopp
             batch = batch.take(np.argsort(batch.ts, kind="stable"))
             cut = int(np.searchsorted(batch.ts, sessions.start[hi])) if hi < len(sizes) else len(batch.ts)
             emit, carry = batch.take(slice(0, cut)), batch.take(slice(cut, None))
+            emit, owned = _durables_bought_once(emit, owned, sessions.user, durable)
             writer.write_table(formatter.table(emit))
             _note_first_seen(first_seen, emit)
             bar.update(cut)
     return first_seen
+
+
+def _durables_bought_once(events: _Events, owned: np.ndarray, session_user: np.ndarray,
+                          durable: np.ndarray) -> tuple[_Events, np.ndarray]:
+    """``events`` (time-sorted) with a shopper's later purchases of a durable they already own turned
+    into views (they look at it again; nobody buys the same bicycle twice), and the grown ``owned``.
+
+    Consumables keep every purchase (their restock cycles); anonymous sessions are left alone.
+    The event count stays the same, so the log keeps the size asked for.
+    """
+    user = session_user[events.session]
+    mine = (events.kind == 2) & (user >= 0) & durable[events.item]
+    rows = np.flatnonzero(mine)
+    key = user[rows] * np.int64(len(durable)) + events.item[rows]
+    _, first = np.unique(key, return_index=True)
+    repeat = np.ones(len(rows), bool)
+    repeat[first] = False
+    repeat |= np.isin(key, owned)
+    kind, qty = events.kind.copy(), events.qty.copy()
+    kind[rows[repeat]], qty[rows[repeat]] = 0, 1
+    looked = _Events(events.ts, events.session, events.item, kind, qty, events.cents)
+    return looked, np.union1d(owned, key)
 
 
 def _note_first_seen(first_seen: np.ndarray, events: _Events) -> None:

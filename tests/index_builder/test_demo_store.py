@@ -293,3 +293,19 @@ def test_consumables_are_rebought_on_their_cycles(items: dict[str, np.ndarray], 
     assert len(restocked) >= 50
     ratio = np.median([np.median(gaps) / REPURCHASE_DAYS[category[p[1]]] for p, gaps in restocked])
     assert 0.7 <= ratio <= 1.4
+
+
+def test_no_shopper_buys_the_same_durable_on_two_days(items: dict[str, np.ndarray],
+                                                      events: dict[str, np.ndarray]) -> None:
+    from index_builder.demo.vocabulary import REPURCHASE_DAYS
+    category = dict(zip(items["item_id"], items["category"], strict=True))
+    bought = (events["type"] == "purchase") & (events["user_id"] != "")
+    days: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+    for user, item, ts in zip(events["user_id"][bought], events["item_id"][bought], events["ts"][bought],
+                              strict=True):
+        days[user, item].add(ts[:10])
+    durable = {pair: n for pair, n in days.items() if category[pair[1]] not in REPURCHASE_DAYS}
+    twice = [pair for pair, seen in durable.items() if len(seen) > 1]
+    assert durable and not twice
+    consumable = [seen for pair, seen in days.items() if category[pair[1]] in REPURCHASE_DAYS]
+    assert sum(len(seen) > 1 for seen in consumable) > 0.3 * len(consumable)  # restock cycles kept
