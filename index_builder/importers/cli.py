@@ -2,6 +2,7 @@
 
   tailor import movielens PATH --out DIR
   tailor import transactions FILE --map user=COL,item=COL,timestamp=COL[,quantity=COL,...] --out DIR
+                                     [--consent yes|no]
 
 KINDS is the table of importers: kind -> (function(args) -> summary, one line of help, extra flags).
 """
@@ -25,12 +26,15 @@ def _movielens(args: argparse.Namespace) -> object:
 
 
 def _transactions(args: argparse.Namespace) -> object:
-    return import_transactions(args.path, parse_mapping(args.map), args.out)
+    consent = None if args.consent is None else args.consent == "yes"
+    return import_transactions(args.path, parse_mapping(args.map), args.out, consent)
 
 
 def _map_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", required=True, help="ROLE=COLUMN,...: user, item, timestamp required; quantity, price, "
                    "category, brand, order, title optional")
+    p.add_argument("--consent", choices=("yes", "no"), help="write every customer seen into users.csv with this "
+                   "consent (default: header-only users.csv; the build's --default-consent then decides)")
 
 
 KINDS: dict[str, tuple[Callable[[argparse.Namespace], object], str, Callable[[argparse.ArgumentParser], None]]] = {

@@ -9,10 +9,11 @@ Writes OUT/items.csv, OUT/users.csv and OUT/events.csv (README "Input files"):
   cancellations) are skipped and counted.
 - items.csv: one row per item, from its last line in the export (title, category, brand, price);
   category "uncategorized" where not mapped or empty.
-- users.csv: the header only. An export carries no consent, and the importer does not invent it:
-  every customer is a user seen only in events, whose consent is the build's default_consent
-  (`tailor build --default-consent true` only if consent is collected at checkout), or supply
-  your own users.csv.
+- users.csv: by default the header only. An export carries no consent, and the importer does not
+  invent it: every customer is a user seen only in events, whose consent is the build's
+  default_consent (`tailor build --default-consent true` only if consent is collected at checkout),
+  or supply your own users.csv. With `consent` (`--consent yes|no`), one row per customer seen,
+  with that consent.
 
 Everything is columnar (pyarrow); ids are checked against protos/ids.py here, so a bad one is
 named by the export's own line and column.
@@ -84,8 +85,11 @@ def parse_mapping(text: str) -> TransactionMapping:
     return TransactionMapping(**values)
 
 
-def import_transactions(file: Path, mapping: TransactionMapping, out_dir: Path) -> ImportSummary:
-    """Read the export at `file`, write the builder's three inputs into `out_dir`; returns the counts."""
+def import_transactions(file: Path, mapping: TransactionMapping, out_dir: Path,
+                        consent: bool | None = None) -> ImportSummary:
+    """Read the export at `file`, write the builder's three inputs into `out_dir`; returns the counts.
+
+    `consent`: None writes a header-only users.csv; True/False one row per customer seen, with that consent."""
     lines = _read(file, mapping)
     for role in ("user", "item"):
         _check_ids(file, lines[role], mapping.mapped()[role], optional=role == "user")
@@ -104,13 +108,18 @@ def import_transactions(file: Path, mapping: TransactionMapping, out_dir: Path) 
     pacsv.write_csv(pa.table(events), out_dir / "events.csv")
     items = _items(kept, price.filter(keep) if price is not None else None, mapping)
     pacsv.write_csv(items, out_dir / "items.csv")
-    pacsv.write_csv(pa.table({"user_id": pa.array([], pa.string()), "consent": pa.array([], pa.bool_())}),
-                    out_dir / "users.csv")
+    pacsv.write_csv(_users(kept["user"], consent), out_dir / "users.csv")
     summary = ImportSummary(lines=lines.num_rows, events=kept.num_rows, items=items.num_rows,
                             lines_skipped_quantity=lines.num_rows - kept.num_rows)
     log.info("import_done file=%s lines=%d events=%d items=%d lines_skipped_quantity=%d", file.name,
              summary.lines, summary.events, summary.items, summary.lines_skipped_quantity)
     return summary
+
+
+def _users(user: pa.ChunkedArray, consent: bool | None) -> pa.Table:
+    """users.csv: header only without `consent`; else each non-empty user once, in order of first line."""
+    seen = pc.unique(user.filter(pc.not_equal(user, ""))) if consent is not None else pa.array([], pa.string())
+    return pa.table({"user_id": seen.cast(pa.string()), "consent": pa.repeat(pa.scalar(bool(consent)), len(seen))})
 
 
 def _read(file: Path, mapping: TransactionMapping) -> pa.Table:

@@ -2,6 +2,7 @@
 
   tailor evaluate --data DIR [--split random|time|last-basket|session|cold-items] [--k 10] [--json FILE]
                   [--html FILE] [--seed 42] [--config FILE] [--variants CONFIG]
+                  [--default-consent true|false]
 
 DIR holds items, users and events as `tailor build` reads them (`tailor import movielens` writes one).
 With --variants, one Tailor row per variant of CONFIG's [experiments] (docs/experiments.md).
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                    "evaluate instead of the defaults; TAILOR_RANKING_* apply too")
     p.add_argument("--variants", type=Path, help="server config with an [experiments] table: replay the held-out "
                    "slice through each variant's policy, one row per variant (docs/experiments.md)")
+    p.add_argument("--default-consent", choices=("true", "false"), help="consent of users seen only in events, as "
+                   "`tailor build --default-consent` (default: the config's [build], else false)")
     return p
 
 
@@ -88,7 +91,7 @@ def main(argv: Sequence[str]) -> int:
         parser.error("--k: must be >= 1")
     try:
         report = evaluate(args.data, args.split, args.k, args.seed, progress=not args.quiet, config=args.config,
-                          variants=args.variants)
+                          variants=args.variants, default_consent=args.default_consent)
         print(format_report(report))
         if args.json_out:
             args.json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")

@@ -87,7 +87,7 @@ class Report:
 
 
 def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42, *, progress: bool = True,
-             config: Path | None = None, variants: Path | None = None) -> Report:
+             config: Path | None = None, variants: Path | None = None, default_consent: str | None = None) -> Report:
     """Score Tailor (each variant of `variants`' experiment) and every baseline at k on `split` of the
     builder-format store in `data_dir`; `seed` seeds the random split and the Rerank candidates."""
     if k < 1:
@@ -126,7 +126,8 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
                          category=category, brand=brand)
 
     with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
-        arms = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config, variants)
+        arms = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config, variants,
+                       default_consent)
     tailor = next((arm for _, arm in arms if arm.rerank_checked), arms[0][1])
     baselines = run_session_baselines(data, history, last, k) if cut.sessions else run_baselines(data, test_users, k)
     results = [ModelResult(name, scored(arm.recs), arm.fit_seconds, arm.p50_ms, arm.p99_ms) for name, arm in arms]
@@ -189,15 +190,17 @@ class _Served:
 
 def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, sets: CandidateSets | None,
             items: list[str], progress: bool, config: Path | None = None,
-            variants: Path | None = None) -> list[tuple[str, _Served]]:
+            variants: Path | None = None, default_consent: str | None = None) -> list[tuple[str, _Served]]:
     """Build Tailor on the train part, then per arm (one, or each variant of `variants`) serve it on a free
     port, ask for k items per user (session), and (the first arm) rerank `sets`. Without variants, a server
     that explores is asked once more without exploration (row EXPLOIT)."""
     train_dir = write_train(data_dir, cut, tmp / "train")
     started = time.perf_counter()
     # The config file's [build], [ranking] (and TAILOR_RANKING_*) apply, as in production; its paths do not.
-    build_artifacts(load_build_config(config or variants, flags={"data_dir": train_dir, "out_root": tmp / "artifacts",
-                                                                 "show_progress": progress}))
+    flags_: dict[str, object] = {"data_dir": train_dir, "out_root": tmp / "artifacts", "show_progress": progress}
+    if default_consent is not None:
+        flags_["default_consent"] = default_consent  # "true"/"false", as `tailor build --default-consent`
+    build_artifacts(load_build_config(config or variants, flags=flags_))
     fit_seconds = time.perf_counter() - started
     flags = {"artifacts": tmp / "artifacts", "port": 0}
     arms = served_configs(load_server_config(variants, flags=flags)) if variants else \

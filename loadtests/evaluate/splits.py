@@ -42,7 +42,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from index_builder.inputs import find_input
+from index_builder.coded import derived_sessions
+from index_builder.config import BuildConfig
+from index_builder.inputs import _timestamps, find_input
 
 __all__ = ["MAX_SESSION", "SESSION_SHARE", "COLD_SHARE", "SPLITS", "TRAIN_SHARE", "Split", "read_events",
            "split_events", "write_train"]
@@ -127,10 +129,24 @@ def _user_codes(events: pa.Table) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _seconds(events: pa.Table) -> np.ndarray:
-    ts = events["ts"]
-    if not pa.types.is_timestamp(ts.type):
-        ts = pc.cast(ts, pa.timestamp("ms", tz="UTC"))
+    """Per row, ms since the epoch, parsed as the builder parses `ts` (ISO-8601 with a zone, epoch s or ms)."""
+    ts = _timestamps(Path("events"), events["ts"], "ts", None)
     return pc.cast(ts, pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_numpy()
+
+
+def _session_codes(events: pa.Table, user: np.ndarray, known: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Per row, a session code as the builder assigns it: the session_id where given, else derived per user
+    after session_gap_minutes without events (anonymous events: one session each)."""
+    ids = pc.fill_null(pc.cast(events["session_id"], pa.string()), "") if "session_id" in events.column_names \
+        else pa.chunked_array([pa.repeat(pa.scalar(""), events.num_rows)])
+    encoded = pc.dictionary_encode(ids).combine_chunks()
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    missing = np.flatnonzero(pc.equal(ids, "").to_numpy(zero_copy_only=False))
+    if len(missing):
+        gap_ms = round(BuildConfig.session_gap_minutes * 60_000)
+        owner = np.where(known, user, -1)[missing]
+        codes[missing] = len(encoded.dictionary) + derived_sessions(owner, seconds[missing], gap_ms)
+    return codes
 
 
 def _positions(user: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,9 +176,8 @@ def _last_basket(events: pa.Table, user: np.ndarray) -> tuple[np.ndarray, np.nda
     last basket; see the module docstring."""
     if not len(user):
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
-    session = pc.dictionary_encode(pc.cast(events["session_id"], pa.string())).combine_chunks().indices.to_numpy()
-    session = session.astype(np.int64)
     seconds = _seconds(events)
+    session = _session_codes(events, user, _user_codes(events)[1], seconds)
     bought = _purchases(events)
     baskets = bought if bought.any() else np.ones(len(user), dtype=bool)
     order = np.lexsort((np.arange(len(user)), seconds, user))
