@@ -240,24 +240,28 @@ class PreviewRulesRequest(_message.Message):
     def __init__(self, rules_toml: _Optional[str] = ..., recommend: _Optional[_Union[RecommendRequest, _Mapping]] = ..., rerank: _Optional[_Union[RerankRequest, _Mapping]] = ...) -> None: ...
 
 class PreviewRulesResponse(_message.Message):
-    __slots__ = ("without_rules", "with_rules", "version", "rules_version", "personal")
+    __slots__ = ("without_rules", "with_rules", "version", "rules_version", "personal", "request_id")
     WITHOUT_RULES_FIELD_NUMBER: _ClassVar[int]
     WITH_RULES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
     PERSONAL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     without_rules: _containers.RepeatedCompositeFieldContainer[ScoredItem]
     with_rules: _containers.RepeatedCompositeFieldContainer[ScoredItem]
     version: str
     rules_version: str
     personal: bool
-    def __init__(self, without_rules: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., with_rules: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., rules_version: _Optional[str] = ..., personal: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, without_rules: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., with_rules: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., rules_version: _Optional[str] = ..., personal: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetProfileRequest(_message.Message):
-    __slots__ = ("user_id",)
+    __slots__ = ("user_id", "request_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
-    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Affinity(_message.Message):
     __slots__ = ("name", "weight")
@@ -300,7 +304,7 @@ class LifetimeValue(_message.Message):
     def __init__(self, expected_purchases: _Optional[float] = ..., p_alive: _Optional[float] = ..., expected_order_value: _Optional[float] = ..., clv: _Optional[float] = ..., horizon_days: _Optional[float] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("user_id", "version", "segment", "rfm", "lifetime", "top_categories", "top_brands", "price_position", "price_band", "lifecycle", "preferred_channel", "tags", "last_purchase_ms", "first_seen_ms", "last_seen_ms", "views", "carts", "purchases", "country", "age_band")
+    __slots__ = ("user_id", "version", "segment", "rfm", "lifetime", "top_categories", "top_brands", "price_position", "price_band", "lifecycle", "preferred_channel", "tags", "last_purchase_ms", "first_seen_ms", "last_seen_ms", "views", "carts", "purchases", "country", "age_band", "request_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
@@ -321,6 +325,7 @@ class Profile(_message.Message):
     PURCHASES_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     AGE_BAND_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     version: str
     segment: str
@@ -341,7 +346,8 @@ class Profile(_message.Message):
     purchases: int
     country: str
     age_band: str
-    def __init__(self, user_id: _Optional[str] = ..., version: _Optional[str] = ..., segment: _Optional[str] = ..., rfm: _Optional[_Union[Rfm, _Mapping]] = ..., lifetime: _Optional[_Union[LifetimeValue, _Mapping]] = ..., top_categories: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., top_brands: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., price_position: _Optional[float] = ..., price_band: _Optional[str] = ..., lifecycle: _Optional[str] = ..., preferred_channel: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., last_purchase_ms: _Optional[int] = ..., first_seen_ms: _Optional[int] = ..., last_seen_ms: _Optional[int] = ..., views: _Optional[int] = ..., carts: _Optional[int] = ..., purchases: _Optional[int] = ..., country: _Optional[str] = ..., age_band: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, user_id: _Optional[str] = ..., version: _Optional[str] = ..., segment: _Optional[str] = ..., rfm: _Optional[_Union[Rfm, _Mapping]] = ..., lifetime: _Optional[_Union[LifetimeValue, _Mapping]] = ..., top_categories: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., top_brands: _Optional[_Iterable[_Union[Affinity, _Mapping]]] = ..., price_position: _Optional[float] = ..., price_band: _Optional[str] = ..., lifecycle: _Optional[str] = ..., preferred_channel: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., last_purchase_ms: _Optional[int] = ..., first_seen_ms: _Optional[int] = ..., last_seen_ms: _Optional[int] = ..., views: _Optional[int] = ..., carts: _Optional[int] = ..., purchases: _Optional[int] = ..., country: _Optional[str] = ..., age_band: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("event_id", "timestamp_ms", "user_id", "session_id", "item_id", "type", "qty", "price", "channel", "request_id")
@@ -368,13 +374,15 @@ class Event(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., item_id: _Optional[str] = ..., type: _Optional[_Union[InteractionType, str]] = ..., qty: _Optional[float] = ..., price: _Optional[float] = ..., channel: _Optional[_Union[Channel, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TrackEventsRequest(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "request_id")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[Event]
-    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TrackEventsResponse(_message.Message):
-    __slots__ = ("accepted", "duplicates", "not_stored", "rejected")
+    __slots__ = ("accepted", "duplicates", "not_stored", "rejected", "request_id")
     class Rejected(_message.Message):
         __slots__ = ("index", "field", "reason")
         INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -388,22 +396,28 @@ class TrackEventsResponse(_message.Message):
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     NOT_STORED_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     accepted: int
     duplicates: int
     not_stored: int
     rejected: _containers.RepeatedCompositeFieldContainer[TrackEventsResponse.Rejected]
-    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_stored: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[TrackEventsResponse.Rejected, _Mapping]]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_stored: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[TrackEventsResponse.Rejected, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ForgetUserRequest(_message.Message):
-    __slots__ = ("user_id",)
+    __slots__ = ("user_id", "request_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
-    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ForgetUserResponse(_message.Message):
-    __slots__ = ("live_events_deleted", "already_forgotten")
+    __slots__ = ("live_events_deleted", "already_forgotten", "request_id")
     LIVE_EVENTS_DELETED_FIELD_NUMBER: _ClassVar[int]
     ALREADY_FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     live_events_deleted: int
     already_forgotten: bool
-    def __init__(self, live_events_deleted: _Optional[int] = ..., already_forgotten: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, live_events_deleted: _Optional[int] = ..., already_forgotten: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...

@@ -183,7 +183,7 @@ class Arms:
         """(the call's policy, its query — anonymous for the popular control —, its variant name or "")."""
         if self._experiment is None:
             return self._default, query, ""
-        variant = self._experiment.assign(query.user_id, query.session_id, request_id)
+        variant = self._experiment.assign(query.experiment_unit, "", request_id)
         counter = self._counters.get((rpc, variant.name))
         if counter is None:
             counter = self._counters[(rpc, variant.name)] = self._metrics.variant_calls.labels(rpc, variant.name)

@@ -19,7 +19,8 @@ from protos.ids import IDS as _IDS
 from server.config import Limits
 from server.errors import InvalidRequest
 
-__all__ = ["Filter", "Query", "parse_recommend", "parse_rerank", "parse_profile_request", "parse_forget_request"]
+__all__ = ["Filter", "Query", "parse_recommend", "parse_rerank", "parse_profile_request", "parse_forget_request",
+           "check_request_id"]
 
 _TYPES = frozenset((pb.INTERACTION_TYPE_VIEW, pb.INTERACTION_TYPE_CART, pb.INTERACTION_TYPE_PURCHASE))
 
@@ -64,6 +65,10 @@ class Query:
     request_id: str = ""  # seeds the request's exploration draws (server/explore.py)
     no_exploration: bool = False  # RecommendRequest.no_exploration
     query_text: str = ""  # Context.query: the shopper's search text (merchandising rules' query conditions)
+    # Who an experiment assigns (server/experiments.py): the user_id, else the context.session_id, as the caller
+    # sent them. Kept when consent leaves the shopper out, so a shopper's variant is the same whatever they
+    # consent to; it is hashed into a variant and used for nothing else.
+    experiment_unit: str = ""
 
     def without_shopper(self, *, anchor: bool = True) -> Query:
         """This query with nothing about the shopper: no user, session or live session; `anchor` False also
@@ -101,7 +106,12 @@ def _session(interactions: list[pb.Interaction], limits: Limits) -> tuple[tuple[
         if it.timestamp_ms < 0:
             raise InvalidRequest(f"session[{i}].timestamp_ms", "must not be negative")
     ids = tuple(it.item_id for it in interactions)
-    return ids, np.array([it.type for it in interactions], dtype=np.int8)
+    types = np.array([it.type for it in interactions], dtype=np.int8)
+    stamps = np.array([it.timestamp_ms for it in interactions], dtype=np.int64)
+    if len(stamps) > 1 and stamps.all():  # every interaction timed: their order, oldest first (ties: list order)
+        order = np.argsort(stamps, kind="stable")
+        return tuple(ids[i] for i in order), types[order]
+    return ids, types
 
 
 def _context(context: pb.Context, limits: Limits) -> str:
@@ -129,8 +139,7 @@ def _filters(f: pb.Filters, limits: Limits) -> Filter:
 
 
 def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> dict[str, object]:
-    if len(request.request_id.encode("utf-8")) > 128:
-        raise InvalidRequest("request_id", "at most 128 bytes")
+    check_request_id(request.request_id)
     session_ids, session_types = _session(list(request.session), limits)
     common: dict[str, object] = {
         "user_id": _check_id(request.user_id, "user_id", optional=True),
@@ -146,6 +155,7 @@ def _common(request: pb.RecommendRequest | pb.RerankRequest, limits: Limits) -> 
         "request_id": request.request_id,
         "query_text": request.context.query,
     }
+    common["experiment_unit"] = common["user_id"] or common["session_id"]
     if request.HasField("personalization_consent"):
         common["consent"] = request.personalization_consent
     return common
@@ -194,8 +204,16 @@ def parse_rerank(request: pb.RerankRequest, limits: Limits) -> Query:
                             **_common(request, limits)))  # type: ignore[arg-type]
 
 
+def check_request_id(request_id: str) -> str:
+    """A request's request_id, echoed in its response: at most 128 bytes."""
+    if len(request_id.encode("utf-8")) > 128:
+        raise InvalidRequest("request_id", "at most 128 bytes")
+    return request_id
+
+
 def parse_profile_request(request: pb.GetProfileRequest) -> str:
     """The checked user id of a GetProfile request."""
+    check_request_id(request.request_id)
     if not request.user_id:
         raise InvalidRequest("user_id", "required")
     return _check_id(request.user_id, "user_id")
@@ -203,6 +221,7 @@ def parse_profile_request(request: pb.GetProfileRequest) -> str:
 
 def parse_forget_request(request: pb.ForgetUserRequest) -> str:
     """The checked user id of a ForgetUser request."""
+    check_request_id(request.request_id)
     if not request.user_id:
         raise InvalidRequest("user_id", "required")
     return _check_id(request.user_id, "user_id")

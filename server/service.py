@@ -39,6 +39,7 @@ from server.live import LiveStore
 from server.metrics import Metrics
 from server.policy import RankingPolicy
 from server.profile_view import profile_message
+from server.queries import check_request_id
 from server.respond import fill_items
 from server.rulekeeper import RuleKeeper, check_rules_text
 from server.rules import ActiveRules, RuleSet, active_rules, compile_rules
@@ -112,7 +113,9 @@ def _entry(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
             failure = _bad_request(self._worker, exc)
         except TailorError as exc:
             code = status_of(exc)
-            log.error("call_failed rpc=%s code=%s error=%s", rpc, code.name, exc)
+            # NOT_FOUND (GetProfile of an unknown user) is an ordinary answer, not a fault of ours.
+            log.log(logging.INFO if code == grpc.StatusCode.NOT_FOUND else logging.ERROR,
+                    "call_failed rpc=%s code=%s error=%s", rpc, code.name, exc)
             failure = _status(self._worker, code, f"{type(exc).__name__}: {exc}")
         except Exception:  # noqa: BLE001 - the boundary: a bug must still answer INTERNAL and be counted
             code = grpc.StatusCode.INTERNAL
@@ -225,7 +228,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         except InvalidRequest as exc:
             raise InvalidRequest(f"{call}.{exc.field}", exc.description) from None
         run = self._recommend if call == "recommend" else self._rerank
-        ids = query.candidate_ids
+        ids, ids_request = query.candidate_ids, query.request_id
         # The shopper's variant, as their live answers have it; both answers draw the same exploration.
         policy, query, _ = self._arms.pick("PreviewRules", replace(query, request_id=query.request_id or "preview"),
                                            query.request_id)
@@ -234,7 +237,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
             without, _, signals = run(snapshot, policy, query, None)
             ranked, active, _ = run(snapshot, policy, query, ruleset)
             personal = signals.shopper is not None or bool(signals.sources & _PERSONAL)
-            response = pb.PreviewRulesResponse(version=snapshot.version, personal=personal,
+            response = pb.PreviewRulesResponse(version=snapshot.version, personal=personal, request_id=ids_request,
                                                rules_version=ruleset.version if ruleset is not None else "")
             fill_items(response.without_rules, snapshot.catalog, without, ids, snapshot.names, details=True)
             fill_items(response.with_rules, snapshot.catalog, ranked, ids, snapshot.names, details=True,
@@ -258,7 +261,9 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
             if profile is None or not profile.consent:
                 # Same answer for all three: whether someone withheld consent or was forgotten is not disclosed.
                 raise NotFound("user_id: no profile for this user")
-            return profile_message(user_id, snapshot.version, profile, snapshot.names, live)
+            message = profile_message(user_id, snapshot.version, profile, snapshot.names, live)
+            message.request_id = request.request_id
+            return message
 
 
 class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
@@ -284,6 +289,7 @@ class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
     @_entry
     def TrackEvents(self, request: pb.TrackEventsRequest, context: grpc.ServicerContext) -> pb.TrackEventsResponse:
         self._authorize(context)
+        check_request_id(request.request_id)
         events, rejected = check_events(request)
         if not self._writes.acquire(blocking=False):
             raise Busy("events: this worker is storing as many batches as it takes at once; retry shortly")
@@ -295,11 +301,11 @@ class EventsServicer(_Calls, decision_pb2_grpc.EventsServicer):
         return pb.TrackEventsResponse(
             accepted=stored.accepted, duplicates=stored.duplicates, not_stored=stored.not_stored,
             rejected=[pb.TrackEventsResponse.Rejected(index=r.index, field=r.field, reason=r.reason)
-                      for r in rejected])
+                      for r in rejected], request_id=request.request_id)
 
     @_entry
     def ForgetUser(self, request: pb.ForgetUserRequest, context: grpc.ServicerContext) -> pb.ForgetUserResponse:
         self._authorize(context)
         forgot = self._live.forget(queries.parse_forget_request(request))
         return pb.ForgetUserResponse(live_events_deleted=forgot.live_events_deleted,
-                                     already_forgotten=forgot.already_forgotten)
+                                     already_forgotten=forgot.already_forgotten, request_id=request.request_id)

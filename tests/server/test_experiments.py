@@ -300,3 +300,15 @@ def test_the_impression_log_rotates_and_a_failed_write_is_dropped_not_raised(tmp
     assert failing.flush() == 0
     failing.close()
     assert _impressions_counted("dropped") - dropped == 1
+
+
+def test_a_shopper_keeps_their_variant_when_they_withhold_consent(
+        experiment_server: tuple[RunningServer, Experiment], built: Built) -> None:
+    server, experiment = experiment_server
+    users = sorted(built.store.purchased)[:40]
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = decision_pb2_grpc.DecisionStub(channel)
+        for k, user in enumerate(users):
+            answer = stub.Recommend(pb.RecommendRequest(user_id=user, n=5, personalization_consent=False,
+                                                        request_id=f"r{k}"), timeout=10)
+            assert answer.variant == experiment.assign(user).name, user
