@@ -1,7 +1,8 @@
 """Per-shopper affinities and price positions, as sorts and bincounts over the event arrays.
 
 - `top_codes`: each user's strongest codes (categories or brands) by summed weight, as shares of the
-  user's total weight, strongest first.
+  user's total weight, strongest first; codes that name nothing (an item without a brand) count in the
+  total but are never listed.
 - `price_positions`: where a price sits among its category's catalog prices, 0..1 (the mid-rank
   percentile: the share of the category's items cheaper, plus half the share priced the same), so a
   category of one item puts it at 0.5 and the ranks do not depend on the currency or the spread.
@@ -21,10 +22,14 @@ def bounds_of(sorted_codes: np.ndarray, n_codes: int) -> np.ndarray:
     return np.searchsorted(sorted_codes, np.arange(n_codes + 1))
 
 
-def top_codes(user: np.ndarray, code: np.ndarray, weight: np.ndarray, n_users: int,
-              k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def top_codes(user: np.ndarray, code: np.ndarray, weight: np.ndarray, n_users: int, k: int,
+              unlisted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each user's k strongest codes and their shares of the user's total weight (positive weights only),
-    strongest first (ties: lower code first); user u's slice is bounds[u]:bounds[u+1]."""
+    strongest first (ties: lower code first); user u's slice is bounds[u]:bounds[u+1].
+
+    `unlisted`: codes never listed (the brand code of items without a brand). Their weight stays in the
+    user's total — a shopper who buys mostly unbranded goods is not loyal to the one brand they also buy —
+    but they take no place among the k."""
     positive = weight > 0
     user, code, weight = user[positive].astype(np.int64), code[positive].astype(np.int64), weight[positive]
     n_codes = int(code.max()) + 1 if len(code) else 1
@@ -33,6 +38,9 @@ def top_codes(user: np.ndarray, code: np.ndarray, weight: np.ndarray, n_users: i
     owner, codes = pairs // n_codes, pairs % n_codes
     total = np.bincount(owner, weights=mass, minlength=n_users)
     share = mass / np.where(total[owner] > 0, total[owner], 1.0)
+    if unlisted is not None and len(unlisted):
+        listed = ~np.isin(codes, unlisted)
+        owner, codes, share = owner[listed], codes[listed], share[listed]
     order = np.lexsort((codes, -share, owner))
     owner, codes, share = owner[order], codes[order], share[order]
     starts = bounds_of(owner, n_users)

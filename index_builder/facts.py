@@ -3,7 +3,9 @@ categories and brands (protos/artifact.py), computed for all users at once from 
 
 Definitions and thresholds are documented in docs/segments.md:
 - affinities: each event weighs its type's affinity weight x 2^(-age / half-life), age before the
-  reference time; a user's strongest categories and brands with their shares of that weight.
+  reference time; a user's strongest categories and brands with their shares of that weight. An item
+  without a brand (the catalog's "unbranded", NO_BRAND) is never one of a user's brands: its weight
+  stays in the user's total, so it makes nobody a brand loyalist either.
 - price position: the weighted mean (by quantity) of where each purchase's paid price sits among its
   category's catalog prices (affinities.price_positions); without a priced purchase, of the catalog
   prices of everything they touched (by affinity weight); -1 when neither exists. Band: bargain
@@ -28,7 +30,7 @@ from index_builder import affinities, lifetime, rfm
 from index_builder.config import BuildConfig
 from protos import artifact
 
-__all__ = ["ShopperEvents", "Facts", "shopper_facts", "PRICE_BANDS_AT", "DEAL_DISCOUNT"]
+__all__ = ["ShopperEvents", "Facts", "shopper_facts", "PRICE_BANDS_AT", "DEAL_DISCOUNT", "NO_BRAND"]
 
 log = logging.getLogger(__name__)
 _DAY_MS = 86_400_000
@@ -36,6 +38,9 @@ _DAY_MS = 86_400_000
 PRICE_BANDS_AT = (1 / 3, 2 / 3)
 # A purchase line paid this share or more below the catalog price is a deal.
 DEAL_DISCOUNT = 0.10
+# Brand names that say "no brand": the name the builder gives an empty brand (index_builder/coded.py), and
+# empty itself; the server's diversity.UNBRANDED, which never caps them, is the same pair.
+NO_BRAND = ("unbranded", "")
 _TAG = {name: 1 << i for i, name in enumerate(artifact.TAGS)}
 
 
@@ -54,6 +59,7 @@ class ShopperEvents:
     item_category: np.ndarray  # per catalog row
     item_brand: np.ndarray
     item_price: np.ndarray
+    brand_names: tuple[str, ...] = ()  # brand code -> name, the catalog's vocabulary (() = every code a brand)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,8 @@ def _affinities(ev: ShopperEvents, config: BuildConfig, reference_ms: int,
     weight = type_weight[ev.kind] * np.exp2(-age_days / config.affinity_half_life_days)
     k = config.profile_top
     categories = affinities.top_codes(ev.user, ev.item_category[ev.item], weight, n_users, k)
-    brands = affinities.top_codes(ev.user, ev.item_brand[ev.item], weight, n_users, k)
+    no_brand = np.flatnonzero(np.isin(np.array(ev.brand_names, dtype=object), NO_BRAND))
+    brands = affinities.top_codes(ev.user, ev.item_brand[ev.item], weight, n_users, k, unlisted=no_brand)
     return weight, categories, brands
 
 

@@ -1,4 +1,8 @@
-"""A stored profile record -> the GetProfile answer, with every code turned into its name."""
+"""A stored profile record -> the GetProfile answer, with every code turned into its name.
+
+"unbranded" (the builder's name for an empty brand, diversity.UNBRANDED) is never a top brand: builds
+since it stopped counting as one do not store it, and an older artifact's record is answered without it.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,16 @@ import numpy as np
 from protos import artifact
 from protos import decision_pb2 as pb
 from protos.live import Overlay
+from server.diversity import UNBRANDED
 from server.snapshot import Names
 
 __all__ = ["profile_message"]
 
 
-
-def _affinities(names: tuple[str, ...], codes: np.ndarray, weights: np.ndarray) -> list[pb.Affinity]:
-    return [pb.Affinity(name=Names.of(names, c), weight=w)
-            for c, w in zip(codes.tolist(), weights.tolist(), strict=True)]
+def _affinities(names: tuple[str, ...], codes: np.ndarray, weights: np.ndarray,
+                unlisted: tuple[str, ...] = ()) -> list[pb.Affinity]:
+    named = ((Names.of(names, c), w) for c, w in zip(codes.tolist(), weights.tolist(), strict=True))
+    return [pb.Affinity(name=name, weight=w) for name, w in named if name not in unlisted]
 
 
 def _with_live(message: pb.Profile, live: Overlay | None) -> pb.Profile:
@@ -48,7 +53,7 @@ def profile_message(user_id: str, version: str, profile: artifact.Profile, names
                                   expected_order_value=float(f["expected_value"]), clv=float(f["clv"]),
                                   horizon_days=names.clv_horizon_days),
         top_categories=_affinities(names.categories, profile.categories, profile.category_weights),
-        top_brands=_affinities(names.brands, profile.brands, profile.brand_weights),
+        top_brands=_affinities(names.brands, profile.brands, profile.brand_weights, UNBRANDED),
         price_position=float(f["price_position"]), price_band=artifact.PRICE_BANDS[int(f["price_band"])],
         lifecycle=artifact.LIFECYCLES[int(f["lifecycle"])], preferred_channel=artifact.CHANNELS[int(f["channel"])],
         tags=tags, last_purchase_ms=int(f["last_purchase_ms"]), first_seen_ms=int(f["first_seen_ms"]),

@@ -25,7 +25,8 @@ def _events(user: list[int], item: list[int], days_ago: list[float], kind: list[
             paid: list[float] | None = None, order: list[int] | None = None,
             channel: list[int] | None = None) -> ShopperEvents:
     n = len(user)
-    # Catalog: items 0-3 in category 0 (prices 10, 20, 30, 40; brands 0, 0, 1, 1), items 4-5 in category 1.
+    # Catalog: items 0-3 in category 0 (prices 10, 20, 30, 40; brands acme, acme, zeta, zeta), items 4-5 in
+    # category 1, without a brand (the builder's "unbranded", code 2).
     return ShopperEvents(
         user=np.array(user, np.int64), item=np.array(item, np.int32),
         ts=(_REF - np.array(days_ago) * _DAY).astype(np.int64), kind=np.array(kind, np.int8),
@@ -33,7 +34,7 @@ def _events(user: list[int], item: list[int], days_ago: list[float], kind: list[
         paid=np.array(paid if paid is not None else [10.0 * (i % 4 + 1) for i in item]),
         channel=np.array(channel if channel is not None else [1] * n, np.uint8),
         item_category=np.array([0, 0, 0, 0, 1, 1], np.int32), item_brand=np.array([0, 0, 1, 1, 2, 2], np.int32),
-        item_price=np.array([10.0, 20.0, 30.0, 40.0, 5.0, 6.0]))
+        item_price=np.array([10.0, 20.0, 30.0, 40.0, 5.0, 6.0]), brand_names=("acme", "zeta", "unbranded"))
 
 
 def _facts(ev: ShopperEvents, n_users: int, **config: object) -> np.ndarray:
@@ -58,6 +59,30 @@ def test_top_codes_keeps_the_k_strongest_per_user_ties_by_code() -> None:
                                       n_users=3, k=2)
     assert codes.tolist() == [3, 4, 2] and bounds.tolist() == [0, 2, 3, 3]
     assert shares.tolist() == pytest.approx([0.5, 0.25, 1.0])
+
+
+def test_top_codes_counts_unlisted_codes_in_the_total_but_never_lists_them() -> None:
+    codes, shares, bounds = top_codes(np.array([0, 0, 0, 1]), np.array([5, 3, 4, 3]), np.array([1.0, 2.0, 1.0, 3.0]),
+                                      n_users=2, k=2, unlisted=np.array([3]))
+    assert codes.tolist() == [4, 5] and bounds.tolist() == [0, 2, 2]
+    assert shares.tolist() == pytest.approx([0.25, 0.25])
+
+
+def _tag_names(value: int) -> set[str]:
+    return {t for i, t in enumerate(artifact.TAGS) if value >> i & 1}
+
+
+def test_an_item_without_a_brand_is_nobodys_brand_and_makes_no_brand_loyalist() -> None:
+    # User 0 buys unbranded goods four times and views one acme item; user 1 buys zeta three times.
+    ev = _events(user=[0, 0, 0, 0, 0, 1, 1, 1], item=[4, 5, 4, 5, 0, 2, 3, 2], days_ago=[5, 4, 3, 2, 1, 3, 2, 1],
+                 kind=[_BUY] * 4 + [_VIEW] + [_BUY] * 3)
+    result = shopper_facts(ev, 2, (np.full(2, -1, np.int16),) * 2, _REF, _config(affinity_half_life_days=1e9))
+    codes, shares, bounds = result.brands
+    assert codes[bounds[0]:bounds[1]].tolist() == [0]  # acme; never "unbranded"
+    assert shares[bounds[0]] == pytest.approx(1 / 25)  # one view (1) of four purchases (6 each) and it
+    assert codes[bounds[1]:bounds[2]].tolist() == [1] and shares[bounds[1]] == pytest.approx(1.0)
+    assert "brand loyalist" not in _tag_names(int(result.facts["tags"][0]))
+    assert "brand loyalist" in _tag_names(int(result.facts["tags"][1]))
 
 
 def test_price_position_is_the_mid_rank_within_the_category() -> None:
