@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from server.stages import Candidates
+from server.stages import Candidates, best_first
 
 __all__ = ["cap_groups"]
 
@@ -22,8 +22,8 @@ def cap_groups(c: Candidates, groups: np.ndarray, limits: np.ndarray, n: int) ->
     capped, and `limits` the most of that group allowed in the top `n`) below all others."""
     if not len(c.rows):
         return c
-    order = np.argsort(-c.scores, kind="stable")
-    ordered = np.where(c.keep, groups, -1)[order]  # dropped candidates count in no group
+    order = best_first(c)  # dropped candidates count in no group
+    ordered = groups[order]
     by_group = np.argsort(ordered, kind="stable")  # score order within each group
     grouped = ordered[by_group]
     rank = np.arange(len(grouped)) - np.searchsorted(grouped, grouped)

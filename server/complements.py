@@ -29,7 +29,7 @@ from server import reasons
 from server.policy import RankingPolicy
 from server.queries import Filter, Query
 from server.snapshot import Catalog
-from server.stages import Candidates, eligible, member
+from server.stages import Candidates, eligible
 
 __all__ = ["Basket", "NO_BASKET", "basket_of", "complement_scores", "add_complements", "name_anchors"]
 
@@ -102,7 +102,7 @@ def add_complements(catalog: Catalog, c: Candidates, basket: Basket, exclude: np
         return c
     scored = complement_scores(catalog, basket.rows, _viewed_weight(basket, policy))
     fit = eligible(catalog, scored.rows, exclude, f)
-    order = np.flatnonzero(fit)[np.argsort(-scored.scores[fit], kind="stable")][:slots]
+    order = np.flatnonzero(fit)[np.argsort(-scored.scores[fit], kind="stable")][:slots]  # best first
     if not len(order):
         return c
     rows, weights = scored.rows[order], scored.scores[order]
@@ -110,9 +110,7 @@ def add_complements(catalog: Catalog, c: Candidates, basket: Basket, exclude: np
     scores = base + 1.0 + weights / float(weights[0])
     masks = np.where(scored.bought[order], reasons.bit(reasons.BOUGHT_TOGETHER),
                      reasons.bit(reasons.VIEWED_TOGETHER)).astype(_MASK)
-    return Candidates(np.concatenate([c.rows, rows]), np.concatenate([c.scores, scores.astype(c.scores.dtype)]),
-                      np.concatenate([c.reasons, masks]),
-                      np.concatenate([c.keep & ~member(c.rows, rows), np.ones(len(rows), dtype=bool)]))
+    return c.appended(rows, scores.astype(c.scores.dtype), masks, replaces=True)
 
 
 def name_anchors(catalog: Catalog, c: Candidates, basket: Basket, policy: RankingPolicy) -> Candidates:

@@ -13,7 +13,8 @@ must not make the draw a fixed ranking), draws one sample per category, leaves o
 profile's top categories, the categories of the request's session and anchor, and those already in the
 answer — and takes the best-drawn categories in turn. From each, a strong item: one of its
 RankingPolicy.explore_items most popular eligible items (in stock, passing the filters, not excluded, not
-already in the answer, not of a brand that already fills its diversity cap in the answer), drawn
+already in the answer, not of a brand that already fills its diversity cap in the answer, nor of a brand
+or category whose merchandising cap rule the answer already fills), drawn
 uniformly, so the slots do not show every shopper the same bestseller. A category with none is skipped;
 with no category left, the slot stays personal.
 
@@ -29,7 +30,6 @@ Deterministic for a request_id: the generator's state is a BLAKE2b hash of it (n
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import threading
 import weakref
@@ -52,7 +52,6 @@ _SPARE = 4
 _DEPTH = 16
 _EXPLORE = reasons.bit(reasons.EXPLORE)
 _RULE = reasons.bit(reasons.RULE)
-_FIELDS = tuple(f.name for f in dataclasses.fields(Candidates))
 
 
 def generator(policy: RankingPolicy, request_id: str, wanted: bool = True) -> np.random.Generator | None:
@@ -136,15 +135,17 @@ def _sampled(priors: np.ndarray, evidence: float, usual: np.ndarray, rng: np.ran
 
 
 def _picked(catalog: Catalog, categories: np.ndarray, exclude: np.ndarray, f: Filter, answer: np.ndarray,
-            full: np.ndarray, m: int, among: int, rng: np.random.Generator) -> np.ndarray:
-    """For the first m categories that have one, an item drawn uniformly among the first `among` eligible
-    ones of its popular list (not in `answer`, not of a `full` brand)."""
+            n: int, policy: RankingPolicy, rule_caps: tuple[tuple[np.ndarray, np.ndarray], ...], m: int,
+            rng: np.random.Generator) -> np.ndarray:
+    """For the first m categories that have one, an item drawn uniformly among the first explore_items eligible
+    ones of its popular list (not in `answer`, not past a cap the answer fills: diversity.over_caps)."""
+    among = policy.explore_items
     lists = catalog.category_popular_rows[categories, :max(_DEPTH, among)]
     if not lists.size:
         return np.zeros(0, dtype=np.int64)
     flat = lists.ravel().astype(np.int64)
     ok = stages.eligible(catalog, flat, exclude, f) & ~stages.member(flat, answer)
-    ok &= ~stages.member(catalog.brand[np.maximum(flat, 0)], full)
+    ok &= ~diversity.over_caps(catalog, flat, answer, n, policy, rule_caps)
     ok = ok.reshape(lists.shape)
     ok &= np.cumsum(ok, axis=1) <= among
     has = ok.any(axis=1)
@@ -153,15 +154,17 @@ def _picked(catalog: Catalog, categories: np.ndarray, exclude: np.ndarray, f: Fi
 
 
 def explore(catalog: Catalog, c: Candidates, shopper: Shopper | None, context_rows: np.ndarray,
-            exclude: np.ndarray, f: Filter, n: int, policy: RankingPolicy, rng: np.random.Generator) -> Candidates:
-    """The final top n (`c`, best first) with explore items in their slots (module docstring)."""
+            exclude: np.ndarray, f: Filter, n: int, policy: RankingPolicy, rng: np.random.Generator,
+            rule_caps: tuple[tuple[np.ndarray, np.ndarray], ...] = ()) -> Candidates:
+    """The final top n (`c`, best first) with explore items in their slots (module docstring); `rule_caps`:
+    the brand and category cap rules in force (ActiveRules.caps), which an explore item respects as it
+    does the policy's brand cap."""
     m = slots(n, policy.explore_share, rng)
     if m == 0 or not len(catalog.category_priors):
         return c
     usual = _usual(catalog, shopper, context_rows, c.rows)
     categories = _sampled(catalog.category_priors, policy.explore_evidence, usual, rng, _SPARE * m)
-    full = diversity.full_brands(catalog, c.rows, n, policy)
-    rows = _picked(catalog, categories, exclude, f, c.rows, full, m, policy.explore_items, rng)
+    rows = _picked(catalog, categories, exclude, f, c.rows, n, policy, rule_caps, m, rng)
     if not len(rows):
         return c
     return _placed(c, rows, n)
@@ -206,17 +209,6 @@ def _last(c: Candidates, rows: np.ndarray, total: int) -> Candidates:
 
 
 def _assembled(c: Candidates, rows: np.ndarray, scores: np.ndarray, take: np.ndarray) -> Candidates:
-    """Every per-candidate array of `c` with the explore items' entries appended (their row and score,
-    reason explore, kept, -1 in any other array), then taken in the order `take` (indices into [c's
-    candidates..., the explore items...])."""
-    extra = {"rows": rows, "reasons": np.full(len(rows), _EXPLORE, dtype=c.reasons.dtype),
-             "keep": np.ones(len(rows), dtype=bool), "scores": scores}
-    fields: dict[str, object] = {}
-    for name in _FIELDS:  # every per-candidate array, whatever stages add to Candidates
-        value = getattr(c, name)
-        if isinstance(value, np.ndarray) and len(value) == len(c.rows):
-            more = extra[name] if name in extra else np.full(len(rows), -1, dtype=value.dtype)
-            value = np.concatenate([value, more.astype(value.dtype, copy=False)])[take]
-        fields[name] = value
-    fields["ordered"] = True
-    return Candidates(**fields)  # type: ignore[arg-type]
+    """`c` with the explore items appended (their row and score, reason explore, kept, -1 in every other
+    per-candidate array), then taken in the order `take` (indices into [c's candidates..., the explore items...])."""
+    return c.appended(rows, scores, np.full(len(rows), _EXPLORE, dtype=c.reasons.dtype)).taken(take)

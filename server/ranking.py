@@ -61,21 +61,21 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     else:
         c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, fetch)
     c = scoring.profile_terms(catalog, c, shopper, signals.now, policy)
-    c = stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's due purchases, come back
-    c = stages.buy_again(catalog, c, signals.bought, signals.bought_at, signals.now, policy, f)
+    c = stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's purchases that came back
+    restocks = stages.restocks_due(catalog, signals.bought, signals.bought_at, signals.now, policy, f)
+    c = stages.add_restocks(c, restocks, policy)
     basket = _usable(basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     fallback = scoring.fallback_rows(catalog, shopper, policy, channel, trending)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, max(pool, merchandising.pool(active, n, fetch)), fallback)
-    # What a shopper in a revisiting store touched before: theirs, which the default brand cap does not hold.
-    own = signals.seeds[signals.seed_revisits > 0] if revisit > 0 else None
-    c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback, active.brand_limits, own)
+    c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback, active.brand_limits, restocks[0])
     c = merchandising.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     c = complements.name_anchors(catalog, c, basket, policy)
     if rng is None:
         return c
-    return explore.explore(catalog, c, shopper, signals.context_rows, signals.exclude, f, n, policy, rng)
+    return explore.explore(catalog, c, shopper, signals.context_rows, signals.exclude, f, n, policy, rng,
+                           active.caps)
 
 
 def _usable(basket: Basket, signals: Signals) -> Basket:

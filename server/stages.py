@@ -22,8 +22,9 @@ from server.queries import Filter
 from server.snapshot import Catalog
 
 __all__ = ["Candidates", "nearest", "item_item_scores", "successors", "item_item", "item_item_affinity", "due", "mark",
-           "buy_again", "top_up_popular", "from_request", "keep_filtered", "blend_affinity", "top_n", "member",
-           "filter_mask", "eligible", "search_index", "minmax", "affinity"]
+           "restocks_due", "add_restocks", "buy_again", "best_first", "top_up_popular", "from_request",
+           "keep_filtered", "blend_affinity", "top_n", "member", "filter_mask", "eligible", "search_index", "minmax",
+           "affinity"]
 
 # A membership table over at most this many integers (or 8 per value looked at) beats np.isin.
 _TABLE_LIMIT = 65_536
@@ -57,6 +58,40 @@ class Candidates:
         return Candidates(self.rows, self.scores if scores is None else scores,
                           self.reasons if reasons is None else reasons, self.keep if keep is None else keep,
                           self.positions, self.ordered and scores is None, self.anchors, self.rules)
+
+    def appended(self, rows: np.ndarray, scores: np.ndarray, reasons: np.ndarray, *, replaces: bool = False,
+                 below: bool = False) -> Candidates:
+        """The one way a stage adds candidates: these entries after the present ones, kept, every other
+        per-candidate array (positions, anchors, rules) carried along with -1 for the new entries.
+        `replaces`: a present candidate of one of `rows` is no longer kept (the new entry stands for it);
+        `below`: the new entries score below every present one in their order, so an ordered list stays so."""
+        more = len(rows)
+        keep = self.keep & ~member(self.rows, rows) if replaces and more else self.keep
+        return Candidates(np.concatenate([self.rows, rows]), np.concatenate([self.scores, scores]),
+                          np.concatenate([self.reasons, reasons.astype(self.reasons.dtype, copy=False)]),
+                          np.concatenate([keep, np.ones(more, dtype=bool)]), _padded(self.positions, more),
+                          below and self.ordered and bool(self.keep.all()), _padded(self.anchors, more),
+                          _padded(self.rules, more))
+
+    def taken(self, at: np.ndarray) -> Candidates:
+        """The entries at indices `at`, in that order (every per-candidate array follows), standing best first."""
+        return Candidates(self.rows[at], self.scores[at], self.reasons[at], self.keep[at], _at(self.positions, at),
+                          True, _at(self.anchors, at), _at(self.rules, at))
+
+
+def _padded(values: np.ndarray | None, more: int) -> np.ndarray | None:
+    return None if values is None else np.concatenate([values, np.full(more, -1, dtype=values.dtype)])
+
+
+def _at(values: np.ndarray | None, at: np.ndarray) -> np.ndarray | None:
+    return None if values is None else values[at]
+
+
+def best_first(c: Candidates) -> np.ndarray:
+    """The indices of the kept candidates, best score first (ties keep their order): the one order every
+    re-ranking step walks."""
+    order = np.flatnonzero(c.keep)
+    return order[np.argsort(-c.scores[order], kind="stable")]
 
 
 def _ordered(rows: np.ndarray, scores: np.ndarray, mask: int) -> Candidates:
@@ -249,32 +284,42 @@ def mark(c: Candidates, rows: np.ndarray, reason: int) -> Candidates:
     return c.with_(reasons=c.reasons | np.where(hit, reasons.bit(reason), 0).astype(_MASK))
 
 
-def buy_again(catalog: Catalog, c: Candidates, bought: np.ndarray, bought_at: np.ndarray, now: float,
-              policy: RankingPolicy, f: Filter) -> Candidates:
-    """Add the shopper's purchases whose repurchase cycle is due (reason buy_again) to the candidates.
+def restocks_due(catalog: Catalog, bought: np.ndarray, bought_at: np.ndarray, now: float, policy: RankingPolicy,
+                 f: Filter) -> tuple[np.ndarray, np.ndarray]:
+    """The shopper's purchases whose repurchase cycle is due, and how much each is: (rows, rate x timeliness).
 
     Due: the item has a learned cycle, at least policy.buy_again_min_rate of its buyers bought it
     again, and between buy_again_due_share and buy_again_max_cycles cycles have passed since this
-    shopper last bought it; in stock and passing the filters. Score: weight x rate x timeliness
-    (cycles elapsed, or its inverse once overdue: 1 on the due day) x the best kept candidate's
-    score (1 without one), so the weight places rebuys among or above the personal candidates.
-    """
+    shopper last bought it; in stock and passing the filters. Timeliness: cycles elapsed, or its
+    inverse once overdue (1 on the due day). These rows alone are the shopper's restocks, which the
+    default brand cap lets through (server/diversity.py)."""
     if not len(bought) or policy.buy_again_weight <= 0:
-        return c
+        return bought[:0].astype(np.int64), np.zeros(0)
     rows = bought.astype(np.int64)
     rate = catalog.repurchase_rate[rows].astype(np.float64)
     cycle, cycles = _cycles_since(catalog, rows, bought_at, now)
     now_due = _due(rate, cycle, cycles, policy, without_cycle=False)
     now_due &= (cycles <= policy.buy_again_max_cycles) & eligible(catalog, rows, rows[:0], f)
-    if not now_due.any():
+    return rows[now_due], rate[now_due] * np.minimum(cycles[now_due], 1.0 / cycles[now_due])
+
+
+def add_restocks(c: Candidates, restocks: tuple[np.ndarray, np.ndarray], policy: RankingPolicy) -> Candidates:
+    """Add the due restocks (`restocks_due`; reason buy_again) to the candidates, each replacing its retrieved
+    entry. Score: weight x rate x timeliness x the best kept candidate's score (1 without one), so the
+    weight places rebuys among or above the personal candidates."""
+    rows, due_weights = restocks
+    if not len(rows):
         return c
-    rows, timely = rows[now_due], np.minimum(cycles[now_due], 1.0 / cycles[now_due])
     top = float(c.scores[c.keep].max()) if c.keep.any() else 1.0
-    scores = policy.buy_again_weight * rate[now_due] * timely * (abs(top) or 1.0)
-    masks = np.full(len(rows), reasons.bit(reasons.BUY_AGAIN), dtype=_MASK)
-    return Candidates(np.concatenate([c.rows, rows]), np.concatenate([c.scores, scores.astype(c.scores.dtype)]),
-                      np.concatenate([c.reasons, masks]),
-                      np.concatenate([c.keep & ~member(c.rows, rows), np.ones(len(rows), dtype=bool)]))
+    scores = (policy.buy_again_weight * due_weights * (abs(top) or 1.0)).astype(c.scores.dtype)
+    return c.appended(rows, scores, np.full(len(rows), reasons.bit(reasons.BUY_AGAIN), dtype=_MASK), replaces=True)
+
+
+def buy_again(catalog: Catalog, c: Candidates, bought: np.ndarray, bought_at: np.ndarray, now: float,
+              policy: RankingPolicy, f: Filter) -> Candidates:
+    """Add the shopper's purchases whose repurchase cycle is due (reason buy_again) to the candidates:
+    `restocks_due` then `add_restocks`."""
+    return add_restocks(c, restocks_due(catalog, bought, bought_at, now, policy, f), policy)
 
 
 def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filter, n: int,
@@ -296,11 +341,7 @@ def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filt
     usable = eligible(catalog, rows, exclude, f) & ~member(rows, c.rows)
     rows, masks = rows[usable][:missing], masks[usable][:missing]
     floor = float(c.scores[c.keep].min()) if c.keep.any() else 1.0
-    scores = floor - 1.0 - np.arange(len(rows)) / max(len(rows), 1)
-    extra = Candidates(rows, scores, masks, np.ones(len(rows), dtype=bool), ordered=True)
-    return Candidates(np.concatenate([c.rows, extra.rows]), np.concatenate([c.scores, extra.scores]),
-                      np.concatenate([c.reasons, extra.reasons]), np.concatenate([c.keep, extra.keep]),
-                      ordered=c.ordered and bool(c.keep.all()))
+    return c.appended(rows, floor - 1.0 - np.arange(len(rows)) / max(len(rows), 1), masks, below=True)
 
 
 def from_request(rows: np.ndarray, search_scores: np.ndarray) -> Candidates:
@@ -338,10 +379,4 @@ def top_n(c: Candidates, n: int) -> Candidates:
     """The n best kept candidates, best first; ties keep their order."""
     if c.ordered and len(c.rows) <= n and c.keep.all():
         return c
-    order = np.flatnonzero(c.keep)
-    order = order[np.argsort(-c.scores[order], kind="stable")][:n]
-    positions = c.positions[order] if c.positions is not None else None
-    anchors = c.anchors[order] if c.anchors is not None else None
-    rules = c.rules[order] if c.rules is not None else None
-    return Candidates(c.rows[order], c.scores[order], c.reasons[order], c.keep[order], positions, ordered=True,
-                      anchors=anchors, rules=rules)
+    return c.taken(best_first(c)[:n])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clients import TailorClient
+from clients import ScoredItem, TailorClient
 from server import ServerConfig, diversity, reasons, start_server
 from server.policy import RankingPolicy
 from server.queries import Filter
@@ -21,26 +22,27 @@ NO_FILTER = Filter(frozenset(), frozenset(), 0.0, 0.0, False)
 NONE = np.zeros(0, dtype=np.int64)
 
 
-def _most_of_one_brand(built: Built, item_ids: list[str], theirs: frozenset[str] = frozenset()) -> int:
-    """The most items of one brand among `item_ids`, leaving out the shopper's own (`theirs`: what they touched
-    before, which the brand cap does not hold in a store where shoppers come back to items)."""
-    brands = Counter(built.store.brand[i] for i in item_ids
-                     if built.store.brand[i] not in diversity.UNBRANDED and i not in theirs)
+def _most_of_one_brand(built: Built, items: list[ScoredItem]) -> int:
+    """The most items of one brand in an answer, leaving out only its restocks (reason buy_again): the one
+    kind of the shopper's own items the default brand cap lets through."""
+    brands = Counter(built.store.brand[i.item_id] for i in items if built.store.brand[i.item_id] not in
+                     diversity.UNBRANDED and "buy_again" not in {r.code for r in i.reasons})
     return max(brands.values(), default=0)
 
 
+def _sessions(built: Built) -> list[list[str]]:
+    """Sessions of three items someone bought together: their similar items are often of one brand."""
+    return [sorted(bought)[k:k + 3] for bought in list(built.store.purchased.values())[:150] for k in (0, 2)]
+
+
 def _walls(client: TailorClient, built: Built) -> list[int]:
-    """The most items of one brand in each of many answers (besides the shopper's own items): known shoppers,
-    anonymous sessions, a visitor."""
+    """The most items of one brand in each of many answers (besides restocks): 200 known shoppers (everything
+    they touched before is held by the cap like any item), anonymous sessions, a visitor."""
     users = sorted(built.store.purchased)[:200]
-    known = [_most_of_one_brand(built, [i.item_id for i in client.recommend(10, user_id=u, request_id=f"w{u}").items],
-                                frozenset(built.store.touched[u])) for u in users]
-    # Sessions of three items someone bought together: their similar items are often of one brand.
-    sessions = [sorted(bought)[k:k + 3] for bought in list(built.store.purchased.values())[:150] for k in (0, 2)]
-    answers = [client.recommend(10, session=[(i, "view") for i in s], request_id=f"s{j}")
-               for j, s in enumerate(sessions)]
-    answers.append(client.recommend(10))
-    return known + [_most_of_one_brand(built, [i.item_id for i in a.items]) for a in answers]
+    known = [client.recommend(10, user_id=u, request_id=f"w{u}").items for u in users]
+    answers = [client.recommend(10, session=[(i, "view") for i in s], request_id=f"s{j}").items
+               for j, s in enumerate(_sessions(built))]
+    return [_most_of_one_brand(built, list(a)) for a in known + answers + [client.recommend(10).items]]
 
 
 def test_no_brand_fills_more_than_4_of_10_places(client: TailorClient, built: Built) -> None:
@@ -48,15 +50,35 @@ def test_no_brand_fills_more_than_4_of_10_places(client: TailorClient, built: Bu
     assert max(walls) <= 4
 
 
-@pytest.fixture
-def uncapped(own_root: Path) -> Iterator[TailorClient]:
-    policy = RankingPolicy(max_brand_share=1.0, explore_share=0.0)
-    server = start_server(ServerConfig(artifacts=own_root, port=0, ranking=policy))
+def _server(root: Path, policy: RankingPolicy) -> Iterator[TailorClient]:
+    server = start_server(ServerConfig(artifacts=root, port=0, ranking=policy))
     try:
         with TailorClient(f"127.0.0.1:{server.port}", timeout=5.0) as c:
             yield c
     finally:
         server.stop(grace=None)
+
+
+@pytest.fixture
+def no_restocks(own_root: Path) -> Iterator[TailorClient]:
+    yield from _server(own_root, RankingPolicy(buy_again_weight=0.0))
+
+
+def test_without_due_restocks_no_item_passes_the_brand_cap(no_restocks: TailorClient, built: Built) -> None:
+    """With the buy-again stage off nothing is a due restock, so every item counts, even a purchase that came
+    back marked buy_again in this revisiting store: no answer of 10 to 200 shoppers has more than 4 of a brand."""
+    policy = RankingPolicy(buy_again_weight=0.0)
+    limit = math.ceil(policy.max_brand_share * 10)
+    for user in sorted(built.store.purchased)[:200]:
+        items = no_restocks.recommend(10, user_id=user, request_id=f"w{user}").items
+        brands = Counter(built.store.brand[i.item_id] for i in items
+                         if built.store.brand[i.item_id] not in diversity.UNBRANDED)
+        assert max(brands.values(), default=0) <= limit, (user, brands)
+
+
+@pytest.fixture
+def uncapped(own_root: Path) -> Iterator[TailorClient]:
+    yield from _server(own_root, RankingPolicy(max_brand_share=1.0, explore_share=0.0))
 
 
 def test_without_the_cap_the_demo_store_has_brand_walls(uncapped: TailorClient, built: Built) -> None:
@@ -115,37 +137,43 @@ def test_too_few_others_are_topped_up_from_the_popular_list_above_the_capped_ite
 
 
 def test_a_brand_a_rule_caps_is_left_to_the_rule(snap: Snapshot) -> None:
-    """"No brand more than 4 of 10 unless a rule says otherwise": a brand cap rule's brands skip the default cap."""
+    """"No brand more than 4 of 10 unless a rule says otherwise": a brand cap rule's brands skip the default cap
+    (the rule itself is applied once, with the other rules, by server/merchandising.py); what the rule will
+    demote still counts for the popular top-up."""
     c = _ranked([8, 7, 6, 5, 4, 3, 2, 1])
     ruled = np.array([3] * 4 + [-1] * 4)  # a rule caps brand x (rows 0-3) at 3 of the answer itself
     loose = diversity.diversify(snap.catalog, c, 5, RankingPolicy(max_brand_share=0.4), NONE, NO_FILTER, ruled=ruled)
-    assert top_n(loose, 5).rows.tolist() == [0, 1, 2, 4, 5]
+    assert top_n(loose, 5).rows.tolist() == [0, 1, 2, 3, 4]
+    only_x = _ranked([4, 3, 2, 1])  # only brand x retrieved: the rule's 4th of x will give way, so others join
+    topped = diversity.diversify(snap.catalog, only_x, 4, RankingPolicy(max_brand_share=1.0), NONE, NO_FILTER,
+                                 ruled=ruled)
+    assert top_n(topped, 8).rows.tolist() == [0, 1, 2, 3, 4]
 
 
-def test_the_shoppers_own_items_are_not_held_by_the_default_brand_cap(snap: Snapshot) -> None:
-    """Restocks (reason buy_again) and the rows a shopper came back to (`own`) pass the default brand cap and do
-    not count toward it; a merchandiser's cap rule still holds them."""
+def test_only_due_restocks_pass_the_default_brand_cap(snap: Snapshot) -> None:
+    """A due restock (reason buy_again and one of the rows stages.restocks_due judged due) passes the default
+    brand cap and does not count toward it; a purchase marked buy_again that is not due, and anything else the
+    shopper touched before, is held like any item."""
     c = _ranked([8, 7, 6, 5, 4, 3, 2, 1])
-    restock = c.with_(reasons=np.where(np.arange(8) == 2, reasons.bit(reasons.BUY_AGAIN),
-                                       c.reasons).astype(reasons.MASK_DTYPE))
+    marked = c.with_(reasons=np.where(np.arange(8) == 2, reasons.bit(reasons.BUY_AGAIN),
+                                      c.reasons).astype(reasons.MASK_DTYPE))
     policy = RankingPolicy(max_brand_share=0.4)  # 2 of 5
-    assert top_n(diversity.diversify(snap.catalog, restock, 5, policy, NONE, NO_FILTER), 5).rows.tolist() == \
-        [0, 1, 2, 4, 5]
-    mine = diversity.diversify(snap.catalog, c, 5, policy, NONE, NO_FILTER, own=np.array([0, 1, 2]))
-    assert top_n(mine, 5).rows.tolist() == [0, 1, 2, 3, 4]  # three of x are theirs; the fourth is the 1st counted
-    ruled = np.array([2] * 4 + [-1] * 4)  # a rule caps brand x at 2: it holds their items too
-    held = diversity.diversify(snap.catalog, c, 5, policy, NONE, NO_FILTER, ruled=ruled, own=np.array([0, 1, 2]))
-    assert top_n(held, 5).rows.tolist() == [0, 1, 4, 5, 6]
+    due = diversity.diversify(snap.catalog, marked, 5, policy, NONE, NO_FILTER, restocks=np.array([2]))
+    assert top_n(due, 5).rows.tolist() == [0, 1, 2, 4, 5]  # the restock passes, uncounted; x's 4th is its 3rd
+    held = diversity.diversify(snap.catalog, marked, 5, policy, NONE, NO_FILTER, restocks=np.array([5]))
+    assert top_n(held, 5).rows.tolist() == [0, 1, 4, 5, 6]  # marked but not due: held
+    assert top_n(diversity.diversify(snap.catalog, c, 5, policy, NONE, NO_FILTER, restocks=np.array([2])),
+                 5).rows.tolist() == [0, 1, 4, 5, 6]  # due but not the restock entry (no reason buy_again)
 
 
 def test_a_cap_rule_loosens_the_default_brand_cap_through_the_server(client: TailorClient, built: Built) -> None:
     """The same sessions that show walls without the cap: a rule allowing 6 of a brand lets one through,
     and never more than 6."""
-    sessions = [sorted(bought)[k:k + 3] for bought in list(built.store.purchased.values())[:150] for k in (0, 2)]
+    sessions = _sessions(built)
     rule = '[[rule]]\nname = "brand-week"\ncap = 6\nper = "brand"\n'
     walls = []
     for s in sessions:
         preview = client.preview_rules(rule, 10, session=[(i, "view") for i in s], no_exploration=True)
-        assert _most_of_one_brand(built, [i.item_id for i in preview.without_rules]) <= 4
-        walls.append(_most_of_one_brand(built, [i.item_id for i in preview.with_rules]))
+        assert _most_of_one_brand(built, list(preview.without_rules)) <= 4
+        walls.append(_most_of_one_brand(built, list(preview.with_rules)))
     assert 4 < max(walls) <= 6
