@@ -202,32 +202,36 @@ class ScoredItem(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., title: _Optional[str] = ..., category: _Optional[str] = ..., price: _Optional[float] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
-    __slots__ = ("items", "version", "request_id", "variant", "rules_version")
+    __slots__ = ("items", "version", "request_id", "variant", "rules_version", "anchor_unknown")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ScoredItem]
     version: str
     request_id: str
     variant: str
     rules_version: str
-    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ..., variant: _Optional[str] = ..., rules_version: _Optional[str] = ...) -> None: ...
+    anchor_unknown: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ..., variant: _Optional[str] = ..., rules_version: _Optional[str] = ..., anchor_unknown: _Optional[bool] = ...) -> None: ...
 
 class RerankResponse(_message.Message):
-    __slots__ = ("items", "version", "request_id", "variant", "rules_version")
+    __slots__ = ("items", "version", "request_id", "variant", "rules_version", "anchor_unknown")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ScoredItem]
     version: str
     request_id: str
     variant: str
     rules_version: str
-    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ..., variant: _Optional[str] = ..., rules_version: _Optional[str] = ...) -> None: ...
+    anchor_unknown: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., version: _Optional[str] = ..., request_id: _Optional[str] = ..., variant: _Optional[str] = ..., rules_version: _Optional[str] = ..., anchor_unknown: _Optional[bool] = ...) -> None: ...
 
 class PreviewRulesRequest(_message.Message):
     __slots__ = ("rules_toml", "recommend", "rerank")

@@ -58,6 +58,12 @@ class Signals:
     # The rows of the request's own context: its (and its live) session's items and the anchor; what
     # exploration (server/explore.py) counts among the shopper's usual categories with the profile's.
     context_rows: np.ndarray = field(default_factory=lambda: _NO_ROWS)
+    # The request carries the shopper's search text (Context.query): only then is a Rerank candidate's
+    # search score "relevant to the search" (reason search_relevance).
+    searched: bool = False
+    # The request names a page's anchor item the catalog does not hold: answered as without one, and the
+    # response says so (RecommendResponse.anchor_unknown).
+    anchor_unknown: bool = False
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -223,4 +229,5 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query,
     return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), seeds=seeds,
                    seed_weights=seed_weights, bought=bought, bought_at=bought_at, now=now,
                    seed_revisits=seed_revisits, shopper=personal.shopper,
-                   context_rows=np.append(personal.session_rows, anchor) if anchor >= 0 else personal.session_rows)
+                   context_rows=np.append(personal.session_rows, anchor) if anchor >= 0 else personal.session_rows,
+                   searched=bool(query.query_text.strip()), anchor_unknown=bool(query.anchor_item_id) and anchor < 0)
