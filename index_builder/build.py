@@ -30,8 +30,8 @@ from index_builder.coded import (
     Events,
     code_catalog,
     code_events,
-    decay,
     demographic_codes,
+    popularity_mass,
     popularity_order,
     reference_time_ms,
     training_rows,
@@ -92,7 +92,7 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
         events = code_events(event_table, catalog, users, config)
         del event_table
     consent = users["consent"].to_numpy(zero_copy_only=False).astype(bool)
-    weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float32)
+    weights = _event_weights(config)
     with _step("embeddings"):
         learned = _learn(config, catalog, events, consent, weights)
     reference_ms = reference_time_ms(config, events)
@@ -100,7 +100,9 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
                                   reference_ms)
     staging = Staging(config.out_root, artifact.new_version_name())
     try:
-        manifest = _write(config, staging, catalog, events, users, consent, learned, popularity, reference_ms)
+        mass = popularity_mass(events, weights, config.popularity_half_life_days, reference_ms)
+        manifest = _write(config, staging, catalog, events, users, consent, learned, (popularity, mass),
+                          reference_ms)
         manifest.counts.items_cold = int(learned.cold.sum())
         _input_counts(manifest, config, events, consent, known_users.num_rows, n_implicit, reference_ms)
         manifest.live_seq = live_seq
@@ -122,6 +124,11 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
              counts.events_without_consent, counts.sessions_derived, counts.events_after_reference,
              manifest.forgotten_users, manifest.events_forgotten)
     return manifest
+
+
+def _event_weights(config: BuildConfig) -> np.ndarray:
+    """Weight per event type code (inputs.EVENT_TYPES order): the matrix's confidence and popularity's mass."""
+    return np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float32)
 
 
 def _input_counts(manifest: artifact_pb2.Manifest, config: BuildConfig, events: Events, consent: np.ndarray,
@@ -214,8 +221,11 @@ def _recall_queries(item_vectors: np.ndarray, user_vectors: np.ndarray, user_row
 
 
 def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Events, users: pa.Table,
-           consent: np.ndarray, learned: _Learned, popularity: np.ndarray, reference_ms: int) -> artifact_pb2.Manifest:
-    """`popularity`: every catalog row, most popular first (`_popularity`)."""
+           consent: np.ndarray, learned: _Learned, ranked: tuple[np.ndarray, np.ndarray],
+           reference_ms: int) -> artifact_pb2.Manifest:
+    """`ranked`: every catalog row, most popular first (coded.popularity_order), and each event's
+    popularity mass (coded.popularity_mass), which the channel, segment and cell lists sum."""
+    popularity, mass = ranked
     item_vectors, user_vectors, user_rows = learned.item_vectors, learned.user_vectors, learned.user_rows
     popular = popularity[catalog.in_stock[popularity]][: config.popular_list]
     ids = _fixed_width_bytes(catalog.ids)
@@ -233,8 +243,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
         "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,
         "titles": _fixed_width_bytes(catalog.titles),
         "category": catalog.category, "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
-        "popular_rows": popular.astype(np.int32), "channel_popular_rows": _trending(config, catalog, events, popular,
-                                                                                   reference_ms),
+        "popular_rows": popular.astype(np.int32), "channel_popular_rows": _trending(catalog, events, mass, popular),
         "neighbors": learned.neighbors,
         "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,
         "category_priors": exploration.category_priors(events.user[mine], events.item[mine], events.kind[mine],
@@ -251,7 +260,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
     with _step("facts"):
         demographics, countries, age_bands = demographic_codes(users)
         n_cells = (len(countries) + 1) * (len(age_bands) + 1)
-        facts = _shopper_facts(config, staging, catalog, events, mine, len(consent), demographics,
+        facts = _shopper_facts(config, staging, catalog, events, mine, mass[mine], len(consent), demographics,
                                (len(age_bands), n_cells), reference_ms)
     with _step("index"):
         queries = _recall_queries(item_vectors, user_vectors, user_rows, config.seed)
@@ -268,11 +277,8 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
     return manifest
 
 
-def _trending(config: BuildConfig, catalog: Catalog, events: Events, popular: np.ndarray,
-              reference_ms: int) -> np.ndarray:
-    """Per channel, its in-stock items by event weight decayed like the popular list (item_signals)."""
-    weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
-    weight = weights[events.kind] * events.value * decay(events.ts, reference_ms, config.popularity_half_life_days)
+def _trending(catalog: Catalog, events: Events, weight: np.ndarray, popular: np.ndarray) -> np.ndarray:
+    """Per channel, its in-stock items by popularity mass (`weight`: decayed like the popular list; item_signals)."""
     stocked = catalog.in_stock[events.item]
     return item_signals.channel_popular_rows(events.channel[stocked], events.item[stocked], weight[stocked],
                                              popular, _CELL_LIST)
@@ -314,18 +320,18 @@ def _successors(config: BuildConfig, staging: Staging, events: Events, consent: 
 
 
 def _shopper_facts(config: BuildConfig, staging: Staging, catalog: Catalog, events: Events, mine: np.ndarray,
-                   n_users: int, demographics: tuple[np.ndarray, np.ndarray], cells: tuple[int, int],
-                   reference_ms: int) -> Facts:
-    """`cells`: (age bands, demographic cells) — see item_signals.cell_code."""
+                   weight: np.ndarray, n_users: int, demographics: tuple[np.ndarray, np.ndarray],
+                   cells: tuple[int, int], reference_ms: int) -> Facts:
+    """`weight`: the `mine` events' popularity mass; `cells`: (age bands, demographic cells) — see
+    item_signals.cell_code."""
     shopper_events = ShopperEvents(
         user=events.user[mine], item=events.item[mine], ts=events.ts[mine], kind=events.kind[mine],
         order=events.session[mine], qty=events.qty[mine], paid=events.paid[mine], channel=events.channel[mine],
-        item_category=catalog.category, item_brand=catalog.brand, item_price=catalog.price)
+        item_category=catalog.category, item_brand=catalog.brand, item_price=catalog.price,
+        brand_names=tuple(catalog.brands))
     facts = shopper_facts(shopper_events, n_users, demographics, reference_ms, config)
     n_items = len(catalog.category)
-    # Segment and cell popularity decay like the global popular list.
-    weights = np.array([config.event_weights[t] for t in inputs.EVENT_TYPES], dtype=np.float64)
-    weight = weights[shopper_events.kind] * decay(shopper_events.ts, reference_ms, config.popularity_half_life_days)
+    # Segment and cell popularity weigh events like the global popular list (type weight x value x decay).
     n_age_bands, n_cells = cells
     cell = item_signals.cell_code(demographics[0], demographics[1], n_age_bands)
     segment = facts.facts["segment"][shopper_events.user]

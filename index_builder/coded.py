@@ -18,12 +18,10 @@ import pyarrow.compute as pc
 from index_builder import inputs
 from index_builder.config import BuildConfig
 from protos import artifact
+from protos.decay import decay
 
 __all__ = ["Catalog", "Events", "code_catalog", "with_implicit_users", "demographic_codes", "derived_sessions",
-           "code_events", "reference_time_ms", "decay", "popularity_order", "training_rows"]
-
-_DAY_MS = 86_400_000
-
+           "code_events", "reference_time_ms", "popularity_mass", "popularity_order", "training_rows"]
 
 @dataclass(frozen=True)
 class Catalog:
@@ -175,23 +173,19 @@ def reference_time_ms(config: BuildConfig, events: Events) -> int:
     return int(events.ts.max()) if len(events.ts) else 0
 
 
-def decay(ts: np.ndarray, reference_ms: int, half_life_days: float) -> np.ndarray:
-    """Each event's popularity decay, halving every `half_life_days` before the reference time (an event
-    after it counts as of it), relative to the newest event: in float64 and shifted so a years-old log
-    does not underflow (with a 14-day half-life an event three years old weighs 2^-78, and in float32
-    every item whose events were that old used to tie at exactly 0)."""
-    halvings = np.maximum(reference_ms - ts, 0) / _DAY_MS / half_life_days
-    return np.exp2((float(halvings.min()) if len(halvings) else 0.0) - halvings)
+def popularity_mass(events: Events, weights: np.ndarray, half_life_days: float, reference_ms: int) -> np.ndarray:
+    """Each event's popularity weight (float64): its type's weight x its value x its decay (protos/decay.py).
+    The popular list and every list "decayed like the popular list" (channels, segments, cells) sum this."""
+    return weights[events.kind] * events.value * decay(events.ts, reference_ms, half_life_days)
 
 
 def popularity_order(events: Events, n_items: int, weights: np.ndarray, half_life_days: float,
-                reference_ms: int) -> np.ndarray:
-    """Item order for the popular list: by decayed event mass (`_decay`), ties (and masses too small to
-    tell apart) by all-time mass."""
-    base = weights[events.kind] * events.value
-    decayed = np.bincount(events.item, weights=base * decay(events.ts, reference_ms, half_life_days),
+                     reference_ms: int) -> np.ndarray:
+    """Item order for the popular list: by decayed event mass (`popularity_mass`), ties (and masses too small
+    to tell apart) by all-time mass."""
+    decayed = np.bincount(events.item, weights=popularity_mass(events, weights, half_life_days, reference_ms),
                           minlength=n_items)
-    total = np.bincount(events.item, weights=base, minlength=n_items)
+    total = np.bincount(events.item, weights=weights[events.kind] * events.value, minlength=n_items)
     return np.lexsort((-total, -decayed))
 
 

@@ -53,10 +53,13 @@ from typing import NamedTuple
 import lmdb
 import numpy as np
 
+from protos.decay import DAY_MS, decay, halving
+
 __all__ = ["LIVE_DIR", "DB_EVENTS", "DB_LOG", "LOG_EVENTS", "LOG_FORGET", "log_key", "pack_log_events",
            "pack_log_forget", "log_events", "log_forget", "DB_ITEM_CODES", "DB_CODE_ITEMS", "DB_META",
            "SEQ_KEY", "OVERLAY_LIMIT", "ENTRY", "LiveEvent", "Overlay", "read_seq", "DB_TRENDING",
-           "TRENDING_HALF_LIFE_MS", "TRENDING_WEIGHTS", "add_trend", "trend_now", "pack_event", "unpack_event",
+           "TRENDING_HALF_LIFE_MS", "TRENDING_WEIGHTS", "add_trend", "unpack_trend", "trend_now", "rank_trends",
+           "pack_event", "unpack_event",
            "has_request_id", "overlay_entry", "unpack_overlay", "append_overlay", "code_key", "highest_code",
            "open_live", "open_live_dir", "DB_FORGOTTEN", "pack_forgotten", "unpack_forgotten", "event_owner"]
 
@@ -238,18 +241,31 @@ def unpack_overlay(record: bytes | memoryview | None, names: Sequence[str], afte
 
 def add_trend(record: bytes | memoryview | None, weight: float, at_ms: int) -> bytes:
     """A TREND record with `weight` added at `at_ms` (an older event adds its weight decayed to the record's time)."""
-    score, last = _TREND.unpack(bytes(record)) if record else (0.0, at_ms)
+    score, last = unpack_trend(record) if record else (0.0, at_ms)
     if at_ms >= last:
-        score, last = score * 2.0 ** (-(at_ms - last) / TRENDING_HALF_LIFE_MS) + weight, at_ms
+        score, last = score * halving(at_ms - last, TRENDING_HALF_LIFE_MS) + weight, at_ms
     else:
-        score += weight * 2.0 ** (-(last - at_ms) / TRENDING_HALF_LIFE_MS)
+        score += weight * halving(last - at_ms, TRENDING_HALF_LIFE_MS)
     return _TREND.pack(score, last)
 
 
-def trend_now(record: bytes | memoryview, now_ms: int) -> float:
-    """A TREND record's weight decayed to `now_ms`."""
+def unpack_trend(record: bytes | memoryview) -> tuple[float, int]:
+    """A TREND record's (weight as of at_ms, at_ms)."""
     score, last = _TREND.unpack(bytes(record))
-    return score * 2.0 ** (-max(now_ms - last, 0) / TRENDING_HALF_LIFE_MS)
+    return float(score), int(last)
+
+
+def trend_now(record: bytes | memoryview, now_ms: int) -> float:
+    """A TREND record's weight decayed to `now_ms` (absolute: it underflows to 0 after ~1,000 half-lives of
+    silence; to rank records against each other use `rank_trends`)."""
+    score, last = unpack_trend(record)
+    return score * halving(now_ms - last, TRENDING_HALF_LIFE_MS)
+
+
+def rank_trends(scores: np.ndarray, at_ms: np.ndarray, now_ms: int) -> np.ndarray:
+    """Each TREND record's weight at `now_ms` relative to the newest record's decay (protos/decay.py), so
+    that records idle for months still rank by their weight instead of all tying at 0."""
+    return np.asarray(scores, dtype=np.float64) * decay(at_ms, now_ms, TRENDING_HALF_LIFE_MS / DAY_MS)
 
 
 def read_seq(txn: lmdb.Transaction, meta: object) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
+import numpy as np
 
 from protos import live
 from protos.live import LiveEvent, Overlay
@@ -194,15 +195,20 @@ class LiveStore:
     def trending(self, now_ms: int, k: int) -> dict[int, list[str]]:
         """Per channel (0 = all), the k items with the most decayed live event weight at `now_ms`, best
         first (a scan of the trending db: for a periodic refresh, not per request)."""
-        scores: dict[int, list[tuple[float, str]]] = defaultdict(list)
+        records: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
         try:
             with self._env.begin() as txn:
                 for key, value in txn.cursor(db=self._trending).iternext():
                     raw = bytes(key)
-                    scores[raw[0]].append((live.trend_now(value, now_ms), raw[1:].decode()))
+                    records[raw[0]].append((*live.unpack_trend(value), raw[1:].decode()))
         except lmdb.Error as exc:
             raise ArtifactError(f"live store read failed: {type(exc).__name__}") from exc
-        return {channel: [item for _, item in sorted(pairs, reverse=True)[:k]] for channel, pairs in scores.items()}
+        out = {}
+        for channel, rows in records.items():
+            scores, at_ms, items = zip(*rows, strict=True)
+            weights = live.rank_trends(np.array(scores), np.array(at_ms, dtype=np.int64), now_ms).tolist()
+            out[channel] = [item for _, item in sorted(zip(weights, items, strict=True), reverse=True)[:k]]
+        return out
 
     def overlay(self, user_id: str, session_id: str = "", after_seq: int = 0) -> tuple[Overlay, Overlay]:
         """The user's and the session's live interactions not yet folded into the served version (those
