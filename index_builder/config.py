@@ -1,11 +1,14 @@
 """BuildConfig: every knob of one build, validated at start.
 
 Precedence: defaults < the [build] table of a TOML config file (the same file as `tailor serve`'s
-[server] and [ranking], see tailor.example.toml, which lists every key with its default) < flags.
+[server] and [ranking], see tailor.example.toml, which lists every key with its default) <
+TAILOR_BUILD_<KEY> environment (TAILOR_BUILD_DIM=32; a TAILOR_BUILD_ variable that names no key is an
+error, protos/settings.py) < flags: the shape of the server's ServerConfig.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -13,6 +16,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from protos.settings import ENV_PREFIX, environment_values, nearest, parse_boolean
 
 __all__ = ["BuildConfig", "DEFAULT_EVENT_WEIGHTS", "DEFAULT_AFFINITY_WEIGHTS", "VALUE_SCALES", "load_build_config",
            "parse_event_weights",
@@ -201,20 +206,13 @@ def parse_reference_time(value: object) -> datetime:
     return moment
 
 
-def _boolean(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "1", "yes"):
-        return True
-    if str(value).lower() in ("false", "0", "no"):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
 def _integer(value: object) -> int:
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(f"not an integer: {value!r}")
-    return int(value)  # type: ignore[call-overload]
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise ValueError(f"not an integer: {value!r}") from None
 
 
 def _weights(value: object) -> dict[str, float]:
@@ -227,8 +225,8 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "data_dir": Path, "out_root": Path, "dim": _integer, "iterations": _integer, "regularization": float,
     "seed": _integer, "event_weights": _weights, "value_scale": str, "recent_items": _integer,
     "popularity_half_life_days": float, "reference_time": parse_reference_time, "popular_list": _integer,
-    "timezone": str, "session_gap_minutes": float, "default_consent": _boolean, "ivf_threshold": _integer,
-    "ivf_target_recall": float, "ivf_max_nprobe": _integer, "show_progress": _boolean,
+    "timezone": str, "session_gap_minutes": float, "default_consent": parse_boolean, "ivf_threshold": _integer,
+    "ivf_target_recall": float, "ivf_max_nprobe": _integer, "show_progress": parse_boolean,
     "item_neighbors": _integer, "ease_lambda": float, "ease_max_items": _integer, "als_alpha": float,
     "repurchase_min_gap_days": float, "repurchase_min_buyers": _integer, "complement_neighbors": _integer,
     "complement_min_support": _integer, "successor_neighbors": _integer, "successor_window": _integer,
@@ -236,11 +234,12 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "affinity_weights": _weights, "affinity_half_life_days": float, "profile_top": _integer,
     "rfm_window_days": float, "lifecycle_new_days": float, "lifecycle_active_days": float,
     "lifecycle_lapsed_days": float, "clv_horizon_days": float, "clv_margin": float, "clv_annual_discount": float,
-    "live_dir": Path, "fold_live": _boolean, "cold_links": _integer, "cold_link_weight": float,
+    "live_dir": Path, "fold_live": parse_boolean, "cold_links": _integer, "cold_link_weight": float,
     "keep_versions": _integer,
 }
-# What the [build] table may set: everything but the terminal's progress bars (`--quiet`).
+# What the [build] table (and TAILOR_BUILD_<KEY>) may set: everything but the terminal's progress bars (`--quiet`).
 FILE_KEYS = tuple(f.name for f in fields(BuildConfig) if f.name != "show_progress")
+ENV_PREFIX_BUILD = f"{ENV_PREFIX}BUILD_"
 
 
 def _convert(key: str, value: object, source: str) -> object:
@@ -261,15 +260,24 @@ def _from_file(path: Path) -> dict[str, object]:
         raise ValueError(f"{path}: build: must be a table")
     unknown = sorted(set(table) - set(FILE_KEYS))
     if unknown:
-        raise ValueError(f"{path}: unknown key build.{unknown[0]}")
+        raise ValueError(f"{path}: unknown key build.{unknown[0]}{nearest(unknown[0], FILE_KEYS)}")
     return {k: _convert(k, v, f"{path}: build.{k}") for k, v in table.items()}
 
 
-def load_build_config(file: Path | None = None, flags: Mapping[str, object] | None = None) -> BuildConfig:
-    """Defaults < `file`'s [build] table < `flags` (None values ignored); errors name the key."""
+def _from_env(environ: Mapping[str, str]) -> dict[str, object]:
+    """TAILOR_BUILD_<KEY> for every [build] key; a TAILOR_BUILD_ variable naming none is an error."""
+    return environment_values(environ, ENV_PREFIX_BUILD, FILE_KEYS, lambda key, text, name: _convert(key, text, name))
+
+
+def load_build_config(file: Path | None = None, flags: Mapping[str, object] | None = None,
+                      environ: Mapping[str, str] | None = None) -> BuildConfig:
+    """Defaults < `file`'s [build] table < TAILOR_BUILD_* `environ` (default os.environ) < `flags` (None
+    values ignored); errors name the key or variable."""
     values = _from_file(file) if file is not None else {}
+    values.update(_from_env(os.environ if environ is None else environ))
     values.update({k: _convert(k, v, f"--{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None})
     for key, flag in (("data_dir", "--data"), ("out_root", "--out")):
         if key not in values:
-            raise ValueError(f"{key}: required ({flag} or build.{key} in the config file)")
+            raise ValueError(f"{key}: required ({flag}, {ENV_PREFIX_BUILD}{key.upper()} or build.{key} in the "
+                             "config file)")
     return BuildConfig(**values)  # type: ignore[arg-type]

@@ -12,7 +12,9 @@ What a table may hold (README "Input files" has the full list):
   category (the one the artifact stores).
 - Ids (items.item_id, users.user_id, events.item_id, events.user_id) follow the server's
   grammar, protos/ids.py: what builds can be sent back. An empty events.user_id is anonymous.
-- Timestamps are ISO-8601 with a zone, epoch seconds or epoch milliseconds; see `_timestamps`.
+- Timestamps are ISO-8601 with a zone, epoch seconds or epoch milliseconds; see `parse_timestamps`.
+- True/false cells (users.consent, items.in_stock) take the config's words in any case: true/false,
+  1/0, yes/no (protos/settings.py).
 """
 
 from __future__ import annotations
@@ -31,15 +33,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from index_builder.errors import InputError
-from protos import artifact, ids
+from protos import artifact, ids, settings
 
-__all__ = ["EVENT_TYPES", "TableSpec", "ITEMS", "USERS", "EVENTS", "EPOCH_MS_FROM", "find_input", "read_table"]
+__all__ = ["EVENT_TYPES", "TableSpec", "ITEMS", "USERS", "EVENTS", "EPOCH_MS_FROM", "find_input", "read_table",
+           "parse_timestamps"]
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPES = artifact.EVENT_TYPES
-_TRUE = ["true", "True", "TRUE", "1"]
-_FALSE = ["false", "False", "FALSE", "0"]
 _TS = pa.timestamp("ms", tz="UTC")
 # An all-integer timestamp column is epoch seconds when its largest value is below this
 # (1e11 s is the year 5138), else epoch milliseconds (1e11 ms is March 1973).
@@ -124,7 +125,11 @@ def read_table(path: Path, spec: TableSpec, timezone: str | None = None) -> pa.T
     table = _read_parquet(path, spec) if path.suffix == ".parquet" else _read_csv(path, spec)
     for column in spec.timestamps:
         table = table.set_column(table.column_names.index(column), column,
-                                 _timestamps(path, table[column], column, timezone))
+                                 parse_timestamps(path, table[column], column, timezone))
+    for column in _boolean_columns(spec):
+        if column in table.column_names:
+            table = table.set_column(table.column_names.index(column), column,
+                                     _booleans(path, table[column], column))
     table = _with_defaults(table, spec)
     _check_values(path, spec, table)
     log.info("input_read file=%s rows=%d", path.name, table.num_rows)
@@ -136,11 +141,10 @@ def _read_csv(path: Path, spec: TableSpec) -> pa.Table:
     missing = [c for c in spec.columns if c not in header]
     if missing:
         raise InputError(path, f"missing column(s) {', '.join(missing)} in header", line=1, column=missing[0])
-    types = {c: (pa.string() if c in spec.timestamps else t) for c, t in spec.all_columns.items() if c in header}
-    options = pacsv.ConvertOptions(
-        column_types=types, include_columns=list(types),
-        true_values=_TRUE, false_values=_FALSE, strings_can_be_null=False,
-    )
+    # Timestamps and booleans are read as text and parsed by parse_timestamps and _booleans.
+    as_text = (*spec.timestamps, *_boolean_columns(spec))
+    types = {c: (pa.string() if c in as_text else t) for c, t in spec.all_columns.items() if c in header}
+    options = pacsv.ConvertOptions(column_types=types, include_columns=list(types), strings_can_be_null=False)
     try:
         return pacsv.read_csv(path, convert_options=options)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -168,8 +172,8 @@ def _read_parquet(path: Path, spec: TableSpec) -> pa.Table:
         if name not in table.column_names:
             continue
         names.append(name)
-        if name in spec.timestamps:  # converted by _timestamps, whatever its parquet type
-            columns.append(table[name])
+        if name in spec.timestamps or (pa.types.is_boolean(dtype) and _is_text(table[name].type)):
+            columns.append(table[name])  # converted by parse_timestamps / _booleans, like CSV text
             continue
         try:
             values = table[name].cast(dtype)
@@ -192,7 +196,31 @@ def _with_defaults(table: pa.Table, spec: TableSpec) -> pa.Table:
     return table
 
 
-def _timestamps(path: Path, values: pa.ChunkedArray, column: str, timezone: str | None) -> pa.ChunkedArray:
+def _boolean_columns(spec: TableSpec) -> tuple[str, ...]:
+    return tuple(c for c, t in spec.all_columns.items() if pa.types.is_boolean(t))
+
+
+def _is_text(dtype: pa.DataType) -> bool:
+    return bool(pa.types.is_string(dtype) or pa.types.is_large_string(dtype))
+
+
+def _booleans(path: Path, values: pa.ChunkedArray, column: str) -> pa.ChunkedArray:
+    """A true/false column from text: protos/settings.py's words in any case (true/false, 1/0, yes/no, the
+    config's too); an empty cell is null (its default, or "must not be empty"); anything else is an error."""
+    if not _is_text(values.type):
+        return values
+    words = pc.utf8_lower(pc.utf8_trim_whitespace(values))
+    true = pc.is_in(words, value_set=pa.array(settings.TRUE_WORDS))
+    known = pc.or_(true, pc.is_in(words, value_set=pa.array(settings.FALSE_WORDS)))
+    empty = pc.equal(pc.utf8_length(words), 0)
+    row = _first_bad(pc.invert(pc.or_(known, empty)).to_numpy(zero_copy_only=False))
+    if row is not None:
+        raise _error_at(path, row, column, f"cannot parse {values[row].as_py()!r} as bool "
+                                           f"({'/'.join(settings.BOOLEAN_WORDS)}, any case)")
+    return pc.if_else(empty, pa.scalar(None, pa.bool_()), true)
+
+
+def parse_timestamps(path: Path, values: pa.ChunkedArray, column: str, timezone: str | None) -> pa.ChunkedArray:
     """A timestamp column as UTC milliseconds.
 
     Accepted, detected per column: ISO-8601 text with a zone (`Z`, `+02:00`); integers or
@@ -269,15 +297,7 @@ def _epoch(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return millis.cast(pa.timestamp("ms")).cast(_TS)
 
 
-def _parse_bool(text: str) -> bool:
-    if text in _TRUE or text in _FALSE:
-        return True
-    raise ValueError(text)
-
-
 def _converter(dtype: pa.DataType) -> Callable[[str], object] | None:
-    if pa.types.is_boolean(dtype):
-        return _parse_bool
     if pa.types.is_floating(dtype):
         return float
     if pa.types.is_integer(dtype):

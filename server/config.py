@@ -1,9 +1,11 @@
 """ServerConfig: one typed, frozen object, validated at start.
 
 Precedence: defaults < config file ([server] and [ranking] tables of a TOML file) < TAILOR_*
-environment (TAILOR_PORT, TAILOR_RANKING_SEARCH_WEIGHT, ...) < flags. `tailor.example.toml` at the
-repository root lists every key with its default. An [experiments] table (server/experiments.py) comes
-from the file only; each variant's ranking overrides apply over the resulting [ranking].
+environment (TAILOR_PORT, TAILOR_RANKING_SEARCH_WEIGHT, ...; a TAILOR_RANKING_ variable that names no
+ranking key is an error, protos/settings.py) < flags; the builder's BuildConfig has the same shape.
+`tailor.example.toml` at the repository root lists every key with its default. An [experiments] table
+(server/experiments.py) comes from the file only; each variant's ranking overrides apply over the
+resulting [ranking].
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from protos.settings import ENV_PREFIX, environment_values, nearest, parse_boolean
 from server.auth import read_write_token
 from server.experiments import Experiment, parse_experiment
 from server.policy import RankingPolicy
@@ -89,19 +92,11 @@ _RANKING_TYPES: dict[str, type] = {f.name: {"float": float, "int": int, "bool": 
                                    for f in fields(RankingPolicy)}
 
 
-def _boolean(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
-        return value.lower() in ("true", "1", "yes")  # the words of `tailor build`s config too
-    raise ValueError(f"not a boolean (true/false): {value!r}")
-
-
 def _convert(key: str, value: object, source: str, types: Mapping[str, type] = _TYPES) -> object:
     kind = types[key]
     try:
         if kind is bool:
-            return _boolean(value)
+            return parse_boolean(value)
         if kind is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
             raise ValueError(f"not an integer: {value!r}")
         return kind(value)
@@ -115,7 +110,7 @@ def _table(path: Path, document: Mapping[str, object], name: str, types: Mapping
         raise ValueError(f"{path}: {name}: must be a table")
     unknown = sorted(set(table) - set(types))
     if unknown:
-        raise ValueError(f"{path}: unknown key {name}.{unknown[0]}")
+        raise ValueError(f"{path}: unknown key {name}.{unknown[0]}{nearest(unknown[0], types)}")
     return {k: _convert(k, v, f"{path}: {name}.{k}", types) for k, v in table.items()}
 
 
@@ -137,14 +132,12 @@ def _from_file(path: Path) -> tuple[dict[str, object], dict[str, object], dict[s
             experiments)
 
 
-def _from_env(environ: Mapping[str, str], prefix: str = "TAILOR_",
-              types: Mapping[str, type] = _TYPES) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for key in types:
-        name = f"{prefix}{key.upper()}"
-        if name in environ:
-            values[key] = _convert(key, environ[name], name, types)
-    return values
+def _from_env(environ: Mapping[str, str], section: str = "") -> dict[str, object]:
+    """TAILOR_<KEY> for [server] keys, TAILOR_RANKING_<KEY> for [ranking] (`section` "ranking"); a
+    TAILOR_RANKING_ variable naming no ranking key is an error (protos/settings.py)."""
+    types = _RANKING_TYPES if section else _TYPES
+    return environment_values(environ, f"{ENV_PREFIX}{section.upper()}_" if section else ENV_PREFIX, types,
+                              lambda key, text, name: _convert(key, text, name, types), strict=bool(section))
 
 
 def _ranking(base: RankingPolicy, values: Mapping[str, object]) -> RankingPolicy:
@@ -160,7 +153,7 @@ def load_server_config(file: Path | None = None, environ: Mapping[str, str] | No
     environ = os.environ if environ is None else environ
     values, ranking, experiments = _from_file(file) if file is not None else ({}, {}, None)
     values.update(_from_env(environ))
-    ranking.update(_from_env(environ, "TAILOR_RANKING_", _RANKING_TYPES))
+    ranking.update(_from_env(environ, "ranking"))
     values.update({k: _convert(k, v, f"--{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None})
     if "artifacts" not in values:
         raise ValueError("artifacts: required (--artifacts, TAILOR_ARTIFACTS or server.artifacts in the config file)")
@@ -176,7 +169,7 @@ def load_server_config(file: Path | None = None, environ: Mapping[str, str] | No
 def config_from_env(base: ServerConfig, environ: Mapping[str, str] | None = None) -> ServerConfig:
     """`base` with TAILOR_* environment variables applied over it (for programs that build a config)."""
     environ = os.environ if environ is None else environ
-    ranking = _ranking(base.ranking, _from_env(environ, "TAILOR_RANKING_", _RANKING_TYPES))
+    ranking = _ranking(base.ranking, _from_env(environ, "ranking"))
     return replace(base, ranking=ranking, **_from_env(environ))  # type: ignore[arg-type]
 
 

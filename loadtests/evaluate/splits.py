@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from index_builder.coded import derived_sessions
 from index_builder.config import BuildConfig
-from index_builder.inputs import _timestamps, find_input
+from index_builder.inputs import find_input, parse_timestamps
 
 __all__ = ["MAX_SESSION", "SESSION_SHARE", "COLD_SHARE", "SPLITS", "TRAIN_SHARE", "Split", "read_events",
            "split_events", "write_train"]
@@ -130,7 +130,7 @@ def _user_codes(events: pa.Table) -> tuple[np.ndarray, np.ndarray]:
 
 def _seconds(events: pa.Table) -> np.ndarray:
     """Per row, ms since the epoch, parsed as the builder parses `ts` (ISO-8601 with a zone, epoch s or ms)."""
-    ts = _timestamps(Path("events"), events["ts"], "ts", None)
+    ts = parse_timestamps(Path("events"), events["ts"], "ts", None)
     return pc.cast(ts, pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_numpy()
 
 

@@ -1,4 +1,5 @@
-"""Build configuration: the shipped example, precedence defaults < [build] table < flags, errors naming the key."""
+"""Build configuration: the shipped example, precedence defaults < [build] table < TAILOR_BUILD_* < flags, errors
+naming the key or variable."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ EXAMPLE = ROOT / "tailor.example.toml"
 
 
 def test_example_config_matches_the_defaults() -> None:
-    assert load_build_config(EXAMPLE) == BuildConfig(data_dir=Path("var/demo/data"),
+    assert load_build_config(EXAMPLE, environ={}) == BuildConfig(data_dir=Path("var/demo/data"),
                                                      out_root=Path("var/demo/artifacts"))
     build_table = EXAMPLE.read_text().split("[build]", 1)[1]
     for key in FILE_KEYS:
@@ -25,15 +26,17 @@ def test_example_config_matches_the_defaults() -> None:
     load_server_config(EXAMPLE, environ={})  # the server reads the same file and ignores [build]
 
 
-def test_precedence_defaults_then_file_then_flags(tmp_path: Path) -> None:
+def test_precedence_defaults_then_file_then_environment_then_flags(tmp_path: Path) -> None:
     file = tmp_path / "t.toml"
     file.write_text('[server]\nartifacts = "/a"\n[build]\ndata_dir = "/d"\nout_root = "/o"\ndim = 16\n'
                     'iterations = 3\nevent_weights = { view = 2, cart = 3, purchase = 5 }\n'
                     'reference_time = 2026-05-02T00:00:00Z\ntimezone = "Europe/Rome"\n')
+    environ = {"TAILOR_BUILD_DIM": "24", "TAILOR_BUILD_ITERATIONS": "4", "TAILOR_BUILD_OUT_ROOT": "/env",
+               "TAILOR_RANKING_SEARCH_WEIGHT": "1", "TAILOR_PORT": "1"}  # the server's variables are not the builder's
     config = load_build_config(file, {"iterations": "5", "out_root": "/flag", "seed": None,
-                                      "default_consent": "true"})
+                                      "default_consent": "true"}, environ=environ)
     assert (config.data_dir, config.out_root, config.dim, config.iterations, config.seed) == (
-        Path("/d"), Path("/flag"), 16, 5, 7)
+        Path("/d"), Path("/flag"), 24, 5, 7)
     assert config.event_weights == {"view": 2.0, "cart": 3.0, "purchase": 5.0}
     assert config.reference_time == datetime(2026, 5, 2, tzinfo=UTC)
     assert (config.timezone, config.default_consent) == ("Europe/Rome", True)
@@ -51,7 +54,7 @@ def test_precedence_defaults_then_file_then_flags(tmp_path: Path) -> None:
     ("[build]\ncomplement_neighbors = -1\n", {}, "BuildConfig.complement_neighbors"),
     ("[build]\n", {"event_weights": "view=1,cart"}, "--event-weights: expected TYPE=WEIGHT"),
     ("[build]\n", {"event_weights": "view=1"}, "BuildConfig.event_weights"),
-    ("[build]\n", {"default_consent": "maybe"}, "--default-consent: expected true or false"),
+    ("[build]\n", {"default_consent": "maybe"}, "--default-consent: not a boolean"),
     ("[build]\n", {"out_root": None}, "out_root: required"),
     ("[build\n", {}, "cannot read config"),
 ])
@@ -59,7 +62,34 @@ def test_bad_build_config_names_the_key(tmp_path: Path, text: str, flags: dict[s
     file = tmp_path / "t.toml"
     file.write_text(text)
     with pytest.raises(ValueError, match=message):
-        load_build_config(file, {"data_dir": "/d", "out_root": "/o", **flags})
+        load_build_config(file, {"data_dir": "/d", "out_root": "/o", **flags}, environ={})
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"TAILOR_BUILD_DIMM": "3"}, "TAILOR_BUILD_DIMM: unknown environment variable (did you mean TAILOR_BUILD_DIM?)"),
+    ({"TAILOR_BUILD_ITERATION": "3"}, "did you mean TAILOR_BUILD_ITERATIONS"),
+    ({"TAILOR_BUILD_DIM": "1.5"}, "TAILOR_BUILD_DIM: not an integer"),
+    ({"TAILOR_BUILD_FOLD_LIVE": "maybe"}, "TAILOR_BUILD_FOLD_LIVE: not a boolean"),
+    ({"TAILOR_BUILD_SHOW_PROGRESS": "no"}, "TAILOR_BUILD_SHOW_PROGRESS: unknown environment variable"),
+])
+def test_bad_build_environment_names_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_build_config(None, {"data_dir": "/d", "out_root": "/o"}, environ=environ)
+
+
+@pytest.mark.parametrize(("word", "value"), [("true", True), ("TRUE", True), ("Yes", True), ("1", True),
+                                             ("false", False), ("No", False), ("0", False), (" yes ", True)])
+def test_build_booleans_take_the_one_vocabulary(word: str, value: bool) -> None:
+    config = load_build_config(None, {"data_dir": "/d", "out_root": "/o"},
+                               environ={"TAILOR_BUILD_DEFAULT_CONSENT": word})
+    assert config.default_consent is value
+
+
+def test_a_misspelled_file_key_names_the_nearest(tmp_path: Path) -> None:
+    file = tmp_path / "t.toml"
+    file.write_text("[build]\npopular_lsit = 10\n")
+    with pytest.raises(ValueError, match=re.escape("unknown key build.popular_lsit (did you mean popular_list?)")):
+        load_build_config(file, {"data_dir": "/d", "out_root": "/o"}, environ={})
 
 
 def test_event_weights_flag() -> None:
@@ -82,4 +112,4 @@ def test_cli_build_reads_the_file_and_prints_every_count(tmp_path: Path, capsys:
     assert ("events: 3 kept, 1 dropped (item not in items), 0 without consent (not trained); "
             "users: 2 (1 only in events, consent true, 1 events); 3 sessions derived") in out
     assert cli.main(["build", "--out", str(tmp_path / "out")]) == 2
-    assert "data_dir: required (--data or build.data_dir" in capsys.readouterr().err
+    assert "data_dir: required (--data, TAILOR_BUILD_DATA_DIR or build.data_dir" in capsys.readouterr().err

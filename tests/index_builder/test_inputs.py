@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from index_builder import BuildConfig, InputError, build_artifacts, coded, inputs
+from protos import artifact
 
 ITEMS = "item_id,category,brand,price,in_stock\n" + "".join(
     f"i{n},{'shoes' if n % 2 else 'hats'},b{n % 3},{n}.5,true\n" for n in range(8))
@@ -215,3 +216,44 @@ def test_reference_time_is_explicit_and_recorded(tmp_path: Path) -> None:
 
     fixed = build_artifacts(_config(data, tmp_path / "b", reference_time=parse_reference_time("1777766400")))
     assert fixed.params.reference_time_ms == MAY_2 + 86_400_000
+
+
+def test_true_false_cells_take_the_config_words_in_any_case(tmp_path: Path) -> None:
+    users = "user_id,consent\nu1,Yes\nu2,NO\nu3, TRUE \nu4,0\nu5,1\nu6,False\n"
+    items = "item_id,category,in_stock\ni1,hats,yes\ni2,hats,No\ni3,hats,\n"
+    data = _store(tmp_path, items=items, users=users)
+    consent = inputs.read_table(data / "users.csv", inputs.USERS)["consent"].to_pylist()
+    assert consent == [True, False, True, False, True, False]
+    assert inputs.read_table(data / "items.csv", inputs.ITEMS)["in_stock"].to_pylist() == [True, False, True]
+    pq.write_table(pa.table({"user_id": ["u1", "u2"], "consent": ["yes", "FALSE"]}), tmp_path / "users.parquet")
+    assert inputs.read_table(tmp_path / "users.parquet", inputs.USERS)["consent"].to_pylist() == [True, False]
+
+
+@pytest.mark.parametrize(("users", "line", "message"), [
+    ("user_id,consent\nu1,true\nu2,maybe\n", 3, "cannot parse 'maybe' as bool (true/1/yes/false/0/no"),
+    ("user_id,consent\nu1,true\nu2,\n", 3, "must not be empty"),
+])
+def test_a_bad_true_false_cell_is_named(tmp_path: Path, users: str, line: int, message: str) -> None:
+    data = _store(tmp_path, users=users)
+    with pytest.raises(InputError) as caught:
+        inputs.read_table(data / "users.csv", inputs.USERS)
+    assert message in str(caught.value) and caught.value.line == line and caught.value.column == "consent"
+
+
+def test_segment_and_cell_lists_weigh_the_value_like_the_popular_list(tmp_path: Path) -> None:
+    """One view of i1 with value 10 outweighs three of i0 with value 1, in the popular list and in the
+    demographic cell's and segment's lists, which are "decayed like the global popular list"."""
+    events = "ts,user_id,item_id,type,value\n" + "".join(
+        f"{1777680000 + k},{user},{item},view,{value}\n"
+        for k, (user, item, value) in enumerate([("u1", "i0", 1), ("u1", "i0", 1), ("u2", "i0", 1), ("u2", "i1", 10),
+                                                 ("u1", "i2", 1)]))
+    data = _store(tmp_path / "data", events=events)
+    manifest = build_artifacts(_config(data, tmp_path / "out"))
+    version = tmp_path / "out" / manifest.version
+    popular = np.load(version / artifact.ITEM_ARRAYS["popular_rows"].file)
+    cells = np.load(version / artifact.ITEM_ARRAYS["cell_popular_rows"].file)
+    segments = np.load(version / artifact.ITEM_ARRAYS["segment_popularity"].file)
+    assert popular[:2].tolist() == [1, 0]
+    assert cells[0, :2].tolist() == [1, 0]  # the cell of users without country and age band
+    shoppers = segments[segments.max(axis=1) > 0]
+    assert (shoppers[:, 1] > shoppers[:, 0]).all()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
-from server.config import ServerConfig, load_server_config
+from server.config import ServerConfig, config_from_env, load_server_config
 from server.policy import RankingPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,20 +43,37 @@ def test_precedence_file_then_environment_then_flags(tmp_path: Path) -> None:
         ('[server]\nartifacts = "/a"\nthreads = 0\n', {}, "ServerConfig.threads"),
         ("[server]\n", {}, "artifacts: required"),
         ("[server\n", {}, "cannot read config"),
+        ('[server]\nartifacts = "/a"\n[ranking]\nsearch_weigth = 1\n', {},
+         "unknown key ranking.search_weigth (did you mean search_weight?)"),
+        ('[server]\nartifacts = "/a"\n', {"TAILOR_RANKING_SEARCH_WEIGTH": "1"},
+         "TAILOR_RANKING_SEARCH_WEIGTH: unknown environment variable (did you mean TAILOR_RANKING_SEARCH_WEIGHT?)"),
+        ('[server]\nartifacts = "/a"\n', {"TAILOR_RANKING_": "1"}, "TAILOR_RANKING_: unknown environment variable"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, environ: dict[str, str], message: str) -> None:
     file = tmp_path / "t.toml"
     file.write_text(text)
-    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         load_server_config(file, environ=environ)
 
 
 @pytest.mark.parametrize(("word", "value"), [("true", True), ("Yes", True), ("1", True), ("false", False),
-                                             ("no", False), ("0", False)])
+                                             ("no", False), ("0", False), ("FALSE", False), ("YES", True)])
 def test_booleans_take_the_words_the_build_config_takes(word: str, value: bool) -> None:
     config = load_server_config(None, environ={"TAILOR_ARTIFACTS": "/a", "TAILOR_LIVE": word})
     assert config.live is value
+
+
+def test_other_tools_variables_and_the_builders_are_not_the_servers() -> None:
+    environ = {"TAILOR_ARTIFACTS": "/a", "TAILOR_TARGET": "h:1", "TAILOR_BUILD_DIM": "8",
+               "TAILOR_RANKING_SEARCH_WEIGHT": "0.25"}
+    config = load_server_config(None, environ=environ)
+    assert config.ranking.search_weight == 0.25
+
+
+def test_config_from_env_refuses_a_misspelled_ranking_variable() -> None:
+    with pytest.raises(ValueError, match="did you mean TAILOR_RANKING_EXPLORE_SHARE"):
+        config_from_env(ServerConfig(artifacts=Path("/a")), {"TAILOR_RANKING_EXPLORE_SHAR": "0"})
 
 
 def test_a_word_that_is_no_boolean_names_the_variable() -> None:
