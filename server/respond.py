@@ -3,7 +3,9 @@
 The one per-item loop of a request is here, because each item is a protobuf message;
 reasons are shared Reason lists, one per distinct mask (server/reasons.py). The display
 fields (title, category, price), asked for with `with_details`, are taken from the catalog
-arrays for all items at once.
+arrays for all items at once. An item without a brand is never "A brand you buy often: unbranded":
+builds since that stopped counting as a brand give it no brand_affinity, and an older artifact's
+reason is dropped here, with one mask over the ranked rows.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import numpy as np
 
 from protos import decision_pb2 as pb
 from server import reasons
+from server.diversity import UNBRANDED
 from server.ranking import Ranked
 from server.snapshot import Catalog, Names
 
 __all__ = ["fill_items"]
 
 _RULE = reasons.bit(reasons.RULE)
+_BRAND = reasons.bit(reasons.BRAND_AFFINITY)
 
 
 def _details(catalog: Catalog, rows: np.ndarray) -> tuple[list[bytes], list[str], list[float]]:
@@ -48,7 +52,7 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
         ids = [candidate_ids[i] for i in ranked.positions.tolist()]
     else:
         ids = [catalog.item_id(row) for row in ranked.rows.tolist()]
-    scores, masks = ranked.scores.tolist(), ranked.reasons.tolist()
+    scores, masks = ranked.scores.tolist(), _without_unbranded(catalog, ranked).tolist()
     found = _reasons(catalog, ranked.rows, masks, names, ranked.anchors, ranked.rules if rules else None, rules)
     if not details:
         for item_id, score, why in zip(ids, scores, found, strict=True):
@@ -60,6 +64,17 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
                                                            strict=True):
         add(item_id=item_id, score=score, reasons=why, title=title, category=category, price=price)
     return ids
+
+
+def _without_unbranded(catalog: Catalog, ranked: Ranked) -> np.ndarray:
+    """The ranked reason masks, brand_affinity taken off items without a brand (diversity.UNBRANDED)."""
+    masks = ranked.reasons
+    none = [catalog.brand_codes[name] for name in UNBRANDED if name in catalog.brand_codes]
+    if not none or not (masks & _BRAND).any():
+        return masks
+    known = ranked.rows >= 0
+    unbranded = known & np.isin(catalog.brand[np.where(known, ranked.rows, 0)], none)
+    return np.where(unbranded & (masks & _BRAND > 0), masks ^ _BRAND, masks)
 
 
 def _reasons(catalog: Catalog, rows: np.ndarray, masks: list[int], names: Names | None,
