@@ -261,3 +261,22 @@ def test_one_explore_item_takes_the_last_place_with_the_score_above_it() -> None
     assert placed.anchors is not None and placed.anchors.tolist() == [*range(9), -1]
     pinned_last = explore._placed(_ten(rule_at=9), np.array([99]), 10)  # a rule's item keeps the 10th place
     assert pinned_last.rows.tolist() == [*range(8), 99, 9]
+
+
+def test_explore_items_respect_the_merchandising_cap_rules(client: TailorClient, built: Built) -> None:
+    """A rule `cap = 1` per brand (every brand): no answer holds two items of one brand, explore slots
+    included — an explore item's brand limit is the smaller of the policy's and the rule's; under `cap = 1`
+    per category no explore item shares its category with another item."""
+    for per in ("brand", "category"):
+        rule = f'[[rule]]\nname = "one-each"\ncap = 1\nper = "{per}"\n'
+        of = built.store.brand if per == "brand" else built.store.category
+        explored = 0
+        for user in sorted(built.store.purchased)[:200]:
+            items = client.preview_rules(rule, 10, user_id=user, request_id=f"cap{user}").with_rules
+            groups = Counter(of[i.item_id] for i in items if of[i.item_id] not in ("unbranded", ""))
+            slots = [of[i.item_id] for i in items if "explore" in {r.code for r in i.reasons}]
+            explored += len(slots)
+            assert all(groups[g] == 1 for g in slots if g not in ("unbranded", "")), (per, user, groups)
+            if per == "brand":
+                assert max(groups.values(), default=0) <= 1, (user, groups)
+        assert explored >= 100, explored  # the slots were there to hold the rule
