@@ -81,7 +81,7 @@ import lmdb
 import numpy as np
 from google.protobuf import json_format
 
-from protos import artifact_pb2
+from protos import artifact_pb2, enums
 
 __all__ = [
     "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
@@ -102,8 +102,9 @@ MANIFEST = "manifest.json"
 INDEX = "index.faiss"
 STORE = "store.lmdb"
 DB_PROFILES = b"profiles"
-# Event types in the order the builder codes them; manifest.params.event_weights is keyed by these.
-EVENT_TYPES = ("view", "cart", "purchase")
+# Event types in the order the builder codes them (decision.proto's InteractionType without UNSPECIFIED:
+# view, cart, purchase); manifest.params.event_weights is keyed by these.
+EVENT_TYPES = enums.INTERACTION_TYPES[1:]
 
 
 class ManifestMismatch(Exception):
@@ -171,7 +172,7 @@ SEGMENTS = ("browsers", "champions", "loyal", "potential loyalists", "new", "pro
             "about to sleep", "at risk", "can't lose them", "hibernating", "lost")
 LIFECYCLES = ("new", "active", "lapsing", "lapsed")
 PRICE_BANDS = ("unknown", "bargain", "mid", "premium")
-CHANNELS = ("unknown", "web", "app", "email", "store")  # the wire contract's Channel values, in order
+CHANNELS = enums.CHANNELS  # the wire contract's Channel values, in order: unknown, web, app, email, store
 TAGS = ("bargain hunter", "brand loyalist", "high value", "deal-driven")  # bit i = TAGS[i]
 
 # One user's scalar facts. Codes: segment -> SEGMENTS, lifecycle -> LIFECYCLES, price_band -> PRICE_BANDS,

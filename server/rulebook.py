@@ -27,14 +27,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from protos import artifact
+from protos import artifact, enums
 from protos.artifact import CHANNELS, LIFECYCLES, SEGMENTS, TAGS
 
 __all__ = ["PAGES", "REQUEST_KEYS", "CANDIDATE_KEYS", "ACTIONS", "Problem", "Rule", "RuleFile", "Vocabulary",
            "parse_rules", "check_vocabulary", "rules_version", "artifact_vocabulary", "check_rules_file"]
 
 # The wire contract's Page values, in order (index = Page value; 0 = unspecified).
-PAGES = ("unknown", "home", "product", "cart", "search")
+PAGES = enums.PAGES  # decision.proto's Page values, in order: unknown, home, product, cart, search
 # Request conditions, each a value or a list of values (any of them holds); fixed vocabularies where known.
 _FIXED: dict[str, tuple[str, ...]] = {
     "segment": SEGMENTS, "tag": TAGS, "lifecycle": LIFECYCLES, "channel": CHANNELS[1:], "page": PAGES[1:]}

@@ -21,7 +21,7 @@ import faiss
 import lmdb
 import numpy as np
 
-from protos import artifact
+from protos import artifact, enums
 from protos import decision_pb2 as pb
 from server.errors import ArtifactError
 
@@ -29,9 +29,9 @@ __all__ = ["Catalog", "Names", "ProfileStore", "LmdbProfiles", "MemoryProfiles",
            "memory_snapshot", "resolve_current"]
 
 log = logging.getLogger(__name__)
-# InteractionType value -> the manifest's event type name.
-_EVENT_TYPE = {pb.INTERACTION_TYPE_VIEW: "view", pb.INTERACTION_TYPE_CART: "cart",
-               pb.INTERACTION_TYPE_PURCHASE: "purchase"}
+# InteractionType value -> the manifest's event type name (view, cart, purchase).
+_EVENT_TYPE = dict(enumerate(enums.INTERACTION_TYPES))
+del _EVENT_TYPE[pb.INTERACTION_TYPE_UNSPECIFIED]
 
 
 def resolve_current(root: Path) -> Path:

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from protos import artifact
+
 END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
 """The demo store's "now" (2026-11-01T00:00:00Z): all timestamps lie before it."""
 
@@ -82,7 +84,7 @@ COUNTRIES = ("US", "GB", "DE", "FR", "CA", "NL", "ES", "IT", "SE", "AU", "PL")
 COUNTRY_SHARE = (0.38, 0.12, 0.10, 0.08, 0.07, 0.05, 0.05, 0.05, 0.03, 0.04, 0.03)
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 AGE_SHARE = (0.14, 0.28, 0.24, 0.17, 0.11, 0.06)
-CHANNELS = ("web", "app", "email", "store")
+CHANNELS = artifact.CHANNELS[1:]  # web, app, email, store: decision.proto's Channel values after UNSPECIFIED
 CHANNEL_SHARE = np.array([0.50, 0.30, 0.12, 0.08])
 ANON_CHANNEL_SHARE = np.array([0.70, 0.15, 0.12, 0.03])
 EVENT_TYPES = ("view", "cart", "purchase")
