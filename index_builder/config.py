@@ -87,10 +87,12 @@ class BuildConfig:
     # Consent of users who appear in events but not in users.csv. False: consent must be explicit,
     # so they get no profile and their events train nothing (README "Input files").
     default_consent: bool = False
-    # Catalogs at least this large get an IVF index instead of exact search; its nprobe is the
-    # smallest reaching ivf_target_recall (recall@100 vs exact search), at most ivf_max_nprobe.
+    # Index (index_builder/index.py): from 10,000 items the builder times exact search against IVF
+    # indexes, each at the smallest nprobe (at most ivf_max_nprobe) whose recall@256 against exact
+    # search reaches ivf_target_recall, and keeps the cheapest per query; catalogs of at least
+    # ivf_threshold items get IVF without timing exact search.
     ivf_threshold: int = 200_000
-    ivf_target_recall: float = 0.92
+    ivf_target_recall: float = 0.95
     ivf_max_nprobe: int = 64
     # Profiles (index_builder/facts.py, docs/segments.md): category and brand affinities weigh each event
     # by its type's affinity weight, halved every affinity_half_life_days before the reference time; the

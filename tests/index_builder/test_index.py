@@ -1,4 +1,5 @@
-"""Index choice and its recall measurement: exact below the threshold, tuned IVF above."""
+"""Index choice and its recall measurement: exact for tiny catalogs, the cheapest at the target recall from
+10,000 items, tuned IVF from the threshold."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import faiss
 import numpy as np
 
 from index_builder.index import (
+    _IVF_MARGIN,
     _NPROBE_LADDER,
+    MEASURED_FROM,
+    IndexCandidate,
     IvfParams,
+    _cheapest,
     build_index,
+    compare_indexes,
     equal_length,
     exact_kth_scores,
     recall_at_k,
@@ -47,8 +53,8 @@ def test_exact_search_has_full_recall_and_ties_are_not_misses() -> None:
     _, first = plain.search(queries, 100)
     _, second = reversed_ids.search(queries, 100)
     assert set(first[0]) != set(second[0])
-    assert recall_at_k(plain, vectors, queries, kth) == 1.0
-    assert recall_at_k(reversed_ids, vectors, queries, kth) == 1.0
+    assert recall_at_k(plain, queries, kth) == 1.0
+    assert recall_at_k(reversed_ids, queries, kth) == 1.0
 
 
 def test_a_poor_index_has_partial_recall() -> None:
@@ -57,7 +63,7 @@ def test_a_poor_index_has_partial_recall() -> None:
     ivf.train(vectors)
     ivf.add(vectors)
     faiss.extract_index_ivf(ivf).nprobe = 1
-    recall = recall_at_k(ivf, vectors, queries, exact_kth_scores(vectors, queries, k=100))
+    recall = recall_at_k(ivf, queries, exact_kth_scores(vectors, queries, k=100))
     assert 0.0 < recall < 0.9
 
 
@@ -73,13 +79,15 @@ def test_ivf_nprobe_is_the_smallest_that_reaches_the_target() -> None:
     queries = np.ascontiguousarray(vectors[:200])
     index, info = build_index(vectors, queries, IvfParams(1000, 0.9, 64, seed=1))
     assert info.factory.startswith("IVF") and index.ntotal == 6000
-    assert info.recall_at_100 >= 0.9
     ivf = faiss.extract_index_ivf(index)
     assert ivf.nprobe == info.nprobe
+    rows, padded = equal_length(vectors), index_queries(queries)
+    kth = exact_kth_scores(rows, padded, k=256)
+    assert recall_at_k(index, padded, kth, k=256) >= 0.9
+    assert info.recall_at_100 == recall_at_k(index, padded, exact_kth_scores(rows, padded, k=100), k=100)
     if info.nprobe > 1:
         ivf.nprobe = _NPROBE_LADDER[_NPROBE_LADDER.index(info.nprobe) - 1]
-        rows, padded = equal_length(vectors), index_queries(queries)
-        assert recall_at_k(index, rows, padded, exact_kth_scores(rows, padded, k=100)) < 0.9
+        assert recall_at_k(index, padded, kth, k=256) < 0.9
 
 
 def test_ivf_nprobe_stops_at_the_cap() -> None:
@@ -96,3 +104,47 @@ def test_equal_length_keeps_inner_products_and_equalises_norms() -> None:
     np.testing.assert_allclose(padded @ rows.T, queries @ vectors.T, rtol=1e-5, atol=1e-5)
     norms = np.linalg.norm(rows, axis=1)
     np.testing.assert_allclose(norms, norms.max(), rtol=1e-5)
+
+
+def _candidate(factory: str, nprobe: int, us: float) -> IndexCandidate:
+    return IndexCandidate(faiss.IndexFlatIP(4), factory, nprobe, us, 1.0 if nprobe == 0 else 0.95)
+
+
+def test_the_cheapest_candidate_is_kept_and_an_ivf_must_clearly_beat_exact_search() -> None:
+    flat = _candidate("Flat", 0, 100.0)
+    slow, fast = _candidate("IVF64,Flat", 8, 70.0), _candidate("IVF128,Flat", 8, 30.0)
+    assert _cheapest([flat, slow, fast]) is fast
+    assert _cheapest([flat, _candidate("IVF64,Flat", 8, 0.99 * _IVF_MARGIN * 100.0)]).nprobe == 8
+    assert _cheapest([flat, _candidate("IVF64,Flat", 8, 1.01 * _IVF_MARGIN * 100.0)]) is flat
+
+
+def test_a_mid_size_catalog_gets_ivf_when_it_is_cheaper_at_the_target_recall() -> None:
+    """20,000 items, far below the threshold: exact search scans them all per query, IVF a few lists."""
+    vectors = _clustered(20_000, 16, 9)
+    queries = np.ascontiguousarray(np.concatenate([vectors[:100], _clustered(100, 16, 10)]))
+    threads = faiss.omp_get_max_threads()
+    index, info = build_index(vectors, queries, IvfParams(200_000, 0.9, 64, seed=1))
+    assert faiss.omp_get_max_threads() == threads  # timed on one thread, then given back
+    assert info.factory.startswith("IVF") and index.ntotal == 20_000
+    assert faiss.extract_index_ivf(index).nprobe == info.nprobe > 0
+    rows, padded = equal_length(vectors), index_queries(queries)
+    assert recall_at_k(index, padded, exact_kth_scores(rows, padded, k=256), k=256) >= 0.9
+
+
+def test_candidates_are_timed_and_those_short_of_the_target_are_not_offered() -> None:
+    vectors = _clustered(MEASURED_FROM, 16, 11)
+    queries = np.ascontiguousarray(vectors[:50])
+    reached = compare_indexes(vectors, queries, IvfParams(200_000, 0.9, 64, seed=1))
+    assert [c.factory for c in reached] == ["Flat", "IVF128,Flat", "IVF256,Flat"]  # ~sqrt(N), ~2 sqrt(N) lists
+    assert all(c.us_per_query > 0 for c in reached) and reached[0].recall == 1.0
+    assert all(c.recall >= 0.9 for c in reached)
+    short = compare_indexes(vectors, queries, IvfParams(200_000, 1.0, 1, seed=1))
+    assert [c.factory for c in short] == ["Flat"]
+    _, info = build_index(vectors, queries, IvfParams(200_000, 1.0, 1, seed=1))
+    assert (info.factory, info.nprobe, info.recall_at_100) == ("Flat", 0, 1.0)
+
+
+def test_below_the_measured_size_the_index_is_exact_without_timing() -> None:
+    vectors = _clustered(MEASURED_FROM - 1, 16, 12)
+    _, info = build_index(vectors, np.ascontiguousarray(vectors[:20]), IvfParams(200_000, 0.5, 64, seed=1))
+    assert (info.factory, info.nprobe) == ("Flat", 0)
