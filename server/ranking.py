@@ -12,8 +12,8 @@ mask restricts eligibility from the start; boosts, caps, top n and pins at the e
 slots (server/explore.py; places a rule pinned keep their items).
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
 blended with the shopper's affinity — item-item, or cosine when no candidate has an item-item
-score, as for new items — then the profile terms) -> merchandising rules -> top n; unknown candidates
-keep their search order.
+score, as for new items — then the profile terms) -> merchandising rules -> top n of the known ones, placed around
+the unknown candidates, which keep their search positions.
 
 A later step (rules, diversity, exploration, an experiment's policy) is one more line here.
 """
@@ -93,8 +93,10 @@ def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_s
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
     c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)
-    c = merchandising.apply(c, active, n, signals.exclude, f, add_pins=False)
-    return scoring.explain(catalog, stages.top_n(c, n), signals.shopper, signals.now, policy)
+    unknown = stages.unknown_entries(c)  # kept at their search positions; the known ones are ranked around them
+    ranked = merchandising.apply(c.with_(keep=c.keep & (c.rows >= 0)), active, n, signals.exclude, f, add_pins=False)
+    ranked = scoring.explain(catalog, stages.top_n(ranked, n), signals.shopper, signals.now, policy)
+    return stages.place_unknown(ranked, c, unknown, n)
 
 
 def _affinity(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, rows: np.ndarray) -> np.ndarray | None:

@@ -23,8 +23,8 @@ from server.snapshot import Catalog
 
 __all__ = ["Candidates", "nearest", "item_item_scores", "successors", "item_item", "item_item_affinity", "due", "mark",
            "restocks_due", "add_restocks", "buy_again", "best_first", "top_up_popular", "from_request",
-           "keep_filtered", "blend_affinity", "top_n", "member", "filter_mask", "eligible", "search_index", "minmax",
-           "affinity"]
+           "keep_filtered", "blend_affinity", "unknown_entries", "place_unknown", "top_n", "member", "filter_mask",
+           "eligible", "search_index", "minmax", "affinity"]
 
 # A membership table over at most this many integers (or 8 per value looked at) beats np.isin.
 _TABLE_LIMIT = 65_536
@@ -60,16 +60,17 @@ class Candidates:
                           self.positions, self.ordered and scores is None, self.anchors, self.rules)
 
     def appended(self, rows: np.ndarray, scores: np.ndarray, reasons: np.ndarray, *, replaces: bool = False,
-                 below: bool = False) -> Candidates:
+                 below: bool = False, positions: np.ndarray | None = None) -> Candidates:
         """The one way a stage adds candidates: these entries after the present ones, kept, every other
-        per-candidate array (positions, anchors, rules) carried along with -1 for the new entries.
-        `replaces`: a present candidate of one of `rows` is no longer kept (the new entry stands for it);
-        `below`: the new entries score below every present one in their order, so an ordered list stays so."""
+        per-candidate array (positions, anchors, rules) carried along with -1 for the new entries (or their
+        `positions` in the request, when given). `replaces`: a present candidate of one of `rows` is no
+        longer kept (the new entry stands for it); `below`: the new entries score below every present one in
+        their order, so an ordered list stays so."""
         more = len(rows)
         keep = self.keep & ~member(self.rows, rows) if replaces and more else self.keep
         return Candidates(np.concatenate([self.rows, rows]), np.concatenate([self.scores, scores]),
                           np.concatenate([self.reasons, reasons.astype(self.reasons.dtype, copy=False)]),
-                          np.concatenate([keep, np.ones(more, dtype=bool)]), _padded(self.positions, more),
+                          np.concatenate([keep, np.ones(more, dtype=bool)]), _padded(self.positions, more, positions),
                           below and self.ordered and bool(self.keep.all()), _padded(self.anchors, more),
                           _padded(self.rules, more))
 
@@ -79,8 +80,10 @@ class Candidates:
                           True, _at(self.anchors, at), _at(self.rules, at))
 
 
-def _padded(values: np.ndarray | None, more: int) -> np.ndarray | None:
-    return None if values is None else np.concatenate([values, np.full(more, -1, dtype=values.dtype)])
+def _padded(values: np.ndarray | None, more: int, given: np.ndarray | None = None) -> np.ndarray | None:
+    if values is None:
+        return None
+    return np.concatenate([values, np.full(more, -1, dtype=values.dtype) if given is None else given])
 
 
 def _at(values: np.ndarray | None, at: np.ndarray) -> np.ndarray | None:
@@ -353,6 +356,40 @@ def from_request(rows: np.ndarray, search_scores: np.ndarray) -> Candidates:
 
 
 # --- eligibility, score terms, order ---------------------------------------------------------------------------------
+def unknown_entries(c: Candidates) -> np.ndarray:
+    """Rerank: the indices of the kept candidates the catalog does not hold, in request order."""
+    return np.flatnonzero(c.keep & (c.rows < 0))
+
+
+def place_unknown(ranked: Candidates, c: Candidates, unknown: np.ndarray, n: int) -> Candidates:
+    """Rerank's answer with its unknown candidates at their search positions: `ranked` (the known ones, best
+    first) around the `unknown` entries of the request's candidates `c`, each at its index in the request
+    (those past a shorter answer take its last places; past n, none). An unknown item scores as the item
+    above it (the first place: as the one below), so the order stays best first."""
+    if not len(unknown):
+        return ranked
+    at = c.positions[unknown] if c.positions is not None else unknown
+    total = min(n, len(ranked.rows) + len(unknown))
+    inside = at < total
+    known = min(len(ranked.rows), total - int(inside.sum()))
+    outside = np.flatnonzero(~inside)[:total - int(inside.sum()) - known]
+    taken = np.zeros(total, dtype=bool)
+    taken[at[inside]] = True
+    free = np.flatnonzero(~taken)
+    take = np.empty(total, dtype=np.int64)  # index into [ranked..., the unknown entries...]
+    take[free[:known]] = np.arange(known)
+    take[free[known:]] = len(ranked.rows) + outside
+    take[at[inside]] = len(ranked.rows) + np.flatnonzero(inside)
+    is_known = take < len(ranked.rows)
+    scores = c.scores[unknown].astype(ranked.scores.dtype)
+    if known:
+        above = np.maximum.accumulate(np.where(is_known, np.arange(total), -1))  # nearest known place above
+        below = np.minimum.accumulate(np.where(is_known, np.arange(total), total)[::-1])[::-1]
+        source = np.where(above >= 0, above, below)
+        scores[take[~is_known] - len(ranked.rows)] = ranked.scores[take[source[~is_known]]]
+    return ranked.appended(c.rows[unknown], scores, c.reasons[unknown], positions=at).taken(take)
+
+
 
 
 def keep_filtered(catalog: Catalog, c: Candidates, f: Filter) -> Candidates:
