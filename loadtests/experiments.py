@@ -13,7 +13,10 @@ request_id, in the live store ROOT/live: protos/live.py). Per variant:
 - revenue per shown list: qty x price of those purchases (price 0: the current catalog's), over all lists;
 
 each with a 95 % interval (loadtests/stats.py), and for every variant but the control (the one named
-`control`, else the first) the relative lift over the control with its interval and a plain verdict.
+`control`, else the first) the relative difference to the control with its interval and a plain verdict.
+The statistics are per unit, as the assignment is: a shopper's lists are correlated, so each metric is a
+ratio of per-unit sums with the units' (cluster-robust) variance, never a mean over lists taken as
+independent. The unit of a list is the impression's unit bucket; a record without one is its own unit.
 Only aggregates are printed: no user, session, request or event id.
 
 It lives beside `tailor evaluate` because it is the online half of the same question (does the ranking
@@ -37,10 +40,10 @@ import lmdb
 import numpy as np
 from tqdm import tqdm
 
-from loadtests.stats import Estimate, Lift, lift, mean_estimate, rate_estimate, verdict
+from loadtests.stats import Estimate, Lift, lift, ratio_estimate, verdict
 from protos import artifact, impressions, live
 
-__all__ = ["Outcomes", "Report", "VariantReport", "main", "report"]
+__all__ = ["Outcomes", "Report", "VariantReport", "compare", "main", "report", "summarize"]
 
 log = logging.getLogger(__name__)
 _CLICKS = (1, 2)  # InteractionType VIEW, CART
@@ -50,8 +53,10 @@ METRICS = ("click-through", "conversion", "revenue per list")
 
 @dataclass
 class Outcomes:
-    """Per shown list of one variant: attributed clicks, purchases and revenue."""
+    """Per shown list of one variant: its unit (the shopper it was shown to, as a bucket number; lists of
+    one unit are correlated), attributed clicks, purchases and revenue."""
 
+    units: list[int] = field(default_factory=list)
     clicks: list[int] = field(default_factory=list)
     purchases: list[int] = field(default_factory=list)
     revenue: list[float] = field(default_factory=list)
@@ -79,17 +84,17 @@ class Report:
     unmatched_events: int  # events naming a request_id no impression holds (or an item the list did not hold)
 
     def to_json(self) -> dict[str, Any]:
-        """As JSON-ready values; an interval that cannot be computed is null."""
-        return _no_nan(asdict(self))
+        """As JSON-ready values; an interval bound that cannot be computed, or is unbounded, is null."""
+        return _finite(asdict(self))
 
 
-def _no_nan(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _no_nan(v) for k, v in value.items()}
+        return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_no_nan(v) for v in value]
+        return [_finite(v) for v in value]
     return value
 
 
@@ -109,14 +114,19 @@ def _files(root: Path) -> dict[str, list[tuple[dict[str, Any], Path]]]:
     return found
 
 
-def _shown(files: list[tuple[dict[str, Any], Path]], progress: bool) -> dict[str, tuple[str, frozenset[str]]]:
-    """request_id -> (variant name, the items its answer held), the first answer of each request_id."""
-    shown: dict[str, tuple[str, frozenset[str]]] = {}
+Shown = dict[str, tuple[str, frozenset[str], int]]
+
+
+def _shown(files: list[tuple[dict[str, Any], Path]], progress: bool) -> Shown:
+    """request_id -> (variant name, the items its answer held, its unit), the first answer of each
+    request_id. A record without a unit bucket (an older file) is a unit of its own, numbered past them."""
+    shown: Shown = {}
     for meta, path in tqdm(files, desc="impression files", unit="file", disable=not progress):
         names = [str(v["name"]) for v in meta["variants"]]
         for imp in impressions.read_impressions(path)[1]:
             if imp.request_id not in shown and imp.variant < len(names):
-                shown[imp.request_id] = (names[imp.variant], frozenset(imp.item_ids))
+                unit = imp.unit if imp.unit >= 0 else impressions.UNIT_BUCKETS + len(shown)
+                shown[imp.request_id] = (names[imp.variant], frozenset(imp.item_ids), unit)
     return shown
 
 
@@ -151,7 +161,7 @@ def _catalog_prices(root: Path) -> dict[str, float]:
     return dict(zip((i.decode() for i in ids.tolist()), prices.astype(float).tolist(), strict=True))
 
 
-def _outcomes(shown: dict[str, tuple[str, frozenset[str]]], events: list[live.LiveEvent],
+def _outcomes(shown: Shown, events: list[live.LiveEvent],
               prices: dict[str, float]) -> tuple[dict[str, Outcomes], int, int]:
     """Per variant, each list's outcomes; and how many events were attributed and left unmatched."""
     clicks: dict[str, int] = defaultdict(int)
@@ -169,22 +179,33 @@ def _outcomes(shown: dict[str, tuple[str, frozenset[str]]], events: list[live.Li
             purchases[e.request_id] += 1
             revenue[e.request_id] += e.qty * (e.price or prices.get(e.item_id, 0.0))
     by_variant: dict[str, Outcomes] = defaultdict(Outcomes)
-    for request_id, (variant, _) in shown.items():
+    for request_id, (variant, _, unit) in shown.items():
         out = by_variant[variant]
+        out.units.append(unit)
         out.clicks.append(clicks.get(request_id, 0))
         out.purchases.append(purchases.get(request_id, 0))
         out.revenue.append(revenue.get(request_id, 0.0))
     return by_variant, matched, len(events) - matched
 
 
-def _variant_report(name: str, out: Outcomes) -> VariantReport:
+def summarize(name: str, out: Outcomes) -> VariantReport:
+    """One variant's metrics, each a ratio of per-unit sums over the lists shown, with its interval."""
     clicks, bought = np.asarray(out.clicks), np.asarray(out.purchases)
-    n = len(clicks)
-    return VariantReport(name, n, int(clicks.sum()), rate_estimate(int((clicks > 0).sum()), n),
-                         rate_estimate(int((bought > 0).sum()), n), mean_estimate(np.asarray(out.revenue)))
+    _, unit = np.unique(np.asarray(out.units, dtype=np.int64), return_inverse=True)
+    units = int(unit.max()) + 1 if len(unit) else 0
+
+    def per_unit(values: np.ndarray) -> np.ndarray:
+        return np.bincount(unit, weights=values.astype(float), minlength=units)
+
+    lists = per_unit(np.ones(len(clicks)))
+    return VariantReport(name, len(clicks), int(clicks.sum()),
+                         ratio_estimate(per_unit(clicks > 0), lists, rate=True),
+                         ratio_estimate(per_unit(bought > 0), lists, rate=True),
+                         ratio_estimate(per_unit(np.asarray(out.revenue, dtype=float)), lists, rate=False))
 
 
-def _compared(v: VariantReport, control: VariantReport) -> VariantReport:
+def compare(v: VariantReport, control: VariantReport) -> VariantReport:
+    """The variant with its relative difference to the control and a verdict per metric."""
     pairs = {"click-through": (v.click_through, control.click_through),
              "conversion": (v.conversion, control.conversion),
              "revenue per list": (v.revenue_per_list, control.revenue_per_list)}
@@ -211,9 +232,9 @@ def report(root: Path, experiment: str | None = None, progress: bool = True) -> 
     by_variant, matched, unmatched = _outcomes(shown, events, _catalog_prices(root) if needs_catalog else {})
     order = configured + sorted(set(by_variant) - set(configured))
     control_name = "control" if "control" in order else order[0]
-    variants = [_variant_report(v, by_variant.get(v, Outcomes())) for v in order]
+    variants = [summarize(v, by_variant.get(v, Outcomes())) for v in order]
     control = next(v for v in variants if v.name == control_name)
-    variants = [v if v is control else _compared(v, control) for v in variants]
+    variants = [v if v is control else compare(v, control) for v in variants]
     log.info("experiments_report experiment=%s lists=%d attributed=%d", name, len(shown), matched)
     return Report(name, control_name, variants, matched, unmatched)
 
@@ -227,9 +248,9 @@ def _interval(e: Estimate, percent: bool) -> str:
 
 
 def format_report(r: Report) -> str:
-    header = ["variant", "lists", "clicks", "click-through (95 % CI)", "conversion (95 % CI)",
+    header = ["variant", "units", "lists", "clicks", "click-through (95 % CI)", "conversion (95 % CI)",
               "revenue/list (95 % CI)"]
-    rows = [[v.name + (" (control)" if v.name == r.control else ""), str(v.lists), str(v.clicks),
+    rows = [[v.name + (" (control)" if v.name == r.control else ""), str(v.conversion.n), str(v.lists), str(v.clicks),
              _interval(v.click_through, True), _interval(v.conversion, True), _interval(v.revenue_per_list, False)]
             for v in r.variants]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -264,5 +285,5 @@ def main(argv: Sequence[str]) -> int:
     except (LookupError, OSError, lmdb.Error) as exc:
         print(f"tailor experiments: error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(result.to_json(), indent=1) if args.json else format_report(result))
+    print(json.dumps(result.to_json(), indent=1, allow_nan=False) if args.json else format_report(result))
     return 0

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from protos.impressions import UNIT_BUCKETS
 from server.impressions import ImpressionLog
 from server.policy import RankingPolicy
 
@@ -100,6 +101,13 @@ def unit_interval(salt: str, unit: str) -> float:
     processes, machines and restarts."""
     digest = hashlib.blake2b(unit.encode(), digest_size=8, key=salt.encode()).digest()
     return int.from_bytes(digest, "big") / 2.0**64
+
+
+def unit_bucket(salt: str, unit: str) -> int:
+    """The unit's impression bucket, one of protos.impressions.UNIT_BUCKETS (4,096: a bucket names nobody),
+    so the report can keep one shopper's correlated lists together."""
+    digest = hashlib.blake2b(unit.encode(), digest_size=2, key=salt.encode(), person=b"unit-bucket").digest()
+    return int.from_bytes(digest, "big") % UNIT_BUCKETS
 
 
 Convert = Callable[[str, object, str], object]
@@ -190,10 +198,12 @@ class Arms:
         counter.inc()
         return variant.policy, query.without_shopper(anchor=False) if variant.popular else query, variant.name
 
-    def remember(self, request_id: str, variant: str, item_ids: Sequence[str]) -> None:
-        """Keep what an answer with a request_id held, for attribution (buffered: no disk write here)."""
-        if self._log is not None and request_id:
-            self._log.add(request_id, self._index[variant], item_ids)
+    def remember(self, request_id: str, variant: str, item_ids: Sequence[str], unit: str = "") -> None:
+        """Keep what an answer with a request_id held, and the bucket of its unit (the query's
+        experiment_unit, else the request_id, as assigned), for attribution (buffered: no disk write here)."""
+        if self._log is not None and self._experiment is not None and request_id:
+            bucket = unit_bucket(self._experiment.name, unit or request_id)
+            self._log.add(request_id, self._index[variant], item_ids, bucket)
 
     def close(self) -> None:
         """Write what is still buffered (at shutdown)."""

@@ -50,8 +50,8 @@ class ImpressionLog:
         self._thread = threading.Thread(target=self._run, name="impressions", daemon=True)
         self._thread.start()
 
-    def add(self, request_id: str, variant: int, item_ids: Sequence[str]) -> None:
-        record = impressions.pack_impression(_now_ms(), request_id, variant, item_ids)
+    def add(self, request_id: str, variant: int, item_ids: Sequence[str], unit: int = impressions.NO_UNIT) -> None:
+        record = impressions.pack_impression(_now_ms(), request_id, variant, item_ids, unit)
         with self._lock:
             self._pending.append(record)
 

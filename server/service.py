@@ -199,7 +199,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
                                             rules_version=active.version)
             ids = fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names,
                              details=query.with_details, rules=active.labels)
-        self._arms.remember(request.request_id, variant, ids)
+        self._arms.remember(request.request_id, variant, ids, query.experiment_unit)
         return response
 
     @_entry
@@ -212,7 +212,7 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
                                          rules_version=active.version)
             ids = fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
                              details=query.with_details, rules=active.labels)
-        self._arms.remember(request.request_id, variant, ids)
+        self._arms.remember(request.request_id, variant, ids, query.experiment_unit)
         return response
 
     @_entry

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from loadtests.stats import Estimate, lift, mean_estimate, rate_estimate, verdic
 from protos import decision_pb2 as pb
 from protos import impressions
 from server import ServerConfig, start_server
-from server.experiments import Experiment, Variant
+from server.experiments import Experiment, Variant, unit_bucket
 from server.policy import RankingPolicy
 from tests.conftest import Built
 
@@ -31,31 +32,47 @@ def test_wilson_interval_matches_the_textbook_value() -> None:
     assert wilson(0, 0) == (0.0, 1.0)
 
 
-def test_mean_interval_is_normal_with_the_sample_variance() -> None:
-    values = np.array([0.0, 0.0, 10.0, 20.0])
+def test_mean_interval_is_normal_with_the_sample_variance_cut_at_zero() -> None:
+    values = np.array([10.0, 0.0, 10.0, 20.0])
     e = mean_estimate(values)
     half = 1.959964 * values.std(ddof=1) / 2
-    assert (e.value, e.low, e.high) == pytest.approx((7.5, 7.5 - half, 7.5 + half))
+    assert (e.value, e.low, e.high) == pytest.approx((10.0, 10.0 - half, 10.0 + half))
+    wide = mean_estimate(np.array([0.0, 0.0, 10.0, 20.0]))  # 7.5 - 9.4 < 0: revenue is never negative
+    assert (wide.low, wide.high) == pytest.approx((0.0, 7.5 + 1.959964 * np.std([0, 0, 10, 20], ddof=1) / 2))
 
 
-def test_lift_interval_on_the_log_ratio() -> None:
+def test_lift_interval_is_fiellers() -> None:
     control, treatment = rate_estimate(100, 1000), rate_estimate(150, 1000)
     change = lift(treatment, control)
-    se = math.sqrt(0.85 / 150 + 0.9 / 100)
+    z, vt, vc = 1.959964, 0.15 * 0.85 / 999, 0.1 * 0.9 / 999  # unit variances, n - 1 divisor
+    # The ratios r with (t - r c)^2 = z^2 (vt + r^2 vc), by the textbook quadratic.
+    roots = sorted(np.roots([0.1**2 - z * z * vc, -2 * 0.15 * 0.1, 0.15**2 - z * z * vt]))
     assert change.value == pytest.approx(0.5)
-    assert (change.low, change.high) == pytest.approx((1.5 * math.exp(-1.959964 * se) - 1,
-                                                       1.5 * math.exp(1.959964 * se) - 1))
+    assert (change.low, change.high) == pytest.approx((roots[0] - 1, roots[1] - 1), rel=1e-5)
     assert change.significant
     assert verdict("treatment", "conversion", change) == (
         f"treatment +50.0 % conversion, 95 % CI +{change.low * 100:.1f} %…+{change.high * 100:.1f} %")
 
 
+def test_the_interval_holds_no_difference_exactly_when_the_difference_is_not_significant() -> None:
+    control = Estimate(10.0, 0.0, 0.0, 4.0, 100)
+    for t in (15.0, 15.6, 16.0, 20.0, 5.0, 4.4, 3.9):
+        treatment = Estimate(t, 0.0, 0.0, 1.0, 100)
+        change = lift(treatment, control)
+        assert change.significant == (abs(t - 10.0) > 1.959964 * math.sqrt(5.0)), t
+
+
 def test_no_difference_and_no_data_are_said_plainly() -> None:
     same = lift(rate_estimate(100, 1000), rate_estimate(100, 1000))
     assert not same.significant and (same.low < 0 < same.high)
-    assert verdict("b", "conversion", same).startswith("b: no significant difference in conversion (+0.0 %")
-    nothing = lift(rate_estimate(0, 10), rate_estimate(3, 10))
+    assert verdict("b", "conversion", same).startswith("b: no clear difference in conversion (+0.0 %, 95 % CI -")
+    none_yet = lift(rate_estimate(0, 10), rate_estimate(3, 10))  # 0 of 10 is no proof of a lower rate
+    assert not none_yet.significant and none_yet.low == -1.0
+    assert lift(rate_estimate(0, 1000), rate_estimate(30, 1000)).high < 0  # 0 of 1000 is
+    nothing = lift(rate_estimate(3, 10), rate_estimate(0, 10))
     assert verdict("b", "conversion", nothing) == "b: not enough data to compare conversion with control"
+    no_spread = lift(mean_estimate(np.zeros(10)), mean_estimate(np.array([0.0] * 9 + [500.0])))
+    assert verdict("b", "revenue", no_spread) == "b: not enough data to compare revenue with control"
     assert not lift(Estimate(1.0, 0.5, 1.5, math.nan, 1), rate_estimate(3, 10)).significant
 
 
@@ -67,10 +84,23 @@ def test_impression_records_read_back_and_a_cut_tail_is_ignored(tmp_path: Path) 
     records = [impressions.pack_impression(1000 + k, f"r{k}", k % 2, [f"i{k}", "i9"][:k % 3]) for k in range(5)]
     path.write_bytes(impressions.file_header("exp", [{"name": "a"}, {"name": "b"}], 1) + b"".join(records)
                      + records[0][:7])
-    meta, read = impressions.read_impressions(path)
+    meta, back = impressions.read_impressions(path)
+    read = list(back)
     assert meta["experiment"] == "exp" and [v["name"] for v in meta["variants"]] == ["a", "b"]
     assert [(r.request_id, r.variant, r.time_ms, r.item_ids) for r in read] == [
         (f"r{k}", k % 2, 1000 + k, tuple([f"i{k}", "i9"][:k % 3])) for k in range(5)]
+    assert [r.unit for r in read] == [-1] * 5  # written without a unit bucket
+    with_units = tmp_path / impressions.file_name("exp", 2, 2)
+    with_units.write_bytes(impressions.file_header("exp", [{"name": "a"}], 2) + b"".join(
+        impressions.pack_impression(5, f"u{k}", 0, ["i1"], unit=unit)
+        for k, unit in enumerate([0, 4095, 4096, impressions.NO_UNIT])))
+    assert [r.unit for r in impressions.read_impressions(with_units)[1]] == [0, 4095, -1, -1]
+    # a version 1 file (before unit buckets): records without the bucket field, read as unit -1
+    v1 = struct.Struct("<IqBBH")
+    old = tmp_path / impressions.file_name("exp", 3, 2)
+    old.write_bytes(impressions.MAGIC + b'{"experiment":"exp","variants":[{"name":"a"}],"started_ms":3,"version":1}\n'
+                    + v1.pack(v1.size + 2 + 2, 7, 2, 0, 1) + b"r1i1")
+    assert [(r.request_id, r.item_ids, r.unit) for r in impressions.read_impressions(old)[1]] == [("r1", ("i1",), -1)]
     (tmp_path / "other.imp").write_bytes(b"not one")
     with pytest.raises(ValueError, match="not an impressions file"):
         impressions.read_impressions(tmp_path / "other.imp")
@@ -137,6 +167,10 @@ def test_a_planted_lift_is_reported_inside_its_interval(own_root: Path, built: B
     assert result.experiment == "sim" and result.control == "control"
     assert sum(v.lists for v in result.variants) == _LISTS
     assert result.attributed_events == len(events) - 1 and result.unmatched_events == 1
+    # The unit is the shopper: the lists of one user share their unit bucket.
+    buckets = {v: {unit_bucket("sim", u) for u in users if experiment.assign(u).name == v} for v in by_name}
+    assert {v: by_name[v].conversion.n for v in by_name} == {v: len(b) for v, b in buckets.items()}
+    assert by_name["control"].conversion.n < by_name["control"].lists
     treated = by_name["treatment"]
     assert treated.lifts is not None
     for metric, planted in (("click-through", 0.2), ("conversion", 0.5), ("revenue per list", 0.5)):
