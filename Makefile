@@ -26,7 +26,7 @@ data: $(STAMP)
 	$(BIN)/tailor demo-data --out $(DEMO)/data
 
 artifacts: data
-	$(BIN)/tailor build --data $(DEMO)/data --out $(DEMO)/artifacts
+	$(BIN)/tailor build --data $(DEMO)/data --artifacts $(DEMO)/artifacts
 
 demo: artifacts
 	@echo ""

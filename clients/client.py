@@ -13,13 +13,13 @@ from typing import TypeVar
 import grpc
 
 from clients.errors import from_rpc_error
+from clients.flags import DEFAULT_TARGET, default_target
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 
 __all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision", "Filters", "Preview",
            "TailorClient", "default_target", "read_token_file"]
 
-DEFAULT_TARGET = "localhost:50051"
 # Decision calls are reads, safe to retry, and TrackEvents is idempotent on its event ids: a connection
 # reset while a worker process restarts (gRPC re-creates its SO_REUSEPORT listeners at start) or drains
 # is retried, not surfaced.
@@ -47,15 +47,12 @@ _PAGES = {"": pb.PAGE_UNSPECIFIED, "home": pb.PAGE_HOME, "product": pb.PAGE_PROD
           "cart": pb.PAGE_CART, "search": pb.PAGE_SEARCH}
 
 
-def default_target() -> str:
-    return os.environ.get("TAILOR_TARGET", DEFAULT_TARGET)
-
-
 @dataclass(frozen=True)
 class Reason:
     code: str
     text: str
     rule: str = ""  # code "rule": the merchandising rule's name
+    kind: str = ""  # the ReasonCode enum's name, e.g. "REASON_CODE_USER_AFFINITY"
 
 
 @dataclass(frozen=True)
@@ -74,12 +71,14 @@ class ScoredItem:
 
 @dataclass(frozen=True)
 class Decision:
-    """An answer: items best first, and the artifact version that gave it."""
+    """An answer: items best first, the artifact version that gave it, and every other field of the response."""
 
     items: tuple[ScoredItem, ...]
     version: str
     request_id: str
     rules_version: str = ""  # the rules file version in force ("" = none)
+    variant: str = ""  # the experiment variant that answered ("" = no experiment)
+    anchor_unknown: bool = False  # the request's anchor item is not in the catalog: answered without it
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,7 @@ class Preview:
     version: str
     rules_version: str
     personal: bool
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,12 +112,14 @@ def _decimal(value: float) -> float:
 
 
 def _items(items: Sequence[pb.ScoredItem]) -> tuple[ScoredItem, ...]:
-    return tuple(ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text, r.rule) for r in i.reasons), i.title,
-                            i.category, _decimal(i.price)) for i in items)
+    return tuple(ScoredItem(i.item_id, i.score, tuple(Reason(r.code, r.text, r.rule, pb.ReasonCode.Name(r.kind))
+                                                      for r in i.reasons), i.title, i.category, _decimal(i.price))
+                 for i in items)
 
 
 def _decision(response: pb.RecommendResponse | pb.RerankResponse) -> Decision:
-    return Decision(_items(response.items), response.version, response.request_id, response.rules_version)
+    return Decision(_items(response.items), response.version, response.request_id, response.rules_version,
+                    response.variant, response.anchor_unknown)
 
 
 def _lookup(table: Mapping[str, _E], value: str, name: str) -> _E:
@@ -169,7 +171,7 @@ class TailorClient:
     def recommend(self, n: int, *, user_id: str = "", session: Sequence[tuple[str, str]] = (),
                   page: str = "", anchor_item_id: str = "", filters: Filters | None = None,
                   request_id: str = "", timeout: float | None = None, time_ms: int = 0,
-                  with_details: bool = False, session_id: str = "", channel: str = "",
+                  with_details: bool = False, session_id: str = "", channel: str = "", query: str = "",
                   personalization_consent: bool | None = None, no_exploration: bool = False) -> Decision:
         """N products for a user, an anonymous `session` [(item_id, "view"|"cart"|"purchase")], or a page;
         `time_ms` the moment the decision is for (0 = now); `with_details` fills each item's title,
@@ -179,7 +181,7 @@ class TailorClient:
         (the same `request_id` draws the same ones)."""
         request = pb.RecommendRequest(
             n=n, user_id=user_id, session=_session(session),
-            context=_context(page, anchor_item_id, time_ms, session_id, channel),
+            context=_context(page, anchor_item_id, time_ms, session_id, channel, query),
             filters=_filters(filters), request_id=request_id, with_details=with_details,
             personalization_consent=personalization_consent, no_exploration=no_exploration)
         return self._call(self._stub.Recommend, request, timeout)
@@ -187,14 +189,15 @@ class TailorClient:
     def rerank(self, candidates: Sequence[tuple[str, float]], n: int = 0, *, user_id: str = "",
                session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
                filters: Filters | None = None, request_id: str = "", timeout: float | None = None,
-               with_details: bool = False, session_id: str = "",
-               personalization_consent: bool | None = None) -> Decision:
+               with_details: bool = False, session_id: str = "", channel: str = "", query: str = "",
+               time_ms: int = 0, personalization_consent: bool | None = None) -> Decision:
         """Reorder (item_id, search score) candidates for this shopper; n = 0 (the default) returns all of them;
-        `with_details` fills each item's title, category and price; `personalization_consent` as recommend's."""
+        `with_details` fills each item's title, category and price; the other arguments as recommend's."""
         request = pb.RerankRequest(
             n=n,
             candidates=[pb.Candidate(item_id=i, score=s) for i, s in candidates],
-            user_id=user_id, session=_session(session), context=_context(page, anchor_item_id, 0, session_id),
+            user_id=user_id, session=_session(session),
+            context=_context(page, anchor_item_id, time_ms, session_id, channel, query),
             filters=_filters(filters), request_id=request_id, with_details=with_details,
             personalization_consent=personalization_consent)
         return self._call(self._stub.Rerank, request, timeout)
@@ -203,14 +206,14 @@ class TailorClient:
                       session: Sequence[tuple[str, str]] = (), page: str = "", anchor_item_id: str = "",
                       channel: str = "", query: str = "", time_ms: int = 0, filters: Filters | None = None,
                       candidates: Sequence[tuple[str, float]] = (), timeout: float | None = None,
-                      no_exploration: bool = False) -> Preview:
+                      no_exploration: bool = False, request_id: str = "") -> Preview:
         """A Recommend call (or, with `candidates`, a Rerank of them) answered without and with the draft
         `rules_toml` (empty: the rules in force); the server compiles the draft for this call only.
         A draft with problems raises InvalidArgument listing every one. Both answers draw the same
         exploration slots; `no_exploration` leaves them out."""
         context = _context(page, anchor_item_id, time_ms, "", channel, query)
         common = {"user_id": user_id, "session": _session(session), "context": context, "filters": _filters(filters),
-                  "with_details": True}
+                  "with_details": True, "request_id": request_id}
         call: dict[str, pb.RecommendRequest | pb.RerankRequest]
         if candidates:
             wanted = [pb.Candidate(item_id=i, score=s) for i, s in candidates]
@@ -225,13 +228,13 @@ class TailorClient:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
         return Preview(_items(response.without_rules), _items(response.with_rules), response.version,
-                       response.rules_version, response.personal)
+                       response.rules_version, response.personal, response.request_id)
 
-    def get_profile(self, user_id: str, *, timeout: float | None = None) -> pb.Profile:
+    def get_profile(self, user_id: str, *, timeout: float | None = None, request_id: str = "") -> pb.Profile:
         """What Tailor knows of one shopper (the Profile message, protos/decision.proto); raises NotFound
         for an unknown user or one without consent."""
         try:
-            response: pb.Profile = self._stub.GetProfile(pb.GetProfileRequest(user_id=user_id),
+            response: pb.Profile = self._stub.GetProfile(pb.GetProfileRequest(user_id=user_id, request_id=request_id),
                                                          timeout=self._timeout if timeout is None else timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
@@ -243,26 +246,30 @@ class TailorClient:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
 
-    def track(self, events: Sequence[pb.Event], *, timeout: float | None = None) -> pb.TrackEventsResponse:
+    def track(self, events: Sequence[pb.Event], *, timeout: float | None = None,
+              request_id: str = "") -> pb.TrackEventsResponse:
         """Send one batch of events (at most 1,000) to the Events service; the answer counts the accepted,
         duplicate and not-stored ones and lists the rejected ones by index. Retry only with the same
         event ids: a retried event is a duplicate, never counted twice."""
         try:
             response: pb.TrackEventsResponse = self._events.TrackEvents(
-                pb.TrackEventsRequest(events=list(events)), timeout=self._timeout if timeout is None else timeout,
+                pb.TrackEventsRequest(events=list(events), request_id=request_id),
+                timeout=self._timeout if timeout is None else timeout,
                 metadata=self._write_metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
         return response
 
-    def forget_user(self, user_id: str, *, timeout: float | None = None) -> pb.ForgetUserResponse:
+    def forget_user(self, user_id: str, *, timeout: float | None = None,
+                    request_id: str = "") -> pb.ForgetUserResponse:
         """Forget one shopper at once (their profile is no longer used or shown, their live events are
         deleted; the next build leaves them out). Idempotent, so retried like track (UNAVAILABLE,
         RESOURCE_EXHAUSTED); the answer counts the live events deleted and says whether they were
         already forgotten."""
         try:
             response: pb.ForgetUserResponse = self._events.ForgetUser(
-                pb.ForgetUserRequest(user_id=user_id), timeout=self._timeout if timeout is None else timeout,
+                pb.ForgetUserRequest(user_id=user_id, request_id=request_id),
+                timeout=self._timeout if timeout is None else timeout,
                 metadata=self._write_metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None

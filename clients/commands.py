@@ -1,7 +1,10 @@
 """`tailor recommend` and `tailor rerank`: the caller's subcommands (assembled by clients/tailor.py).
 
-  tailor recommend --user U --n 10 | --session ITEM[:type],... | --anchor ITEM
-  tailor rerank --user U --items A,B,C
+  tailor recommend --user U --n 10 | --session ITEM[:type],... | --anchor ITEM  [--json]
+  tailor rerank --user U --items A,B,C [--query TEXT]
+
+Both take the same request flags (clients/flags.py: shopper, page, channel, query, time, filters) and
+the same call flags (--target, --timeout, --request-id). `--json` prints every field of the answer.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from clients.client import Decision, Filters, TailorClient, default_target
-from clients.errors import TailorClientError
+from clients.client import Decision, Filters, TailorClient
+from clients.errors import TailorClientError, describe
+from clients.flags import add_call_flags, add_json_flag, add_output_flags, add_request_flags, time_ms
 
-__all__ = ["main"]
+__all__ = ["main", "parser", "request_arguments"]
 
 
 def _session(text: str) -> list[tuple[str, str]]:
@@ -27,14 +31,19 @@ def _session(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _ask(args: argparse.Namespace) -> dict[str, Any]:
-    """The shopper and page flags shared by recommend and rerank, as client keyword arguments."""
+def request_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The request flags (clients.flags.add_request_flags) as client keyword arguments."""
     filters = Filters(categories=args.category or (), brands=args.brand or (), min_price=args.min_price,
                       max_price=args.max_price, in_stock_only=args.in_stock)
     page = args.page or ("product" if args.anchor else "")
+    return {"user_id": args.user, "session": _session(args.session), "page": page, "anchor_item_id": args.anchor,
+            "filters": filters, "channel": args.channel or "", "query": args.query, "time_ms": time_ms(args.time),
+            "request_id": args.request_id}
+
+
+def _ask(args: argparse.Namespace) -> dict[str, Any]:
     # A person reads the answer: ask for each item's title, category and price.
-    return {"user_id": args.user, "session": _session(args.session), "page": page,
-            "anchor_item_id": args.anchor, "filters": filters, "with_details": True}
+    return {**request_arguments(args), "with_details": True}
 
 
 def _cut(text: str, width: int) -> str:
@@ -45,7 +54,9 @@ def _print(decision: Decision, as_json: bool) -> None:
     if as_json:
         print(json.dumps(asdict(decision), indent=1))
         return
-    print(f"version {decision.version}")
+    print(f"version {decision.version}" + (f", variant {decision.variant}" if decision.variant else ""))
+    if decision.anchor_unknown:
+        print("the --anchor item is not in the catalog: answered as without an anchor")
     print(f"{'#':>3}  {'item_id':<16} {'title':<40} {'category':<18} {'price':>9} {'score':>8}  reasons")
     for rank, item in enumerate(decision.items, 1):
         reasons = "; ".join(f"{r.code} ({r.text})" for r in item.reasons)
@@ -56,8 +67,7 @@ def _print(decision: Decision, as_json: bool) -> None:
 
 def _recommend(args: argparse.Namespace) -> int:
     with TailorClient(args.target, timeout=args.timeout) as client:
-        _print(client.recommend(args.n, request_id=args.request_id, no_exploration=args.no_exploration, **_ask(args)),
-               args.json)
+        _print(client.recommend(args.n, no_exploration=args.no_exploration, **_ask(args)), args.json)
     return 0
 
 
@@ -70,43 +80,36 @@ def _rerank(args: argparse.Namespace) -> int:
     return 0
 
 
-def _call_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--target", default=default_target(), help="HOST:PORT (default $TAILOR_TARGET or localhost:50051)")
-    p.add_argument("--timeout", type=float, default=2.0, help="deadline per call, seconds")
-    p.add_argument("--user", default="", help="user id (empty: anonymous)")
-    p.add_argument("--session", default="", help="recent interactions ITEM[:view|cart|purchase],... oldest first")
-    p.add_argument("--page", choices=["home", "product", "cart", "search"])
-    p.add_argument("--anchor", default="", help="item shown on a product page")
-    p.add_argument("--category", action="append", help="only this category (repeatable)")
-    p.add_argument("--brand", action="append", help="only this brand (repeatable)")
-    p.add_argument("--min-price", type=float, default=0.0)
-    p.add_argument("--max-price", type=float, default=0.0)
-    p.add_argument("--in-stock", action="store_true")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
-
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tailor")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("recommend", description="Ask for N products.")
-    p.add_argument("--n", type=int, default=10)
-    p.add_argument("--request-id", default="", help="echoed; the same one draws the same exploration slots")
+    p.add_argument("--n", type=int, default=10, help="how many items (default 10)")
     p.add_argument("--no-exploration", action="store_true", help="no explore slots (reason explore) in this answer")
-    _call_flags(p)
+    add_request_flags(p)
+    add_call_flags(p, timeout=2.0)
+    add_json_flag(p, "every field of the answer")
+    add_output_flags(p)
     p.set_defaults(func=_recommend)
     p = sub.add_parser("rerank", description="Reorder candidate items (given best first).")
-    p.add_argument("--items", required=True, help="candidate ids, comma-separated, search order")
+    p.add_argument("--items", required=True, metavar="A,B,C", help="candidate ids, comma-separated, search order")
     p.add_argument("--n", type=int, default=0, help="how many to return (default 0: all)")
-    _call_flags(p)
+    add_request_flags(p)
+    add_call_flags(p, timeout=2.0)
+    add_json_flag(p, "every field of the answer")
+    add_output_flags(p)
     p.set_defaults(func=_rerank)
     return parser
 
 
 def main(argv: Sequence[str]) -> int:
     """Run `recommend ...` or `rerank ...` (argv starts with the subcommand's name)."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (TailorClientError, ValueError) as exc:
+    except TailorClientError as exc:
+        print(f"tailor {args.command}: error: {describe(exc, args.target)}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"tailor {args.command}: error: {exc}", file=sys.stderr)
         return 2

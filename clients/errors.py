@@ -17,7 +17,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 __all__ = ["TailorClientError", "InvalidArgument", "NotFound", "Overloaded", "Unauthenticated", "DeadlineExceeded",
-           "Unavailable", "Internal", "from_rpc_error"]
+           "Unavailable", "Internal", "describe", "from_rpc_error"]
 
 
 class TailorClientError(Exception):
@@ -86,3 +86,17 @@ def from_rpc_error(error: grpc.RpcError) -> TailorClientError:
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidArgument(code, details, _violated_field(error))
     return _BY_CODE.get(code, TailorClientError)(code, details)
+
+
+# gRPC's words for "nothing is listening there" (as opposed to a server that answered UNAVAILABLE: draining).
+_CONNECT_FAILURES = ("failed to connect", "connection refused", "connect failed", "dns resolution failed",
+                     "name resolution", "no route to host", "socket closed", "unreachable")
+
+
+def describe(error: TailorClientError, target: str) -> str:
+    """The one-line message a command prints for a failed call; no server at `target` says how to start one."""
+    if isinstance(error, Unavailable) and any(words in error.details.lower() for words in _CONNECT_FAILURES):
+        return (f"no Tailor server answers at {target} ({error.details}). Start one with `make demo`, or "
+                f"`tailor serve --artifacts ROOT` after `tailor build`; or name another with --target HOST:PORT "
+                f"or $TAILOR_TARGET")
+    return str(error)

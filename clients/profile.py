@@ -1,6 +1,6 @@
 """`tailor profile --user U`: one shopper's profile, printed readably (names, not codes).
 
-  tailor profile --user U [--target HOST:PORT] [--json]
+  tailor profile --user U [--target HOST:PORT] [--timeout S] [--request-id ID] [--json]
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 
 from google.protobuf import json_format
 
-from clients.client import TailorClient, default_target
-from clients.errors import TailorClientError
+from clients.client import TailorClient
+from clients.errors import TailorClientError, describe
+from clients.flags import add_call_flags, add_json_flag, add_output_flags
 from protos import decision_pb2 as pb
 
-__all__ = ["main", "format_profile"]
+__all__ = ["main", "format_profile", "parser"]
 
 
 def _date(ms: int) -> str:
@@ -51,23 +52,23 @@ def format_profile(p: pb.Profile) -> str:
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tailor profile", description="Print what Tailor knows of one shopper.")
     p.add_argument("command", help=argparse.SUPPRESS)
     p.add_argument("--user", required=True, help="user id")
-    p.add_argument("--target", default=default_target(), help="HOST:PORT (default $TAILOR_TARGET or localhost:50051)")
-    p.add_argument("--timeout", type=float, default=2.0, help="deadline, seconds")
-    p.add_argument("--json", action="store_true", help="print the Profile message as JSON")
+    add_call_flags(p, timeout=2.0)
+    add_json_flag(p, "the Profile message")
+    add_output_flags(p)
     return p
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         with TailorClient(args.target, timeout=args.timeout) as client:
-            profile = client.get_profile(args.user)
-    except (TailorClientError, ValueError) as exc:
-        print(f"tailor profile: error: {exc}", file=sys.stderr)
+            profile = client.get_profile(args.user, request_id=args.request_id)
+    except TailorClientError as exc:
+        print(f"tailor profile: error: {describe(exc, args.target)}", file=sys.stderr)
         return 2
     print(json_format.MessageToJson(profile) if args.json else format_profile(profile))
     return 0

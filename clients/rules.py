@@ -1,7 +1,9 @@
 """`tailor rules`: check a merchandising rules file, and preview what it does (docs/rules.md).
 
-  tailor rules check FILE [--artifacts ROOT]
+  tailor rules check --rules FILE [--artifacts ROOT]      (`tailor rules check FILE` works too)
   tailor rules preview --rules FILE --user U [--query Q --channel C --page P --anchor I --n N] [--target HOST:PORT]
+
+`preview` takes the request flags recommend and rerank take (clients/flags.py).
 
 `check` runs locally (the server's own parser; with --artifacts also against ROOT/current's catalog)
 and exits 1 listing every problem. `preview` sends the draft to the server's PreviewRules RPC, which
@@ -13,13 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
-from clients.client import Filters, Preview, ScoredItem, TailorClient, default_target
-from clients.errors import TailorClientError
+from clients.client import Preview, ScoredItem, TailorClient
+from clients.commands import request_arguments
+from clients.errors import TailorClientError, describe
+from clients.flags import add_call_flags, add_output_flags, add_request_flags
 
-__all__ = ["main", "format_preview"]
+__all__ = ["main", "format_preview", "parser"]
 
 _WIDTH = 44
 
@@ -27,14 +30,18 @@ _WIDTH = 44
 def _check(args: argparse.Namespace) -> int:
     from server.rulebook import check_rules_file  # the server's parser: loaded only for this subcommand
 
-    rule_file, problems = check_rules_file(args.file, args.artifacts)
+    path = args.rules or args.file
+    if path is None or (args.rules and args.file and args.rules != args.file):
+        print("tailor rules check: error: name the rules file once: --rules FILE (or FILE)", file=sys.stderr)
+        return 2
+    rule_file, problems = check_rules_file(path, args.artifacts)
     if rule_file is None:
         for problem in problems:
-            print(f"{args.file}: {problem}")
-        print(f"{args.file}: {len(problems)} problem(s); nothing changed", file=sys.stderr)
+            print(f"{path}: {problem}")
+        print(f"{path}: {len(problems)} problem(s); nothing changed", file=sys.stderr)
         return 1
     against = f", checked against {args.artifacts}" if args.artifacts else " (names not checked: no --artifacts)"
-    print(f"{args.file}: ok, {len(rule_file.rules)} rule(s), version {rule_file.version}{against}")
+    print(f"{path}: ok, {len(rule_file.rules)} rule(s), version {rule_file.version}{against}")
     return 0
 
 
@@ -83,10 +90,6 @@ def format_preview(preview: Preview, who: str) -> str:
     return "\n".join(lines)
 
 
-def _time_ms(text: str) -> int:
-    return int(datetime.fromisoformat(text).timestamp() * 1000) if text else 0
-
-
 def _preview(args: argparse.Namespace) -> int:
     try:
         draft = args.rules.read_text(encoding="utf-8") if args.rules else ""
@@ -97,44 +100,43 @@ def _preview(args: argparse.Namespace) -> int:
     try:
         with TailorClient(args.target, timeout=args.timeout) as client:
             preview = client.preview_rules(
-                draft, args.n, user_id=args.user, page=args.page or ("product" if args.anchor else ""),
-                anchor_item_id=args.anchor, channel=args.channel or "", query=args.query, time_ms=_time_ms(args.time),
-                filters=Filters(categories=args.category or ()),
-                candidates=[(item, float(len(items) - k)) for k, item in enumerate(items)],
-                no_exploration=args.no_exploration)
-    except (TailorClientError, ValueError) as exc:
+                draft, args.n, candidates=[(item, float(len(items) - k)) for k, item in enumerate(items)],
+                no_exploration=args.no_exploration, **request_arguments(args))
+    except TailorClientError as exc:
+        print(f"tailor rules preview: error: {describe(exc, args.target)}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"tailor rules preview: error: {exc}", file=sys.stderr)
         return 2
     print(format_preview(preview, f"user {args.user}" if args.user else "anonymous visitor"))
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tailor rules", description="Check and preview merchandising rules.")
     p.add_argument("command", help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="action", required=True, metavar="{check,preview}")
-    check = sub.add_parser("check", help="list every problem of a rules file (exit 1 if any)")
-    check.add_argument("file", type=Path)
-    check.add_argument("--artifacts", type=Path, help="also check names against ROOT/current's catalog")
-    preview = sub.add_parser("preview", help="a call answered without and with a draft rules file")
-    preview.add_argument("--rules", type=Path, help="the draft (default: the rules in force on the server)")
-    preview.add_argument("--user", default="", help="user id (empty: anonymous visitor)")
-    preview.add_argument("--query", default="", help="the shopper's search text (Context.query)")
-    preview.add_argument("--channel", choices=["web", "app", "email", "store"])
-    preview.add_argument("--page", choices=["home", "product", "cart", "search"])
-    preview.add_argument("--anchor", default="", help="item shown on a product page")
-    preview.add_argument("--category", action="append", help="only this category (repeatable)")
-    preview.add_argument("--items", help="preview a Rerank of these candidates (A,B,C best first) instead")
-    preview.add_argument("--time", default="", help="the moment to judge date windows at (ISO-8601; default now)")
-    preview.add_argument("--n", type=int, default=10)
+    check = sub.add_parser("check", help="list every problem of a rules file (exit 1 if any)",
+                           description="List every problem of a rules file (exit 1 if any).")
+    check.add_argument("--rules", type=Path, metavar="FILE", help="the rules file to check")
+    check.add_argument("file", type=Path, nargs="?", metavar="FILE", help="the same, given positionally")
+    check.add_argument("--artifacts", type=Path, metavar="ROOT", help="also check names against ROOT/current's catalog")
+    add_output_flags(check)
+    preview = sub.add_parser("preview", help="a call answered without and with a draft rules file",
+                             description="A Recommend (or, with --items, Rerank) call answered without and with a "
+                                         "draft rules file, side by side.")
+    preview.add_argument("--rules", type=Path, metavar="FILE",
+                         help="the draft (default: the rules in force on the server)")
+    preview.add_argument("--items", metavar="A,B,C", help="preview a Rerank of these candidates (best first) instead")
+    preview.add_argument("--n", type=int, default=10, help="how many items (default 10)")
     preview.add_argument("--no-exploration", action="store_true",
                          help="leave the explore slots out (both answers draw the same ones otherwise)")
-    preview.add_argument("--target", default=default_target(), help="HOST:PORT (default $TAILOR_TARGET or "
-                                                                   "localhost:50051)")
-    preview.add_argument("--timeout", type=float, default=5.0, help="deadline, seconds")
+    add_request_flags(preview)
+    add_call_flags(preview, timeout=5.0)
+    add_output_flags(preview)
     return p
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     return _check(args) if args.action == "check" else _preview(args)

@@ -1,6 +1,7 @@
 """`tailor track FILE`: send a file of events to the Events service in batches, with progress and a summary.
 
-  tailor track FILE [--target HOST:PORT] [--batch 500] [--quiet] [--token-file FILE]
+  tailor track FILE [--target HOST:PORT] [--batch 500] [--quiet] [--token-file FILE] [--timeout S]
+                    [--request-id ID]
 
 FILE is CSV in the events.csv layout (event_id, ts, user_id, session_id, item_id, type, qty, price,
 channel; README "Input files") or JSON lines with the same keys (`.jsonl` / `.ndjson`; `timestamp_ms`
@@ -9,7 +10,8 @@ the event, for `tailor experiments report`. `ts` is ISO-8601 with a zone, or epo
 milliseconds. A row the client cannot read (no event id, an unparsable time, an unknown type) is
 reported with its line and not sent; the server checks the rest event by event. Re-running the same
 file is safe: events already stored come back as duplicates. The token file (or
-$TAILOR_WRITE_TOKEN_FILE) holds the server's write token when it has one.
+$TAILOR_WRITE_TOKEN_FILE) holds the server's write token when it has one. `--request-id ID` is sent
+with batch k as `ID-k` (k from 1), so every call of the run can be told apart in the server's log.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from clients.client import TailorClient, default_target, read_token_file
-from clients.errors import Overloaded, TailorClientError
+from clients.client import TailorClient, read_token_file
+from clients.errors import Overloaded, TailorClientError, describe
+from clients.flags import add_call_flags, add_output_flags, add_token_file_flag
 from protos import decision_pb2 as pb
 
-__all__ = ["main", "read_events"]
+__all__ = ["main", "parser", "read_events"]
 
 _TYPES = {"view": pb.INTERACTION_TYPE_VIEW, "cart": pb.INTERACTION_TYPE_CART, "purchase": pb.INTERACTION_TYPE_PURCHASE}
 _CHANNELS = {"": pb.CHANNEL_UNSPECIFIED, "web": pb.CHANNEL_WEB, "app": pb.CHANNEL_APP, "email": pb.CHANNEL_EMAIL,
@@ -84,22 +87,26 @@ def read_events(path: Path) -> Iterator[tuple[int, pb.Event | str]]:
             yield line, str(exc)
 
 
-def _patiently(client: TailorClient, events: list[pb.Event], attempts: int = 8) -> pb.TrackEventsResponse:
+def _patiently(client: TailorClient, events: list[pb.Event], request_id: str,
+               attempts: int = 8) -> pb.TrackEventsResponse:
     """track(), backing off while the server is busy with other writes (the same event ids: no double count)."""
     for attempt in range(attempts - 1):
         try:
-            return client.track(events, timeout=30)
+            return client.track(events, request_id=request_id)
         except Overloaded:
             time.sleep(0.5 * 2**attempt)  # a back-off between attempts, not a synchronisation
-    return client.track(events, timeout=30)
+    return client.track(events, request_id=request_id)
 
 
-def _send(client: TailorClient, path: Path, batch: int, quiet: bool) -> Counter[str]:
+def _send(client: TailorClient, path: Path, batch: int, quiet: bool, request_id: str) -> Counter[str]:
     totals: Counter[str] = Counter()
     pending: list[tuple[int, pb.Event]] = []
+    calls = 0
 
     def flush() -> None:
-        answer = _patiently(client, [e for _, e in pending])
+        nonlocal calls
+        calls += 1
+        answer = _patiently(client, [e for _, e in pending], f"{request_id}-{calls}" if request_id else "")
         totals.update(accepted=answer.accepted, duplicates=answer.duplicates, not_stored=answer.not_stored)
         for r in answer.rejected:
             totals[f"rejected {r.field}: {r.reason}"] += 1
@@ -119,26 +126,30 @@ def _send(client: TailorClient, path: Path, batch: int, quiet: bool) -> Counter[
     return totals
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tailor track", description="Send a file of events to TrackEvents.")
     p.add_argument("command", help=argparse.SUPPRESS)
     p.add_argument("file", type=Path, help="events as CSV (events.csv layout) or JSON lines")
-    p.add_argument("--target", default=default_target(), help="HOST:PORT (default $TAILOR_TARGET or localhost:50051)")
     p.add_argument("--batch", type=int, default=500, help="events per call (at most 1000)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--token-file", help="file holding the server's write token (default $TAILOR_WRITE_TOKEN_FILE)")
+    add_token_file_flag(p)
+    add_call_flags(p, timeout=30.0)
+    add_output_flags(p)
     return p
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if not 1 <= args.batch <= 1000:
         print("tailor track: error: --batch must be 1..1000", file=sys.stderr)
         return 2
     try:
-        with TailorClient(args.target, timeout=30, write_token=read_token_file(args.token_file)) as client:
-            totals = _send(client, args.file, args.batch, args.quiet)
-    except (OSError, ValueError, TailorClientError, json.JSONDecodeError) as exc:
+        token = read_token_file(args.token_file)
+        with TailorClient(args.target, timeout=args.timeout, write_token=token) as client:
+            totals = _send(client, args.file, args.batch, args.quiet, args.request_id)
+    except TailorClientError as exc:
+        print(f"tailor track: error: {describe(exc, args.target)}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
         print(f"tailor track: error: {exc}", file=sys.stderr)
         return 2
     problems = {k: v for k, v in totals.items() if k.startswith(("rejected", "unreadable"))}

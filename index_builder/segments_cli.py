@@ -25,6 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from clients.flags import add_output_flags
 from index_builder.segments_report import (
     SEGMENT_HEADER,
     ArtifactReadError,
@@ -39,18 +40,19 @@ from index_builder.segments_report import (
     summarize,
 )
 
-__all__ = ["main", "format_summary", "write_csv"]
+__all__ = ["main", "format_summary", "parser", "write_csv"]
 
 log = logging.getLogger(__name__)
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tailor segments", description=__doc__.split("\n\n")[0])
-    p.add_argument("--artifacts", type=Path, required=True, help="artifact root; ROOT/current is read")
-    p.add_argument("--html", dest="html_out", type=Path, help="also write one self-contained HTML page with charts")
-    p.add_argument("--csv", dest="csv_out", type=Path,
+    p.add_argument("--artifacts", type=Path, required=True, metavar="ROOT", help="artifact root; ROOT/current is read")
+    p.add_argument("--html", dest="html_out", type=Path, metavar="FILE",
+                   help="also write one self-contained HTML page with charts")
+    p.add_argument("--csv", dest="csv_out", type=Path, metavar="FILE",
                    help="also write one row per consenting user for CRM tools (holds user ids: personal data)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_flags(p)
     return p
 
 
@@ -100,7 +102,7 @@ def _write_html(path: Path, store: StoreFacts, summary: SegmentsSummary) -> None
 
 def main(argv: Sequence[str]) -> int:
     """Run `tailor segments`; argv[0] is "segments"."""
-    args = _parser().parse_args(list(argv[1:]))
+    args = parser().parse_args(list(argv[1:]))
     started = time.perf_counter()
     try:
         store = read_store_facts(args.artifacts, progress=not args.quiet)

@@ -1,6 +1,7 @@
 """`tailor bench`: Tailor against a floor server, same stack, same load, same time.
 
   tailor bench [--users N --items N --events N | --artifacts ROOT] [--duration S --workers W]
+               [--json | --json-out FILE]
 
 1. Artifacts: ROOT given, or a demo store of the given size generated and built
    once under CACHE/<users>x<items>x<events>/ and reused after.
@@ -71,18 +72,22 @@ class BenchArgs:
     swap_rate: float | None
     json_out: Path | None
     profile: Path | None = None
+    json: bool = False  # print the figures as JSON on stdout instead of the table
     config: Path | None = None
     rules: Path | None = None
     generate_rules: int = 0
 
 
-def parse_args(argv: Sequence[str]) -> BenchArgs:
+def parser() -> argparse.ArgumentParser:
+    from clients.flags import add_output_flags
+
     p = argparse.ArgumentParser(prog="tailor bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--users", type=int, default=5000, help="demo store size (ignored with --artifacts)")
-    p.add_argument("--items", type=int, default=2000)
-    p.add_argument("--events", type=int, default=200_000)
-    p.add_argument("--artifacts", type=Path, help="use this artifact ROOT (with ROOT/current) instead")
-    p.add_argument("--cache", type=Path, default=Path("var/bench"), help="where generated stores are kept")
+    p.add_argument("--items", type=int, default=2000, help="demo store items (ignored with --artifacts)")
+    p.add_argument("--events", type=int, default=200_000, help="demo store events (ignored with --artifacts)")
+    p.add_argument("--artifacts", type=Path, metavar="ROOT", help="use this artifact ROOT (with ROOT/current) instead")
+    p.add_argument("--cache", type=Path, default=Path("var/bench"), metavar="DIR",
+                   help="where generated stores are kept")
     p.add_argument("--duration", type=float, default=20.0, help="seconds per measured phase")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes per server")
@@ -95,14 +100,23 @@ def parse_args(argv: Sequence[str]) -> BenchArgs:
     p.add_argument("--no-swap", dest="swap", action="store_false", help="skip the version swap")
     p.add_argument("--swap-rate", type=float,
                    help="offered calls/s during the swap (default: half Tailor's closed-loop RPS, at most --rate)")
-    p.add_argument("--json", dest="json_out", type=Path, help="also write the figures as JSON here")
-    p.add_argument("--config", type=Path, help="Tailor's `tailor serve --config` file (e.g. an [experiments] "
+    p.add_argument("--json", action="store_true", help="print the figures as JSON on stdout instead of the table")
+    p.add_argument("--json-out", type=Path, metavar="FILE", help="also write the figures as JSON to FILE")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="Tailor's `tailor serve --config` file (e.g. an [experiments] "
                    "table); every call then carries a request_id")
-    p.add_argument("--profile", type=Path,
+    p.add_argument("--profile", type=Path, metavar="FILE",
                    help="py-spy one Tailor worker during the closed loop (speedscope file here) and print its top")
-    p.add_argument("--rules", type=Path, help="serve Tailor with this merchandising rules file (docs/rules.md)")
+    p.add_argument("--rules", type=Path, metavar="FILE",
+                   help="serve Tailor with this merchandising rules file (docs/rules.md)")
     p.add_argument("--generate-rules", type=int, default=0, metavar="N",
                    help="serve Tailor with N realistic rules drawn from the catalog (loadtests/bench_rules.py)")
+    add_output_flags(p)
+    return p
+
+
+def parse_args(argv: Sequence[str]) -> BenchArgs:
+    p = parser()
     a = p.parse_args(list(argv))
     for name in ("users", "items", "events", "workers", "connections"):
         if getattr(a, name) < 1:
@@ -111,7 +125,7 @@ def parse_args(argv: Sequence[str]) -> BenchArgs:
         p.error("--duration, --rate, --low-rate, --timeout must be > 0 and --warmup >= 0")
     return BenchArgs(a.users, a.items, a.events, a.artifacts, a.cache, a.duration, a.warmup, a.workers, a.threads,
                      a.rate, a.low_rate, a.concurrency or 8 * a.workers, a.connections, a.timeout, a.swap,
-                     a.swap_rate, a.json_out, a.profile, a.config, a.rules, a.generate_rules)
+                     a.swap_rate, a.json_out, a.profile, a.config, a.rules, a.generate_rules, a.json)
 
 
 def prepare_artifacts(args: BenchArgs) -> Path:
@@ -340,10 +354,11 @@ def run_bench(args: BenchArgs) -> str:
     checks = target_checks(floor, tailor, args)
     parts.append("targets:\n" + "\n".join(f"  [{'PASS' if ok else 'MISS'}] {name}: {figure}"
                                           for name, ok, figure in checks))
+    as_json = json.dumps({"floor": figures(floor), "tailor": figures(tailor), "targets": checks, "root": str(root)},
+                         indent=1, default=str)
     if args.json_out is not None:
-        args.json_out.write_text(json.dumps({"floor": figures(floor), "tailor": figures(tailor),
-                                             "targets": checks, "root": str(root)}, indent=1, default=str))
-    return "\n".join(parts)
+        args.json_out.write_text(as_json)
+    return as_json if args.json else "\n".join(parts)
 
 
 def main(argv: list[str]) -> int:

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 from loadtests import bench
 
-__all__ = ["main"]
+__all__ = ["main", "parser"]
+
+parser = bench.parser  # `tailor bench`'s flags (clients/tailor.py command_parser)
 
 
 def main(argv: Sequence[str]) -> int:

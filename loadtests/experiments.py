@@ -265,21 +265,25 @@ def format_report(r: Report) -> str:
     return "\n".join(lines)
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
+    from clients.flags import add_output_flags
+
     p = argparse.ArgumentParser(prog="tailor experiments", description="Experiments on live traffic.")
     sub = p.add_subparsers(dest="action", required=True)
     r = sub.add_parser("report", description=__doc__.split("\n\n")[0],
                        help="per variant: lists shown, click-through, conversion, revenue per list, lift")
-    r.add_argument("--artifacts", type=Path, required=True, help="artifact root (its live/ holds impressions)")
-    r.add_argument("--experiment", help="experiment name (default: the one whose impressions are newest)")
+    r.add_argument("--artifacts", type=Path, required=True, metavar="ROOT",
+                   help="artifact root (its live/ holds impressions)")
+    r.add_argument("--experiment", metavar="NAME",
+                   help="experiment name (default: the one whose impressions are newest)")
     r.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_output_flags(r)
     return p
 
 
 def main(argv: Sequence[str]) -> int:
     """Run `tailor experiments report ...`; argv[0] is "experiments"."""
-    args = _parser().parse_args(list(argv[1:]))
+    args = parser().parse_args(list(argv[1:]))
     try:
         result = report(args.artifacts, args.experiment, progress=not args.quiet and not args.json)
     except (LookupError, OSError, lmdb.Error) as exc:

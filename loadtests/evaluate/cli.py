@@ -1,7 +1,7 @@
 """`tailor evaluate`: Tailor and baselines on a held-out split of a builder-format store.
 
-  tailor evaluate --data DIR [--split random|time|last-basket|session|cold-items] [--k 10] [--json FILE]
-                  [--html FILE] [--seed 42] [--config FILE] [--variants CONFIG]
+  tailor evaluate --data DIR [--split random|time|last-basket|session|cold-items] [--k 10] [--json]
+                  [--json-out FILE] [--html FILE] [--seed 42] [--config FILE] [--variants CONFIG]
                   [--default-consent true|false]
 
 DIR holds items, users and events as `tailor build` reads them (`tailor import movielens` writes one).
@@ -16,32 +16,38 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from clients.flags import add_output_flags
 from index_builder import BuildError
 from loadtests.evaluate.html_report import write_html
 from loadtests.evaluate.run import Report, evaluate
 from loadtests.evaluate.splits import SPLITS
 
-__all__ = ["format_report", "main"]
+__all__ = ["format_report", "main", "parser"]
 
 _COLUMNS = ("model", "MAP", "nDCG@{k}", "P@{k}", "R@{k}", "hit rate", "coverage", "novelty", "categories",
             "brand share", "fit s")
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tailor evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True, help="directory with items, users, events (CSV or Parquet)")
+    p.add_argument("--data", type=Path, required=True, metavar="DIR",
+                   help="directory with items, users, events (CSV or Parquet)")
     p.add_argument("--split", choices=SPLITS, default="random", help="how test events are held out (default random)")
     p.add_argument("--k", type=int, default=10, help="list length scored (default 10)")
-    p.add_argument("--json", dest="json_out", type=Path, help="also write the report as JSON here")
-    p.add_argument("--html", dest="html_out", type=Path, help="also write the report as one self-contained HTML page")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout instead of the tables")
+    p.add_argument("--json-out", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
+    p.add_argument("--html", dest="html_out", type=Path, metavar="FILE",
+                   help="also write the report as one self-contained HTML page")
     p.add_argument("--seed", type=int, default=42, help="seed of the random split and Rerank candidates (default 42)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--config", type=Path, help="TOML with [build] and [ranking] tables (tailor.example.toml) to "
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="TOML with [build] and [ranking] tables (tailor.example.toml) to "
                    "evaluate instead of the defaults; TAILOR_RANKING_* apply too")
-    p.add_argument("--variants", type=Path, help="server config with an [experiments] table: replay the held-out "
+    p.add_argument("--variants", type=Path, metavar="FILE",
+                   help="server config with an [experiments] table: replay the held-out "
                    "slice through each variant's policy, one row per variant (docs/experiments.md)")
     p.add_argument("--default-consent", choices=("true", "false"), help="consent of users seen only in events, as "
                    "`tailor build --default-consent` (default: the config's [build], else false)")
+    add_output_flags(p)
     return p
 
 
@@ -85,16 +91,17 @@ def format_report(report: Report) -> str:
 
 def main(argv: Sequence[str]) -> int:
     """Run `tailor evaluate`; argv[0] is "evaluate"."""
-    parser = _parser()
-    args = parser.parse_args(list(argv[1:]))
+    flags = parser()
+    args = flags.parse_args(list(argv[1:]))
     if args.k < 1:
-        parser.error("--k: must be >= 1")
+        flags.error("--k: must be >= 1")
     try:
         report = evaluate(args.data, args.split, args.k, args.seed, progress=not args.quiet, config=args.config,
                           variants=args.variants, default_consent=args.default_consent)
-        print(format_report(report))
+        as_json = json.dumps(report.to_json(), indent=2) + "\n"
+        print(as_json, end="") if args.json else print(format_report(report))
         if args.json_out:
-            args.json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+            args.json_out.write_text(as_json, encoding="utf-8")
         if args.html_out:
             write_html(report, args.html_out)
     except (BuildError, OSError, ValueError) as exc:

@@ -27,7 +27,7 @@ def test_bench_end_to_end_on_a_tiny_store(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "clients.tailor", "bench", "--users", "300", "--items", "200", "--events", "5000",
          "--duration", "2", "--warmup", "0.5", "--workers", "1", "--rate", "200", "--low-rate", "50",
-         "--cache", str(tmp_path / "cache"), "--json", str(figures)],
+         "--cache", str(tmp_path / "cache"), "--json-out", str(figures)],
         capture_output=True, text=True, timeout=150, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     assert result.returncode == 0, result.stderr[-3000:]

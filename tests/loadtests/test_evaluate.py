@@ -133,7 +133,7 @@ def test_tailor_meets_the_movielens_time_split_target(movielens: Path, monkeypat
 
 def test_cli_prints_a_table_and_writes_json(slice200: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report.json"
-    assert tailor(["evaluate", "--data", str(slice200), "--split", "time", "--k", "5", "--json", str(out),
+    assert tailor(["evaluate", "--data", str(slice200), "--split", "time", "--k", "5", "--json-out", str(out),
                    "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "nDCG@5" in printed and "Tailor" in printed and "split=time" in printed
@@ -153,7 +153,7 @@ def test_cli_writes_an_html_page_with_rerank_and_buckets(slice200: Path, tmp_pat
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     page, out = tmp_path / "eval.html", tmp_path / "eval.json"
     assert tailor(["evaluate", "--data", str(slice200), "--split", "random", "--k", "5", "--html", str(page),
-                   "--json", str(out), "--quiet"]) == 0
+                   "--json-out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "Tailor Rerank" in printed and "by train history length" in printed
     html = page.read_text(encoding="utf-8")
@@ -204,7 +204,7 @@ def test_variants_are_replayed_side_by_side(slice200: Path, tmp_path: Path, caps
     config.write_text('[experiments]\nname = "ev"\n[[experiments.variants]]\nname = "control"\nshare = 0.5\n'
                       'policy = "popular"\n[[experiments.variants]]\nname = "treatment"\nshare = 0.5\n')
     out = tmp_path / "report.json"
-    assert tailor(["evaluate", "--data", str(slice200), "--k", "10", "--variants", str(config), "--json", str(out),
+    assert tailor(["evaluate", "--data", str(slice200), "--k", "10", "--variants", str(config), "--json-out", str(out),
                    "--quiet"]) == 0
     table = capsys.readouterr().out
     assert "Tailor:control" in table and "Tailor:treatment" in table

@@ -92,7 +92,7 @@ def test_tailor_beats_popularity_on_held_out_sessions(built: Built, tmp_path: Pa
     """Anonymous sessions of the small demo store (60,000 events), end to end through the CLI: Tailor's
     answer to the session against the baselines given the same session."""
     out = tmp_path / "report.json"
-    assert tailor(["evaluate", "--data", str(built.data), "--split", "session", "--json", str(out), "--quiet"]) == 0
+    assert tailor(["evaluate", "--data", str(built.data), "--split", "session", "--json-out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "split=session" in printed and "test sessions" in printed
     report = json.loads(out.read_text())
