@@ -243,7 +243,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
         "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,
         "titles": _fixed_width_bytes(catalog.titles),
         "category": catalog.category, "brand": catalog.brand, "price": catalog.price, "in_stock": catalog.in_stock,
-        "popular_rows": popular.astype(np.int32), "channel_popular_rows": _trending(catalog, events, mass, popular),
+        "popular_rows": popular, "channel_popular_rows": _trending(catalog, events, mass, popular),
         "neighbors": learned.neighbors,
         "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,
         "category_priors": exploration.category_priors(events.user[mine], events.item[mine], events.kind[mine],
@@ -251,7 +251,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
         "category_popular_rows": exploration.category_popular_rows(popularity, catalog.category, catalog.in_stock,
                                                                    len(catalog.categories), _CATEGORY_LIST),
     }.items():
-        staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
+        staging.save_item(name, array)
     with _step("complements"):
         _complements(config, staging, events, consent, len(catalog.category))
     with _step("successors"):
@@ -298,8 +298,8 @@ def _complements(config: BuildConfig, staging: Staging, events: Events, consent:
         rows, weights = complements.complements(
             events.session[of_kind], events.item[of_kind], events.ts[of_kind], n_items,
             k=config.complement_neighbors, min_support=config.complement_min_support, label=name)
-        staging.save_array(artifact.ITEM_ARRAYS[name].file, rows)
-        staging.save_array(artifact.ITEM_ARRAYS[f"{name}_weights"].file, weights)
+        staging.save_item(name, rows)
+        staging.save_item(f"{name}_weights", weights)
 
 
 def _successors(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int, *,
@@ -315,8 +315,8 @@ def _successors(config: BuildConfig, staging: Staging, events: Events, consent: 
     rows, weights = sequences.successors(
         sequence, events.item[trains], events.ts[trains], n_items, window=config.successor_window,
         decay=config.successor_decay, popularity_exponent=config.successor_popularity, k=k)
-    staging.save_array(artifact.ITEM_ARRAYS["successors"].file, rows)
-    staging.save_array(artifact.ITEM_ARRAYS["successor_weights"].file, weights)
+    staging.save_item("successors", rows)
+    staging.save_item("successor_weights", weights)
 
 
 def _shopper_facts(config: BuildConfig, staging: Staging, catalog: Catalog, events: Events, mine: np.ndarray,
@@ -346,7 +346,7 @@ def _shopper_facts(config: BuildConfig, staging: Staging, catalog: Catalog, even
                                                             n_cells, _CELL_LIST),
     }
     for name, array in arrays.items():
-        staging.save_array(artifact.ITEM_ARRAYS[name].file, array)
+        staging.save_item(name, array)
     return facts
 
 

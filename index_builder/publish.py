@@ -48,10 +48,23 @@ class Staging:
             log.warning("staging_removed dir=%s", stale.name)
             shutil.rmtree(stale, ignore_errors=True)
 
-    def save_array(self, name: str, array: np.ndarray) -> None:
-        path = self.dir / name
-        np.save(path, array, allow_pickle=False)
-        self._done(name)
+    def save_item(self, name: str, array: np.ndarray) -> None:
+        """One of artifact.ITEM_ARRAYS, under its file name and in its dtype (a byte-string array keeps its
+        width); an array of another rank, or text where numbers belong, is an ArtifactWriteError."""
+        spec = artifact.ITEM_ARRAYS[name]
+        if spec.dtype == "S":
+            typed = np.asarray(array)
+            if typed.dtype.kind != "S":
+                raise ArtifactWriteError(f"{spec.file}: dtype {typed.dtype}, expected byte strings")
+        else:
+            try:
+                typed = np.asarray(array, dtype=spec.dtype)
+            except (TypeError, ValueError) as exc:
+                raise ArtifactWriteError(f"{spec.file}: not {spec.dtype}: {exc}") from exc
+        if typed.ndim != len(spec.shape):
+            raise ArtifactWriteError(f"{spec.file}: shape {typed.shape}, expected ({', '.join(spec.shape)})")
+        np.save(self.dir / spec.file, typed, allow_pickle=False)
+        self._done(spec.file)
 
     def save_index(self, index: faiss.Index) -> None:
         faiss.write_index(index, str(self.dir / artifact.INDEX))
@@ -87,7 +100,9 @@ class Staging:
         ]
 
     def publish(self, manifest: artifact_pb2.Manifest) -> Path:
-        """Manifest last, rename, verify, then switch `current`; returns the version dir."""
+        """Check the item arrays as the server will (artifact.check_arrays), manifest last, rename, verify,
+        then switch `current`; returns the version dir."""
+        self._check_items(manifest)
         manifest.files.extend(self.file_entries())
         artifact.write_manifest(self.dir, manifest)
         final = self.root / self.version
@@ -100,6 +115,18 @@ class Staging:
         artifact.switch_current(self.root, final)
         log.info("version_published version=%s", self.version)
         return final
+
+    def _check_items(self, manifest: artifact_pb2.Manifest) -> None:
+        """A version the server would refuse is never published: the same table checks both."""
+        missing = [spec.file for spec in artifact.ITEM_ARRAYS.values() if spec.file not in self._files]
+        if missing:
+            raise ArtifactWriteError(f"{missing[0]}: not written")
+        arrays = {name: np.load(self.dir / spec.file, mmap_mode="r").view(np.ndarray)
+                  for name, spec in artifact.ITEM_ARRAYS.items()}
+        try:
+            artifact.check_arrays(arrays, manifest)
+        except artifact.ManifestMismatch as exc:
+            raise ArtifactWriteError(f"written version does not verify: {exc}") from exc
 
     def abandon(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

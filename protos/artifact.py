@@ -63,7 +63,10 @@ ROOT/
                                   and the last purchase time of each, top categories and brands
 
 Every check of a version's shape happens once, at load (`check_arrays`, `check_index`,
-`read_manifest`), never per request.
+`read_manifest`), never per request; the builder runs `check_arrays` too before it publishes. The
+per-item arrays above are typed once, in ITEM_ARRAYS (file, dtype, shape, rows, optional): the builder's
+writer, these checks and the server's Catalog all follow that table, so a new array is one entry there,
+one field of server/snapshot.py's Catalog and the builder step that computes it.
 """
 
 from __future__ import annotations
@@ -85,7 +88,8 @@ from protos import artifact_pb2, enums
 
 __all__ = [
     "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
-    "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "Profile", "pack_profile", "unpack_profile",
+    "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "empty_item_array", "Profile", "pack_profile",
+    "unpack_profile",
     "FACTS", "RECORD_HEAD", "CONSENT_FLAG", "record_consent", "no_facts",
     "SEGMENTS", "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS",
     "sorted_ids", "find_rows", "sample_user_ids", "file_sha256", "fsync_path", "index_queries", "open_store",
@@ -113,48 +117,69 @@ class ManifestMismatch(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ArraySpec:
-    """One memory-mapped per-item file: its name, dtype kind/size and whether it has a row per item."""
+    """One memory-mapped per-item file, the one place its type is written down: the builder's writer casts
+    to `dtype` (Staging.save_item), `check_arrays` checks every field at load, the server's Catalog has a
+    field per table entry (server/snapshot.py), and a memory snapshot takes `empty_item_array` for an
+    `optional` one.
+
+    `shape` names each axis: "items" (one per catalog item), "<=items" (at most that many), "dim"
+    (manifest.dim), "segments" (len(SEGMENTS)), "channels" (len(CHANNELS)), "categories"
+    (len(manifest.categories)), a number (that many), or "k" / "cells" (any length)."""
 
     file: str
     dtype: str  # numpy dtype string; "S" = any byte-string width
-    per_item: bool = True  # a row per item (else: at most one per item)
-    items_axis: int = 0  # the axis with one entry per item, for per-item arrays
+    shape: tuple[str, ...]
+    rows: bool = False  # the values are catalog rows (0..items-1)
+    padded: bool = False  # ... and -1 pads a short list
+    weights_of: str | None = None  # the weights of that rows array: the same shape
+    values: tuple[float, float] | None = None  # every value finite and within [low, high]
+    optional: bool = False  # a memory snapshot (unit tests) may go without it: `empty_item_array`
 
 
-# Row arrays whose short lists are padded with -1.
-_PADDED = ("cell_popular_rows", "segment_popular_rows", "bought_together", "viewed_together", "channel_popular_rows",
-           "category_popular_rows", "successors")
-
+_INF = float("inf")
 ITEM_ARRAYS = {
-    "vectors": ArraySpec("item_vectors.npy", "<f4"),
-    "ids": ArraySpec("item_ids.npy", "S"),
-    "titles": ArraySpec("item_titles.npy", "S"),
-    "ids_sorted": ArraySpec("item_ids_sorted.npy", "S"),
-    "rows_by_id": ArraySpec("item_rows_by_id.npy", "<i4"),
-    "category": ArraySpec("item_category.npy", "<i4"),
-    "brand": ArraySpec("item_brand.npy", "<i4"),
-    "price": ArraySpec("item_price.npy", "<f4"),
-    "in_stock": ArraySpec("item_in_stock.npy", "|b1"),
-    "popular_rows": ArraySpec("popular_rows.npy", "<i4", per_item=False),
-    "neighbors": ArraySpec("item_neighbors.npy", "<i4"),
-    "neighbor_weights": ArraySpec("item_neighbor_weights.npy", "<f4"),
-    "bought_together": ArraySpec("item_bought_together.npy", "<i4"),
-    "bought_together_weights": ArraySpec("item_bought_together_weights.npy", "<f4"),
-    "viewed_together": ArraySpec("item_viewed_together.npy", "<i4"),
-    "viewed_together_weights": ArraySpec("item_viewed_together_weights.npy", "<f4"),
-    "successors": ArraySpec("item_successors.npy", "<i4"),
-    "successor_weights": ArraySpec("item_successor_weights.npy", "<f4"),
-    "repurchase_rate": ArraySpec("item_repurchase_rate.npy", "<f4"),
-    "repurchase_days": ArraySpec("item_repurchase_days.npy", "<f4"),
-    "price_position": ArraySpec("item_price_position.npy", "<f4"),
-    "first_seen": ArraySpec("item_first_seen.npy", "<i8"),
-    "segment_popularity": ArraySpec("segment_popularity.npy", "<f4", items_axis=1),
-    "cell_popular_rows": ArraySpec("cell_popular_rows.npy", "<i4", per_item=False),
-    "segment_popular_rows": ArraySpec("segment_popular_rows.npy", "<i4", per_item=False),
-    "channel_popular_rows": ArraySpec("channel_popular_rows.npy", "<i4", per_item=False),
-    "category_priors": ArraySpec("category_priors.npy", "<f4", per_item=False),
-    "category_popular_rows": ArraySpec("category_popular_rows.npy", "<i4", per_item=False),
+    "vectors": ArraySpec("item_vectors.npy", "<f4", ("items", "dim")),
+    "ids": ArraySpec("item_ids.npy", "S", ("items",)),
+    "titles": ArraySpec("item_titles.npy", "S", ("items",)),
+    "ids_sorted": ArraySpec("item_ids_sorted.npy", "S", ("items",)),
+    "rows_by_id": ArraySpec("item_rows_by_id.npy", "<i4", ("items",), rows=True),
+    "category": ArraySpec("item_category.npy", "<i4", ("items",)),
+    "brand": ArraySpec("item_brand.npy", "<i4", ("items",)),
+    "price": ArraySpec("item_price.npy", "<f4", ("items",)),
+    "in_stock": ArraySpec("item_in_stock.npy", "|b1", ("items",)),
+    "popular_rows": ArraySpec("popular_rows.npy", "<i4", ("<=items",), rows=True),
+    "neighbors": ArraySpec("item_neighbors.npy", "<i4", ("items", "k"), rows=True),
+    "neighbor_weights": ArraySpec("item_neighbor_weights.npy", "<f4", ("items", "k"), weights_of="neighbors"),
+    "bought_together": ArraySpec("item_bought_together.npy", "<i4", ("items", "k"), rows=True, padded=True),
+    "bought_together_weights": ArraySpec("item_bought_together_weights.npy", "<f4", ("items", "k"),
+                                         weights_of="bought_together"),
+    "viewed_together": ArraySpec("item_viewed_together.npy", "<i4", ("items", "k"), rows=True, padded=True),
+    "viewed_together_weights": ArraySpec("item_viewed_together_weights.npy", "<f4", ("items", "k"),
+                                         weights_of="viewed_together"),
+    "successors": ArraySpec("item_successors.npy", "<i4", ("items", "k"), rows=True, padded=True, optional=True),
+    "successor_weights": ArraySpec("item_successor_weights.npy", "<f4", ("items", "k"), weights_of="successors",
+                                   optional=True),
+    "repurchase_rate": ArraySpec("item_repurchase_rate.npy", "<f4", ("items",), values=(0.0, 1.0)),
+    "repurchase_days": ArraySpec("item_repurchase_days.npy", "<f4", ("items",), values=(0.0, _INF)),
+    "price_position": ArraySpec("item_price_position.npy", "<f4", ("items",)),
+    "first_seen": ArraySpec("item_first_seen.npy", "<i8", ("items",)),
+    "segment_popularity": ArraySpec("segment_popularity.npy", "<f4", ("segments", "items")),
+    "cell_popular_rows": ArraySpec("cell_popular_rows.npy", "<i4", ("cells", "k"), rows=True, padded=True),
+    "segment_popular_rows": ArraySpec("segment_popular_rows.npy", "<i4", ("segments", "k"), rows=True, padded=True),
+    "channel_popular_rows": ArraySpec("channel_popular_rows.npy", "<i4", ("channels", "k"), rows=True, padded=True,
+                                      optional=True),
+    "category_priors": ArraySpec("category_priors.npy", "<f4", ("categories", "2"), values=(1.0, _INF),
+                                 optional=True),
+    "category_popular_rows": ArraySpec("category_popular_rows.npy", "<i4", ("categories", "k"), rows=True,
+                                       padded=True, optional=True),
 }
+
+
+def empty_item_array(name: str) -> np.ndarray:
+    """An optional item array with no entries (every free axis 0, a numbered one its number)."""
+    spec = ITEM_ARRAYS[name]
+    dtype = "S1" if spec.dtype == "S" else spec.dtype
+    return np.zeros(tuple(int(axis) if axis.isdigit() else 0 for axis in spec.shape), dtype=dtype)
 
 
 # --- records -------------------------------------------------------------------------------------------------------
@@ -451,54 +476,49 @@ def verify_files(version_dir: Path, manifest: artifact_pb2.Manifest) -> None:
 
 
 def check_arrays(arrays: dict[str, np.ndarray], manifest: artifact_pb2.Manifest) -> None:
-    """Every item array present, with its dtype and a row per catalog item; raise ManifestMismatch."""
+    """Every item array present and as ITEM_ARRAYS says: dtype, each axis, rows in the catalog, weights
+    shaped like their rows, values in range; raise ManifestMismatch naming the file."""
     n_items = int(manifest.counts.items)
+    sizes = {"items": n_items, "dim": int(manifest.dim), "segments": len(SEGMENTS), "channels": len(CHANNELS),
+             "categories": len(manifest.categories)}
     for name, spec in ITEM_ARRAYS.items():
         array = arrays.get(name)
         if array is None:
             raise ManifestMismatch(f"{spec.file}: missing")
-        kind_ok = array.dtype.kind == "S" if spec.dtype == "S" else array.dtype == np.dtype(spec.dtype)
-        if not kind_ok:
-            raise ManifestMismatch(f"{spec.file}: dtype {array.dtype}, expected {spec.dtype}")
-        rows = array.shape[spec.items_axis] if array.ndim > spec.items_axis else -1
-        most = n_items if name == "popular_rows" else max(rows, 0)  # cell lists: any number of cells
-        if spec.per_item and rows != n_items or not spec.per_item and not 0 <= rows <= most:
-            raise ManifestMismatch(f"{spec.file}: {rows} rows for {n_items} items")
-    if arrays["vectors"].ndim != 2 or arrays["vectors"].shape[1] != manifest.dim:
-        raise ManifestMismatch(f"{ITEM_ARRAYS['vectors'].file}: shape {arrays['vectors'].shape}, dim {manifest.dim}")
-    for name, weights_name in (("neighbors", "neighbor_weights"), ("bought_together", "bought_together_weights"),
-                               ("viewed_together", "viewed_together_weights"), ("successors", "successor_weights")):
-        rows, weights = arrays[name], arrays[weights_name]
-        if rows.ndim != 2 or rows.shape != weights.shape:
-            raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: shape {rows.shape}, weights {weights.shape}")
-    for name in ("rows_by_id", "popular_rows", "neighbors", "cell_popular_rows", "segment_popular_rows",
-                 "bought_together", "viewed_together", "channel_popular_rows", "category_popular_rows", "successors"):
-        lowest = -1 if name in _PADDED else 0  # -1 pads a short list
-        if arrays[name].size and not lowest <= int(arrays[name].min()) <= int(arrays[name].max()) < n_items:
-            raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: rows outside 0..{n_items - 1}")
-    if arrays["segment_popularity"].shape[0] != len(SEGMENTS) or arrays["cell_popular_rows"].ndim != 2:
-        raise ManifestMismatch(f"{ITEM_ARRAYS['segment_popularity'].file} or {ITEM_ARRAYS['cell_popular_rows'].file}:"
-                               " wrong shape")
-    if arrays["segment_popular_rows"].ndim != 2 or arrays["segment_popular_rows"].shape[0] != len(SEGMENTS):
-        raise ManifestMismatch(f"{ITEM_ARRAYS['segment_popular_rows'].file}: shape "
-                               f"{arrays['segment_popular_rows'].shape}, expected ({len(SEGMENTS)}, k)")
-    if arrays["channel_popular_rows"].ndim != 2 or arrays["channel_popular_rows"].shape[0] != len(CHANNELS):
-        raise ManifestMismatch(f"{ITEM_ARRAYS['channel_popular_rows'].file}: shape "
-                               f"{arrays['channel_popular_rows'].shape}, expected ({len(CHANNELS)}, k)")
-    n_categories = len(manifest.categories)
-    for name, width in (("category_priors", 2), ("category_popular_rows", -1)):
-        shape = arrays[name].shape
-        if len(shape) != 2 or shape[0] != n_categories or width >= 0 and shape[1] != width:
-            raise ManifestMismatch(f"{ITEM_ARRAYS[name].file}: shape {shape}, expected ({n_categories}, "
-                                   f"{width if width >= 0 else 'k'})")
-    priors = arrays["category_priors"]
-    if priors.size and not (np.isfinite(priors).all() and float(priors.min()) >= 1.0):
-        raise ManifestMismatch(f"{ITEM_ARRAYS['category_priors'].file}: Beta parameters below 1 or non-finite")
-    rate, days = arrays["repurchase_rate"], arrays["repurchase_days"]
-    if rate.size and not (np.isfinite(rate).all() and 0.0 <= float(rate.min()) <= float(rate.max()) <= 1.0):
-        raise ManifestMismatch(f"{ITEM_ARRAYS['repurchase_rate'].file}: values outside [0, 1]")
-    if days.size and not (np.isfinite(days).all() and float(days.min()) >= 0.0):
-        raise ManifestMismatch(f"{ITEM_ARRAYS['repurchase_days'].file}: negative or non-finite days")
+        _check_array(spec, array, sizes)
+    for name, spec in ITEM_ARRAYS.items():
+        if spec.weights_of is not None:
+            rows, weights = arrays[spec.weights_of], arrays[name]
+            if rows.shape != weights.shape:
+                raise ManifestMismatch(f"{ITEM_ARRAYS[spec.weights_of].file}: shape {rows.shape}, weights "
+                                       f"{weights.shape}")
+
+
+def _check_array(spec: ArraySpec, array: np.ndarray, sizes: dict[str, int]) -> None:
+    kind_ok = array.dtype.kind == "S" if spec.dtype == "S" else array.dtype == np.dtype(spec.dtype)
+    if not kind_ok:
+        raise ManifestMismatch(f"{spec.file}: dtype {array.dtype}, expected {spec.dtype}")
+    expected = "(" + ", ".join(spec.shape) + ")"
+    if array.ndim != len(spec.shape):
+        raise ManifestMismatch(f"{spec.file}: shape {array.shape}, expected {expected}")
+    n_items = sizes["items"]
+    for axis, size in zip(spec.shape, array.shape, strict=True):
+        if axis == "items" and size != n_items or axis == "<=items" and size > n_items:
+            raise ManifestMismatch(f"{spec.file}: {size} rows for {n_items} items")
+        wanted = int(axis) if axis.isdigit() else sizes.get(axis, size)
+        if axis != "<=items" and size != wanted:
+            raise ManifestMismatch(f"{spec.file}: shape {array.shape}, expected {expected} = "
+                                   f"({', '.join(str(sizes.get(a, a)) for a in spec.shape)})")
+    if not array.size:
+        return
+    if spec.rows:
+        lowest = -1 if spec.padded else 0
+        if not lowest <= int(array.min()) <= int(array.max()) < n_items:
+            raise ManifestMismatch(f"{spec.file}: rows outside {lowest}..{n_items - 1}")
+    if spec.values is not None:
+        low, high = spec.values
+        if not (np.isfinite(array).all() and low <= float(array.min()) <= float(array.max()) <= high):
+            raise ManifestMismatch(f"{spec.file}: values outside [{low}, {high}] or non-finite")
 
 
 def check_index(dimension: int, count: int, manifest: artifact_pb2.Manifest) -> None:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -44,7 +45,8 @@ def resolve_current(root: Path) -> Path:
 
 @dataclass(frozen=True, eq=False)
 class Catalog:
-    """Per-item arrays, row = item, and the id -> row lookup."""
+    """Per-item arrays, row = item, and the id -> row lookup: one field per artifact.ITEM_ARRAYS entry (the
+    table's optional ones default to its empty arrays), loaded by name from the table, plus the vocabularies."""
 
     ids: np.ndarray
     titles: np.ndarray  # UTF-8 bytes, b"" where the catalog has none (display only)
@@ -74,14 +76,15 @@ class Catalog:
     segment_popular_rows: np.ndarray  # [SEGMENTS, k]: each segment's most popular in-stock rows, -1 padded
     category_names: np.ndarray  # object [categories]: code -> name, for responses
     # [len(CHANNELS), k] trending rows per channel, -1 padded (row 0: all channels); none in memory snapshots.
-    channel_popular_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
+    channel_popular_rows: np.ndarray = field(default_factory=partial(artifact.empty_item_array, "channel_popular_rows"))
     # Exploration (server/explore.py): per category its Beta (alpha, beta) [categories, 2] and its in-stock
     # rows, most popular first [categories, k], -1 padded; none: no exploration.
-    category_priors: np.ndarray = field(default_factory=lambda: np.ones((0, 2), dtype=np.float32))
-    category_popular_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
+    category_priors: np.ndarray = field(default_factory=partial(artifact.empty_item_array, "category_priors"))
+    category_popular_rows: np.ndarray = field(default_factory=partial(artifact.empty_item_array,
+                                                                      "category_popular_rows"))
     # [items, k] successors (index_builder/sequences.py): rows (-1 padded) and weights; none: k = 0.
-    successors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int32))
-    successor_weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    successors: np.ndarray = field(default_factory=partial(artifact.empty_item_array, "successors"))
+    successor_weights: np.ndarray = field(default_factory=partial(artifact.empty_item_array, "successor_weights"))
 
     @property
     def n_items(self) -> int:

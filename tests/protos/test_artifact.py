@@ -56,7 +56,7 @@ def _resave(name: str, transform: Callable[[np.ndarray], np.ndarray]) -> Callabl
         (_resave("segment_popular_rows", lambda a: a[1:].copy()), "segment_popular_rows.npy: shape"),
         (_resave("segment_popular_rows", lambda a: a + 10**6), "segment_popular_rows.npy: rows outside"),
         (_resave("category_priors", lambda a: a[1:].copy()), "category_priors.npy: shape"),
-        (_resave("category_priors", np.zeros_like), "category_priors.npy: Beta parameters below 1"),
+        (_resave("category_priors", np.zeros_like), r"category_priors.npy: values outside \[1.0, inf\]"),
         (_resave("category_popular_rows", lambda a: a + 10**6), "category_popular_rows.npy: rows outside"),
         (lambda v, m: setattr(m, "profile_layout", 99), "profile_layout 99"),
         (lambda v, m: setattr(m, "schema_version", 1), "schema_version 1"),
