@@ -72,10 +72,9 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = merchandising.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     c = complements.name_anchors(catalog, c, basket, policy)
-    if rng is None:
-        return c
-    return explore.explore(catalog, c, shopper, signals.context_rows, signals.exclude, f, n, policy, rng,
-                           active.caps)
+    if rng is not None:
+        c = explore.explore(catalog, c, shopper, signals.context_rows, signals.exclude, f, n, policy, rng, active.caps)
+    return scoring.shown(c)
 
 
 def _usable(basket: Basket, signals: Signals) -> Basket:
@@ -89,14 +88,15 @@ def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_s
            f: Filter, active: rules.ActiveRules = rules.NO_RULES) -> Ranked:
     catalog = snapshot.catalog
     f = merchandising.restrict(f, active)
-    c = stages.from_request(signals.candidate_rows, search_scores)
+    c = stages.from_request(signals.candidate_rows, search_scores, signals.searched)
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
     c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)
     unknown = stages.unknown_entries(c)  # kept at their search positions; the known ones are ranked around them
     ranked = merchandising.apply(c.with_(keep=c.keep & (c.rows >= 0)), active, n, signals.exclude, f, add_pins=False)
     ranked = scoring.explain(catalog, stages.top_n(ranked, n), signals.shopper, signals.now, policy)
-    return stages.place_unknown(ranked, c, unknown, n)
+    pinned = stages.member(ranked.rows, active.pins[0]) if active.pins is not None else None
+    return scoring.shown(stages.place_unknown(ranked, c, unknown, n, pinned))
 
 
 def _affinity(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, rows: np.ndarray) -> np.ndarray | None:

@@ -29,7 +29,7 @@ from server.policy import RankingPolicy
 from server.snapshot import Catalog
 from server.stages import Candidates
 
-__all__ = ["Shopper", "shopper_of", "profile_terms", "explain", "fallback_rows"]
+__all__ = ["Shopper", "shopper_of", "profile_terms", "explain", "fallback_rows", "shown"]
 
 _DAY_S = 86_400.0
 _MASK = reasons.MASK_DTYPE
@@ -175,3 +175,26 @@ def _listed(table: np.ndarray, group: int) -> np.ndarray | None:
         return None
     rows = table[group]
     return rows[rows >= 0].astype(np.int64)
+
+
+def shown(c: Candidates) -> Candidates:
+    """The answer's scores as the response gives them (ScoredItem.score): never negative and never above the
+    score of the item before. The ranking's own scores where they are positive (the retrieval score with its
+    profile terms, a restock's, a search blend); the places ranked below every scored candidate — popular
+    top-ups, items a cap demoted, and what stands with them — carry scores below the last positive one
+    (1 when there is none), spread evenly by their distinct values in order, so ties stay ties."""
+    scores = np.minimum.accumulate(c.scores.astype(np.float64)) if len(c.scores) else c.scores
+    if not len(scores) or scores[-1] >= 0:
+        return c if scores is c.scores or np.array_equal(scores, c.scores) else _rescored(c, scores)
+    k = int(np.count_nonzero(scores > 0))  # the positive ones come first
+    top = float(scores[k - 1]) if k else 1.0
+    tail = scores[k:]
+    step = np.concatenate([[0], np.cumsum(tail[1:] < tail[:-1])])
+    groups = int(step[-1]) + 1
+    scores = scores.copy()
+    scores[k:] = top * (groups - step) / (groups + 1)
+    return _rescored(c, scores)
+
+
+def _rescored(c: Candidates, scores: np.ndarray) -> Candidates:
+    return Candidates(c.rows, scores, c.reasons, c.keep, c.positions, c.ordered, c.anchors, c.rules)

@@ -347,49 +347,65 @@ def top_up_popular(catalog: Catalog, c: Candidates, exclude: np.ndarray, f: Filt
     return c.appended(rows, floor - 1.0 - np.arange(len(rows)) / max(len(rows), 1), masks, below=True)
 
 
-def from_request(rows: np.ndarray, search_scores: np.ndarray) -> Candidates:
-    """Rerank's candidates, in request order: search relevance for all, unknown_item where not in the catalog."""
-    masks = np.full(len(rows), reasons.bit(reasons.SEARCH_RELEVANCE), dtype=_MASK)
+def from_request(rows: np.ndarray, search_scores: np.ndarray, searched: bool = True) -> Candidates:
+    """Rerank's candidates, in request order: search relevance for all when the request has a search text
+    (`searched`), unknown_item where not in the catalog."""
+    masks = np.full(len(rows), reasons.bit(reasons.SEARCH_RELEVANCE) if searched else 0, dtype=_MASK)
     masks[rows < 0] |= reasons.bit(reasons.UNKNOWN_ITEM)
     return Candidates(rows, search_scores.astype(np.float64), masks, np.ones(len(rows), dtype=bool),
                       np.arange(len(rows)))
 
 
-# --- eligibility, score terms, order ---------------------------------------------------------------------------------
 def unknown_entries(c: Candidates) -> np.ndarray:
     """Rerank: the indices of the kept candidates the catalog does not hold, in request order."""
     return np.flatnonzero(c.keep & (c.rows < 0))
 
 
-def place_unknown(ranked: Candidates, c: Candidates, unknown: np.ndarray, n: int) -> Candidates:
+def place_unknown(ranked: Candidates, c: Candidates, unknown: np.ndarray, n: int,
+                  pinned: np.ndarray | None = None) -> Candidates:
     """Rerank's answer with its unknown candidates at their search positions: `ranked` (the known ones, best
     first) around the `unknown` entries of the request's candidates `c`, each at its index in the request
-    (those past a shorter answer take its last places; past n, none). An unknown item scores as the item
-    above it (the first place: as the one below), so the order stays best first."""
+    (those past a shorter answer take its last places; past n, none). A merchandiser's pin keeps its slot
+    (`pinned`: per entry of `ranked`, placed there by a pin rule): the unknown ones take their index among the
+    other places. An unknown item scores as the item above it (the first place: as the one below)."""
     if not len(unknown):
         return ranked
     at = c.positions[unknown] if c.positions is not None else unknown
-    total = min(n, len(ranked.rows) + len(unknown))
-    inside = at < total
-    known = min(len(ranked.rows), total - int(inside.sum()))
-    outside = np.flatnonzero(~inside)[:total - int(inside.sum()) - known]
-    taken = np.zeros(total, dtype=bool)
+    size = len(ranked.rows)
+    total = min(n, size + len(unknown))
+    fixed = np.flatnonzero(pinned) if pinned is not None else np.zeros(0, dtype=np.int64)
+    fixed = fixed[fixed < total]
+    movable = np.setdiff1d(np.arange(size), fixed)  # the known entries around the unknown ones, in order
+    free = np.setdiff1d(np.arange(total), fixed)
+    inside = at < len(free)
+    known = min(len(movable), len(free) - int(inside.sum()))
+    outside = np.flatnonzero(~inside)[:len(free) - int(inside.sum()) - known]
+    taken = np.zeros(len(free), dtype=bool)
     taken[at[inside]] = True
-    free = np.flatnonzero(~taken)
-    take = np.empty(total, dtype=np.int64)  # index into [ranked..., the unknown entries...]
-    take[free[:known]] = np.arange(known)
-    take[free[known:]] = len(ranked.rows) + outside
-    take[at[inside]] = len(ranked.rows) + np.flatnonzero(inside)
-    is_known = take < len(ranked.rows)
-    scores = c.scores[unknown].astype(ranked.scores.dtype)
-    if known:
-        above = np.maximum.accumulate(np.where(is_known, np.arange(total), -1))  # nearest known place above
-        below = np.minimum.accumulate(np.where(is_known, np.arange(total), total)[::-1])[::-1]
-        source = np.where(above >= 0, above, below)
-        scores[take[~is_known] - len(ranked.rows)] = ranked.scores[take[source[~is_known]]]
-    return ranked.appended(c.rows[unknown], scores, c.reasons[unknown], positions=at).taken(take)
+    rest = np.flatnonzero(~taken)
+    order = np.empty(len(free), dtype=np.int64)  # index into [ranked..., the unknown entries...]
+    order[rest[:known]] = movable[:known]
+    order[rest[known:]] = size + outside
+    order[at[inside]] = size + np.flatnonzero(inside)
+    take = np.empty(total, dtype=np.int64)
+    take[fixed] = fixed
+    take[free] = order
+    return _scored_as_neighbours(ranked.appended(c.rows[unknown], c.scores[unknown].astype(ranked.scores.dtype),
+                                                 c.reasons[unknown], positions=at).taken(take), take >= size)
 
 
+def _scored_as_neighbours(c: Candidates, placed: np.ndarray) -> Candidates:
+    """`c` with each `placed` entry scoring as the nearest other entry above it, else below it (none: as it is)."""
+    if placed.all():
+        return c
+    places = np.arange(len(placed))
+    above = np.maximum.accumulate(np.where(placed, -1, places))
+    below = np.minimum.accumulate(np.where(placed, len(placed), places)[::-1])[::-1]
+    source = np.where(placed, np.where(above >= 0, above, below), places)
+    return c.with_(scores=c.scores[source])
+
+
+# --- eligibility, score terms, order ---------------------------------------------------------------------------------
 
 
 def keep_filtered(catalog: Catalog, c: Candidates, f: Filter) -> Candidates:

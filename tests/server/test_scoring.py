@@ -103,3 +103,18 @@ def test_fallback_prefers_the_cell_then_the_segment_for_short_histories(snap: Sn
     assert reason == reasons.POPULAR  # history long enough: the global list
     rows, reason = scoring.fallback_rows(snap.catalog, _shopper(cell=2, history=1), RankingPolicy())
     assert reason == reasons.POPULAR  # off by default
+
+
+def test_shown_scores_keep_positive_ones_and_spread_the_rest_below_ties_kept() -> None:
+    def ranked(scores: list[float]) -> Candidates:
+        n = len(scores)
+        return Candidates(np.arange(n), np.array(scores), np.zeros(n, dtype=reasons.MASK_DTYPE), np.ones(n, bool))
+
+    shown = scoring.shown
+
+    assert shown(ranked([3.0, 2.0, 2.0, 0.5])).scores.tolist() == [3.0, 2.0, 2.0, 0.5]  # nothing to change
+    mixed = shown(ranked([2.0, 1.0, -0.5, -0.5, -1.5])).scores.tolist()
+    assert mixed[:2] == [2.0, 1.0] and mixed[2] == mixed[3] > mixed[4] > 0 and mixed[2] < 1.0
+    popular = shown(ranked([0.0, -0.1, -0.2])).scores.tolist()
+    assert popular == sorted(popular, reverse=True) and min(popular) > 0 and max(popular) < 1.0
+    assert shown(ranked([1.0, 5.0])).scores.tolist() == [1.0, 1.0]  # never above the item before

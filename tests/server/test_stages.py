@@ -244,7 +244,8 @@ def test_rerank_affinity_comes_from_the_item_item_model_when_there_is_one(snap: 
                                           RankingPolicy())
     assert np.allclose(affinity, [0.0, 1.0, 0.5])  # b1's neighbours: a2 (0.9), b3; b2 none; zz the mean
     ranked = rerank(model, RankingPolicy(search_weight=0.2), signals, query.candidate_scores, 3, NO_FILTER)
-    assert ranked.positions is not None and [query.candidate_ids[i] for i in ranked.positions] == ["a2", "zz", "b2"]
+    # a2 moves up past b2; zz, unknown, keeps its search position
+    assert ranked.positions is not None and [query.candidate_ids[i] for i in ranked.positions] == ["a2", "b2", "zz"]
     by_vector = rerank(model, RankingPolicy(search_weight=0.2, rerank_item_item=False), signals,
                        query.candidate_scores, 3, NO_FILTER)
     assert by_vector.positions is not None and by_vector.positions.tolist()[0] == 0  # b2 is b1's nearest vector
