@@ -65,6 +65,8 @@ def test_the_writer_casts_to_the_tables_dtype_and_refuses_another_rank(tmp_path:
         staging.save_item("price", np.zeros((3, 1)))
     with pytest.raises(ArtifactWriteError, match="item_ids.npy: dtype int64, expected byte strings"):
         staging.save_item("ids", np.arange(3))
+    with pytest.raises(ArtifactWriteError, match="item_price.npy: not <f4"):
+        staging.save_item("price", np.array(["cheap", "dear"]))
 
 
 def test_a_version_the_server_would_refuse_is_never_published(tmp_path: Path) -> None:
