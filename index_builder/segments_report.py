@@ -32,8 +32,8 @@ from tqdm import tqdm
 from protos import artifact, artifact_pb2, ids
 
 __all__ = ["ArtifactReadError", "StoreFacts", "read_store_facts", "SegmentStats", "SegmentsSummary", "summarize",
-           "overview", "utc_time", "SEGMENT_HEADER", "segment_rows", "grid_rows", "count_rows", "facts_table",
-           "CSV_COLUMNS", "SCORES"]
+           "clv_models", "overview", "utc_time", "SEGMENT_HEADER", "segment_rows", "grid_rows", "count_rows",
+           "facts_table", "CSV_COLUMNS", "SCORES"]
 
 SCORES = 5  # RFM scores run 1..SCORES (0 = no purchase in the window)
 _BATCH = 1 << 16  # records sliced per bytes join
@@ -200,12 +200,22 @@ SEGMENT_HEADER = ("segment", "users", "share", "revenue", "revenue share", "mean
                   "mean orders", "mean spend")
 
 
+def clv_models(lifetime: artifact_pb2.LifetimeModels) -> str:
+    """How CLV was computed, from the lifetime models the build recorded as fitted; "" with no forecast."""
+    if not lifetime.bgnbd_fitted:
+        return ""
+    if lifetime.gamma_gamma_fitted:
+        return "BG/NBD purchases x Gamma-Gamma order value"
+    return "BG/NBD purchases x each buyer's own mean spend per purchase day; Gamma-Gamma not fitted"
+
+
 def overview(manifest: artifact_pb2.Manifest, summary: SegmentsSummary, withheld: int) -> str:
-    """One paragraph: whom the report counts, the RFM window and the CLV horizon."""
+    """One paragraph: whom the report counts, the RFM window and the CLV horizon, and how CLV was computed —
+    naming only the lifetime models the build fitted."""
     p = manifest.params
-    forecast = (f"CLV is the expected value of the next {p.clv_horizon_days:g} days (BG/NBD + Gamma-Gamma, margin "
-                f"{p.clv_margin:g})" if manifest.lifetime.bgnbd_fitted else
-                "CLV is 0: too few buyers to fit the lifetime models")
+    models = clv_models(manifest.lifetime)
+    forecast = (f"CLV is the expected value of the next {p.clv_horizon_days:g} days ({models}; margin "
+                f"{p.clv_margin:g})" if models else "CLV is 0: too few buyers to fit the lifetime models")
     return (f"{summary.users:,} consenting users ({withheld:,} without consent are not counted); {summary.buyers:,} "
             f"of them bought in the {p.rfm_window_days:g} days up to the build's reference time, "
             f"{utc_time(p.reference_time_ms)}, for {summary.total.revenue:,.2f} in total (revenue). {forecast}.")

@@ -4,7 +4,7 @@ hand-written stores that are broken in one way each."""
 from __future__ import annotations
 
 import csv
-import logging
+import json
 import math
 import re
 import stat
@@ -121,18 +121,24 @@ class _Page(HTMLParser):
         super().__init__()
         self.tags: list[str] = []
         self.cells: list[str] = []
-        self._in_cell = False
+        self.paragraphs: list[str] = []
+        self._in_cell = self._in_paragraph = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         self._in_cell = tag in ("td", "th")
+        self._in_paragraph = tag == "p"
+        if tag == "p":
+            self.paragraphs.append("")
 
     def handle_endtag(self, tag: str) -> None:
-        self._in_cell = False
+        self._in_cell = self._in_paragraph = False
 
     def handle_data(self, data: str) -> None:
         if self._in_cell:
             self.cells.append(data)
+        if self._in_paragraph:
+            self.paragraphs[-1] += data
 
 
 def test_segments_command_writes_the_report_page_and_export(own_root: Path, built: Built, tmp_path: Path,
@@ -200,12 +206,19 @@ def test_the_vectorised_read_matches_each_record_decoded(own_root: Path) -> None
     assert store.withheld == len(_store_profiles(own_root)) - len(consenting)
 
 
-def test_progress_and_the_closing_log_line_hold_counts_only(own_root: Path, capsys: pytest.CaptureFixture[str],
-                                                              caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="index_builder.segments_cli"):
-        assert tailor(["segments", "--artifacts", str(own_root)]) == 0
-    assert "profiles" in capsys.readouterr().err  # the tqdm bar
-    lines = [r.getMessage() for r in caplog.records if r.name == "index_builder.segments_cli"]
+def _log_lines(err: str, logger: str) -> list[str]:
+    """The messages of `logger` among stderr's JSON log lines (the CLI logs to stderr: clients/tailor.py)."""
+    entries = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    return [e["msg"] for e in entries if e["logger"] == logger]
+
+
+def test_progress_and_the_closing_log_line_hold_counts_only(own_root: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert tailor(["segments", "--artifacts", str(own_root)]) == 0
+    err = capsys.readouterr().err
+    assert "profiles" in err and not _log_lines(err, "index_builder.segments_cli")  # the tqdm bar; INFO needs -v
+    assert tailor(["segments", "--artifacts", str(own_root), "-v"]) == 0
+    lines = _log_lines(capsys.readouterr().err, "index_builder.segments_cli")
     assert len(lines) == 1 and re.fullmatch(r"segments_report version=\S+ users=\d+ withheld=\d+ buyers=\d+ "
                                             r"html=False csv_rows=0 seconds=[\d.]+", lines[0])
 
@@ -213,12 +226,17 @@ def test_progress_and_the_closing_log_line_hold_counts_only(own_root: Path, caps
 # --- errors -------------------------------------------------------------------------------------------------------
 
 
-def _hand_written_root(tmp_path: Path, own_root: Path, records: dict[bytes, bytes]) -> Path:
-    """ROOT/current: the demo build's manifest beside a store holding only `records`."""
+def _hand_written_root(tmp_path: Path, own_root: Path, records: dict[bytes, bytes],
+                       fitted: tuple[bool, bool] | None = None) -> Path:
+    """ROOT/current: the demo build's manifest beside a store holding only `records`; `fitted`: the
+    (BG/NBD, Gamma-Gamma) fits the manifest records, else the demo build's."""
     root = tmp_path / "hand"
     version = root / "v1"
     version.mkdir(parents=True)
-    artifact.write_manifest(version, artifact.read_manifest(artifact.resolve_current(own_root)))
+    manifest = artifact.read_manifest(artifact.resolve_current(own_root))
+    if fitted is not None:
+        manifest.lifetime.bgnbd_fitted, manifest.lifetime.gamma_gamma_fitted = fitted
+    artifact.write_manifest(version, manifest)
     env = artifact.open_store(version / artifact.STORE, write=True)
     with env.begin(write=True) as txn:
         db = env.open_db(artifact.DB_PROFILES, txn=txn)
@@ -245,6 +263,32 @@ def test_a_hand_written_store_is_exported_exactly(own_root: Path, tmp_path: Path
     lines = csv_path.read_text().splitlines()
     assert lines[0] == ",".join(f'"{c}"' for c in CSV_COLUMNS) and len(lines) == 7
     assert lines[4] == '"user-3","champions",5,4,3,4,7,700,100,0,0,0,100,"active","premium","brand loyalist|high value"'
+
+
+@pytest.mark.parametrize(("fitted", "said"), [
+    ((True, True), "BG/NBD purchases x Gamma-Gamma order value; margin"),
+    ((True, False), "BG/NBD purchases x each buyer's own mean spend per purchase day; Gamma-Gamma not fitted;"),
+    ((False, False), "CLV is 0: too few buyers to fit the lifetime models."),
+])
+def test_the_header_names_only_the_lifetime_models_the_build_fitted(
+        fitted: tuple[bool, bool], said: str, own_root: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    facts = _facts(*HAND_MADE)
+    root = _hand_written_root(tmp_path, own_root, {f"user-{k}".encode(): _record(True, facts[k])
+                                                   for k in range(len(facts))}, fitted)
+    html_path = tmp_path / "segments.html"
+    assert tailor(["segments", "--artifacts", str(root), "--html", str(html_path), "--quiet"]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # the console wraps the header at 110 columns
+    parser = _Page()
+    parser.feed(html_path.read_text(encoding="utf-8"))
+    parser.close()
+    [header] = [" ".join(p.split()) for p in parser.paragraphs if "consenting users" in p]
+    for shown in (text, header):
+        assert said in shown
+        assert ("Gamma-Gamma order value" in shown) == fitted[1]
+    settings = dict(zip(parser.cells, parser.cells[1:], strict=False))  # each cell -> the next one
+    assert settings["Gamma-Gamma fitted"].startswith("yes" if fitted[1] else "no")
+    assert settings["BG/NBD fitted"].startswith("yes" if fitted[0] else "no")
 
 
 @pytest.mark.parametrize("broken", ["no root", "no current", "bad manifest", "no store", "no profiles db",
