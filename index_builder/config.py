@@ -92,7 +92,7 @@ class BuildConfig:
     # search reaches ivf_target_recall, and keeps the cheapest per query; catalogs of at least
     # ivf_threshold items get IVF without timing exact search.
     ivf_threshold: int = 200_000
-    ivf_target_recall: float = 0.95
+    ivf_target_recall: float = 0.90
     ivf_max_nprobe: int = 64
     # Profiles (index_builder/facts.py, docs/segments.md): category and brand affinities weigh each event
     # by its type's affinity weight, halved every affinity_half_life_days before the reference time; the
@@ -278,7 +278,7 @@ def load_build_config(file: Path | None = None, flags: Mapping[str, object] | No
     values = _from_file(file) if file is not None else {}
     values.update(_from_env(os.environ if environ is None else environ))
     values.update({k: _convert(k, v, f"--{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None})
-    for key, flag in (("data_dir", "--data"), ("out_root", "--out")):
+    for key, flag in (("data_dir", "--data"), ("out_root", "--artifacts")):
         if key not in values:
             raise ValueError(f"{key}: required ({flag}, {ENV_PREFIX_BUILD}{key.upper()} or build.{key} in the "
                              "config file)")
