@@ -90,7 +90,8 @@ class BuildConfig:
     # Index (index_builder/index.py): from 10,000 items the builder times exact search against IVF
     # indexes, each at the smallest nprobe (at most ivf_max_nprobe) whose recall@256 against exact
     # search reaches ivf_target_recall, and keeps the cheapest per query; catalogs of at least
-    # ivf_threshold items get IVF without timing exact search.
+    # ivf_threshold items get IVF without timing exact search. ALS factors' spread of norms caps IVF
+    # recall near 0.92 until nearly every list is probed (docs/benchmarks.md), hence 0.90.
     ivf_threshold: int = 200_000
     ivf_target_recall: float = 0.90
     ivf_max_nprobe: int = 64

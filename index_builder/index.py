@@ -115,7 +115,7 @@ def build_index(vectors: np.ndarray, queries: np.ndarray,
         return flat, artifact_pb2.IndexInfo(factory="Flat", nprobe=0, recall_at_100=1.0)
     started = time.perf_counter()
     candidates = compare_indexes(rows, padded, params, padded=True)
-    chosen = _cheapest(candidates)
+    chosen = _cheapest(candidates, params.target_recall)
     recall_100 = 1.0 if chosen.nprobe == 0 else recall_at_k(
         chosen.index, padded, exact_kth_scores(rows, padded, k=_K), k=_K)
     log.info("index_chosen %s recall_at_100=%.4f k=%d target_recall=%.4f items=%d seconds=%.1f others=%s",
@@ -131,10 +131,9 @@ def compare_indexes(vectors: np.ndarray, queries: np.ndarray, params: IvfParams,
     """Every index the builder weighs for these vectors, timed, with its recall@k on `queries`.
 
     Exact search first (from `params.threshold` items on, neither timed nor offered); then each IVF
-    candidate at the smallest nprobe reaching the target recall, dropped if none up to `max_nprobe`
-    does (from the threshold on, the one 2 sqrt(N) candidate, at most `max_nprobe` probes, reached or
-    not). `padded`: `vectors` and `queries` are laid out for the index already (`equal_length`,
-    `index_queries`).
+    candidate at the smallest nprobe reaching the target recall, else at `max_nprobe` (from the
+    threshold on, only the 2 sqrt(N) candidate). `padded`: `vectors` and `queries` are laid out for the
+    index already (`equal_length`, `index_queries`).
     """
     if not padded:
         vectors, queries = equal_length(vectors), artifact.index_queries(queries)
@@ -143,20 +142,19 @@ def compare_indexes(vectors: np.ndarray, queries: np.ndarray, params: IvfParams,
     kinds: list[tuple[faiss.Index, int, float]] = [] if forced else [(_flat(vectors), 0, 1.0)]
     for lists in sorted({_ivf_lists(len(vectors), c) for c in ((2.0,) if forced else _LISTS_PER_ROOT)}):
         index = _ivf(vectors, lists, params.seed)
-        nprobe, recall = _tune_nprobe(index, queries, kth, params)
-        if forced or recall >= params.target_recall:
-            kinds.append((index, nprobe, recall))
+        kinds.append((index, *_tune_nprobe(index, queries, kth, params)))
     timed = queries[:: max(1, len(queries) // _TIMED_QUERIES)][:_TIMED_QUERIES]
     costs = _us_per_query([index for index, _, _ in kinds], timed, params.k)
     return [IndexCandidate(index, _factory(index), nprobe, cost, recall)
             for (index, nprobe, recall), cost in zip(kinds, costs, strict=True)]
 
 
-def _cheapest(candidates: list[IndexCandidate]) -> IndexCandidate:
-    """The cheapest candidate; an IVF beats exact search only below `_IVF_MARGIN` of its cost."""
+def _cheapest(candidates: list[IndexCandidate], target_recall: float) -> IndexCandidate:
+    """The cheapest candidate reaching the target recall (any, when none does: from the threshold on,
+    where exact search is not offered); an IVF beats exact search only below `_IVF_MARGIN` of its cost."""
     def cost(c: IndexCandidate) -> float:
         return c.us_per_query if c.nprobe else _IVF_MARGIN * c.us_per_query
-    return min(candidates, key=cost)
+    return min([c for c in candidates if c.recall >= target_recall] or candidates, key=cost)
 
 
 def _factory(index: faiss.Index) -> str:
