@@ -11,7 +11,8 @@ variance is the cluster-robust (delta-method) one over units, never the per-list
 - a rate (click-through, conversion): the Wilson score interval at the effective sample size
   R (1 - R) / var(R) (the lists over the design effect, at most the lists shown); a rate of 0 or 1
   has no spread to measure, so Wilson over the units, and the variance that interval implies;
-- a mean per list (revenue): the normal interval, cut at 0 (revenue is never negative);
+- a mean per list (revenue): Hall's skewness-corrected interval (revenue is a few large baskets among
+  many zeros: a normal interval misses high), cut at 0 (revenue is never negative);
 - the relative difference of a variant to the control, ratio - 1: Fieller's interval, the set of ratios
   r with (t - r c)^2 <= z^2 (var t + r^2 var c). It holds 1 exactly when the difference t - c is not
   significant, so the verdict and the interval cannot disagree, and it is unbounded when the control's
@@ -70,24 +71,41 @@ def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> tuple[float, float, int]:
-    """sum(y) / sum(l) over units and its cluster-robust variance (NaN below two units)."""
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> tuple[float, float, float, int]:
+    """sum(y) / sum(l) over units, its cluster-robust variance (NaN below two units) and the skewness of
+    the units' linearised values (y - R l) / mean(l), whose mean over units the ratio moves like."""
     n = len(denominator)
     total = float(denominator.sum())
     if n == 0 or total <= 0:
-        return 0.0, math.nan, n
+        return 0.0, math.nan, 0.0, n
     ratio = float(numerator.sum()) / total
     if n < 2:
-        return ratio, math.nan, n
-    residual = numerator - ratio * denominator
-    return ratio, float(residual @ residual) / (n * (n - 1) * (total / n) ** 2), n
+        return ratio, math.nan, 0.0, n
+    residual = (numerator - ratio * denominator) / (total / n)
+    second = float(residual @ residual) / n
+    skew = float(np.mean(residual**3)) / second**1.5 if second > 0 else 0.0
+    return ratio, second / (n - 1), skew, n
+
+
+def _hall(value: float, variance: float, skew: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Hall's (1992) skewness-corrected interval for a mean: the studentised T = (mean - mu) / se is
+    mapped by the monotone g(T) = T + skew / (6 sqrt n) + skew T^2 / (3 sqrt n) + skew^2 T^3 / (27 n),
+    which is about normal; the interval inverts g at -z and z. Right-skewed values (revenue: many
+    zeros, a few large baskets) get an interval reaching further up than down."""
+    se = math.sqrt(variance)
+    a, shift = skew / (3 * math.sqrt(n)), skew / (6 * math.sqrt(n))
+
+    def inverse(x: float) -> float:
+        return x - shift if a == 0 else (float(np.cbrt(1 + 3 * a * (x - shift))) - 1) / a
+
+    return value - se * inverse(z), value - se * inverse(-z)
 
 
 def ratio_estimate(numerator: np.ndarray, denominator: np.ndarray, rate: bool) -> Estimate:
     """sum(numerator) / sum(denominator), one entry per unit (numerator: lists clicked, or revenue;
-    denominator: lists shown), with its 95 % interval: Wilson at the effective size for a rate, normal
-    cut at 0 for a mean."""
-    value, variance, n = _ratio(np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float))
+    denominator: lists shown), with its 95 % interval: Wilson at the effective size for a rate, Hall's
+    skewness-corrected one cut at 0 for a mean."""
+    value, variance, skew, n = _ratio(np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float))
     if math.isnan(variance):
         low, high = wilson(value, 1.0) if rate and n else (math.nan, math.nan)
         return Estimate(value, low, high, variance, n)
@@ -100,8 +118,8 @@ def ratio_estimate(numerator: np.ndarray, denominator: np.ndarray, rate: bool) -
         # No spread to measure (a rate of 0 or 1): Wilson over the units, and the variance its width implies.
         low, high = wilson(value * n, n)
         return Estimate(value, low, high, ((high - low) / (2 * Z95)) ** 2, n)
-    half = Z95 * math.sqrt(variance)
-    return Estimate(value, max(0.0, value - half), value + half, variance, n)
+    low, high = _hall(value, variance, skew, n)
+    return Estimate(value, max(0.0, low), high, variance, n)
 
 
 def rate_estimate(successes: int, n: int) -> Estimate:

@@ -32,13 +32,30 @@ def test_wilson_interval_matches_the_textbook_value() -> None:
     assert wilson(0, 0) == (0.0, 1.0)
 
 
-def test_mean_interval_is_normal_with_the_sample_variance_cut_at_zero() -> None:
+def test_mean_interval_of_symmetric_values_is_normal_with_the_sample_variance() -> None:
     values = np.array([10.0, 0.0, 10.0, 20.0])
     e = mean_estimate(values)
     half = 1.959964 * values.std(ddof=1) / 2
     assert (e.value, e.low, e.high) == pytest.approx((10.0, 10.0 - half, 10.0 + half))
-    wide = mean_estimate(np.array([0.0, 0.0, 10.0, 20.0]))  # 7.5 - 9.4 < 0: revenue is never negative
-    assert (wide.low, wide.high) == pytest.approx((0.0, 7.5 + 1.959964 * np.std([0, 0, 10, 20], ddof=1) / 2))
+
+
+def _hall_t(skew: float, n: int, x: float) -> float:
+    """The T with T + skew/(6 sqrt n) + skew T^2/(3 sqrt n) + skew^2 T^3/(27 n) = x (its one real root)."""
+    roots = np.roots([skew**2 / (27 * n), skew / (3 * math.sqrt(n)), 1.0, skew / (6 * math.sqrt(n)) - x])
+    [real] = [r.real for r in roots if abs(r.imag) < 1e-9]
+    return float(real)
+
+
+def test_mean_interval_of_skewed_values_is_halls_and_cut_at_zero() -> None:
+    values = np.array([0.0] * 15 + [5.0, 10.0, 20.0, 40.0, 200.0])
+    e = mean_estimate(values)
+    d = values - values.mean()
+    skew, se = np.mean(d**3) / np.mean(d**2) ** 1.5, values.std(ddof=1) / math.sqrt(20)
+    assert (e.value, e.low, e.high) == pytest.approx(
+        (13.75, max(0.0, 13.75 - se * _hall_t(skew, 20, 1.959964)), 13.75 - se * _hall_t(skew, 20, -1.959964)))
+    assert e.high - e.value > 1.959964 * se  # further up than a normal interval
+    few = mean_estimate(np.array([0.0, 0.0, 0.0, 0.0, 500.0]))  # 100 - 1.96 * 100 < 0: revenue is never negative
+    assert few.low == 0.0 and few.high > 100.0 + 1.959964 * 100.0
 
 
 def test_lift_interval_is_fiellers() -> None:
