@@ -29,8 +29,8 @@ import numpy as np
 
 from protos import artifact, artifact_pb2
 
-__all__ = ["MEASURED_FROM", "SEARCH_K", "IndexCandidate", "IvfParams", "build_index", "compare_indexes",
-           "exact_kth_scores", "recall_at_k"]
+__all__ = ["MEASURED_FROM", "SEARCH_K", "IndexCandidate", "IvfParams", "build_index", "cheapest",
+           "compare_indexes", "exact_kth_scores", "recall_at_k"]
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def build_index(vectors: np.ndarray, queries: np.ndarray,
         return flat, artifact_pb2.IndexInfo(factory="Flat", nprobe=0, recall_at_100=1.0)
     started = time.perf_counter()
     candidates = compare_indexes(rows, padded, params, padded=True)
-    chosen = _cheapest(candidates, params.target_recall)
+    chosen = cheapest(candidates, params.target_recall)
     recall_100 = 1.0 if chosen.nprobe == 0 else recall_at_k(
         chosen.index, padded, exact_kth_scores(rows, padded, k=_K), k=_K)
     log.info("index_chosen %s recall_at_100=%.4f k=%d target_recall=%.4f items=%d seconds=%.1f others=%s",
@@ -149,7 +149,7 @@ def compare_indexes(vectors: np.ndarray, queries: np.ndarray, params: IvfParams,
             for (index, nprobe, recall), cost in zip(kinds, costs, strict=True)]
 
 
-def _cheapest(candidates: list[IndexCandidate], target_recall: float) -> IndexCandidate:
+def cheapest(candidates: list[IndexCandidate], target_recall: float) -> IndexCandidate:
     """The cheapest candidate reaching the target recall (any, when none does: from the threshold on,
     where exact search is not offered); an IVF beats exact search only below `_IVF_MARGIN` of its cost."""
     def cost(c: IndexCandidate) -> float:

@@ -12,8 +12,8 @@ from index_builder.index import (
     MEASURED_FROM,
     IndexCandidate,
     IvfParams,
-    _cheapest,
     build_index,
+    cheapest,
     compare_indexes,
     equal_length,
     exact_kth_scores,
@@ -113,11 +113,11 @@ def _candidate(factory: str, nprobe: int, us: float) -> IndexCandidate:
 def test_the_cheapest_candidate_is_kept_and_an_ivf_must_clearly_beat_exact_search() -> None:
     flat = _candidate("Flat", 0, 100.0)
     slow, fast = _candidate("IVF64,Flat", 8, 70.0), _candidate("IVF128,Flat", 8, 30.0)
-    assert _cheapest([flat, slow, fast], 0.9) is fast
-    assert _cheapest([flat, slow, fast], 0.99) is flat  # neither IVF reaches the target
-    assert _cheapest([slow, fast], 0.99) is fast  # from the threshold on: no exact search to fall back to
-    assert _cheapest([flat, _candidate("IVF64,Flat", 8, 0.99 * _IVF_MARGIN * 100.0)], 0.9).nprobe == 8
-    assert _cheapest([flat, _candidate("IVF64,Flat", 8, 1.01 * _IVF_MARGIN * 100.0)], 0.9) is flat
+    assert cheapest([flat, slow, fast], 0.9) is fast
+    assert cheapest([flat, slow, fast], 0.99) is flat  # neither IVF reaches the target
+    assert cheapest([slow, fast], 0.99) is fast  # from the threshold on: no exact search to fall back to
+    assert cheapest([flat, _candidate("IVF64,Flat", 8, 0.99 * _IVF_MARGIN * 100.0)], 0.9).nprobe == 8
+    assert cheapest([flat, _candidate("IVF64,Flat", 8, 1.01 * _IVF_MARGIN * 100.0)], 0.9) is flat
 
 
 def test_a_mid_size_catalog_gets_ivf_when_it_is_cheaper_at_the_target_recall() -> None:
