@@ -79,6 +79,22 @@ def test_the_interval_holds_no_difference_exactly_when_the_difference_is_not_sig
         assert change.significant == (abs(t - 10.0) > 1.959964 * math.sqrt(5.0)), t
 
 
+def test_an_uncertain_control_leaves_the_interval_open_above() -> None:
+    control = Estimate(1.0, 0.0, 2.0, 0.36, 100)  # 1.0 +- 1.18: not told apart from 0
+    far_above = lift(Estimate(10.0, 9.0, 11.0, 0.25, 100), control)
+    # Fieller's set is two rays; of ratios >= 0 it keeps [r, +inf), r > 1: higher, by an unknown amount.
+    assert far_above.significant and 0 < far_above.low < 9.0 and math.isinf(far_above.high)
+    assert verdict("b", "revenue", far_above) == f"b +900.0 % revenue, 95 % CI +{far_above.low * 100:.1f} %…+∞"
+    near = lift(Estimate(1.5, 0.5, 2.5, 0.25, 100), control)
+    z = 1.959964
+    upper_root = max(np.roots([1.0 - z * z * 0.36, -2 * 1.5, 1.5**2 - z * z * 0.25]))  # the ray [0.41, +inf)
+    assert not near.significant and near.low == pytest.approx(upper_root - 1, rel=1e-5) and math.isinf(near.high)
+    assert verdict("b", "revenue", near) == ("b: no clear difference in revenue (+50.0 %, 95 % CI -59.1 %…+∞: "
+                                             "control's revenue is not told apart from 0)")
+    nowhere = lift(Estimate(1.0, 0.0, 3.0, 1.0, 100), control)  # neither side told apart from 0: any ratio
+    assert (nowhere.low, nowhere.high) == (-1.0, math.inf)
+
+
 def test_no_difference_and_no_data_are_said_plainly() -> None:
     same = lift(rate_estimate(100, 1000), rate_estimate(100, 1000))
     assert not same.significant and (same.low < 0 < same.high)
