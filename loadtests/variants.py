@@ -198,6 +198,7 @@ def _time_stages(servicer: DecisionServicer, context: Any, snapshot: Any, config
                  request: Any) -> tuple[float, float, float, float]:
     """Seconds for parse, signals, rank, and the whole servicer call, of one request."""
     from server import queries, ranking
+    from server.request_arrays import RequestArrays
     from server.signals import gather_signals
 
     rerank, limits, policy = isinstance(request, pb.RerankRequest), config.limits, config.ranking
@@ -207,9 +208,10 @@ def _time_stages(servicer: DecisionServicer, context: Any, snapshot: Any, config
     signals = gather_signals(snapshot, policy, query)
     t2 = time.perf_counter()
     if rerank:
-        ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters)
+        ranking.rerank(snapshot, policy,
+                       RequestArrays(signals, query.n, query.filters, search_scores=query.candidate_scores))
     else:
-        ranking.recommend(snapshot, policy, signals, query.n, query.filters)
+        ranking.recommend(snapshot, policy, RequestArrays(signals, query.n, query.filters))
     t3 = time.perf_counter()
     (servicer.Rerank if rerank else servicer.Recommend)(request, context)
     return t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3

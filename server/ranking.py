@@ -9,26 +9,32 @@ topped up from the shopper's demographic cell's or segment's popular items, a vi
 trending items, else the popularity list (up to 2n with diversity or rule caps on) -> diversity (brand caps,
 category penalty; server/diversity.py) -> merchandising rules (server/rules.py: their exclude / include_only
 mask restricts eligibility from the start; boosts, caps, top n and pins at the end) -> top n -> exploration
-slots (server/explore.py; places a rule pinned keep their items).
+slots (server/explore.py; places a rule pinned keep their items) -> the response's scores (scoring.shown).
 Rerank: the request's candidates -> eligibility (filters) -> score terms (min-max search score
 blended with the shopper's affinity — item-item, or cosine when no candidate has an item-item
-score, as for new items — then the profile terms) -> merchandising rules -> top n of the known ones, placed around
-the unknown candidates, which keep their search positions.
+score, as for new items — then the profile terms) -> merchandising rules -> top n of the known ones,
+placed around the unknown candidates, which keep their search positions -> the response's scores.
 
-A later step (rules, diversity, exploration, an experiment's policy) is one more line here.
+Both take everything the request contributes as one `RequestArrays` (server/request_arrays.py), assembled
+where the request enters: `recommend(snapshot, policy, RequestArrays) -> Candidates`. A later step (rules,
+diversity, exploration, an experiment's policy) is one more line here.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from server import complements, diversity, explore, merchandising, reasons, rules, scoring, stages
-from server.complements import NO_BASKET, Basket
+from server import complements, diversity, explore, merchandising, reasons, scoring, stages
+from server.complements import Basket
 from server.policy import RankingPolicy
-from server.queries import Filter
-from server.signals import Signals
-from server.snapshot import Snapshot
 from server.stages import Candidates
+
+if TYPE_CHECKING:  # the boundary's types; ranking itself imports neither the store nor the request
+    from server.request_arrays import RequestArrays
+    from server.signals import Signals
+    from server.snapshot import Snapshot
 
 __all__ = ["Ranked", "recommend", "rerank"]
 
@@ -42,15 +48,10 @@ def _item_item_applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signa
             and not signals.sources & reasons.bit(reasons.ANCHOR_SIMILAR))
 
 
-def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: int, f: Filter,
-              basket: Basket = NO_BASKET, channel: int = 0, trending: np.ndarray | None = None,
-              rng: np.random.Generator | None = None, active: rules.ActiveRules = rules.NO_RULES) -> Ranked:
-    """`channel`: the request's Context.channel, whose trending list tops up a visitor without a profile;
-    `trending`: what trends in the live store on that channel now, ahead of it; `rng`: the request's
-    exploration draws (explore.generator), None = no exploration; `active`: the merchandising rules in
-    force for this request."""
-    catalog = snapshot.catalog
-    f = merchandising.restrict(f, active)
+def recommend(snapshot: Snapshot, policy: RankingPolicy, request: RequestArrays) -> Ranked:
+    """Recommend's pipeline (module docstring) over the request's arrays (server/request_arrays.py)."""
+    catalog, signals, active, n = snapshot.catalog, request.signals, request.rules, request.n
+    f = merchandising.restrict(request.filter, active)
     shopper = signals.shopper
     pool = diversity.pool(n, policy)
     fetch = max(n * policy.profile_overfetch, pool) if shopper is not None and policy.uses_profile else pool
@@ -64,16 +65,17 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, n: in
     c = stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's purchases that came back
     restocks = stages.restocks_due(catalog, signals.bought, signals.bought_at, signals.now, policy, f)
     c = stages.add_restocks(c, restocks, policy)
-    basket = _usable(basket, signals)
+    basket = _usable(request.basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
-    fallback = scoring.fallback_rows(catalog, shopper, policy, channel, trending)
+    fallback = scoring.fallback_rows(catalog, shopper, policy, request.channel, request.trending)
     c = stages.top_up_popular(catalog, c, signals.exclude, f, max(pool, merchandising.pool(active, n, fetch)), fallback)
     c = diversity.diversify(catalog, c, n, policy, signals.exclude, f, fallback, active.brand_limits, restocks[0])
     c = merchandising.apply(c, active, n, signals.exclude, f)
     c = scoring.explain(catalog, stages.top_n(c, n), shopper, signals.now, policy)
     c = complements.name_anchors(catalog, c, basket, policy)
-    if rng is not None:
-        c = explore.explore(catalog, c, shopper, signals.context_rows, signals.exclude, f, n, policy, rng, active.caps)
+    if request.rng is not None:
+        c = explore.explore(catalog, c, shopper, signals.context_rows, signals.exclude, f, n, policy, request.rng,
+                            active.caps)
     return scoring.shown(c)
 
 
@@ -84,11 +86,12 @@ def _usable(basket: Basket, signals: Signals) -> Basket:
     return basket if usable.all() else Basket(basket.rows[usable], basket.cart)
 
 
-def rerank(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, search_scores: np.ndarray, n: int,
-           f: Filter, active: rules.ActiveRules = rules.NO_RULES) -> Ranked:
-    catalog = snapshot.catalog
-    f = merchandising.restrict(f, active)
-    c = stages.from_request(signals.candidate_rows, search_scores, signals.searched)
+def rerank(snapshot: Snapshot, policy: RankingPolicy, request: RequestArrays) -> Ranked:
+    """Rerank's pipeline (module docstring) over the request's arrays: its candidates are
+    request.signals.candidate_rows with request.search_scores."""
+    catalog, signals, active, n = snapshot.catalog, request.signals, request.rules, request.n
+    f = merchandising.restrict(request.filter, active)
+    c = stages.from_request(signals.candidate_rows, request.search_scores, signals.searched)
     c = stages.keep_filtered(catalog, c, f)
     c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
     c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)

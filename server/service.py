@@ -1,4 +1,5 @@
-"""DecisionServicer: parse -> signals -> ranking pipeline -> respond. The error boundary is `_entry`.
+"""DecisionServicer: parse -> the request's arrays (server/request_arrays.py) -> ranking pipeline -> respond.
+The error boundary is `_entry`.
 
 Every call leaves `_entry` with exactly one status, and that status is what the metrics count:
 - OK;
@@ -29,9 +30,8 @@ from grpc_status import rpc_status
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
 from protos.live import Overlay
-from server import explore, queries, ranking, reasons
+from server import queries, ranking, reasons
 from server.auth import check_bearer
-from server.complements import basket_of
 from server.config import ServerConfig
 from server.errors import Busy, InvalidRequest, NotFound, TailorError, status_of
 from server.experiments import Arms
@@ -40,10 +40,10 @@ from server.metrics import Metrics
 from server.policy import RankingPolicy
 from server.profile_view import profile_message
 from server.queries import check_request_id
+from server.request_arrays import RequestArrays, recommend_arrays, rerank_arrays
 from server.respond import fill_items
 from server.rulekeeper import RuleKeeper, check_rules_text
-from server.rules import ActiveRules, RuleSet, active_rules, compile_rules
-from server.signals import Signals, gather_signals
+from server.rules import RuleSet, compile_rules
 from server.snapshot import Snapshot
 from server.tracking import check_events
 from server.trending import TrendingCache
@@ -172,33 +172,27 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         return self._live.overlay(query.user_id, query.session_id, snapshot.live_seq)
 
     def _recommend(self, snapshot: Snapshot, policy: RankingPolicy, query: queries.Query,
-                   ruleset: RuleSet | None) -> tuple[ranking.Ranked, ActiveRules, Signals]:
-        signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
-        active = active_rules(ruleset, query, signals.shopper, signals.now)
-        ranked = ranking.recommend(snapshot, policy, signals, query.n, query.filters,
-                                   basket_of(snapshot.catalog, query), query.channel,
-                                   self._trending.rows(snapshot, query.channel)
-                                   if self._trending and signals.shopper is None else None,
-                                   explore.generator(policy, query.request_id, not query.no_exploration), active)
-        return ranked, active, signals
+                   ruleset: RuleSet | None) -> tuple[ranking.Ranked, RequestArrays]:
+        arrays = recommend_arrays(snapshot, policy, query, self._overlay(query, snapshot), ruleset,
+                                  self._trending.rows if self._trending is not None else None)
+        return ranking.recommend(snapshot, policy, arrays), arrays
 
     def _rerank(self, snapshot: Snapshot, policy: RankingPolicy, query: queries.Query,
-                ruleset: RuleSet | None) -> tuple[ranking.Ranked, ActiveRules, Signals]:
-        signals = gather_signals(snapshot, policy, query, self._overlay(query, snapshot))
-        active = active_rules(ruleset, query, signals.shopper, signals.now)
-        ranked = ranking.rerank(snapshot, policy, signals, query.candidate_scores, query.n, query.filters, active)
-        return ranked, active, signals
+                ruleset: RuleSet | None) -> tuple[ranking.Ranked, RequestArrays]:
+        arrays = rerank_arrays(snapshot, policy, query, self._overlay(query, snapshot), ruleset)
+        return ranking.rerank(snapshot, policy, arrays), arrays
 
     @_entry
     def Recommend(self, request: pb.RecommendRequest, context: grpc.ServicerContext) -> pb.RecommendResponse:
         query = queries.parse_recommend(request, self._config.limits)
         policy, query, variant = self._arms.pick("Recommend", query, request.request_id)
         with self._holder.use() as snapshot:
-            ranked, active, _ = self._recommend(snapshot, policy, query, self.rules.ruleset(snapshot))
+            ranked, arrays = self._recommend(snapshot, policy, query, self.rules.ruleset(snapshot))
             response = pb.RecommendResponse(version=snapshot.version, request_id=request.request_id, variant=variant,
-                                            rules_version=active.version)
+                                            rules_version=arrays.rules.version,
+                                            anchor_unknown=arrays.signals.anchor_unknown)
             ids = fill_items(response.items, snapshot.catalog, ranked, names=snapshot.names,
-                             details=query.with_details, rules=active.labels)
+                             details=query.with_details, rules=arrays.rules.labels)
         self._arms.remember(request.request_id, variant, ids, query.experiment_unit)
         return response
 
@@ -207,11 +201,12 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
         query = queries.parse_rerank(request, self._config.limits)
         policy, query, variant = self._arms.pick("Rerank", query, request.request_id)
         with self._holder.use() as snapshot:
-            ranked, active, _ = self._rerank(snapshot, policy, query, self.rules.ruleset(snapshot))
+            ranked, arrays = self._rerank(snapshot, policy, query, self.rules.ruleset(snapshot))
             response = pb.RerankResponse(version=snapshot.version, request_id=request.request_id, variant=variant,
-                                         rules_version=active.version)
+                                         rules_version=arrays.rules.version,
+                                         anchor_unknown=arrays.signals.anchor_unknown)
             ids = fill_items(response.items, snapshot.catalog, ranked, query.candidate_ids, snapshot.names,
-                             details=query.with_details, rules=active.labels)
+                             details=query.with_details, rules=arrays.rules.labels)
         self._arms.remember(request.request_id, variant, ids, query.experiment_unit)
         return response
 
@@ -234,8 +229,9 @@ class DecisionServicer(_Calls, decision_pb2_grpc.DecisionServicer):
                                            query.request_id)
         with self._holder.use() as snapshot:
             ruleset = self._draft(request.rules_toml, snapshot) if request.rules_toml else self.rules.ruleset(snapshot)
-            without, _, signals = run(snapshot, policy, query, None)
-            ranked, active, _ = run(snapshot, policy, query, ruleset)
+            without, _ = run(snapshot, policy, query, None)
+            ranked, arrays = run(snapshot, policy, query, ruleset)  # its own arrays: the same exploration draws
+            signals, active = arrays.signals, arrays.rules
             personal = signals.shopper is not None or bool(signals.sources & _PERSONAL)
             response = pb.PreviewRulesResponse(version=snapshot.version, personal=personal, request_id=ids_request,
                                                rules_version=ruleset.version if ruleset is not None else "")

@@ -15,6 +15,7 @@ from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Filter, Query
 from server.ranking import recommend
+from server.request_arrays import RequestArrays
 from server.signals import gather_signals, request_now
 from server.snapshot import Snapshot, memory_snapshot
 
@@ -45,7 +46,7 @@ def _query(anchor: str = "", session: tuple[str, ...] = ()) -> Query:
 
 
 def _rebought(snap: Snapshot, query: Query, policy: RankingPolicy = POLICY) -> dict[str, int]:
-    ranked = recommend(snap, policy, gather_signals(snap, policy, query), 6, NO_FILTER)
+    ranked = recommend(snap, policy, RequestArrays(gather_signals(snap, policy, query), 6, NO_FILTER))
     return {snap.catalog.item_id(int(r)): int(m) for r, m in zip(ranked.rows, ranked.reasons, strict=True)
             if snap.catalog.item_id(int(r)) in ("coffee", "rare", "gone", "tea", "soap")}
 
@@ -53,7 +54,7 @@ def _rebought(snap: Snapshot, query: Query, policy: RankingPolicy = POLICY) -> d
 def test_a_due_purchase_comes_back_first_with_reason_buy_again() -> None:
     snap = _snapshot([31, 40, 31, 1, 31])
     signals = gather_signals(snap, POLICY, _query())
-    ranked = recommend(snap, POLICY, signals, 6, NO_FILTER)
+    ranked = recommend(snap, POLICY, RequestArrays(signals, 6, NO_FILTER))
     assert snap.catalog.item_id(int(ranked.rows[0])) == "coffee"
     assert int(ranked.reasons[0]) == reasons.bit(reasons.BUY_AGAIN)
     # Not due (tea, bought yesterday), rarely rebought (rare), out of stock (gone), no cycle (soap): excluded.

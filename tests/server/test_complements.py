@@ -12,6 +12,7 @@ from server import complements, reasons
 from server.policy import RankingPolicy
 from server.queries import Filter, Query
 from server.ranking import recommend
+from server.request_arrays import RequestArrays
 from server.respond import fill_items
 from server.signals import gather_signals
 from server.snapshot import Snapshot, memory_snapshot
@@ -44,7 +45,8 @@ def _query(session: tuple[tuple[str, int], ...] = (), anchor: str = "", page: in
 
 def _answer(snap: Snapshot, query: Query, policy: RankingPolicy = POLICY) -> list[tuple[str, list[str]]]:
     signals = gather_signals(snap, policy, query)
-    ranked = recommend(snap, policy, signals, query.n, query.filters, complements.basket_of(snap.catalog, query))
+    basket = complements.basket_of(snap.catalog, query)
+    ranked = recommend(snap, policy, RequestArrays(signals, query.n, query.filters, basket=basket))
     response = pb.RecommendResponse()
     fill_items(response.items, snap.catalog, ranked, names=snap.names)
     return [(i.item_id, [r.text for r in i.reasons]) for i in response.items]

@@ -21,6 +21,7 @@ from server import ServerConfig, explore, reasons, start_server
 from server.policy import RankingPolicy
 from server.queries import Filter
 from server.ranking import recommend
+from server.request_arrays import RequestArrays
 from server.scoring import Shopper
 from server.signals import Signals
 from server.snapshot import Snapshot, memory_snapshot
@@ -84,10 +85,11 @@ def test_the_generator_follows_the_request_id() -> None:
 def test_explore_items_take_the_last_slot_from_outside_the_usual_categories(snap: Snapshot) -> None:
     policy = RankingPolicy(max_brand_share=1.0)
     shopper = _shopper([0, 1])
-    plain = recommend(snap, policy, _signals(shopper), 10, NO_FILTER)
+    plain = recommend(snap, policy, RequestArrays(_signals(shopper), 10, NO_FILTER))
     seen: Counter[int] = Counter()
     for i in range(60):
-        ranked = recommend(snap, policy, _signals(shopper), 10, NO_FILTER, rng=explore.generator(policy, f"r{i}"))
+        ranked = recommend(snap, policy,
+                           RequestArrays(_signals(shopper), 10, NO_FILTER, rng=explore.generator(policy, f"r{i}")))
         explored = (ranked.reasons & reasons.bit(reasons.EXPLORE)) != 0
         assert explored.tolist() == [False] * 9 + [True]
         assert ranked.rows[:9].tolist() == plain.rows[:9].tolist()  # the personal items keep their order
@@ -101,11 +103,12 @@ def test_explore_items_take_the_last_slot_from_outside_the_usual_categories(snap
 def test_no_category_left_keeps_the_slot_personal(snap: Snapshot) -> None:
     policy = RankingPolicy(max_brand_share=1.0)
     everything = _shopper([0, 1, 2, 3, 4])
-    plain = recommend(snap, policy, _signals(everything), 10, NO_FILTER)
-    ranked = recommend(snap, policy, _signals(everything), 10, NO_FILTER, rng=explore.generator(policy, "x"))
+    plain = recommend(snap, policy, RequestArrays(_signals(everything), 10, NO_FILTER))
+    ranked = recommend(snap, policy,
+                       RequestArrays(_signals(everything), 10, NO_FILTER, rng=explore.generator(policy, "x")))
     assert ranked.rows.tolist() == plain.rows.tolist()
     only_c0 = Filter(frozenset({"c0"}), frozenset(), 0.0, 0.0, False)  # a filter holds for explore items too
-    filtered = recommend(snap, policy, _signals(), 10, only_c0, rng=explore.generator(policy, "y"))
+    filtered = recommend(snap, policy, RequestArrays(_signals(), 10, only_c0, rng=explore.generator(policy, "y")))
     assert {int(snap.catalog.category[r]) for r in filtered.rows} == {0}
 
 
@@ -117,8 +120,8 @@ def test_the_draw_follows_the_priors(snap: Snapshot) -> None:
     policy = RankingPolicy(max_brand_share=1.0)
     picked: Counter[int] = Counter()
     for i in range(100):
-        ranked = recommend(snap, policy, _signals(_shopper([0, 1])), 10, NO_FILTER,
-                           rng=explore.generator(policy, f"p{i}"))
+        ranked = recommend(snap, policy, RequestArrays(_signals(_shopper([0, 1])), 10, NO_FILTER,
+                                                       rng=explore.generator(policy, f"p{i}")))
         picked[int(catalog.category[ranked.rows[-1]])] += 1
     assert picked[4] >= 90
 

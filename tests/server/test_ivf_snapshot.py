@@ -12,6 +12,7 @@ from server import load_snapshot, reasons
 from server.policy import RankingPolicy
 from server.queries import Filter
 from server.ranking import recommend
+from server.request_arrays import RequestArrays
 from server.signals import Signals
 
 
@@ -31,6 +32,7 @@ def test_ivf_version_is_mapped_and_searched_without_prefetch_threads(tmp_path: P
     catalog = snapshot.catalog
     query = Signals(vector=catalog.vectors[0].copy(), sources=reasons.bit(reasons.ANCHOR_SIMILAR),
                     exclude=catalog.popular_rows[:0], candidate_rows=catalog.popular_rows[:0])
-    ranked = recommend(snapshot, RankingPolicy(), query, 10, Filter(frozenset(), frozenset(), 0.0, 0.0, False))
+    no_filter = Filter(frozenset(), frozenset(), 0.0, 0.0, False)
+    ranked = recommend(snapshot, RankingPolicy(), RequestArrays(query, 10, no_filter))
     assert len(ranked.rows) == 10
     snapshot.close()

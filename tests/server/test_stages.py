@@ -13,6 +13,7 @@ from server import reasons, stages
 from server.policy import RankingPolicy
 from server.queries import Filter, Query
 from server.ranking import recommend, rerank
+from server.request_arrays import RequestArrays
 from server.signals import Signals, code_rows, gather_signals, session_vector
 from server.snapshot import Snapshot, memory_snapshot
 
@@ -117,7 +118,7 @@ def test_session_vector_weighs_types_and_recency() -> None:
 def test_recommend_for_a_known_shopper_skips_bought_and_out_of_stock(snap: Snapshot) -> None:
     signals = gather_signals(snap, POLICY, _query(user="fan"))
     uncapped = RankingPolicy(max_brand_share=1.0)  # a2, b3, b2 are all brand y: the cap would take 2 of 3
-    ranked = recommend(snap, uncapped, signals, 3, NO_FILTER)
+    ranked = recommend(snap, uncapped, RequestArrays(signals, 3, NO_FILTER))
     assert _ids(snap, ranked.rows) == ["a2", "b3", "b2"]
     assert set(ranked.reasons.tolist()) == {reasons.bit(reasons.USER_AFFINITY)}
     assert (np.diff(ranked.scores) <= 0).all()
@@ -125,9 +126,9 @@ def test_recommend_for_a_known_shopper_skips_bought_and_out_of_stock(snap: Snaps
 
 def test_recommend_tops_up_from_popularity_below_every_similar_item(snap: Snapshot) -> None:
     signals = gather_signals(snap, POLICY, _query(user="fan"))
-    ranked = recommend(snap, POLICY, signals, 10, Filter(frozenset({"a"}), frozenset(), 0.0, 0.0, False))
+    ranked = recommend(snap, POLICY, RequestArrays(signals, 10, Filter(frozenset({"a"}), frozenset(), 0.0, 0.0, False)))
     assert _ids(snap, ranked.rows) == ["a2"]  # a1 bought, a3 out of stock: nothing to top up with
-    anonymous = recommend(snap, POLICY, gather_signals(snap, POLICY, _query()), 4, NO_FILTER)
+    anonymous = recommend(snap, POLICY, RequestArrays(gather_signals(snap, POLICY, _query()), 4, NO_FILTER))
     assert _ids(snap, anonymous.rows) == ["b2", "b1", "a1", "a2"]
     assert set(anonymous.reasons.tolist()) == {reasons.bit(reasons.POPULAR)}
     assert (np.diff(anonymous.scores) < 0).all()
@@ -141,7 +142,7 @@ def test_no_consent_is_anonymous_even_with_a_session(snap: Snapshot) -> None:
 def test_anchor_blends_and_is_excluded(snap: Snapshot) -> None:
     signals = gather_signals(snap, POLICY, _query(session=(("a1", pb.INTERACTION_TYPE_VIEW),), anchor="b1"))
     assert signals.sources == reasons.bit(reasons.ANCHOR_SIMILAR, reasons.SESSION_SIMILAR)
-    ranked = recommend(snap, POLICY, signals, 2, NO_FILTER)
+    ranked = recommend(snap, POLICY, RequestArrays(signals, 2, NO_FILTER))
     assert _ids(snap, ranked.rows) == ["b3", "b2"]  # (0.25, 0.75) normalised is closest to b3
 
 
@@ -150,12 +151,12 @@ def test_rerank_blends_search_and_affinity_and_keeps_unknown_items(snap: Snapsho
     signals = gather_signals(snap, POLICY, query)
     assert signals.candidate_rows.tolist() == [3, -1, 1]
     personal = RankingPolicy(search_weight=0.2)
-    ranked = rerank(snap, personal, signals, query.candidate_scores, 3, NO_FILTER)
+    ranked = rerank(snap, personal, _rerank_of(signals, query, 3))
     assert ranked.positions is not None
     # a2 matches the shopper; zz (unknown) gets the known candidates' mean affinity.
     assert [query.candidate_ids[i] for i in ranked.positions.tolist()] == ["a2", "zz", "b1"]
     assert ranked.rows.tolist() == [1, -1, 3]
-    search_only = rerank(snap, RankingPolicy(search_weight=1.0), signals, query.candidate_scores, 3, NO_FILTER)
+    search_only = rerank(snap, RankingPolicy(search_weight=1.0), _rerank_of(signals, query, 3))
     assert search_only.positions is not None and search_only.positions.tolist() == [0, 1, 2]
 
 
@@ -196,11 +197,12 @@ def test_item_item_sums_neighbour_weights_over_the_seeds(snap: Snapshot) -> None
 def test_recommend_uses_item_item_for_a_history_and_the_index_on_product_pages(snap: Snapshot) -> None:
     model = _with_neighbors(snap)
     history = gather_signals(model, POLICY, _query(session=(("b1", pb.INTERACTION_TYPE_VIEW),)))
-    assert _ids(model, recommend(model, POLICY, history, 1, NO_FILTER).rows) == ["a2"]
+    assert _ids(model, recommend(model, POLICY, RequestArrays(history, 1, NO_FILTER)).rows) == ["a2"]
     product = gather_signals(model, POLICY, _query(anchor="b1"))
-    assert _ids(model, recommend(model, POLICY, product, 1, NO_FILTER).rows) == ["b2"]  # nearest by vector
+    # nearest by vector
+    assert _ids(model, recommend(model, POLICY, RequestArrays(product, 1, NO_FILTER)).rows) == ["b2"]
     off = RankingPolicy(item_item=False)
-    assert _ids(model, recommend(model, off, history, 1, NO_FILTER).rows) == ["b2"]
+    assert _ids(model, recommend(model, off, RequestArrays(history, 1, NO_FILTER)).rows) == ["b2"]
 
 
 def test_a_known_shoppers_history_is_excluded_unless_the_policy_says_otherwise(snap: Snapshot) -> None:
@@ -236,6 +238,10 @@ def test_history_seeds_decay_with_age_down_to_the_floor(snap: Snapshot) -> None:
     assert len(gather_signals(no_model, policy, _query(user="fan")).seeds) == 0  # nothing to score them with
 
 
+def _rerank_of(signals: Signals, query: Query, n: int) -> RequestArrays:
+    return RequestArrays(signals, n, NO_FILTER, search_scores=query.candidate_scores)
+
+
 def test_rerank_affinity_comes_from_the_item_item_model_when_there_is_one(snap: Snapshot) -> None:
     model = _with_neighbors(snap)
     query = _query(session=(("b1", pb.INTERACTION_TYPE_VIEW),), candidates=("b2", "a2", "zz"))
@@ -243,11 +249,10 @@ def test_rerank_affinity_comes_from_the_item_item_model_when_there_is_one(snap: 
     affinity = stages.item_item_affinity(model.catalog, signals.seeds, signals.seed_weights, signals.candidate_rows,
                                           RankingPolicy())
     assert np.allclose(affinity, [0.0, 1.0, 0.5])  # b1's neighbours: a2 (0.9), b3; b2 none; zz the mean
-    ranked = rerank(model, RankingPolicy(search_weight=0.2), signals, query.candidate_scores, 3, NO_FILTER)
+    ranked = rerank(model, RankingPolicy(search_weight=0.2), _rerank_of(signals, query, 3))
     # a2 moves up past b2; zz, unknown, keeps its search position
     assert ranked.positions is not None and [query.candidate_ids[i] for i in ranked.positions] == ["a2", "b2", "zz"]
-    by_vector = rerank(model, RankingPolicy(search_weight=0.2, rerank_item_item=False), signals,
-                       query.candidate_scores, 3, NO_FILTER)
+    by_vector = rerank(model, RankingPolicy(search_weight=0.2, rerank_item_item=False), _rerank_of(signals, query, 3))
     assert by_vector.positions is not None and by_vector.positions.tolist()[0] == 0  # b2 is b1's nearest vector
 
 

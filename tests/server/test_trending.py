@@ -13,6 +13,7 @@ from server import load_snapshot, ranking
 from server.config import Limits
 from server.policy import RankingPolicy
 from server.queries import Filter, parse_recommend
+from server.request_arrays import RequestArrays
 from server.signals import gather_signals
 from tests.conftest import small_config
 
@@ -52,8 +53,8 @@ def test_an_anonymous_visitor_gets_their_channels_trending_items_first(tmp_path:
             request = pb.RecommendRequest(n=6, context=pb.Context(channel=channel))  # type: ignore[arg-type]
             query = parse_recommend(request, Limits())
             assert query.channel == channel
-            ranked = ranking.recommend(snapshot, policy, gather_signals(snapshot, policy, query), query.n,
-                                       _NO_FILTER, channel=query.channel)
+            arrays = RequestArrays(gather_signals(snapshot, policy, query), query.n, _NO_FILTER, channel=query.channel)
+            ranked = ranking.recommend(snapshot, policy, arrays)
             return [manifest.categories[c] for c in catalog.category[ranked.rows]]
 
         assert categories(pb.CHANNEL_UNSPECIFIED) == ["shoes"] * 6  # the global list: shoes sell most
