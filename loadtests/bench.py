@@ -125,7 +125,8 @@ def parse_args(argv: Sequence[str]) -> BenchArgs:
         p.error("--duration, --rate, --low-rate, --timeout must be > 0 and --warmup >= 0")
     return BenchArgs(a.users, a.items, a.events, a.artifacts, a.cache, a.duration, a.warmup, a.workers, a.threads,
                      a.rate, a.low_rate, a.concurrency or 8 * a.workers, a.connections, a.timeout, a.swap,
-                     a.swap_rate, a.json_out, a.profile, a.config, a.rules, a.generate_rules, a.json)
+                     a.swap_rate, a.json_out, a.profile, json=a.json, config=a.config, rules=a.rules,
+                     generate_rules=a.generate_rules)
 
 
 def prepare_artifacts(args: BenchArgs) -> Path:
