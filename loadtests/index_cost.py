@@ -21,13 +21,16 @@ import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import faiss
+import grpc
 import numpy as np
 
 from index_builder.config import BuildConfig
 from index_builder.index import SEARCH_K, IndexCandidate, IvfParams, cheapest, compare_indexes
 from loadtests.experiment_cost import paired
+from loadtests.floor import OfflineContext
 from protos import artifact
 from protos import decision_pb2 as pb
 from server.config import ServerConfig
@@ -85,7 +88,18 @@ def _recommend(snapshot: Snapshot, rows: np.ndarray, calls: int, rounds: int, ro
     extra = statistics.median(y - x for x, y in zip(without, with_, strict=True)) * 1e6
     return (f"Recommend: median exact search {statistics.median(without) * 1e6:.1f} us/call, "
             f"{snapshot.version}'s index {statistics.median(with_) * 1e6:.1f} us/call; "
-            f"median paired difference {extra:+.1f} us/call")
+            f"median paired difference {extra:+.1f} us/call; {_same_items(plain, tested, requests[:500])}")
+
+
+def _same_items(plain: DecisionServicer, tested: DecisionServicer, requests: Sequence[pb.RecommendRequest]) -> str:
+    """How much of exact search's answer the tested index's answer keeps (the same requests, ids compared)."""
+    context = cast(grpc.ServicerContext, OfflineContext())
+    kept = []
+    for request in requests:
+        exact = {i.item_id for i in plain.Recommend(request, context).items}
+        found = {i.item_id for i in tested.Recommend(request, context).items}
+        kept.append(len(exact & found) / max(len(exact), 1))
+    return f"answers' items shared with exact search's: {statistics.mean(kept):.3f} (mean of {len(kept)} calls)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

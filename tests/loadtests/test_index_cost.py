@@ -19,6 +19,7 @@ def test_it_weighs_the_candidates_and_times_recommend_against_exact_search(
     assert sum(line.endswith("<- kept") for line in out.splitlines()) == 1
     assert "index Flat nprobe 0" in out  # this small catalog was built with exact search
     assert "Recommend: median exact search" in out and "median paired difference" in out
+    assert "answers' items shared with exact search's: 1.000" in out  # both search exactly here
 
 
 def test_a_root_without_a_version_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
