@@ -123,4 +123,4 @@ def name_anchors(catalog: Catalog, c: Candidates, basket: Basket, policy: Rankin
         return c
     at = np.minimum(np.searchsorted(scored.rows, c.rows), len(scored.rows) - 1)
     anchors = np.where(anchored & (scored.rows[at] == c.rows), scored.anchors[at], -1).astype(np.int64)
-    return Candidates(c.rows, c.scores, c.reasons, c.keep, c.positions, c.ordered, anchors, c.rules)
+    return c.with_(anchors=anchors)

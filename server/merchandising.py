@@ -54,8 +54,7 @@ def apply(c: Candidates, active: ActiveRules, n: int, exclude: np.ndarray, f: Fi
             scores = np.where(scores > 0, scores * factor, scores / factor).astype(c.scores.dtype, copy=False)
         if known is not None:
             rule_of, bits = np.where(known, rule_of, -1).astype(np.int32), np.where(known, bits, 0).astype(bits.dtype)
-        c = Candidates(c.rows, scores, c.reasons | bits, c.keep, c.positions, c.ordered and active.factor is None,
-                       c.anchors, rule_of)
+        c = c.with_(scores=scores, reasons=c.reasons | bits, rules=rule_of, ordered=c.ordered and active.factor is None)
     best = _best(c, n) if active.caps else rows
     for groups, limits in active.caps:
         codes = groups[rows] if known is None else np.where(known, groups[rows], -1)
@@ -115,28 +114,30 @@ def _pinned(snapshot: Snapshot, c: Candidates, pins: tuple[np.ndarray, np.ndarra
 
 def _composed(c: Candidates, others: np.ndarray, places: np.ndarray, pin_rows: np.ndarray,
               pin_rules: np.ndarray) -> Candidates:
-    """Others in their order at the free places, each pin at its place; a pin scores just above the next item."""
+    """Others in their order at the free places, each pin at its place; a pin scores just above the next item.
+    A pin not among the candidates joins them (Candidates.appended: every per-candidate array follows)."""
     total = len(others) + len(places)
     is_pin = np.zeros(total, dtype=bool)
     is_pin[places] = True
-    at = np.zeros(total, dtype=np.int64)  # per place: the index into c it comes from (pins: below)
-    at[~is_pin] = others
     same = pin_rows[:, None] == c.rows[None, :]
     source = np.where(same.any(axis=1), same.argmax(axis=1), -1)  # a pin already among the candidates
-    at[places] = np.maximum(source, 0)
-    rows = c.rows[at]
-    rows[places] = pin_rows
-    masks = c.reasons[at]
-    masks[places] = np.where(source >= 0, masks[places], 0) | _RULE_BIT
-    rule_of = (c.rules if c.rules is not None else np.full(len(c.rows), -1, dtype=np.int64))[at]
+    new = source < 0
+    c = c if c.rules is not None else c.with_(rules=np.full(len(c.rows), -1, dtype=np.int64))
+    c = c.appended(pin_rows[new], np.zeros(int(new.sum()), dtype=c.scores.dtype),
+                   np.zeros(int(new.sum()), dtype=c.reasons.dtype))
+    source[new] = len(c.rows) - int(new.sum()) + np.arange(int(new.sum()))
+    at = np.zeros(total, dtype=np.int64)  # per place: the index into c it comes from
+    at[~is_pin] = others
+    at[places] = source
+    c = c.taken(at)
+    masks, rule_of = c.reasons.copy(), c.rules.copy() if c.rules is not None else np.full(total, -1, dtype=np.int64)
+    masks[places] |= _RULE_BIT
     rule_of[places] = pin_rules
-    scores = c.scores[at].astype(np.float64)
+    scores = c.scores.astype(np.float64)
     after = np.maximum.accumulate(np.where(is_pin, -np.inf, scores)[::-1])[::-1]  # the next other's score
     before = np.minimum.accumulate(np.where(is_pin, np.inf, scores))  # the previous other's score
     has_after, has_before = np.isfinite(after), np.isfinite(before)
     between = np.where(has_after & has_before, (np.where(has_after, after, 0) + np.where(has_before, before, 0)) / 2,
                        np.where(has_after, after + 1.0, np.where(has_before, before - 1.0, 0.0)))
     scores = np.where(is_pin, between, scores)
-    positions = c.positions[at] if c.positions is not None else None
-    return Candidates(rows, scores.astype(c.scores.dtype), masks, np.ones(total, dtype=bool), positions,
-                      ordered=True, rules=rule_of)
+    return c.with_(scores=scores.astype(c.scores.dtype), reasons=masks, rules=rule_of, ordered=True)

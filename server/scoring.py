@@ -185,7 +185,7 @@ def shown(c: Candidates) -> Candidates:
     (1 when there is none), spread evenly by their distinct values in order, so ties stay ties."""
     scores = np.minimum.accumulate(c.scores.astype(np.float64)) if len(c.scores) else c.scores
     if not len(scores) or scores[-1] >= 0:
-        return c if scores is c.scores or np.array_equal(scores, c.scores) else _rescored(c, scores)
+        return c if np.array_equal(scores, c.scores) else c.with_(scores=scores, ordered=c.ordered)
     k = int(np.count_nonzero(scores > 0))  # the positive ones come first
     top = float(scores[k - 1]) if k else 1.0
     tail = scores[k:]
@@ -193,8 +193,4 @@ def shown(c: Candidates) -> Candidates:
     groups = int(step[-1]) + 1
     scores = scores.copy()
     scores[k:] = top * (groups - step) / (groups + 1)
-    return _rescored(c, scores)
-
-
-def _rescored(c: Candidates, scores: np.ndarray) -> Candidates:
-    return Candidates(c.rows, scores, c.reasons, c.keep, c.positions, c.ordered, c.anchors, c.rules)
+    return c.with_(scores=scores, ordered=c.ordered)

@@ -53,11 +53,14 @@ class Candidates:
     rules: np.ndarray | None = None
 
     def with_(self, *, scores: np.ndarray | None = None, reasons: np.ndarray | None = None,
-              keep: np.ndarray | None = None) -> Candidates:
-        """A copy with some arrays replaced (dataclasses.replace costs µs of introspection per call)."""
+              keep: np.ndarray | None = None, anchors: np.ndarray | None = None, rules: np.ndarray | None = None,
+              ordered: bool | None = None) -> Candidates:
+        """A copy with some arrays replaced (dataclasses.replace costs µs of introspection per call); new scores
+        drop `ordered` unless the caller says the entries still stand best first."""
         return Candidates(self.rows, self.scores if scores is None else scores,
                           self.reasons if reasons is None else reasons, self.keep if keep is None else keep,
-                          self.positions, self.ordered and scores is None, self.anchors, self.rules)
+                          self.positions, self.ordered and scores is None if ordered is None else ordered,
+                          self.anchors if anchors is None else anchors, self.rules if rules is None else rules)
 
     def appended(self, rows: np.ndarray, scores: np.ndarray, reasons: np.ndarray, *, replaces: bool = False,
                  below: bool = False, positions: np.ndarray | None = None) -> Candidates:

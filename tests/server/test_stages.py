@@ -306,3 +306,21 @@ def test_live_item_codes_become_rows_per_catalog(snap: Snapshot) -> None:
     assert code_rows(snap.catalog, names).tolist() == [3, -1, 1]
     other = _with_neighbors(snap)  # another version's catalog has its own array
     assert code_rows(other.catalog, names[:1]).tolist() == [3]
+
+
+def test_stages_that_add_candidates_keep_every_field(snap: Snapshot) -> None:
+    """Candidates.appended is the one way to add entries: positions, anchors and rule marks of the present
+    ones survive the popular top-up (and so every adding stage), the new entries get -1; top_n follows."""
+    mask = np.full(2, reasons.bit(reasons.USER_AFFINITY), dtype=reasons.MASK_DTYPE)
+    c = stages.Candidates(np.array([0, 1]), np.array([2.0, 1.0]), mask, np.ones(2, dtype=bool),
+                          positions=np.array([7, 8]), ordered=True, anchors=np.array([3, -1]), rules=np.array([-1, 2]))
+    topped = stages.top_up_popular(snap.catalog, c, np.zeros(0, dtype=np.int64), NO_FILTER, 4)
+    assert topped.rows.tolist() == [0, 1, 4, 3] and topped.ordered
+    assert topped.positions is not None and topped.positions.tolist() == [7, 8, -1, -1]
+    assert topped.anchors is not None and topped.anchors.tolist() == [3, -1, -1, -1]
+    assert topped.rules is not None and topped.rules.tolist() == [-1, 2, -1, -1]
+    replaced = c.appended(np.array([1]), np.array([5.0]), mask[:1], replaces=True)
+    assert replaced.keep.tolist() == [True, False, True] and not replaced.ordered
+    best = stages.top_n(replaced, 2)
+    assert best.rows.tolist() == [1, 0] and best.rules is not None and best.rules.tolist() == [-1, -1]
+    assert best.anchors is not None and best.anchors.tolist() == [-1, 3]
