@@ -88,7 +88,7 @@ def add_request_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", default="", help="user id (empty: an anonymous visitor)")
     p.add_argument("--session", default="", metavar="ITEM[:TYPE],...",
                    help="recent interactions ITEM[:view|cart|purchase],... oldest first")
-    p.add_argument("--page", choices=PAGES, help="the page asked for (default home; product with --anchor)")
+    p.add_argument("--page", choices=PAGES, help="the page asked for (default unspecified; product with --anchor)")
     p.add_argument("--anchor", default="", metavar="ITEM", help="item shown on a product page")
     p.add_argument("--channel", choices=CHANNELS, help="where the shopper is (default unspecified)")
     p.add_argument("--query", default="", help="the shopper's search text (Context.query)")

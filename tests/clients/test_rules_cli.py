@@ -39,6 +39,15 @@ def test_check_of_a_clean_file_prints_one_summary_line(capsys: pytest.CaptureFix
     assert "names not checked" in out
 
 
+def test_check_takes_the_rules_file_as_rules_or_positionally(capsys: pytest.CaptureFixture[str]) -> None:
+    example = str(ROOT / "rules.example.toml")
+    assert main(["rules", "check", "--rules", example]) == 0
+    assert capsys.readouterr().out.startswith(f"{example}: ok, ")
+    assert main(["rules", "check"]) == 2
+    assert main(["rules", "check", example, "--rules", str(ROOT / "tailor.example.toml")]) == 2
+    assert "name the rules file once" in capsys.readouterr().err
+
+
 def test_preview_prints_without_and_with_side_by_side_marking_moves(running: RunningServer, client: TailorClient,
                                                                     built: Built, tmp_path: Path,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
