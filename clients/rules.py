@@ -13,14 +13,16 @@ compiles it for that call only, and prints the answer without and with the rules
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from clients.client import Preview, ScoredItem, TailorClient
 from clients.commands import request_arguments
 from clients.errors import TailorClientError, describe
-from clients.flags import add_call_flags, add_output_flags, add_request_flags
+from clients.flags import add_call_flags, add_json_flag, add_output_flags, add_request_flags
 
 __all__ = ["main", "format_preview", "parser"]
 
@@ -108,7 +110,10 @@ def _preview(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tailor rules preview: error: {exc}", file=sys.stderr)
         return 2
-    print(format_preview(preview, f"user {args.user}" if args.user else "anonymous visitor"))
+    if args.json:
+        print(json.dumps(asdict(preview), indent=1))
+    else:
+        print(format_preview(preview, f"user {args.user}" if args.user else "anonymous visitor"))
     return 0
 
 
@@ -133,6 +138,7 @@ def parser() -> argparse.ArgumentParser:
                          help="leave the explore slots out (both answers draw the same ones otherwise)")
     add_request_flags(preview)
     add_call_flags(preview, timeout=5.0)
+    add_json_flag(preview, "both answers (every field)")
     add_output_flags(preview)
     return p
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,13 @@ def test_preview_of_a_bad_draft_names_its_problems(running: RunningServer, tmp_p
     draft.write_text('[[rule]]\nname = "a"\npin = "ghost"\nslot = 1\n')
     assert main(["rules", "preview", "--rules", str(draft), "--target", f"127.0.0.1:{running.port}"]) == 2
     assert "rule a: pin: unknown item 'ghost'" in capsys.readouterr().err
+
+
+def test_preview_json_holds_both_answers_and_the_request_id(running: RunningServer,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "preview", "--user", LOYAL_USER, "--query", "tea", "--channel", "app", "--request-id",
+                 "preview-1", "--json", "--target", f"127.0.0.1:{running.port}"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["request_id"] == "preview-1" and answer["personal"] is True
+    assert answer["with_rules"] and answer["without_rules"]
+    assert {"item_id", "score", "reasons", "title", "category", "price"} <= set(answer["with_rules"][0])
