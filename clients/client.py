@@ -8,7 +8,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import grpc
 
@@ -16,6 +16,7 @@ from clients.errors import from_rpc_error
 from clients.flags import DEFAULT_TARGET, default_target
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
+from protos.enums import CHANNELS, INTERACTION_TYPES, PAGES
 
 __all__ = ["DEFAULT_TARGET", "RETRY_OPTIONS", "Reason", "ScoredItem", "Decision", "Filters", "Preview",
            "TailorClient", "default_target", "read_token_file"]
@@ -39,12 +40,11 @@ RETRY_OPTIONS = (
     }]})),
 )
 _E = TypeVar("_E")
-_TYPES = {"view": pb.INTERACTION_TYPE_VIEW, "cart": pb.INTERACTION_TYPE_CART,
-          "purchase": pb.INTERACTION_TYPE_PURCHASE}
-_CHANNELS = {"": pb.CHANNEL_UNSPECIFIED, "web": pb.CHANNEL_WEB, "app": pb.CHANNEL_APP, "email": pb.CHANNEL_EMAIL,
-             "store": pb.CHANNEL_STORE}
-_PAGES = {"": pb.PAGE_UNSPECIFIED, "home": pb.PAGE_HOME, "product": pb.PAGE_PRODUCT,
-          "cart": pb.PAGE_CART, "search": pb.PAGE_SEARCH}
+# word -> enum value, from the generated code (protos/enums.py); "" is UNSPECIFIED for channel and page.
+_TYPES = {word: cast(pb.InteractionType, value) for value, word in enumerate(INTERACTION_TYPES) if value}
+_CHANNELS = {"": pb.CHANNEL_UNSPECIFIED,
+             **{word: cast(pb.Channel, value) for value, word in enumerate(CHANNELS) if value}}
+_PAGES = {"": pb.PAGE_UNSPECIFIED, **{word: cast(pb.Page, value) for value, word in enumerate(PAGES) if value}}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@
   --user, --session, --page, --anchor, --channel, --query, --time, filters: one request's shopper and page
 
 A renamed flag stays as a hidden alias (`deprecated_alias`) that still works and says what replaces it.
-This module imports nothing heavy: the builder's and the server's commands use it too.
+This module imports nothing heavy (protos/enums.py only): the builder's and the server's commands use it too.
 """
 
 from __future__ import annotations
@@ -22,13 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from protos.enums import CHANNELS as _CHANNEL_WORDS
+from protos.enums import PAGES as _PAGE_WORDS
+
 __all__ = ["CHANNELS", "DEFAULT_TARGET", "PAGES", "DeprecatedAlias", "add_call_flags", "add_json_flag",
            "add_output_flags", "add_request_flags", "add_token_file_flag", "default_target", "deprecated_alias",
            "time_ms", "verbosity"]
 
 DEFAULT_TARGET = "localhost:50051"
-CHANNELS = ("web", "app", "email", "store")
-PAGES = ("home", "product", "cart", "search")
+CHANNELS = _CHANNEL_WORDS[1:]  # the proto's values but UNSPECIFIED: web, app, email, store
+PAGES = _PAGE_WORDS[1:]  # home, product, cart, search
 
 
 class DeprecatedAlias(argparse.Action):

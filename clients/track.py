@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from tqdm import tqdm
 
@@ -32,12 +33,13 @@ from clients.client import TailorClient, read_token_file
 from clients.errors import Overloaded, TailorClientError, describe
 from clients.flags import add_call_flags, add_output_flags, add_token_file_flag
 from protos import decision_pb2 as pb
+from protos.enums import CHANNELS, INTERACTION_TYPES
 
 __all__ = ["main", "parser", "read_events"]
 
-_TYPES = {"view": pb.INTERACTION_TYPE_VIEW, "cart": pb.INTERACTION_TYPE_CART, "purchase": pb.INTERACTION_TYPE_PURCHASE}
-_CHANNELS = {"": pb.CHANNEL_UNSPECIFIED, "web": pb.CHANNEL_WEB, "app": pb.CHANNEL_APP, "email": pb.CHANNEL_EMAIL,
-             "store": pb.CHANNEL_STORE}
+# word -> enum value, from the generated code (protos/enums.py)
+_TYPES = {word: cast(pb.InteractionType, value) for value, word in enumerate(INTERACTION_TYPES) if value}
+_CHANNELS = {word: cast(pb.Channel, value) for value, word in enumerate(CHANNELS) if value}
 _EPOCH_MS_FROM = 10**11  # as the builder: integers below this are epoch seconds
 
 

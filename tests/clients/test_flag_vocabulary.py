@@ -142,3 +142,14 @@ def test_renamed_flags_still_work_as_hidden_aliases(capsys: pytest.CaptureFixtur
     assert "--out" not in LEAVES["build"].format_help() and "--write-token-file" not in LEAVES["serve"].format_help()
     check = LEAVES["rules check"]
     assert str(check.parse_args(["rules.toml"]).file) == str(check.parse_args(["--rules", "rules.toml"]).rules)
+
+
+def test_channel_and_page_choices_are_the_protos_values() -> None:
+    from protos import decision_pb2 as pb
+
+    for name in ("recommend", "rerank", "rules preview"):
+        choices = {a.dest: a.choices for a in _options(LEAVES[name]) if a.dest in ("channel", "page")}
+        assert list(choices["channel"] or ()) == [v.name.removeprefix("CHANNEL_").lower()
+                                                  for v in pb.Channel.DESCRIPTOR.values if v.number]
+        assert list(choices["page"] or ()) == [v.name.removeprefix("PAGE_").lower()
+                                               for v in pb.Page.DESCRIPTOR.values if v.number]
