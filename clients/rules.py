@@ -120,6 +120,7 @@ def _preview(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tailor rules", description="Check and preview merchandising rules.")
     p.add_argument("command", help=argparse.SUPPRESS)
+    add_output_flags(p)  # `tailor rules -v check ...` too
     sub = p.add_subparsers(dest="action", required=True, metavar="{check,preview}")
     check = sub.add_parser("check", help="list every problem of a rules file (exit 1 if any)",
                            description="List every problem of a rules file (exit 1 if any).")

@@ -66,6 +66,7 @@ def describe(args: argparse.Namespace, summary: object) -> str:
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tailor import", description="Write items.csv, users.csv and events.csv "
                                      "for `tailor build` from a public data set.")
+    add_output_flags(parser)  # `tailor import -v KIND ...` too
     sub = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind, (_, text, flags) in KINDS.items():
         p = sub.add_parser(kind, help=text, description=text)
@@ -84,7 +85,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         summary = importer(args)
     except (BuildError, ValueError) as exc:
-        print(f"tailor import: {exc}", file=sys.stderr)
+        print(f"tailor import: error: {exc}", file=sys.stderr)
         return 1
     print(describe(args, summary))
     return 0
