@@ -177,3 +177,21 @@ def test_a_cap_rule_loosens_the_default_brand_cap_through_the_server(client: Tai
         assert _most_of_one_brand(built, list(preview.without_rules)) <= 4
         walls.append(_most_of_one_brand(built, list(preview.with_rules)))
     assert 4 < max(walls) <= 6
+
+
+def test_an_added_item_meets_the_smaller_of_the_policys_and_the_rules_brand_limit(snap: Snapshot) -> None:
+    """diversity.over_caps, what an explore slot checks: brand x (rows 0-3) with one item in an answer of 5
+    is full under a rule capping x at 1, not under the policy's 2 of 5 alone; a rule capping category a
+    (rows 0-5) at 2 is full once the answer holds two of a; unbranded items and unknown rows never are."""
+    answer = np.array([0, 6])
+    policy = RankingPolicy(max_brand_share=0.4)
+    candidates = np.array([1, 4, 7, -1])
+    assert diversity.over_caps(snap.catalog, candidates, answer, 5, policy).tolist() == [False] * 4
+    brand_rule = (np.array([0] * 4 + [-1] * 4, dtype=np.int32), np.array([1] * 4 + [0] * 4, dtype=np.int32))
+    assert diversity.over_caps(snap.catalog, candidates, answer, 5, policy, (brand_rule,)).tolist() == \
+        [True, False, False, False]
+    category_rule = (np.array([0] * 6 + [-1] * 2, dtype=np.int32), np.full(8, 2, dtype=np.int32))
+    assert diversity.over_caps(snap.catalog, candidates, np.array([0, 5]), 5, policy, (category_rule,)).tolist() == \
+        [True, True, False, False]
+    assert diversity.over_caps(snap.catalog, candidates, np.array([0, 1]), 5, policy).tolist() == \
+        [True, False, False, False]  # the policy's own 2 of 5
