@@ -130,7 +130,8 @@ class RankingPolicy:
     explore_evidence: float = 100.0
     explore_items: int = 5
     # Diversity (server/diversity.py), Recommend only: at most ceil(max_brand_share x n) items of one brand
-    # in the top n (items without a brand never capped), of one category ceil(max_category_share x n)
+    # in the top n (items without a brand and the shopper's due restocks never capped; a brand cap rule
+    # replaces it for its brands), of one category ceil(max_category_share x n)
     # (1 = off), and each item loses diversity_penalty x the best score per better item of its category.
     max_brand_share: float = 0.4
     max_category_share: float = 1.0
