@@ -30,7 +30,7 @@ _WIDTH = 44
 
 
 def _check(args: argparse.Namespace) -> int:
-    from server.rulebook import check_rules_file  # the server's parser: loaded only for this subcommand
+    from server.merchandising.schema import check_rules_file  # the server's parser: loaded only for this subcommand
 
     path = args.rules or args.file
     if path is None or (args.rules and args.file and args.rules != args.file):

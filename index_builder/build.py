@@ -14,18 +14,10 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from index_builder import (
-    complements,
-    embeddings,
-    exploration,
-    inputs,
-    item_item,
-    item_signals,
-    repurchase,
-    revisits,
-    sequences,
-)
-from index_builder.coded import (
+from index_builder.config import BuildConfig
+from index_builder.errors import BuildError, InputError
+from index_builder.inputs import tables as inputs
+from index_builder.inputs.coded import (
     Catalog,
     Events,
     code_catalog,
@@ -37,14 +29,22 @@ from index_builder.coded import (
     training_rows,
     with_implicit_users,
 )
-from index_builder.config import BuildConfig
-from index_builder.errors import BuildError, InputError
-from index_builder.facts import Facts, ShopperEvents, shopper_facts
-from index_builder.forgetting import drop_forgotten, read_forgotten
-from index_builder.index import IvfParams, build_index
-from index_builder.live_events import read_live_events
-from index_builder.profiles import UserEvents, profile_records
+from index_builder.inputs.forgetting import drop_forgotten, read_forgotten
+from index_builder.inputs.live_events import read_live_events
+from index_builder.models import (
+    complements,
+    embeddings,
+    exploration,
+    item_item,
+    item_signals,
+    repurchase,
+    revisits,
+    sequences,
+)
+from index_builder.models.index import IvfParams, build_index
 from index_builder.publish import Staging, prune
+from index_builder.shoppers.facts import Facts, ShopperEvents, shopper_facts
+from index_builder.shoppers.profiles import UserEvents, profile_records
 from protos import artifact, artifact_pb2, live
 
 __all__ = ["build_artifacts"]
@@ -52,7 +52,7 @@ __all__ = ["build_artifacts"]
 log = logging.getLogger(__name__)
 # Items kept per demographic cell's popular list (the fallback for shoppers too new for anything personal).
 _CELL_LIST = 200
-# Items kept per category's popular list (where an exploration slot takes its item, server/explore.py).
+# Items kept per category's popular list (where an exploration slot takes its item, server/ranking/explore.py).
 _CATEGORY_LIST = 50
 
 
@@ -291,7 +291,7 @@ def _trains(events: Events, consent: np.ndarray) -> np.ndarray:
 
 def _complements(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int) -> None:
     """Bought-together and viewed-together partners from the events that train (consenting users and
-    anonymous sessions), per session (index_builder/complements.py)."""
+    anonymous sessions), per session (index_builder/models/complements.py)."""
     trains = _trains(events, consent)
     for kind, name in (("purchase", "bought_together"), ("view", "viewed_together")):
         of_kind = trains & (events.kind == inputs.EVENT_TYPES.index(kind))
@@ -305,7 +305,7 @@ def _complements(config: BuildConfig, staging: Staging, events: Events, consent:
 def _successors(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int, *,
                 with_item_item: bool) -> None:
     """Each item's successors in the sequences of the events that train: a consenting user's events, and
-    an anonymous session's (index_builder/sequences.py). None (k = 0, no pass over the events) without an
+    an anonymous session's (index_builder/models/sequences.py). None (k = 0, no pass over the events) without an
     item-item model: the server adds them to its scores only."""
     k = config.successor_neighbors if with_item_item else 0
     trains = _trains(events, consent) if k else np.zeros(len(events.item), dtype=bool)

@@ -53,22 +53,22 @@ class BuildConfig:
     # and Recommend excludes (MovieLens 100K, random split, nDCG@10 through the server: 200 -> 0.444,
     # 500 -> 0.486, 1000 -> 0.487; users with more items than kept get their older ones back).
     recent_items: int = 500
-    # Item-item model (index_builder/item_item.py): EASE with this L2 penalty, each item keeping its
+    # Item-item model (index_builder/models/item_item.py): EASE with this L2 penalty, each item keeping its
     # `item_neighbors` strongest neighbours (0 = off); only for catalogs up to ease_max_items.
     item_neighbors: int = 200
     ease_lambda: float = 500.0
     ease_max_items: int = 10_000
-    # Repurchase cycles (index_builder/repurchase.py): a user's purchases of one item closer than
+    # Repurchase cycles (index_builder/models/repurchase.py): a user's purchases of one item closer than
     # repurchase_min_gap_days are one occasion; an item's cycle (median days between occasions) is
     # kept only when at least repurchase_min_buyers users bought it again.
     repurchase_min_gap_days: float = 1.0
     repurchase_min_buyers: int = 3
-    # Complements (index_builder/complements.py): per item, its complement_neighbors strongest "bought
+    # Complements (index_builder/models/complements.py): per item, its complement_neighbors strongest "bought
     # together" and "viewed together" partners (cosine of the items' session sets; 0 = off), among pairs
     # seen together in at least complement_min_support sessions.
     complement_neighbors: int = 20
     complement_min_support: int = 2
-    # Successors (index_builder/sequences.py): per item, its successor_neighbors strongest successors in
+    # Successors (index_builder/models/sequences.py): per item, its successor_neighbors strongest successors in
     # shoppers' sequences (0 = off): items up to successor_window steps later, each step successor_decay less,
     # divided by the successor's count^successor_popularity. MovieLens 100K, time split, nDCG@10 through the
     # server (docs/evaluation.md "Successors").
@@ -87,7 +87,7 @@ class BuildConfig:
     # Consent of users who appear in events but not in users.csv. False: consent must be explicit,
     # so they get no profile and their events train nothing (README "Input files").
     default_consent: bool = False
-    # Index (index_builder/index.py): from 10,000 items the builder times exact search against IVF
+    # Index (index_builder/models/index.py): from 10,000 items the builder times exact search against IVF
     # indexes, each at the smallest nprobe (at most ivf_max_nprobe) whose recall@256 against exact
     # search reaches ivf_target_recall, and keeps the cheapest per query; catalogs of at least
     # ivf_threshold items get IVF without timing exact search. ALS factors' spread of norms caps IVF
@@ -95,7 +95,7 @@ class BuildConfig:
     ivf_threshold: int = 200_000
     ivf_target_recall: float = 0.90
     ivf_max_nprobe: int = 64
-    # Profiles (index_builder/facts.py, docs/segments.md): category and brand affinities weigh each event
+    # Profiles (index_builder/shoppers/facts.py, docs/segments.md): category and brand affinities weigh each event
     # by its type's affinity weight, halved every affinity_half_life_days before the reference time; the
     # profile keeps the profile_top strongest categories and brands.
     affinity_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_AFFINITY_WEIGHTS))

@@ -26,15 +26,15 @@ from google.protobuf.message import Message
 from loadtests.floor import OfflineContext
 from protos import artifact
 from protos import decision_pb2 as pb
-from server.config import ServerConfig
-from server.experiments import Arms, Experiment, Variant
-from server.live import LiveStore
-from server.metrics import process_metrics
-from server.policy import RankingPolicy
-from server.queries import parse_recommend
-from server.service import DecisionServicer
-from server.snapshot import load_snapshot
-from server.versions import SnapshotHolder
+from server.api.queries import parse_recommend
+from server.api.service import DecisionServicer
+from server.experiments.arms import Arms, Experiment, Variant
+from server.live.store import LiveStore
+from server.ranking.policy import RankingPolicy
+from server.runtime.config import ServerConfig
+from server.runtime.metrics import process_metrics
+from server.runtime.snapshot import load_snapshot
+from server.runtime.versions import SnapshotHolder
 
 __all__ = ["main", "paired"]
 

@@ -2,7 +2,7 @@
 
 `FloorServicer` answers every call with a response built once at start-up, so
 a benchmark run against it measures what the stack alone costs: the same
-`server.workers.serve` supervisor, worker count, thread pool, port sharing,
+`server.runtime.workers.serve` supervisor, worker count, thread pool, port sharing,
 health, reflection and artifact watcher; grpc still parses every request into
 the real request message. Tailor's throughput divided by the floor's is the
 share of the machine the decision logic leaves to the stack.
@@ -33,12 +33,12 @@ from google.protobuf.message import Message
 from loadtests.payloads import PayloadPool
 from protos import artifact, decision_pb2_grpc
 from protos import decision_pb2 as pb
-from server.config import ServerConfig, config_from_env
+from server.api.service import DecisionServicer
 from server.errors import ArtifactError
-from server.metrics import Metrics
-from server.service import DecisionServicer
-from server.snapshot import Snapshot
-from server.versions import SnapshotHolder
+from server.runtime.config import ServerConfig, config_from_env
+from server.runtime.metrics import Metrics
+from server.runtime.snapshot import Snapshot
+from server.runtime.versions import SnapshotHolder
 
 __all__ = ["FloorServicer", "OfflineContext", "main"]
 
@@ -120,8 +120,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Serve the floor exactly as `tailor serve` serves Tailor: `server.workers.serve`, same flags."""
-    from server.workers import serve
+    """Serve the floor exactly as `tailor serve` serves Tailor: `server.runtime.workers.serve`, same flags."""
+    from server.runtime.workers import serve
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,

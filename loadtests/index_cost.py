@@ -4,7 +4,7 @@
 
 Loads ROOT/current and, over the version's own indexed item vectors and the builder's kind of
 queries (item vectors, as on product pages, and profiles' vectors), weighs every index the builder
-weighs (index_builder.index.compare_indexes with the default [build] ivf_* settings): per index its
+weighs (index_builder.models.index.compare_indexes with the default [build] ivf_* settings): per index its
 µs per single-query search on one thread at the server's k and its recall@k against exact search,
 and which the builder keeps. Then times Recommend calls (n=10, users with a profile, as in
 policy_cost) through two DecisionServicers back to back, alternating which goes first: the baseline
@@ -28,16 +28,16 @@ import grpc
 import numpy as np
 
 from index_builder.config import BuildConfig
-from index_builder.index import SEARCH_K, IndexCandidate, IvfParams, cheapest, compare_indexes
+from index_builder.models.index import SEARCH_K, IndexCandidate, IvfParams, cheapest, compare_indexes
 from loadtests.experiment_cost import paired
 from loadtests.floor import OfflineContext
 from protos import artifact
 from protos import decision_pb2 as pb
-from server.config import ServerConfig
-from server.metrics import process_metrics
-from server.service import DecisionServicer
-from server.snapshot import Snapshot, load_snapshot
-from server.versions import SnapshotHolder
+from server.api.service import DecisionServicer
+from server.runtime.config import ServerConfig
+from server.runtime.metrics import process_metrics
+from server.runtime.snapshot import Snapshot, load_snapshot
+from server.runtime.versions import SnapshotHolder
 
 __all__ = ["main"]
 

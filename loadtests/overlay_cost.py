@@ -29,12 +29,12 @@ from loadtests.experiment_cost import paired
 from protos import artifact
 from protos import decision_pb2 as pb
 from protos.live import LiveEvent
-from server.config import ServerConfig
-from server.live import LiveStore
-from server.metrics import process_metrics
-from server.service import DecisionServicer
-from server.snapshot import Snapshot, load_snapshot
-from server.versions import SnapshotHolder
+from server.api.service import DecisionServicer
+from server.live.store import LiveStore
+from server.runtime.config import ServerConfig
+from server.runtime.metrics import process_metrics
+from server.runtime.snapshot import Snapshot, load_snapshot
+from server.runtime.versions import SnapshotHolder
 
 __all__ = ["main"]
 

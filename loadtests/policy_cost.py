@@ -22,12 +22,12 @@ from pathlib import Path
 from loadtests.experiment_cost import paired
 from protos import artifact
 from protos import decision_pb2 as pb
-from server.config import ServerConfig, config_from_env
-from server.metrics import process_metrics
-from server.policy import RankingPolicy
-from server.service import DecisionServicer
-from server.snapshot import load_snapshot
-from server.versions import SnapshotHolder
+from server.api.service import DecisionServicer
+from server.ranking.policy import RankingPolicy
+from server.runtime.config import ServerConfig, config_from_env
+from server.runtime.metrics import process_metrics
+from server.runtime.snapshot import load_snapshot
+from server.runtime.versions import SnapshotHolder
 
 __all__ = ["main"]
 

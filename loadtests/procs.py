@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 
 from loadtests.loadgen import RPCS, Payload
-from server.writer import PROCESS_NAME
+from server.live.writer import PROCESS_NAME
 
 __all__ = ["ServerProcess", "free_port", "machine_busy", "private_mib", "running", "server_command"]
 
@@ -114,7 +114,7 @@ class ServerProcess:
 
     def workers(self) -> list[int]:
         """The processes that serve calls: the supervisor's children but the live store's writer
-        (server/writer.py), or the process itself when it has none."""
+        (server/live/writer.py), or the process itself when it has none."""
         return [pid for pid in _children(self.process.pid) if _comm(pid) != PROCESS_NAME] or [self.process.pid]
 
     def usage(self) -> tuple[float, int]:

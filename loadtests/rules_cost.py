@@ -21,12 +21,12 @@ from loadtests.floor import OfflineContext
 from loadtests.loadgen import build_payloads
 from loadtests.payloads import load_pool
 from protos import decision_pb2 as pb
-from server.config import ServerConfig
-from server.metrics import process_metrics
-from server.rules import RuleSet
-from server.service import DecisionServicer
-from server.snapshot import load_snapshot, resolve_current
-from server.versions import SnapshotHolder
+from server.api.service import DecisionServicer
+from server.merchandising.compiler import RuleSet
+from server.runtime.config import ServerConfig
+from server.runtime.metrics import process_metrics
+from server.runtime.snapshot import load_snapshot, resolve_current
+from server.runtime.versions import SnapshotHolder
 
 __all__ = ["main"]
 

@@ -44,11 +44,11 @@ from loadtests.loadgen import build_payloads
 from loadtests.payloads import load_pool
 from protos import decision_pb2 as pb
 from protos import decision_pb2_grpc
-from server.config import ServerConfig, config_from_env
-from server.metrics import process_metrics
-from server.service import DecisionServicer
-from server.snapshot import load_snapshot, resolve_current
-from server.versions import ArtifactWatcher, SnapshotHolder
+from server.api.service import DecisionServicer
+from server.runtime.config import ServerConfig, config_from_env
+from server.runtime.metrics import process_metrics
+from server.runtime.snapshot import load_snapshot, resolve_current
+from server.runtime.versions import ArtifactWatcher, SnapshotHolder
 
 __all__ = ["AioDecision", "serve_aio", "main"]
 
@@ -197,9 +197,10 @@ _REPEATS = 3
 def _time_stages(servicer: DecisionServicer, context: Any, snapshot: Any, config: ServerConfig,
                  request: Any) -> tuple[float, float, float, float]:
     """Seconds for parse, signals, rank, and the whole servicer call, of one request."""
-    from server import queries, ranking
-    from server.request_arrays import RequestArrays
-    from server.signals import gather_signals
+    from server.api import queries
+    from server.ranking import pipelines as ranking
+    from server.ranking.request import RequestArrays
+    from server.ranking.signals import gather_signals
 
     rerank, limits, policy = isinstance(request, pb.RerankRequest), config.limits, config.ranking
     t0 = time.perf_counter()

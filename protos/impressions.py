@@ -1,7 +1,7 @@
 """Impression files: what each answer of an experiment held, for attributing outcomes to variants.
 
-Written by the server (server/impressions.py: one file per worker process, appended about once a
-second, a new file every hour), read by `tailor experiments report` (loadtests/experiments.py).
+Written by the server (server/experiments/impressions.py: one file per worker process, appended about once a
+second, a new file every hour), read by `tailor experiments report` (loadtests/quality/experiments.py).
 
 ROOT/live/impressions/
   <experiment>.<started_ms>.<pid>.imp

@@ -6,7 +6,7 @@ ROOT/live/                    one LMDB environment, writable, `sync` on: a put i
     events                    event_id -> EVENT record: the idempotency keys and the log to fold in
     overlay_log               seq as uint64 big-endian -> LOG record: what the batch (or ForgetUser)
                               committed as number seq did to the overlays; every worker replays it into
-                              its in-memory OVERLAY records of users and sessions (server/overlays.py)
+                              its in-memory OVERLAY records of users and sessions (server/live/replay.py)
     item_codes                item_id -> uint32 little-endian: the item's code in OVERLAY entries
     code_items                code as uint32 big-endian (numeric order) -> item_id; codes are dense from
                               0 and never change, so a reader may cache code -> id for good
@@ -26,7 +26,7 @@ Records are little-endian binary (no JSON on the read path):
            before it: an older record reads as one without a request_id.
   TREND    struct <dq> (decayed weight as of at_ms, at_ms); halves every TRENDING_HALF_LIFE_MS. A
            popularity signal, not acknowledged data: the server's writer process adds committed
-           events' weights at most 0.5 s later (server/writer.py)
+           events' weights at most 0.5 s later (server/live/writer.py)
   FORGOTTEN struct <qq> (forgotten_at_ms, seq: the batch number the forget was committed as)
   LOG      a kind byte, then for LOG_EVENTS per event struct <qIBHH (timestamp_ms, item code, type,
            lengths of user_id and session_id) and the two ids' bytes; for LOG_FORGET the forgotten
@@ -48,9 +48,8 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import lmdb
 import numpy as np
 
 from protos.decay import DAY_MS, decay, halving
@@ -82,6 +81,10 @@ _TREND = struct.Struct("<dq")
 SEQ_KEY = b"seq"
 OVERLAY_LIMIT = 200
 _EVENT = struct.Struct("<qqddBBHHHH")
+
+
+if TYPE_CHECKING:
+    import lmdb  # opened only by open_live / open_live_dir: the record codecs load no LMDB
 
 
 class LiveEvent(NamedTuple):
@@ -139,7 +142,7 @@ def unpack_forgotten(record: bytes | memoryview) -> tuple[int, int]:
     return int(at), int(seq)
 
 
-# OVERLAY entries: records kept in each worker's memory (server/overlays.py), never stored.
+# OVERLAY entries: records kept in each worker's memory (server/live/replay.py), never stored.
 ENTRY = np.dtype([("timestamp_ms", "<i8"), ("seq", "<u4"), ("item", "<u4"), ("type", "u1")])
 _ENTRY = struct.Struct("<qIIB")  # ENTRY's layout, for packing a few at a time
 _CODE_KEY = struct.Struct(">I")
@@ -283,5 +286,7 @@ def open_live_dir(path: Path, *, readonly: bool = False) -> lmdb.Environment:
     """The live store in the directory `path` itself (a build's `--live DIR`). Raises lmdb.Error."""
     if not readonly:
         path.mkdir(parents=True, exist_ok=True)
+    import lmdb
+
     return lmdb.open(str(path), map_size=1 << 36, max_dbs=10, sync=True, metasync=True, readonly=readonly,
                      lock=True, readahead=False)

@@ -1,4 +1,4 @@
-"""Errors the server raises on purpose, and their one mapping to gRPC status codes.
+"""Errors the server raises on purpose (their one mapping to gRPC status codes is server/api/status.py).
 
 TailorError
  +-- InvalidRequest      INVALID_ARGUMENT; `field` names the offending field (also sent as a
@@ -8,7 +8,7 @@ TailorError
  +-- Busy                RESOURCE_EXHAUSTED: a worker's share of calls of this kind is taken
  |                       (TrackEvents: so writes never starve reads); retry after a back-off
  +-- Unauthenticated     UNAUTHENTICATED: a write call (TrackEvents, ForgetUser) without the
- |                       server's write token, or with a wrong one (server/auth.py)
+ |                       server's write token, or with a wrong one (server/api/auth.py)
  +-- Unavailable         UNAVAILABLE: a process the call needs is not answering (the live store's
  |                       writer, while the supervisor restarts it); retry after a back-off
  +-- ArtifactError       INTERNAL: a version that cannot be opened, does not verify, or fails
@@ -20,10 +20,7 @@ message, logs the exception, and counts the call as INTERNAL.
 
 from __future__ import annotations
 
-import grpc
-
-__all__ = ["TailorError", "InvalidRequest", "NotFound", "Busy", "Unauthenticated", "Unavailable", "ArtifactError",
-           "status_of"]
+__all__ = ["TailorError", "InvalidRequest", "NotFound", "Busy", "Unauthenticated", "Unavailable", "ArtifactError"]
 
 
 class TailorError(Exception):
@@ -55,20 +52,3 @@ class Unavailable(TailorError):
 
 class ArtifactError(TailorError):
     """A version directory that cannot be opened, fails verification, or fails to read."""
-
-
-_STATUS: dict[type[TailorError], grpc.StatusCode] = {
-    InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
-    NotFound: grpc.StatusCode.NOT_FOUND,
-    Busy: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    Unavailable: grpc.StatusCode.UNAVAILABLE,
-    ArtifactError: grpc.StatusCode.INTERNAL,
-}
-
-
-def status_of(error: TailorError) -> grpc.StatusCode:
-    for kind, code in _STATUS.items():
-        if isinstance(error, kind):
-            return code
-    return grpc.StatusCode.INTERNAL

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.writer import PROCESS_NAME
+from server.live.writer import PROCESS_NAME
 from tests.waiting import WaitTimeout, wait_until
 
 LOYAL_USER = "u_loyal_shopper"

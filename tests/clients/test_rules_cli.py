@@ -12,7 +12,7 @@ import pytest
 from clients import TailorClient
 from clients.rules import main
 from server import RunningServer
-from server.rulebook import rules_version
+from server.merchandising.schema import rules_version
 from tests.conftest import Built
 from tests.support import LOYAL_USER
 

@@ -17,7 +17,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from index_builder import ArtifactWriteError, BuildConfig, BuildError, InputError, build, build_artifacts, coded
+from index_builder import ArtifactWriteError, BuildConfig, BuildError, InputError, build, build_artifacts
+from index_builder.inputs import coded
 from protos import artifact
 from server import ArtifactError, load_snapshot
 from tests.conftest import Built, small_config

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from index_builder import BuildConfig, cli
+from index_builder import BuildConfig
+from index_builder import build_command as cli
 from index_builder.config import FILE_KEYS, load_build_config, parse_event_weights
-from server.config import load_server_config
+from server.runtime.config import load_server_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "tailor.example.toml"

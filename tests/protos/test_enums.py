@@ -9,7 +9,8 @@ from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from index_builder.demo import vocabulary
 from protos import artifact, enums
-from server import rulebook, snapshot
+from server.merchandising import schema as rulebook
+from server.runtime import snapshot
 
 
 def test_the_words_are_what_they_were() -> None:

@@ -12,7 +12,7 @@ import pytest
 from index_builder.errors import ArtifactWriteError
 from index_builder.publish import Staging
 from protos import artifact, artifact_pb2
-from server.snapshot import Catalog
+from server.runtime.snapshot import Catalog
 from tests.conftest import Built
 
 # What the demo version held before the table (schema 10): file, dtype. The artifact's files and their types

@@ -1,6 +1,0 @@
-"""Importers: public data sets and order exports -> the builder's input files (items.csv, users.csv, events.csv)."""
-
-from index_builder.importers.movielens import ImportSummary, import_movielens
-from index_builder.importers.transactions import import_transactions, parse_mapping
-
-__all__ = ["ImportSummary", "import_movielens", "import_transactions", "parse_mapping"]

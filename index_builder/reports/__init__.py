@@ -1,0 +1,1 @@
+"""Reports for people: the segments report and the shared HTML page."""

@@ -1,0 +1,1 @@
+"""Shoppers: affinities, profiles, RFM, lifetime value, facts and segments."""

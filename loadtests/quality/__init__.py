@@ -1,0 +1,1 @@
+"""Quality, not speed: `tailor evaluate` and the experiments report."""

@@ -1,0 +1,1 @@
+"""Where requests enter and answers leave: the servicer, request parsing, response encoding, auth."""

@@ -1,0 +1,1 @@
+"""Experiments: arms assigned per shopper and the impressions log."""

@@ -1,0 +1,1 @@
+"""The live store: TrackEvents' writer, the overlays replayed per worker, trending."""
