@@ -60,7 +60,7 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
 def code_catalog(items: pa.Table) -> Catalog:
     # `a|b|c` lists several categories; the first is the primary one, the one the artifact stores.
     category, categories = _codes(pc.utf8_trim_whitespace(pc.replace_substring_regex(items["category"], r"\|.*$", "")))
-    brand, brands = _codes(pc.if_else(pc.equal(items["brand"], ""), "unbranded", items["brand"]))
+    brand, brands = _codes(pc.if_else(pc.equal(items["brand"], ""), artifact.UNBRANDED, items["brand"]))
     return Catalog(
         ids=items["item_id"].combine_chunks(), titles=items["title"].combine_chunks(), category=category, brand=brand,
         categories=categories, brands=brands,

@@ -4,7 +4,7 @@ categories and brands (protos/artifact/), computed for all users at once from th
 Definitions and thresholds are documented in docs/segments.md:
 - affinities: each event weighs its type's affinity weight x 2^(-age / half-life), age before the
   reference time; a user's strongest categories and brands with their shares of that weight. An item
-  without a brand (the catalog's "unbranded", NO_BRAND) is never one of a user's brands: its weight
+  without a brand (the catalog's "unbranded", artifact.NO_BRAND) is never one of a user's brands: its weight
   stays in the user's total, so it makes nobody a brand loyalist either.
 - price position: the weighted mean (by quantity) of where each purchase's paid price sits among its
   category's catalog prices (affinities.price_positions); without a priced purchase, of the catalog
@@ -29,8 +29,9 @@ import numpy as np
 from index_builder.config import BuildConfig
 from index_builder.shoppers import affinities, lifetime, rfm
 from protos import artifact
+from protos.decay import decay
 
-__all__ = ["ShopperEvents", "Facts", "shopper_facts", "PRICE_BANDS_AT", "DEAL_DISCOUNT", "NO_BRAND"]
+__all__ = ["ShopperEvents", "Facts", "shopper_facts", "PRICE_BANDS_AT", "DEAL_DISCOUNT"]
 
 log = logging.getLogger(__name__)
 _DAY_MS = 86_400_000
@@ -38,9 +39,6 @@ _DAY_MS = 86_400_000
 PRICE_BANDS_AT = (1 / 3, 2 / 3)
 # A purchase line paid this share or more below the catalog price is a deal.
 DEAL_DISCOUNT = 0.10
-# Brand names that say "no brand": the name the builder gives an empty brand (index_builder/inputs/coded.py), and
-# empty itself; the server's diversity.UNBRANDED, which never caps them, is the same pair.
-NO_BRAND = ("unbranded", "")
 _TAG = {name: 1 << i for i, name in enumerate(artifact.TAGS)}
 
 
@@ -80,11 +78,11 @@ _Top = tuple[np.ndarray, np.ndarray, np.ndarray]  # codes, shares, per-user boun
 def _affinities(ev: ShopperEvents, config: BuildConfig, reference_ms: int,
                 n_users: int) -> tuple[np.ndarray, _Top, _Top]:
     type_weight = np.array([config.affinity_weights[t] for t in artifact.EVENT_TYPES], dtype=np.float64)
-    age_days = np.maximum(reference_ms - ev.ts, 0) / _DAY_MS
-    weight = type_weight[ev.kind] * np.exp2(-age_days / config.affinity_half_life_days)
+    # the shared decay (the newest event weighs 1): only shares and weighted means are taken of it
+    weight = type_weight[ev.kind] * decay(ev.ts, reference_ms, config.affinity_half_life_days)
     k = config.profile_top
     categories = affinities.top_codes(ev.user, ev.item_category[ev.item], weight, n_users, k)
-    no_brand = np.flatnonzero(np.isin(np.array(ev.brand_names, dtype=object), NO_BRAND))
+    no_brand = np.flatnonzero(np.isin(np.array(ev.brand_names, dtype=object), artifact.NO_BRAND))
     brands = affinities.top_codes(ev.user, ev.item_brand[ev.item], weight, n_users, k, unlisted=no_brand)
     return weight, categories, brands
 

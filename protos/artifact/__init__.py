@@ -85,10 +85,12 @@ from protos.artifact.layout import (
     EVENT_TYPES,
     INDEX,
     MANIFEST,
+    NO_BRAND,
     PROFILE_LAYOUT,
     SCHEMA_VERSION,
     STAGING_PREFIX,
     STORE,
+    UNBRANDED,
     ManifestMismatch,
 )
 from protos.artifact.lookup import find_rows, index_queries, sorted_ids
@@ -125,7 +127,8 @@ if TYPE_CHECKING:
         write_manifest,
     )
 
-__all__ = ["SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
+__all__ = ["NO_BRAND", "UNBRANDED",
+           "SCHEMA_VERSION", "PROFILE_LAYOUT", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
            "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "empty_item_array", "Profile", "pack_profile",
            "unpack_profile", "FACTS", "RECORD_HEAD", "CONSENT_FLAG", "record_consent", "no_facts", "SEGMENTS",
            "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS", "sorted_ids", "find_rows", "sample_user_ids",

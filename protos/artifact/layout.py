@@ -16,6 +16,12 @@ DB_PROFILES = b"profiles"
 # view, cart, purchase); manifest.params.event_weights is keyed by these.
 EVENT_TYPES = enums.INTERACTION_TYPES[1:]
 
+# The catalog's name for an item without a brand (an empty or absent brand cell, as in every MovieLens import),
+# and the pair of names that never count as a brand: no brand affinity, no brand reason, no brand cap, no
+# brand-loyalist tag.
+UNBRANDED = "unbranded"
+NO_BRAND = (UNBRANDED, "")
+
 
 class ManifestMismatch(Exception):
     """A version directory's files do not match its manifest, or its layout is unknown."""

@@ -1,6 +1,6 @@
 """A stored profile record -> the GetProfile answer, with every code turned into its name.
 
-"unbranded" (the builder's name for an empty brand, diversity.UNBRANDED) is never a top brand: builds
+"unbranded" (the builder's name for an empty brand, artifact.NO_BRAND) is never a top brand: builds
 since it stopped counting as one do not store it, and an older artifact's record is answered without it.
 """
 
@@ -11,7 +11,6 @@ import numpy as np
 from protos import artifact
 from protos import decision_pb2 as pb
 from protos.live import Overlay
-from server.ranking.diversity import UNBRANDED
 from server.runtime.snapshot import Names
 
 __all__ = ["profile_message"]
@@ -53,7 +52,7 @@ def profile_message(user_id: str, version: str, profile: artifact.Profile, names
                                   expected_order_value=float(f["expected_value"]), clv=float(f["clv"]),
                                   horizon_days=names.clv_horizon_days),
         top_categories=_affinities(names.categories, profile.categories, profile.category_weights),
-        top_brands=_affinities(names.brands, profile.brands, profile.brand_weights, UNBRANDED),
+        top_brands=_affinities(names.brands, profile.brands, profile.brand_weights, artifact.NO_BRAND),
         price_position=float(f["price_position"]), price_band=artifact.PRICE_BANDS[int(f["price_band"])],
         lifecycle=artifact.LIFECYCLES[int(f["lifecycle"])], preferred_channel=artifact.CHANNELS[int(f["channel"])],
         tags=tags, last_purchase_ms=int(f["last_purchase_ms"]), first_seen_ms=int(f["first_seen_ms"]),

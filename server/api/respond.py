@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from protos import artifact
 from protos import decision_pb2 as pb
 from server.ranking import reasons
-from server.ranking.diversity import UNBRANDED
 from server.ranking.pipelines import Ranked
 from server.runtime.snapshot import Catalog, Names
 
@@ -67,9 +67,9 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
 
 
 def _without_unbranded(catalog: Catalog, ranked: Ranked) -> np.ndarray:
-    """The ranked reason masks, brand_affinity taken off items without a brand (diversity.UNBRANDED)."""
+    """The ranked reason masks, brand_affinity taken off items without a brand (artifact.NO_BRAND)."""
     masks = ranked.reasons
-    none = [catalog.brand_codes[name] for name in UNBRANDED if name in catalog.brand_codes]
+    none = [catalog.brand_codes[name] for name in artifact.NO_BRAND if name in catalog.brand_codes]
     if not none or not (masks & _BRAND).any():
         return masks
     known = ranked.rows >= 0

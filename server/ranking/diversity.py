@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from protos import artifact
 from server.api.queries import Filter
 from server.ranking import reasons, stages
 from server.ranking.caps import cap_groups
@@ -36,10 +37,9 @@ from server.ranking.stages import Candidates
 if TYPE_CHECKING:
     from server.runtime.snapshot import Catalog
 
-__all__ = ["UNBRANDED", "pool", "diversify", "over_caps"]
+__all__ = ["pool", "diversify", "over_caps"]
 
 # The builder's name for an empty brand (index_builder/build.py): never capped.
-UNBRANDED = ("unbranded", "")
 _RESTOCK = reasons.bit(reasons.BUY_AGAIN)
 
 
@@ -74,7 +74,7 @@ def _penalized(catalog: Catalog, c: Candidates, penalty: float) -> Candidates:
 
 def _brand_groups(catalog: Catalog, rows: np.ndarray) -> np.ndarray:
     groups = np.where(rows >= 0, catalog.brand[np.maximum(rows, 0)], -1).astype(np.int64)
-    for name in UNBRANDED:
+    for name in artifact.NO_BRAND:
         code = catalog.brand_codes.get(name)
         if code is not None:
             groups[groups == code] = -1

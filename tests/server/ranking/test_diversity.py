@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from clients import ScoredItem, TailorClient
+from protos import artifact
 from server import ServerConfig, start_server
 from server.api.queries import Filter
 from server.ranking import diversity, reasons
@@ -27,7 +28,7 @@ def _most_of_one_brand(built: Built, items: list[ScoredItem]) -> int:
     """The most items of one brand in an answer, leaving out only its restocks (reason buy_again): the one
     kind of the shopper's own items the default brand cap lets through."""
     brands = Counter(built.store.brand[i.item_id] for i in items if built.store.brand[i.item_id] not in
-                     diversity.UNBRANDED and "buy_again" not in {r.code for r in i.reasons})
+                     artifact.NO_BRAND and "buy_again" not in {r.code for r in i.reasons})
     return max(brands.values(), default=0)
 
 
@@ -73,7 +74,7 @@ def test_without_due_restocks_no_item_passes_the_brand_cap(no_restocks: TailorCl
     for user in sorted(built.store.purchased)[:200]:
         items = no_restocks.recommend(10, user_id=user, request_id=f"w{user}").items
         brands = Counter(built.store.brand[i.item_id] for i in items
-                         if built.store.brand[i.item_id] not in diversity.UNBRANDED)
+                         if built.store.brand[i.item_id] not in artifact.NO_BRAND)
         assert max(brands.values(), default=0) <= limit, (user, brands)
 
 
