@@ -1,7 +1,11 @@
-"""Tailor's contracts: the gRPC wire contract and the on-disk artifact contract.
+"""Tailor's contracts: the gRPC wire contract and the on-disk artifact contract, and the small shared rules
+both programs follow.
 
 - `decision_pb2` / `decision_pb2_grpc`: generated from `decision.proto` (the API).
 - `artifact_pb2`: generated from `artifact.proto` (the manifest).
-- `artifact`: file names, record layouts and manifest I/O shared by the
-  builder (which writes them) and the server (which reads them).
+- `artifact/`: the version directory: file names and versions (layout), the per-item array table (arrays),
+  profile records (records), id -> row lookups (lookup), files, stores and `current` (versions).
+- `live`: the live store's records (TrackEvents' events, overlays, trending); `impressions`: experiment logs.
+- `ids`: the id grammar; `enums`: the wire enums' words; `decay`: the one time decay; `settings`: the one
+  boolean vocabulary and the TAILOR_* environment layer of both programs' configs.
 """
