@@ -49,17 +49,18 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def summary(manifest: artifact_pb2.Manifest, root: Path) -> str:
-    """The line `tailor build` prints: what was built, and every row left out or filled in."""
+    """What `tailor build` prints: what was built, and every row left out or filled in, one topic a line."""
     c = manifest.counts
-    return (f"built version {manifest.version} in {manifest.build_seconds:.1f}s: {c.items} items, "
-            f"{c.profiles} profiles, index {manifest.index.factory} -> {root}/current; "
-            f"events: {c.events} kept, {c.events_dropped_unknown_item} dropped (item not in items), "
-            f"{c.events_without_consent} without consent (not trained); "
-            f"users: {c.users} ({c.users_implicit} only in events, consent "
-            f"{str(manifest.params.default_consent).lower()}, {c.events_implicit_user} events); "
-            f"{c.sessions_derived} sessions derived; {c.events_live} live events folded in (through batch "
-            f"{manifest.live_seq}); {manifest.forgotten_users} forgotten users left out ({manifest.events_forgotten} "
-            f"events, {manifest.users_rows_forgotten} users rows)")
+    return "\n".join([
+        f"built version {manifest.version} in {manifest.build_seconds:.1f}s -> {root}/current",
+        f"  catalog: {c.items} items, index {manifest.index.factory}",
+        f"  events:  {c.events} kept, {c.events_dropped_unknown_item} dropped (item not in items), "
+        f"{c.events_without_consent} without consent (not trained); {c.sessions_derived} sessions derived",
+        f"  users:   {c.users} ({c.users_implicit} only in events, consent "
+        f"{str(manifest.params.default_consent).lower()}, {c.events_implicit_user} events); {c.profiles} profiles",
+        f"  live:    {c.events_live} events folded in (through batch {manifest.live_seq})",
+        f"  privacy: {manifest.forgotten_users} forgotten users left out ({manifest.events_forgotten} events, "
+        f"{manifest.users_rows_forgotten} users rows)"])
 
 
 def _build(args: argparse.Namespace) -> int:

@@ -105,6 +105,6 @@ def main(argv: Sequence[str]) -> int:
         if args.html_out:
             write_html(report, args.html_out)
     except (BuildError, OSError, ValueError) as exc:
-        print(f"tailor evaluate: {exc}", file=sys.stderr)
+        print(f"tailor evaluate: error: {exc}", file=sys.stderr)
         return 1
     return 0
