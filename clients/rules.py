@@ -18,11 +18,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from clients.client import Preview, ScoredItem, TailorClient
-from clients.commands import request_arguments
-from clients.errors import TailorClientError, describe
 from clients.flags import add_call_flags, add_json_flag, add_output_flags, add_request_flags
+
+if TYPE_CHECKING:  # `rules check` loads no gRPC: the client is imported by `rules preview` only
+    from clients.client import Preview, ScoredItem
 
 __all__ = ["main", "format_preview", "parser"]
 
@@ -98,6 +99,10 @@ def _preview(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"tailor rules preview: error: {exc}", file=sys.stderr)
         return 2
+    from clients.client import TailorClient
+    from clients.commands import request_arguments
+    from clients.errors import TailorClientError, describe
+
     items = [i for i in (args.items or "").split(",") if i]
     try:
         with TailorClient(args.target, timeout=args.timeout) as client:

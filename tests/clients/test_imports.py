@@ -50,3 +50,9 @@ def test_each_subcommand_parses_its_own_flags(name: str, capsys: pytest.CaptureF
 def test_the_installed_script_is_the_entry_point() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"tailor": "clients.tailor:main"}
+
+
+def test_rules_check_loads_no_grpc_lmdb_or_faiss() -> None:
+    code = ("from clients.tailor import main\ntry:\n    main(['rules', 'check', '--rules', 'rules.example.toml'])\n"
+            "except SystemExit:\n    pass\nfor m in ('grpc', 'lmdb', 'faiss'):\n    assert m not in sys.modules, m")
+    assert "faiss" not in _loaded_after(code) and "lmdb" not in _loaded_after(code)
