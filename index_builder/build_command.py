@@ -48,12 +48,20 @@ def _demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_line(index: artifact_pb2.IndexInfo) -> str:
+    if not index.search_us_per_query:
+        return index.factory
+    probes = f" nprobe {index.nprobe}" if index.nprobe else ""
+    return (f"{index.factory}{probes} (measured: {index.search_us_per_query:.0f} us/query, recall@{index.recall_k} "
+            f"{index.recall_at_k:.3f}; exact search {index.exact_us_per_query:.0f} us/query)")
+
+
 def summary(manifest: artifact_pb2.Manifest, root: Path) -> str:
     """What `tailor build` prints: what was built, and every row left out or filled in, one topic a line."""
     c = manifest.counts
     return "\n".join([
         f"built version {manifest.version} in {manifest.build_seconds:.1f}s -> {root}/current",
-        f"  catalog: {c.items} items, index {manifest.index.factory}",
+        f"  catalog: {c.items} items, index {_index_line(manifest.index)}",
         f"  events:  {c.events} kept, {c.events_dropped_unknown_item} dropped (item not in items), "
         f"{c.events_without_consent} without consent (not trained); {c.sessions_derived} sessions derived",
         f"  users:   {c.users} ({c.users_implicit} only in events, consent "

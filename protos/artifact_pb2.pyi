@@ -17,14 +17,22 @@ class ArtifactFile(_message.Message):
     def __init__(self, path: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class IndexInfo(_message.Message):
-    __slots__ = ("factory", "nprobe", "recall_at_100")
+    __slots__ = ("factory", "nprobe", "recall_at_100", "recall_k", "recall_at_k", "search_us_per_query", "exact_us_per_query")
     FACTORY_FIELD_NUMBER: _ClassVar[int]
     NPROBE_FIELD_NUMBER: _ClassVar[int]
     RECALL_AT_100_FIELD_NUMBER: _ClassVar[int]
+    RECALL_K_FIELD_NUMBER: _ClassVar[int]
+    RECALL_AT_K_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_US_PER_QUERY_FIELD_NUMBER: _ClassVar[int]
+    EXACT_US_PER_QUERY_FIELD_NUMBER: _ClassVar[int]
     factory: str
     nprobe: int
     recall_at_100: float
-    def __init__(self, factory: _Optional[str] = ..., nprobe: _Optional[int] = ..., recall_at_100: _Optional[float] = ...) -> None: ...
+    recall_k: int
+    recall_at_k: float
+    search_us_per_query: float
+    exact_us_per_query: float
+    def __init__(self, factory: _Optional[str] = ..., nprobe: _Optional[int] = ..., recall_at_100: _Optional[float] = ..., recall_k: _Optional[int] = ..., recall_at_k: _Optional[float] = ..., search_us_per_query: _Optional[float] = ..., exact_us_per_query: _Optional[float] = ...) -> None: ...
 
 class Counts(_message.Message):
     __slots__ = ("items", "users", "events", "profiles", "items_cold", "events_dropped_unknown_item", "events_dropped_unknown_user", "users_without_consent", "users_implicit", "events_implicit_user", "events_without_consent", "sessions_derived", "events_after_reference", "events_live")

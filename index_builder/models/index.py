@@ -129,8 +129,11 @@ def build_index(vectors: np.ndarray, queries: np.ndarray,
              chosen.describe(), recall_100, params.k, params.target_recall, n_items,
              time.perf_counter() - started,
              ";".join(c.describe().replace(" ", ",") for c in candidates if c is not chosen) or "none")
+    exact = next((c.us_per_query for c in candidates if c.nprobe == 0), 0.0)
     return chosen.index, artifact_pb2.IndexInfo(factory=chosen.factory, nprobe=chosen.nprobe,
-                                                recall_at_100=recall_100)
+                                                recall_at_100=recall_100, recall_k=params.k,
+                                                recall_at_k=chosen.recall, search_us_per_query=chosen.us_per_query,
+                                                exact_us_per_query=exact)
 
 
 def compare_indexes(vectors: np.ndarray, queries: np.ndarray, params: IvfParams, *,

@@ -131,6 +131,9 @@ def test_a_mid_size_catalog_gets_ivf_when_it_is_cheaper_at_the_target_recall() -
     assert faiss.extract_index_ivf(index).nprobe == info.nprobe > 0
     rows, padded = equal_length(vectors), index_queries(queries)
     assert recall_at_k(index, padded, exact_kth_scores(rows, padded, k=256), k=256) >= 0.9
+    # the manifest records how it was chosen: measured at the server's k, cheaper than exact search
+    assert info.recall_k == 256 and info.recall_at_k >= 0.9
+    assert 0 < info.search_us_per_query < info.exact_us_per_query
 
 
 def test_candidates_are_timed_and_one_short_of_the_target_is_not_kept() -> None:
