@@ -63,13 +63,23 @@ CATEGORIES: tuple[tuple[str, float, str, str], ...] = (
     ("fitness", 55, "Core|Power|Flex|Pro|Studio", "Yoga Mat|Dumbbell Set|Resistance Bands|Kettlebell"),
     ("garden", 42, "Green|Bloom|Patio|Harvest|Meadow", "Planter|Hose|Garden Tools|Seed Kit"),
     ("tools", 70, "Pro|Heavy Duty|Compact|Cordless|Precision", "Drill|Screwdriver Set|Saw|Tool Kit"),
+    ("dairy", 4, "Farm|Organic|Alpine|Creamery|Valley", "Milk|Yogurt|Butter|Cheese|Oat Milk"),
+    ("bakery", 4, "Rustic|Baker's|Stone Oven|Golden|Village", "Bread|Sourdough|Bagels|Croissants|Wraps"),
+    ("produce", 3, "Fresh|Orchard|Garden|Organic|Harvest", "Bananas|Apples|Salad Mix|Tomatoes|Berries"),
+    ("household", 9, "Fresh|Eco|Ultra|Pure|Active", "Detergent|Dish Soap|Paper Towels|Trash Bags|Cleaner"),
 )
 # The consumables department: categories shoppers restock, with the typical days between two
-# purchases of one item (each item varies around it, each shopper around the item's cycle).
-REPURCHASE_DAYS = {"coffee": 30.0, "tea": 40.0, "pet food": 28.0, "snacks": 14.0, "skincare": 45.0,
-                   "haircare": 50.0, "wine": 21.0}
-RESTOCK_EVENT_SHARE = 0.15  # share of the event log made by restocking sessions
-RESTOCK_VIEWS = 2.5  # mean views of a restocking session (the restocked item plus some browsing)
+# purchases of one product (each product varies around it, each shopper around the product's cycle;
+# see :mod:`restock`). Milk about weekly, coffee every two to four weeks, detergent about monthly.
+REPURCHASE_DAYS = {"dairy": 7.0, "bakery": 6.0, "produce": 8.0, "snacks": 12.0, "wine": 16.0,
+                   "coffee": 21.0, "pet food": 24.0, "household": 30.0, "tea": 35.0, "haircare": 40.0,
+                   "skincare": 45.0}
+RESTOCK_EVENT_SHARE = 0.30  # share of the event log made by grocery trips (restocking sessions)
+TRIP_DAYS = 7.0  # median days between one shopper's grocery trips (each shopper varies around it)
+REGULARS = 5.0  # mean consumables a grocery shopper keeps rebuying (their repertoire)
+NEW_PER_TRIP = 1.0  # mean items a trip adds that the shopper has not bought before (exploration)
+BASKET_LINES = 12  # most planned lines of one trip (regulars due plus new items)
+RESTOCK_VIEWS = 1.5  # mean extra views of a trip beyond its planned lines (browsing the aisle)
 BRAND_HEADS = (
     "Nor Vel Kal Lum Bex Cor Dun Fal Gral Hal Jun Kes Lyr Mar Nex Oak Pax Quin "
     "Ray Sol Tor Vox Wen Xan Zen Alp Brin Cal Del Fen Hart Jas Bram Cres Dal Ost"
