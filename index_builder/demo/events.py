@@ -104,8 +104,8 @@ def _session_events(rng: np.random.Generator, sessions: Sessions, lo: int, hi: i
     views = _views(rng, s, local, first, shoppers, taste, catalog)
     session, n = local + lo, len(local)
     # The first `carts` views of a session in a random order are carted, the first `purchases` bought;
-    # a restocking session's first view (the restocked item) comes first in that order.
-    rank = _restocked_first(_random_rank(rng, local, first), first, s.item >= 0)
+    # a grocery trip's planned lines (its first views) come first in that order, so they are bought.
+    rank = _random_rank(rng, local, first, _planned(s, local, first))
     qty = 1 + np.minimum(rng.poisson(np.where(views.cents < 3000, 0.5, 0.08)), 8)  # cheap goods by the handful
     carts = _Events(views.ts + rng.integers(5, 66, n), session, views.item, np.ones(n, np.int8), qty, views.cents)
     # Checkout is at least 120 s after the last view, so after every cart (at most 65 s after its view).
@@ -126,9 +126,8 @@ def _views(rng: np.random.Generator, s: Sessions, local: np.ndarray, first: np.n
     tercile = np.where(rng.random(n) < 0.75, s.tercile[local], rng.integers(0, 3, n))
     loyal = (user >= 0) & (rng.random(n) < shoppers.loyalty[np.maximum(user, 0)])
     item = taste.pick(category, tercile, user, loyal, rng.random(n))
-    restocked = np.zeros(n, bool)
-    restocked[first] = s.item >= 0
-    item[restocked] = s.item[local[restocked]]
+    planned = _planned(s, local, first)
+    item[planned] = s.item[local[planned], (np.arange(n) - first[local])[planned]]
     gap = np.minimum(8 + rng.exponential(70.0, n), MAX_GAP).astype(np.int64)
     gap[first] = 0
     elapsed = np.cumsum(gap)
@@ -137,19 +136,14 @@ def _views(rng: np.random.Generator, s: Sessions, local: np.ndarray, first: np.n
                    qty=np.ones(n, np.int64), cents=catalog.cents[item])
 
 
-def _restocked_first(rank: np.ndarray, first: np.ndarray, restock: np.ndarray) -> np.ndarray:
-    """``rank`` with each restocking session's first view swapped to rank 0 (so it is carted and bought)."""
-    holder = np.flatnonzero(rank == 0)[restock]  # one rank-0 row per session, in session order
-    lead = first[restock]
-    rank[holder] = rank[lead]
-    rank[lead] = 0
-    return rank
+def _planned(s: Sessions, local: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Which view rows are a grocery trip's planned lines: the first ones of the session, one per line."""
+    return np.arange(len(local)) - first[local] < np.count_nonzero(s.item >= 0, axis=1)[local]
 
 
-def _random_rank(rng: np.random.Generator, group: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """A random order (0, 1, ...) of the rows within each contiguous group."""
-    # Group-major, random within; the 0.5 keeps float rounding from crossing into the next group.
-    order = np.argsort(group + 0.5 * rng.random(len(group)))
+def _random_rank(rng: np.random.Generator, group: np.ndarray, first: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """A random order (0, 1, ...) of the rows within each contiguous group, its ``lead`` rows first."""
+    order = np.lexsort((rng.random(len(group)), ~lead, group))
     rank = np.empty(len(group), np.int64)
     rank[order] = np.arange(len(group)) - first[group[order]]
     return rank

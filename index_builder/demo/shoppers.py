@@ -20,6 +20,7 @@ from index_builder.demo.vocabulary import (
     AGE_BANDS,
     AGE_SHARE,
     ANON_CHANNEL_SHARE,
+    BASKET_LINES,
     CHANNEL_SHARE,
     COUNTRIES,
     COUNTRY_SHARE,
@@ -126,8 +127,9 @@ def _favourite_categories(rng: np.random.Generator, n_users: int, weight: np.nda
 
 @dataclass(frozen=True)
 class Sessions(Columns):
-    """One row per session; ``user`` is -1 for anonymous visitors; ``item`` is the item a restocking
-    session rebuys (:mod:`restock`), -1 for every other session."""
+    """One row per session; ``user`` is -1 for anonymous visitors; ``item`` (sessions x
+    :data:`BASKET_LINES`) holds a grocery trip's planned lines (:mod:`restock`), -1 padded; all -1
+    for every other session."""
 
     start: np.ndarray
     user: np.ndarray
@@ -168,7 +170,7 @@ def _draw_sessions(rng: np.random.Generator, n: int, shoppers: Shoppers, taste: 
         start=_session_starts(rng, n), user=user, channel=_session_channels(rng, anonymous, shoppers.channel[known]),
         category=_session_categories(rng, anonymous, known, shoppers, taste),
         tercile=np.where(anonymous, rng.choice(3, n, p=[0.4, 0.4, 0.2]), shoppers.tercile[known]),
-        views=views, carts=carts, purchases=purchases, item=np.full(n, -1, np.int64),
+        views=views, carts=carts, purchases=purchases, item=np.full((n, BASKET_LINES), -1, np.int32),
     )
 
 

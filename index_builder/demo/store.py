@@ -5,7 +5,7 @@ recommenders exploit rather than uniform noise: long-tailed item popularity,
 brands that live in one category and sit in a price tier, shoppers with stable
 favourite categories, brand loyalty and price sensitivity, heavy-tailed activity,
 sessions that funnel view -> cart -> purchase (a third of them anonymous), and a
-consumables department whose shoppers rebuy the same items on cycles.
+consumables department of grocery trips whose baskets are mostly rebuys, on per-product cycles.
 
 Everything is drawn from one ``numpy.random.default_rng(seed)`` stream against a
 fixed clock (:data:`END`), so the same arguments always give byte-identical files.
@@ -15,7 +15,7 @@ so a 1M-user, 1M-item, 10M-event store takes well under a minute and about 1 GiB
 
 The generator is split by what it makes: :mod:`vocabulary` (clock, word lists,
 shares), :mod:`catalog` (items), :mod:`shoppers` (users, tastes, sessions),
-:mod:`restock` (repeat purchases on cycles), :mod:`events` (the event log), with :mod:`sampling` and :mod:`csv`
+:mod:`restock` (grocery trips), :mod:`events` (the event log), with :mod:`sampling` and :mod:`csv`
 underneath. This module puts them together; :mod:`index_builder.demo` is the public door.
 """
 

@@ -74,12 +74,14 @@ CATEGORIES: tuple[tuple[str, float, str, str], ...] = (
 REPURCHASE_DAYS = {"dairy": 7.0, "bakery": 6.0, "produce": 8.0, "snacks": 12.0, "wine": 16.0,
                    "coffee": 21.0, "pet food": 24.0, "household": 30.0, "tea": 35.0, "haircare": 40.0,
                    "skincare": 45.0}
-RESTOCK_EVENT_SHARE = 0.30  # share of the event log made by grocery trips (restocking sessions)
-TRIP_DAYS = 7.0  # median days between one shopper's grocery trips (each shopper varies around it)
-REGULARS = 5.0  # mean consumables a grocery shopper keeps rebuying (their repertoire)
-NEW_PER_TRIP = 1.0  # mean items a trip adds that the shopper has not bought before (exploration)
+RESTOCK_EVENT_SHARE = 0.20  # share of the event log made by grocery trips (restocking sessions)
+# A trip buys every planned line, so its share and its browsing views are what keep the whole log's
+# cart/view rate near e-commerce's (at most 0.2; test_demo_store.py).
+TRIP_DAYS = 10.0  # median days between one shopper's grocery trips (each shopper varies around it)
+REGULARS = 6.0  # mean consumables a grocery shopper keeps rebuying (their repertoire)
+NEW_PER_TRIP = 1.2  # mean items a trip adds that the shopper has not bought before (exploration)
 BASKET_LINES = 12  # most planned lines of one trip (regulars due plus new items)
-RESTOCK_VIEWS = 1.5  # mean extra views of a trip beyond its planned lines (browsing the aisle)
+RESTOCK_VIEWS = 5.0  # mean extra views of a trip beyond its planned lines (browsing the aisle)
 BRAND_HEADS = (
     "Nor Vel Kal Lum Bex Cor Dun Fal Gral Hal Jun Kes Lyr Mar Nex Oak Pax Quin "
     "Ray Sol Tor Vox Wen Xan Zen Alp Brin Cal Del Fen Hart Jas Bram Cres Dal Ost"
