@@ -1,4 +1,4 @@
-"""What the learned ranker's trees cost per request: the array form (protos/artifact/forest.py, numpy) against one
+"""What the learned ranker's trees cost per request: the array form (protos/ranker/forest.py, numpy) against one
 LightGBM `Booster.predict` call, on the same forest and the same candidates.
 
   python -m loadtests.forest_cost [--trees 100] [--leaves 31] [--features 25] [--candidates 200 500] [--calls 2000]
@@ -21,7 +21,7 @@ from functools import partial
 import lightgbm as lgb
 import numpy as np
 
-from protos.artifact.forest import forest_from_lightgbm, predict
+from protos.ranker.forest import forest_from_lightgbm, predict
 
 __all__ = ["main"]
 

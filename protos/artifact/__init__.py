@@ -70,8 +70,7 @@ one field of server/runtime/snapshot.py's Catalog and the builder step that comp
 
 The contract is split by job: layout.py (names, versions), arrays.py (the per-item array table and its
 checks), records.py (profile records), lookup.py (id -> row), versions.py (files, the store, staging,
-`current`, manifests; the only one that loads LMDB, imported on first use), and forest.py (a learned
-ranker's trees as arrays; imported by name). This door re-exports all but forest.py.
+`current`, manifests; the only one that loads LMDB, imported on first use). This door re-exports them all.
 """
 
 from __future__ import annotations

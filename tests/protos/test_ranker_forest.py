@@ -7,7 +7,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from protos.artifact.forest import Forest, forest_from_lightgbm, predict
+from protos.ranker.forest import Forest, forest_from_lightgbm, predict
 
 
 def _trained(missing: str, rounds: int = 30, leaves: int = 15, seed: int = 0) -> tuple[lgb.Booster, np.ndarray]:
