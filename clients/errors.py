@@ -99,4 +99,8 @@ def describe(error: TailorClientError, target: str) -> str:
         return (f"no Tailor server answers at {target} ({error.details}). Start one with `make demo`, or "
                 f"`tailor serve --artifacts ROOT` after `tailor build`; or name another with --target HOST:PORT "
                 f"or $TAILOR_TARGET")
+    if isinstance(error, DeadlineExceeded):
+        return (f"{error} — no answer from {target} in time: a busy server (retry, or raise --timeout), or "
+                f"something at {target} that is not a Tailor server (start one with `make demo`, or name another "
+                f"with --target HOST:PORT)")
     return str(error)

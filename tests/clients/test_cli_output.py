@@ -147,3 +147,37 @@ def test_json_holds_every_field_of_the_answer(command: list[str], experiment_tar
     assert _missing(answer, descriptor, "") == []
     assert answer["variant"] in ("control", "treatment") and answer["request_id"] == "r-1"
     assert all(r["kind"].startswith("REASON_CODE_") for item in answer["items"] for r in item["reasons"])
+
+
+def test_a_target_that_never_answers_gets_a_hint_not_a_bare_deadline(capsys: pytest.CaptureFixture[str]) -> None:
+    """A socket that never speaks HTTP/2 is 'no server'; an endpoint that takes the call and never answers (a
+    hung or overloaded server: here a gRPC server whose every method blocks) ends in a deadline with a hint."""
+    import socket
+    import threading
+    from concurrent import futures
+
+    import grpc
+
+    from clients.tailor import main as tailor_main
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        assert tailor_main(["recommend", "--user", "u0001", "--target", f"127.0.0.1:{port}", "--timeout", "1"]) != 0
+    assert "no Tailor server answers at 127.0.0.1:" in capsys.readouterr().err
+
+    release = threading.Event()
+
+    class Hung(grpc.GenericRpcHandler):
+        def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+            return grpc.unary_unary_rpc_method_handler(lambda request, context: release.wait(10) and b"")
+
+    hung = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[Hung()])
+    port = hung.add_insecure_port("127.0.0.1:0")
+    hung.start()
+    try:
+        assert tailor_main(["recommend", "--user", "u0001", "--target", f"127.0.0.1:{port}", "--timeout", "1"]) != 0
+    finally:
+        release.set()
+        hung.stop(grace=None)
+    err = capsys.readouterr().err
+    assert "no answer from 127.0.0.1:" in err and "--timeout" in err and "make demo" in err
