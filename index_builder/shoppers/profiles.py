@@ -1,5 +1,6 @@
-"""Per-user profile records: consent, facts (index_builder/shoppers/facts.py), vector, recent items, purchased
-items and when each was last bought, top categories and brands.
+"""Per-user profile records: consent, facts (index_builder/shoppers/facts.py), vector, recent items with their
+event counts and last touches, purchased items with when each was last bought and how many times, top
+categories and brands.
 
 Everything is computed with vectorised sorts over the event arrays; the only
 per-user Python work is slicing and packing the record bytes.
@@ -48,28 +49,34 @@ def _by_user_then_time(events: UserEvents) -> np.ndarray:
     return by_time[np.argsort(events.user[by_time], kind="stable")]
 
 
-def _recent(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct items per user ordered by last touch, with how many events each had; user u's slice
-    is bounds[u]:bounds[u+1].
+def _recent(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct items per user ordered by last touch, with how many events each had and when it was last
+    touched (epoch seconds); user u's slice is bounds[u]:bounds[u+1]. Returns (items, bounds, events, last touch).
 
     Of two touches with the same timestamp, the later one in the log is the later touch.
     """
     if len(events.ts) == 0:
-        return np.zeros(0, np.int32), np.zeros(n_users + 1, np.int64), np.zeros(0, np.int32)
+        return (np.zeros(0, np.int32), np.zeros(n_users + 1, np.int64), np.zeros(0, np.int32),
+                np.zeros(0, np.int64))
     order = _by_user_then_time(events)
     n_items = int(events.item.max()) + 1
     pairs = events.user[order] * n_items + events.item[order]
     # Arrow's `unique` lists values in first-seen order (a hash kernel, no sort); walking the
     # (user, time) order backwards, a pair is first seen at its last touch.
-    last_touches = pc.unique(pa.array(pairs[::-1])).to_numpy()[::-1]
-    distinct, counts = np.unique(pairs, return_counts=True)
-    touches = counts[np.searchsorted(distinct, last_touches)].astype(np.int32)
-    return (last_touches % n_items).astype(np.int32), _segments(last_touches // n_items, n_users), touches
+    backwards = pairs[::-1]
+    last_touches = pc.unique(pa.array(backwards)).to_numpy()[::-1]
+    # First index of each pair walking backwards = its last event in (user, time) order: the latest timestamp.
+    distinct, first_back, counts = np.unique(backwards, return_index=True, return_counts=True)
+    at = np.searchsorted(distinct, last_touches)
+    last_ms = events.ts[order][len(pairs) - 1 - first_back]
+    touches = counts[at].astype(np.int32)
+    return ((last_touches % n_items).astype(np.int32), _segments(last_touches // n_items, n_users), touches,
+            (last_ms[at] // 1000).astype(np.int64))
 
 
-def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct purchased items per user, sorted, and the last purchase of each (epoch seconds);
-    user u's slice is bounds[u]:bounds[u+1]."""
+def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct purchased items per user, sorted, the last purchase of each (epoch seconds) and its number of
+    purchase events; user u's slice is bounds[u]:bounds[u+1]. Returns (items, last purchase, bounds, counts)."""
     keys = (events.user[events.purchase].astype(np.int64) << 32) | events.item[events.purchase]
     ts = events.ts[events.purchase]
     order = np.lexsort((ts, keys))
@@ -77,7 +84,9 @@ def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray
     last = np.ones(len(keys), dtype=bool)  # the last (latest) entry of each (user, item) run
     last[:-1] = keys[1:] != keys[:-1]
     pairs = keys[last]
-    return (pairs & 0xFFFFFFFF).astype(np.int32), ts[last] // 1000, _segments(pairs >> 32, n_users)
+    ends = np.flatnonzero(last)
+    counts = np.diff(ends, prepend=-1).astype(np.int32)  # run lengths: purchase events per (user, item)
+    return (pairs & 0xFFFFFFFF).astype(np.int32), ts[last] // 1000, _segments(pairs >> 32, n_users), counts
 
 
 @dataclass(frozen=True)
@@ -89,8 +98,8 @@ class ProfileRecords:
     consent: np.ndarray
     vectors: np.ndarray
     vector_of: np.ndarray
-    recent: tuple[np.ndarray, np.ndarray, np.ndarray]  # items, per-user bounds, events per item
-    purchased: tuple[np.ndarray, np.ndarray, np.ndarray]  # items, last purchase (epoch s), per-user bounds
+    recent: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # items, bounds, events, last touch (epoch s)
+    purchased: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # items, last purchase (s), bounds, counts
     recent_items: int
     facts: Facts | None = None
 
@@ -98,8 +107,8 @@ class ProfileRecords:
         return len(self.key_bytes)
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
-        touched, bounds, touches = self.recent
-        bought, bought_at, bought_bounds = self.purchased
+        touched, bounds, touches, touched_at = self.recent
+        bought, bought_at, bought_bounds, bought_counts = self.purchased
         users = self.users
         # Per-record slice ends as Python ints, computed for all records at once.
         recent_end = bounds[users + 1]
@@ -122,7 +131,8 @@ class ProfileRecords:
                 yield key, pack_profile(True, self.vectors[row] if vector else empty_f, touched[r0:r1],
                                         bought[p0:p1], bought_at[p0:p1], touches[r0:r1],
                                         facts=facts.facts[user], categories=(cats[c0:c1], cat_w[c0:c1]),
-                                        brands=(brands[b0:b1], brand_w[b0:b1]))
+                                        brands=(brands[b0:b1], brand_w[b0:b1]), recent_at=touched_at[r0:r1],
+                                        purchase_counts=bought_counts[p0:p1])
 
 
 def _no_facts(n_users: int) -> Facts:

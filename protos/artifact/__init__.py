@@ -59,8 +59,10 @@ ROOT/
     store.lmdb                  LMDB (`open_store`), one named db:
                                   profiles: user id -> profile record (`pack_profile`): consent,
                                   scalar facts (RFM, segment, CLV, lifecycle, price band, tags,
-                                  demographics), vector, recent item rows, purchased item rows
-                                  and the last purchase time of each, top categories and brands
+                                  demographics), vector, recent item rows with the events on
+                                  and last touch of each, purchased item rows with the last
+                                  purchase time and purchase count of each, top categories and
+                                  brands; manifest.profile_layout (PROFILE_LAYOUT) versions it
 
 Every check of a version's shape happens once, at load (`check_arrays`, `check_index`,
 `read_manifest`), never per request; the builder runs `check_arrays` too before it publishes. The

@@ -5,7 +5,7 @@ from __future__ import annotations
 from protos import enums
 
 SCHEMA_VERSION = 10
-PROFILE_LAYOUT = 4
+PROFILE_LAYOUT = 5  # 5: recent_at and purchase_counts in the profile record (records.py)
 CURRENT_LINK = "current"
 STAGING_PREFIX = ".staging-"
 MANIFEST = "manifest.json"

@@ -12,11 +12,14 @@ from protos.artifact.layout import PROFILE_LAYOUT
 
 # --- records -------------------------------------------------------------------------------------------------------
 
-# Profile record (layout 4): header, then FACTS (one packed record of scalars), float32[dim] vector,
+# Profile record (layout 5): header, then FACTS (one packed record of scalars), float32[dim] vector,
 # int32[n_recent] recent item rows (oldest first), int32[n_purchased] purchased item rows (sorted),
 # int64[n_purchased] the last purchase of each (epoch seconds, aligned with them), int32[n_recent]
-# events on each recent row, then the top categories and brands: int32 codes and float32 weights
-# (strongest first, weights summing to at most 1).
+# events on each recent row, int64[n_recent] the last touch of each recent row (epoch seconds, any event
+# type; non-decreasing, as the rows are), int32[n_purchased] purchase events on each purchased row, then the
+# top categories and brands: int32 codes and float32 weights (strongest first, weights summing to at most 1).
+# Layout 5 added the last touches and purchase counts (the learned ranker's own_days_since and own_purchases,
+# docs/ranker.md); a version of another layout is refused at load (read_manifest), never decoded.
 _PROFILE_HEADER = struct.Struct("<BBHHHBB")
 _FLAG_CONSENT = 1
 
@@ -54,6 +57,7 @@ _NO_FACTS["segment"] = SEGMENTS.index("browsers")
 _NO_FACTS.flags.writeable = False
 _NO_ROWS = np.zeros(0, dtype="<i4")
 _NO_WEIGHTS = np.zeros(0, dtype="<f4")
+_NO_TIMES = np.zeros(0, dtype="<i8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,10 @@ class Profile:
     category_weights: np.ndarray = field(default_factory=lambda: _NO_WEIGHTS)
     brands: np.ndarray = field(default_factory=lambda: _NO_ROWS)
     brand_weights: np.ndarray = field(default_factory=lambda: _NO_WEIGHTS)
+    # Decoded records always carry these two, aligned with recent / purchased; a Profile made by hand without
+    # them has them empty.
+    recent_at: np.ndarray = field(default_factory=lambda: _NO_TIMES)  # int64 epoch s of each recent row's last touch
+    purchase_counts: np.ndarray = field(default_factory=lambda: _NO_ROWS)  # int32 purchase events per purchased row
 
 
 def no_facts() -> np.ndarray:
@@ -81,14 +89,25 @@ def no_facts() -> np.ndarray:
 def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchased: np.ndarray,
                  purchased_at: np.ndarray, recent_touches: np.ndarray, *, facts: np.ndarray | None = None,
                  categories: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_WEIGHTS),
-                 brands: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_WEIGHTS)) -> bytes:
+                 brands: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_WEIGHTS),
+                 recent_at: np.ndarray | None = None, purchase_counts: np.ndarray | None = None) -> bytes:
     """Encode one user's profile record (no JSON: the server decodes it per request).
 
-    `categories` and `brands` are (codes, weights), strongest first, at most 255 of each."""
+    `categories` and `brands` are (codes, weights), strongest first, at most 255 of each. `recent_at` (epoch s
+    of each recent row's last touch) and `purchase_counts` (purchase events per purchased row) default to
+    zeros: only records made by hand (tests, a withheld record) leave them out; the builder always passes them."""
+    if recent_at is None:
+        recent_at = np.zeros(len(recent), dtype="<i8")
+    if purchase_counts is None:
+        purchase_counts = np.zeros(len(purchased), dtype="<i4")
     if len(purchased_at) != len(purchased):
         raise ValueError(f"purchased_at: {len(purchased_at)} times for {len(purchased)} purchased items")
+    if len(purchase_counts) != len(purchased):
+        raise ValueError(f"purchase_counts: {len(purchase_counts)} counts for {len(purchased)} purchased items")
     if len(recent_touches) != len(recent):
         raise ValueError(f"recent_touches: {len(recent_touches)} counts for {len(recent)} recent items")
+    if len(recent_at) != len(recent):
+        raise ValueError(f"recent_at: {len(recent_at)} times for {len(recent)} recent items")
     for name, (codes, weights) in (("categories", categories), ("brands", brands)):
         if len(codes) != len(weights) or len(codes) > 255:
             raise ValueError(f"{name}: {len(codes)} codes and {len(weights)} weights (at most 255)")
@@ -102,6 +121,8 @@ def pack_profile(consent: bool, vector: np.ndarray, recent: np.ndarray, purchase
         np.ascontiguousarray(purchased, dtype="<i4").tobytes(),
         np.ascontiguousarray(purchased_at, dtype="<i8").tobytes(),
         np.ascontiguousarray(recent_touches, dtype="<i4").tobytes(),
+        np.ascontiguousarray(recent_at, dtype="<i8").tobytes(),
+        np.ascontiguousarray(purchase_counts, dtype="<i4").tobytes(),
         *(np.ascontiguousarray(a, dtype=t).tobytes()
           for a, t in ((categories[0], "<i4"), (categories[1], "<f4"), (brands[0], "<i4"), (brands[1], "<f4")))
     ))
@@ -121,14 +142,15 @@ def unpack_profile(record: bytes) -> Profile:
     offset = _PROFILE_HEADER.size
     parts = []
     for dtype, count in ((FACTS, 1), ("<f4", dim), ("<i4", n_recent), ("<i4", n_purchased), ("<i8", n_purchased),
-                         ("<i4", n_recent), ("<i4", n_categories), ("<f4", n_categories), ("<i4", n_brands),
-                         ("<f4", n_brands)):
+                         ("<i4", n_recent), ("<i8", n_recent), ("<i4", n_purchased), ("<i4", n_categories),
+                         ("<f4", n_categories), ("<i4", n_brands), ("<f4", n_brands)):
         part = np.frombuffer(record, dtype=dtype, count=count, offset=offset)
         parts.append(part)
         offset += part.nbytes
-    facts, vector, recent, purchased, purchased_at, touches, categories, category_weights, brands, brand_weights = parts
+    (facts, vector, recent, purchased, purchased_at, touches, recent_at, purchase_counts, categories,
+     category_weights, brands, brand_weights) = parts
     return Profile(bool(flags & _FLAG_CONSENT), vector, recent, purchased, purchased_at, touches, facts, categories,
-                   category_weights, brands, brand_weights)
+                   category_weights, brands, brand_weights, recent_at, purchase_counts)
 
 
 def has_history_or_withheld(record: bytes) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import faiss
@@ -108,3 +110,46 @@ def test_copy_version_and_switch_current(built: Built, tmp_path: Path) -> None:
     assert artifact.resolve_current(root) == copy
     assert not list(root.glob(f"{artifact.STAGING_PREFIX}*")) and not list(root.glob(".current.tmp*"))
     load_snapshot(copy).close()
+
+
+def test_a_layout_4_version_is_refused_at_load(built: Built, tmp_path: Path) -> None:
+    """A version written before recent_at and purchase_counts (layout 4) is refused, never misread."""
+    assert artifact.PROFILE_LAYOUT == 5
+    version = _tampered(built, tmp_path, lambda v, m: setattr(m, "profile_layout", 4))
+    with pytest.raises(ArtifactError, match="profile_layout 4, this code reads 5"):
+        load_snapshot(version)
+
+
+def test_built_profiles_carry_each_rows_last_touch_and_purchase_count(built: Built) -> None:
+    """Against the events file: recent_at is the shopper's latest event on the row (epoch s), purchase_counts
+    their purchase events of it."""
+    last: dict[tuple[str, str], int] = {}
+    bought: dict[tuple[str, str], int] = {}
+    with (built.data / "events.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            if not row["user_id"]:
+                continue
+            key = (row["user_id"], row["item_id"])
+            at = int(datetime.fromisoformat(row["ts"].replace("Z", "+00:00")).timestamp())
+            last[key] = max(last.get(key, at), at)
+            if row["type"] == "purchase":
+                bought[key] = bought.get(key, 0) + 1
+    version = artifact.resolve_current(built.root)
+    ids = [i.decode() for i in np.load(version / artifact.ITEM_ARRAYS["ids"].file).tolist()]
+    env = artifact.open_store(version / artifact.STORE)
+    try:
+        db = env.open_db(artifact.DB_PROFILES, create=False)
+        with env.begin(db=db) as txn:
+            profiles = {bytes(k).decode(): artifact.unpack_profile(bytes(v)) for k, v in txn.cursor()}
+    finally:
+        env.close()
+    checked = repeat_buyers = 0
+    for user, profile in profiles.items():
+        if not profile.consent:
+            continue
+        assert profile.recent_at.tolist() == [last[user, ids[r]] for r in profile.recent.tolist()], user
+        assert profile.purchase_counts.tolist() == [bought[user, ids[r]] for r in profile.purchased.tolist()], user
+        assert (np.diff(profile.recent_at) >= 0).all()  # oldest first, like the rows
+        checked += len(profile.recent)
+        repeat_buyers += int((profile.purchase_counts > 1).any())
+    assert checked > 1000 and repeat_buyers > 10
