@@ -21,6 +21,7 @@ import numpy as np
 from protos import decision_pb2 as pb
 from protos.artifact import Profile
 from protos.live import Overlay
+from protos.ranker import generators
 from server.api.queries import Query
 from server.ranking import reasons, stages
 from server.ranking.policy import RankingPolicy
@@ -74,18 +75,13 @@ def _normalize(v: np.ndarray) -> np.ndarray:
     return v / norm if norm > 1e-12 else v
 
 
-def _session_weights(types: np.ndarray, event_weights: np.ndarray, recency: float) -> np.ndarray:
-    """Per session interaction (oldest first): its event type's weight times geometric recency (most recent = 1)."""
-    return event_weights[types] * np.power(recency, np.arange(len(types))[::-1])
-
-
 def session_vector(vectors: np.ndarray, rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
                    recency: float) -> np.ndarray | None:
     """Unit vector of the session's known items, weighted by event type and recency; None when no item is known."""
     known = rows >= 0
     if not known.any():
         return None
-    return _normalize(_session_weights(types, event_weights, recency)[known] @ vectors[rows[known]])
+    return _normalize(generators.session_weights(types, event_weights, recency)[known] @ vectors[rows[known]])
 
 
 def blend(first: np.ndarray, second: np.ndarray, share: float) -> np.ndarray:
@@ -108,7 +104,7 @@ def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray
                   recency: float) -> tuple[np.ndarray, np.ndarray]:
     """The session's known rows and their weights: event-type weight relative to a view's, times recency."""
     known = rows >= 0
-    weights = _session_weights(types, event_weights, recency) / max(float(event_weights[1]), 1e-12)
+    weights = generators.session_weights(types, event_weights, recency) / max(float(event_weights[1]), 1e-12)
     return rows[known], weights[known].astype(np.float32)
 
 
@@ -189,16 +185,10 @@ def _seeds(snapshot: Snapshot, policy: RankingPolicy, session_rows: np.ndarray, 
     """Item-item seeds (history then session rows), their weights, and how much the shopper came back
     to each; computed only when the artifact has an item-item model."""
     rows, weights = session_seeds(session_rows, session_types, snapshot.event_weights, policy.session_recency)
-    revisits = np.zeros(len(rows), dtype=np.float32)
     if profile is None:
-        return rows, weights, revisits
-    age = np.arange(len(profile.recent))[::-1]
-    decay = np.power(np.float32(policy.history_recency), age, dtype=np.float32)
-    history = np.float32(policy.history_floor) + np.float32(1 - policy.history_floor) * decay
-    touches = profile.recent_touches.astype(np.float32)
-    came_back = touches / max(float(touches.max(initial=0)), 1.0)
-    return (np.concatenate([profile.recent.astype(np.int64), rows]), np.concatenate([history, weights]),
-            np.concatenate([came_back, revisits]))
+        return generators.seeds(None, None, rows, weights, policy.history_floor, policy.history_recency)
+    return generators.seeds(profile.recent, profile.recent_touches, rows, weights, policy.history_floor,
+                            policy.history_recency)
 
 
 def request_now(snapshot: Snapshot, policy: RankingPolicy, query: Query) -> float:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from protos.artifact import index_queries
+from protos.ranker import generators
 from server.api.queries import Filter
 from server.errors import ArtifactError
 from server.ranking import reasons
@@ -33,7 +34,6 @@ __all__ = ["Candidates", "nearest", "item_item_scores", "successors", "item_item
 # A membership table over at most this many integers (or 8 per value looked at) beats np.isin.
 _TABLE_LIMIT = 65_536
 _BROADCAST_LIMIT = 16_384
-_DAY_S = 86_400.0
 _MASK = reasons.MASK_DTYPE
 
 
@@ -206,32 +206,21 @@ def nearest(index: faiss.Index, catalog: Catalog, policy: RankingPolicy, vector:
 
 def item_item_scores(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray,
                      policy: RankingPolicy) -> np.ndarray:
-    """Every catalog item's item-item score: the weighted sum of its neighbour weights from the seed rows,
-    plus successor_weight x the best of them x the successors of the newest seeds (`successors`), scaled
-    to a best of 1: where the history is heading, at a share of the model's own scale.
-
-    A bincount or two over the catalog: the model exists only for catalogs small enough that this is cheap.
-    """
-    weights = catalog.neighbor_weights[seeds] * seed_weights[:, None]
-    scores: np.ndarray = np.bincount(catalog.neighbors[seeds].ravel(), weights=weights.ravel(),
-                                     minlength=catalog.n_items)
-    if policy.successor_weight > 0 and catalog.successors.shape[1] and len(seeds):
-        following = successors(catalog, seeds, policy)
-        top, best = float(following.max()), float(scores.max(initial=0.0))
-        if top > 0:
-            scores += following * (policy.successor_weight * (best if best > 0 else 1.0) / top)
-    return scores
+    """Every catalog item's item-item score (protos.ranker.generators.item_item_scores) under the policy's
+    successor settings. A bincount or two over the catalog: the model exists only for catalogs small enough
+    that this is cheap."""
+    return generators.item_item_scores(
+        catalog.neighbors, catalog.neighbor_weights, seeds, seed_weights, catalog.n_items,
+        successors=catalog.successors, successor_weights=catalog.successor_weights,
+        successor_weight=policy.successor_weight, successor_items=policy.successor_items,
+        successor_recency=policy.successor_recency)
 
 
 def successors(catalog: Catalog, seeds: np.ndarray, policy: RankingPolicy) -> np.ndarray:
-    """Every catalog item's successor score: the successor weights of the newest successor_items seeds
-    (the seeds run oldest first), each one step older weighing successor_recency times less."""
-    newest = seeds[-policy.successor_items:]
-    age = np.arange(len(newest) - 1, -1, -1)
-    weights = catalog.successor_weights[newest] * np.power(np.float32(policy.successor_recency), age)[:, None]
-    # Padding (-1) weighs 0: counted at row 0, it adds nothing there.
-    return np.bincount(np.maximum(catalog.successors[newest], 0).ravel(), weights=weights.ravel(),
-                       minlength=catalog.n_items)
+    """Every catalog item's successor score (protos.ranker.generators.successor_scores) of the newest
+    successor_items seeds, each one step older weighing successor_recency times less."""
+    return generators.successor_scores(catalog.successors, catalog.successor_weights, seeds, catalog.n_items,
+                                       policy.successor_items, policy.successor_recency)
 
 
 def item_item(catalog: Catalog, seeds: np.ndarray, seed_weights: np.ndarray, sources: int, exclude: np.ndarray,
@@ -263,27 +252,13 @@ def item_item_affinity(catalog: Catalog, seeds: np.ndarray, seed_weights: np.nda
     return out
 
 
-def _cycles_since(catalog: Catalog, bought: np.ndarray, bought_at: np.ndarray,
-                  now: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per purchased row: its learned cycle in days (0 = none) and the cycles elapsed since this shopper
-    last bought it (0 without a cycle)."""
-    cycle = catalog.repurchase_days[bought].astype(np.float64)
-    return cycle, np.maximum(now - bought_at, 0) / _DAY_S / np.where(cycle > 0, cycle, np.inf)
-
-
-def _due(rate: np.ndarray, cycle: np.ndarray, cycles: np.ndarray, policy: RankingPolicy,
-         without_cycle: bool) -> np.ndarray:
-    timely = (cycles >= policy.buy_again_due_share) & (cycle > 0)
-    return (rate >= policy.buy_again_min_rate) & (timely | (without_cycle & (cycle == 0)))
-
-
 def due(catalog: Catalog, bought: np.ndarray, bought_at: np.ndarray, now: float, policy: RankingPolicy, *,
         without_cycle: bool = False) -> np.ndarray:
     """Per purchased row: may it be bought again now — at least policy.buy_again_min_rate of the item's
     buyers bought it again, and buy_again_due_share of its learned cycle has passed since this shopper
     last bought it (`without_cycle`: an item too rarely rebought for a cycle to be learned counts as due)."""
-    cycle, cycles = _cycles_since(catalog, bought, bought_at, now)
-    return _due(catalog.repurchase_rate[bought], cycle, cycles, policy, without_cycle)
+    return generators.due(catalog.repurchase_rate[bought], catalog.repurchase_days[bought], bought_at, now,
+                          policy.buy_again_min_rate, policy.buy_again_due_share, without_cycle=without_cycle)
 
 
 def mark(c: Candidates, rows: np.ndarray, reason: int) -> Candidates:
@@ -306,11 +281,9 @@ def restocks_due(catalog: Catalog, bought: np.ndarray, bought_at: np.ndarray, no
     if not len(bought) or policy.buy_again_weight <= 0:
         return bought[:0].astype(np.int64), np.zeros(0)
     rows = bought.astype(np.int64)
-    rate = catalog.repurchase_rate[rows].astype(np.float64)
-    cycle, cycles = _cycles_since(catalog, rows, bought_at, now)
-    now_due = _due(rate, cycle, cycles, policy, without_cycle=False)
-    now_due &= (cycles <= policy.buy_again_max_cycles) & eligible(catalog, rows, rows[:0], f)
-    return rows[now_due], rate[now_due] * np.minimum(cycles[now_due], 1.0 / cycles[now_due])
+    return generators.restocks_due(catalog.repurchase_rate, catalog.repurchase_days, rows, bought_at, now,
+                                   policy.buy_again_min_rate, policy.buy_again_due_share,
+                                   policy.buy_again_max_cycles, eligible(catalog, rows, rows[:0], f))
 
 
 def add_restocks(c: Candidates, restocks: tuple[np.ndarray, np.ndarray], policy: RankingPolicy) -> Candidates:

@@ -9,6 +9,7 @@ import pytest
 
 from protos import artifact
 from protos import decision_pb2 as pb
+from protos.ranker import generators
 from server.api.queries import Filter, Query
 from server.ranking import reasons, stages
 from server.ranking.pipelines import recommend, rerank
@@ -324,3 +325,18 @@ def test_stages_that_add_candidates_keep_every_field(snap: Snapshot) -> None:
     best = stages.top_n(replaced, 2)
     assert best.rows.tolist() == [1, 0] and best.rules is not None and best.rules.tolist() == [-1, -1]
     assert best.anchors is not None and best.anchors.tolist() == [-1, 3]
+
+
+def test_the_server_scores_with_the_shared_generators(snap: Snapshot) -> None:
+    """The server's item-item and restock stages are protos.ranker.generators over the catalog's arrays: the
+    builder trains on the very scores the server serves."""
+    model = _with_successors(snap)
+    c = model.catalog
+    seeds, weights = np.array([0, 3]), np.array([1.0, 2.0], dtype=np.float32)
+    policy = RankingPolicy(successor_weight=1.0, successor_recency=0.5)
+    shared = generators.item_item_scores(c.neighbors, c.neighbor_weights, seeds, weights, c.n_items,
+                                         successors=c.successors, successor_weights=c.successor_weights,
+                                         successor_weight=1.0, successor_items=policy.successor_items,
+                                         successor_recency=0.5)
+    assert np.array_equal(stages.item_item_scores(c, seeds, weights, policy), shared)
+    assert shared[5] > 0  # the successor b3 joined the scores
