@@ -120,7 +120,7 @@ def test_a_layout_4_version_is_refused_at_load(built: Built, tmp_path: Path) -> 
         load_snapshot(version)
 
 
-def test_built_profiles_carry_each_rows_last_touch_and_purchase_count(built: Built) -> None:
+def test_built_profiles_carry_each_rows_last_touch_and_purchase_count(built: Built, own_root: Path) -> None:
     """Against the events file: recent_at is the shopper's latest event on the row (epoch s), purchase_counts
     their purchase events of it."""
     last: dict[tuple[str, str], int] = {}
@@ -134,7 +134,7 @@ def test_built_profiles_carry_each_rows_last_touch_and_purchase_count(built: Bui
             last[key] = max(last.get(key, at), at)
             if row["type"] == "purchase":
                 bought[key] = bought.get(key, 0) + 1
-    version = artifact.resolve_current(built.root)
+    version = artifact.resolve_current(own_root)  # a private copy: the session's servers hold built.root's LMDB
     ids = [i.decode() for i in np.load(version / artifact.ITEM_ARRAYS["ids"].file).tolist()]
     env = artifact.open_store(version / artifact.STORE)
     try:
