@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from protos.ranker.generators import positions
+
 __all__ = ["FEATURES", "FEATURES_VERSION", "GENERATOR_FEATURES", "History", "ItemFacts", "feature_matrix"]
 
 FEATURES_VERSION = 1
@@ -94,7 +96,7 @@ def feature_matrix(rows: np.ndarray, generated: Mapping[str, np.ndarray], histor
 
 def _own(out: np.ndarray, rows: np.ndarray, history: History, items: ItemFacts, now_ms: int) -> None:
     """The shopper's own history of each candidate item: counts, days since, cycles since."""
-    position = _positions(np.asarray(history.rows, dtype=np.int64), rows)
+    position = positions(history.rows, rows)
     found, safe = position >= 0, np.maximum(position, 0)
 
     def pick(values: np.ndarray, empty: float) -> np.ndarray:
@@ -107,15 +109,6 @@ def _own(out: np.ndarray, rows: np.ndarray, history: History, items: ItemFacts, 
     cycle = np.asarray(items.cycle_days, dtype=np.float64)[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
         out[:, _COLUMN["cycles_since"]] = np.where(cycle > 0, days / cycle, np.nan)
-
-
-def _positions(history_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Each candidate row's index in `history_rows` (distinct), -1 where the shopper never touched it."""
-    if not len(history_rows):
-        return np.full(len(rows), -1, dtype=np.int64)
-    order = np.argsort(history_rows, kind="stable")
-    at = np.minimum(np.searchsorted(history_rows[order], rows), len(order) - 1)
-    return np.where(history_rows[order][at] == rows, order[at], -1)
 
 
 def _category(out: np.ndarray, rows: np.ndarray, history: History, items: ItemFacts, now_ms: int) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["item_item_scores", "flat_item_item_scores", "successor_scores", "session_weights", "history_weights",
-           "seeds", "cycles_since", "due", "restocks_due", "generated", "aligned"]
+           "seeds", "cycles_since", "due", "restocks_due", "generated", "aligned", "positions"]
 
 _DAY_S = 86_400.0
 
@@ -149,12 +149,18 @@ def aligned(rows: np.ndarray, found_rows: np.ndarray, found_scores: np.ndarray) 
     found_rows = np.asarray(found_rows, dtype=np.int64)
     score = np.full(len(rows), np.nan, dtype=np.float32)
     rank = np.full(len(rows), np.nan, dtype=np.float32)
-    if not len(found_rows) or not len(rows):
-        return score, rank
-    order = np.argsort(found_rows, kind="stable")
-    at = np.minimum(np.searchsorted(found_rows[order], rows), len(order) - 1)
-    hit = found_rows[order][at] == rows
-    position = order[at][hit]
-    score[hit] = np.asarray(found_scores, dtype=np.float32)[position]
-    rank[hit] = position
+    position = positions(found_rows, rows)
+    hit = position >= 0
+    score[hit] = np.asarray(found_scores, dtype=np.float32)[position[hit]]
+    rank[hit] = position[hit]
     return score, rank
+
+
+def positions(distinct: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """int64 [len(rows)]: each of `rows`' index in `distinct` (distinct values, any order), -1 where absent."""
+    distinct, rows = np.asarray(distinct, dtype=np.int64), np.asarray(rows, dtype=np.int64)
+    if not len(distinct):
+        return np.full(len(rows), -1, dtype=np.int64)
+    order = np.argsort(distinct, kind="stable")
+    at = np.minimum(np.searchsorted(distinct[order], rows), len(order) - 1)
+    return np.where(distinct[order][at] == rows, order[at], -1)
