@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from protos import artifact
 from protos import decision_pb2 as pb
 from server.ranking import reasons
 from server.ranking.pipelines import Ranked
@@ -69,11 +68,10 @@ def fill_items(items: object, catalog: Catalog, ranked: Ranked, candidate_ids: S
 def _without_unbranded(catalog: Catalog, ranked: Ranked) -> np.ndarray:
     """The ranked reason masks, brand_affinity taken off items without a brand (artifact.NO_BRAND)."""
     masks = ranked.reasons
-    none = [catalog.brand_codes[name] for name in artifact.NO_BRAND if name in catalog.brand_codes]
-    if not none or not (masks & _BRAND).any():
+    if not len(catalog.no_brand) or not (masks & _BRAND).any():
         return masks
     known = ranked.rows >= 0
-    unbranded = known & np.isin(catalog.brand[np.where(known, ranked.rows, 0)], none)
+    unbranded = known & np.isin(catalog.brand[np.where(known, ranked.rows, 0)], catalog.no_brand)
     return np.where(unbranded & (masks & _BRAND > 0), masks ^ _BRAND, masks)
 
 

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from protos import artifact
 from server.api.queries import Filter
 from server.ranking import reasons, stages
 from server.ranking.caps import cap_groups
@@ -74,10 +73,7 @@ def _penalized(catalog: Catalog, c: Candidates, penalty: float) -> Candidates:
 
 def _brand_groups(catalog: Catalog, rows: np.ndarray) -> np.ndarray:
     groups = np.where(rows >= 0, catalog.brand[np.maximum(rows, 0)], -1).astype(np.int64)
-    for name in artifact.NO_BRAND:
-        code = catalog.brand_codes.get(name)
-        if code is not None:
-            groups[groups == code] = -1
+    groups[np.isin(groups, catalog.no_brand)] = -1
     return groups
 
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Protocol
 
@@ -85,6 +85,11 @@ class Catalog:
     # [items, k] successors (index_builder/models/sequences.py): rows (-1 padded) and weights; none: k = 0.
     successors: np.ndarray = field(default_factory=partial(artifact.empty_item_array, "successors"))
     successor_weights: np.ndarray = field(default_factory=partial(artifact.empty_item_array, "successor_weights"))
+
+    @cached_property
+    def no_brand(self) -> np.ndarray:
+        """int64: this catalog's brand codes that name no brand (artifact.NO_BRAND), derived once per version."""
+        return np.array([self.brand_codes[n] for n in artifact.NO_BRAND if n in self.brand_codes], dtype=np.int64)
 
     @property
     def n_items(self) -> int:
