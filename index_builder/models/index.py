@@ -37,7 +37,7 @@ import numpy as np
 from protos import artifact, artifact_pb2
 
 __all__ = ["MEASURED_FROM", "SEARCH_K", "IndexCandidate", "IvfParams", "build_index", "cheapest",
-           "compare_indexes", "exact_kth_scores", "recall_at_k"]
+           "compare_indexes", "exact_best_scores", "exact_kth_scores", "recall_at_k"]
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,14 @@ def build_index(vectors: np.ndarray, queries: np.ndarray,
         flat = _flat(rows)
         return flat, artifact_pb2.IndexInfo(factory="Flat", nprobe=0, recall_at_100=1.0)
     started = time.perf_counter()
-    candidates = compare_indexes(rows, padded, params, padded=True)
+    best = exact_best_scores(rows, padded, k=max(params.k, _K))  # one brute-force pass for both k
+
+    def kth(k: int) -> np.ndarray:
+        return best[:, min(k, best.shape[1]) - 1]
+
+    candidates = compare_indexes(rows, padded, params, padded=True, kth=kth(params.k))
     chosen = cheapest(candidates, params.target_recall)
-    recall_100 = 1.0 if chosen.nprobe == 0 else recall_at_k(
-        chosen.index, padded, exact_kth_scores(rows, padded, k=_K), k=_K)
+    recall_100 = 1.0 if chosen.nprobe == 0 else recall_at_k(chosen.index, padded, kth(_K), k=_K)
     log.info("index_chosen %s recall_at_100=%.4f k=%d target_recall=%.4f items=%d seconds=%.1f others=%s",
              chosen.describe(), recall_100, params.k, params.target_recall, n_items,
              time.perf_counter() - started,
@@ -137,18 +141,19 @@ def build_index(vectors: np.ndarray, queries: np.ndarray,
 
 
 def compare_indexes(vectors: np.ndarray, queries: np.ndarray, params: IvfParams, *,
-                    padded: bool = False) -> list[IndexCandidate]:
+                    padded: bool = False, kth: np.ndarray | None = None) -> list[IndexCandidate]:
     """Every index the builder weighs for these vectors, timed, with its recall@k on `queries`.
 
     Exact search first (from `params.threshold` items on, neither timed nor offered); then each IVF
     candidate at the smallest nprobe reaching the target recall, else at `max_nprobe` (from the
     threshold on, only the 2 sqrt(N) candidate). `padded`: `vectors` and `queries` are laid out for the
-    index already (`equal_length`, `index_queries`).
+    index already (`equal_length`, `index_queries`); `kth`: the queries' exact k-th best scores, when the
+    caller has them (else computed here).
     """
     if not padded:
         vectors, queries = equal_length(vectors), artifact.index_queries(queries)
     forced = len(vectors) >= params.threshold
-    kth = exact_kth_scores(vectors, queries, k=params.k)
+    kth = exact_kth_scores(vectors, queries, k=params.k) if kth is None else kth
     kinds: list[tuple[faiss.Index, int, float]] = [] if forced else [(_flat(vectors), 0, 1.0)]
     for lists in sorted({_ivf_lists(len(vectors), c) for c in ((2.0,) if forced else _LISTS_PER_ROOT)}):
         index = _ivf(vectors, lists, params.seed)
@@ -208,9 +213,10 @@ def _tune_nprobe(index: faiss.Index, queries: np.ndarray, kth: np.ndarray,
     return int(ivf.nprobe), recall
 
 
-def exact_kth_scores(vectors: np.ndarray, queries: np.ndarray, *, k: int,
-                     block: int = 8192) -> np.ndarray:
-    """The exact k-th best inner product per query (brute force, blockwise, `vectors` not copied)."""
+def exact_best_scores(vectors: np.ndarray, queries: np.ndarray, *, k: int,
+                      block: int = 8192) -> np.ndarray:
+    """[queries, min(k, items)]: each query's exact k best inner products, best first (brute force,
+    blockwise, `vectors` not copied); column j - 1 is the exact j-th best for any j <= k."""
     k = min(k, len(vectors))
     best = np.full((len(queries), k), -np.inf, dtype=np.float32)
     scores = np.empty((len(queries), block + k), dtype=np.float32)
@@ -220,7 +226,13 @@ def exact_kth_scores(vectors: np.ndarray, queries: np.ndarray, *, k: int,
         scores[:, len(part):len(part) + k] = best
         width = len(part) + k
         best = np.partition(scores[:, :width], width - k, axis=1)[:, -k:]
-    return best.min(axis=1)
+    return -np.sort(-best, axis=1)
+
+
+def exact_kth_scores(vectors: np.ndarray, queries: np.ndarray, *, k: int,
+                     block: int = 8192) -> np.ndarray:
+    """The exact k-th best inner product per query."""
+    return exact_best_scores(vectors, queries, k=k, block=block)[:, -1]
 
 
 def recall_at_k(index: faiss.Index, queries: np.ndarray, kth: np.ndarray, *, k: int = _K) -> float:
