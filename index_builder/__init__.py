@@ -5,6 +5,7 @@ Rooms, in the order a build walks through them:
   models/     item models learned from the log: embeddings and the FAISS index, item-item, complements,
               sequences, repurchase cycles, exploration priors, per-item signals
   shoppers/   per-shopper facts: affinities, profiles, RFM, lifetime value, segments
+  ranker/     the learned ranker: where a shopper's log is cut, the training lists, LightGBM lambdarank
   reports/    reports for people: `tailor segments`, the shared HTML page
   build.py    the build itself; publish.py writes and switches the version; config.py its settings
   demo/       the demo store generator; build_command.py `tailor build` and `tailor demo-data`

@@ -26,7 +26,6 @@ from index_builder.inputs.coded import (
     popularity_mass,
     popularity_order,
     reference_time_ms,
-    training_rows,
     with_implicit_users,
 )
 from index_builder.inputs.forgetting import drop_forgotten, read_forgotten
@@ -36,13 +35,14 @@ from index_builder.models import (
     embeddings,
     exploration,
     item_item,
+    item_model,
     item_signals,
-    repurchase,
     revisits,
-    sequences,
 )
 from index_builder.models.index import IvfParams, build_index
 from index_builder.publish import Staging, prune
+from index_builder.ranker.lists import training_lists
+from index_builder.ranker.train import train_ranker
 from index_builder.shoppers.facts import Facts, ShopperEvents, shopper_facts
 from index_builder.shoppers.profiles import UserEvents, profile_records
 from protos import artifact, artifact_pb2, live
@@ -103,6 +103,10 @@ def build_artifacts(config: BuildConfig) -> artifact_pb2.Manifest:
         mass = popularity_mass(events, weights, config.popularity_half_life_days, reference_ms)
         manifest = _write(config, staging, catalog, events, users, consent, learned, (popularity, mass),
                           reference_ms)
+        if config.ranker:
+            with _step("ranker"):
+                _ranker(config, staging, manifest.ranker, catalog, events, consent, learned.user_rows, weights,
+                        reference_ms)
         manifest.counts.items_cold = int(learned.cold.sum())
         _input_counts(manifest, config, events, consent, known_users.num_rows, n_implicit, reference_ms)
         manifest.live_seq = live_seq
@@ -164,19 +168,13 @@ class _Learned:
 
 def _learn(config: BuildConfig, catalog: Catalog, events: Events, consent: np.ndarray,
            weights: np.ndarray) -> _Learned:
-    train, rows, user_rows = training_rows(events, consent)
     n_items = len(catalog.category)
-    n_rows = int(rows[train].max()) + 1 if train.any() else 0
-    if n_rows == 0:
+    matrix, user_rows = item_model.interactions(config, events, consent, weights, n_items)
+    if matrix.shape[0] == 0:
         raise BuildError("no usable interactions: every event is from a user without consent or unknown; give users "
                          "consent in users.csv (its consent column) or, if consent is collected, pass "
                          "--default-consent true (default_consent in [build])")
-    matrix = embeddings.interaction_matrix(rows[train], events.item[train],
-                                           weights[events.kind[train]] * events.value[train],
-                                           n_rows, n_items, alpha=config.als_alpha)
-    del train, rows
-    neighbors, neighbor_weights = item_item.ease_neighbors(
-        matrix, lam=config.ease_lambda, k=config.item_neighbors, max_items=config.ease_max_items)
+    neighbors, neighbor_weights = item_model.neighbors(config, matrix)
     raw_users, raw_items = embeddings.learn_embeddings(
         matrix, dim=config.dim, iterations=config.iterations, regularization=config.regularization,
         seed=config.seed, show_progress=config.show_progress)
@@ -235,10 +233,8 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
     revisit = revisits.revisit_share(events.user[mine], events.item[mine], events.session[mine], events.ts[mine],
                                      len(catalog.category))
     with _step("repurchase"):
-        bought = user_events.purchase
-        rate, days = repurchase.repurchase_cycles(
-            user_events.user[bought], user_events.item[bought], user_events.ts[bought] // 1000, catalog.category,
-            min_gap_days=config.repurchase_min_gap_days, min_buyers=config.repurchase_min_buyers)
+        rate, days = item_model.repurchase_arrays(config, user_events.user, user_events.item, user_events.ts,
+                                                  user_events.purchase, catalog.category)
     for name, array in {
         "vectors": item_vectors, "ids": ids, "ids_sorted": ids_sorted, "rows_by_id": rows_by_id,
         "titles": _fixed_width_bytes(catalog.titles),
@@ -246,6 +242,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
         "popular_rows": popular, "channel_popular_rows": _trending(catalog, events, mass, popular),
         "neighbors": learned.neighbors,
         "neighbor_weights": learned.neighbor_weights, "repurchase_rate": rate, "repurchase_days": days,
+        "users": item_model.distinct_users(user_events.user, user_events.item, len(catalog.category)),
         "category_priors": exploration.category_priors(events.user[mine], events.item[mine], events.kind[mine],
                                                        catalog.category, len(catalog.categories)),
         "category_popular_rows": exploration.category_popular_rows(popularity, catalog.category, catalog.in_stock,
@@ -277,6 +274,20 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
     return manifest
 
 
+def _ranker(config: BuildConfig, staging: Staging, info: artifact_pb2.RankerInfo, catalog: Catalog, events: Events,
+            consent: np.ndarray, user_rows: np.ndarray, weights: np.ndarray, reference_ms: int) -> None:
+    """Train the learned ranker on the known shoppers' logs (index_builder/ranker/) and keep it in the version."""
+    mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
+    lists = training_lists(config, events, consent, mine, weights, (catalog.category, catalog.in_stock),
+                           reference_ms)
+    if lists is None:
+        info.verdict = "not trained: no shopper has events both before and after the cut"
+        return
+    ranker = train_ranker(config, lists, info)
+    if ranker is not None:
+        staging.save_ranker(ranker.model_text, ranker.forest.arrays())
+
+
 def _trending(catalog: Catalog, events: Events, weight: np.ndarray, popular: np.ndarray) -> np.ndarray:
     """Per channel, its in-stock items by popularity mass (`weight`: decayed like the popular list; item_signals)."""
     stocked = catalog.in_stock[events.item]
@@ -284,15 +295,10 @@ def _trending(catalog: Catalog, events: Events, weight: np.ndarray, popular: np.
                                              popular, _CELL_LIST)
 
 
-def _trains(events: Events, consent: np.ndarray) -> np.ndarray:
-    """Per event, whether it trains the co-occurrence models: a consenting user's, or an anonymous session's."""
-    return events.anonymous | ((events.user >= 0) & consent[np.maximum(events.user, 0)])
-
-
 def _complements(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int) -> None:
     """Bought-together and viewed-together partners from the events that train (consenting users and
     anonymous sessions), per session (index_builder/models/complements.py)."""
-    trains = _trains(events, consent)
+    trains = item_model.trains(events, consent)
     for kind, name in (("purchase", "bought_together"), ("view", "viewed_together")):
         of_kind = trains & (events.kind == inputs.EVENT_TYPES.index(kind))
         rows, weights = complements.complements(
@@ -304,17 +310,7 @@ def _complements(config: BuildConfig, staging: Staging, events: Events, consent:
 
 def _successors(config: BuildConfig, staging: Staging, events: Events, consent: np.ndarray, n_items: int, *,
                 with_item_item: bool) -> None:
-    """Each item's successors in the sequences of the events that train: a consenting user's events, and
-    an anonymous session's (index_builder/models/sequences.py). None (k = 0, no pass over the events) without an
-    item-item model: the server adds them to its scores only."""
-    k = config.successor_neighbors if with_item_item else 0
-    trains = _trains(events, consent) if k else np.zeros(len(events.item), dtype=bool)
-    # One code per sequence: users keep their codes, anonymous sessions follow them.
-    sequence = np.where(events.anonymous[trains], events.session[trains].astype(np.int64) + len(consent),
-                        events.user[trains])
-    rows, weights = sequences.successors(
-        sequence, events.item[trains], events.ts[trains], n_items, window=config.successor_window,
-        decay=config.successor_decay, popularity_exponent=config.successor_popularity, k=k)
+    rows, weights = item_model.successor_arrays(config, events, consent, n_items, with_item_item=with_item_item)
     staging.save_item("successors", rows)
     staging.save_item("successor_weights", weights)
 

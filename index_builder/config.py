@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from index_builder.ranker.cut import CUTS
 from protos.settings import ENV_PREFIX, environment_values, nearest, parse_boolean
 
 __all__ = ["BuildConfig", "DEFAULT_EVENT_WEIGHTS", "DEFAULT_AFFINITY_WEIGHTS", "VALUE_SCALES", "load_build_config",
@@ -125,6 +126,18 @@ class BuildConfig:
     # Versions kept in the output root after a build publishes: the new current and the newest older ones (what
     # a rollback switches to); older ones are deleted. 0 = keep every version.
     keep_versions: int = 3
+    # The learned ranker (index_builder/ranker/, docs/ranker.md): LightGBM lambdarank trained on up to
+    # ranker_shoppers shoppers' logs cut as ranker_cut says (auto: each shopper's last basket where the log has
+    # purchases, else their last 25 % by time; time, last-basket, random, session), ranker_validation of them
+    # held out for early stopping and the validation figures; at most ranker_trees trees of ranker_leaves
+    # leaves, ranker_learning_rate. false = no ranker: the server serves the hand blend.
+    ranker: bool = True
+    ranker_cut: str = "auto"
+    ranker_shoppers: int = 4000
+    ranker_validation: float = 0.2
+    ranker_trees: int = 500
+    ranker_leaves: int = 15
+    ranker_learning_rate: float = 0.02
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -166,6 +179,12 @@ class BuildConfig:
             "clv_annual_discount": self.clv_annual_discount >= 0,
             "cold_links": self.cold_links >= 0,
             "cold_link_weight": self.cold_link_weight >= 0,
+            "ranker_cut": self.ranker_cut in CUTS,
+            "ranker_shoppers": self.ranker_shoppers >= 10,
+            "ranker_validation": 0.0 < self.ranker_validation < 1.0,
+            "ranker_trees": 1 <= self.ranker_trees <= 5000,
+            "ranker_leaves": 2 <= self.ranker_leaves <= 255,
+            "ranker_learning_rate": 0.0 < self.ranker_learning_rate <= 1.0,
         }
         for key, ok in checks.items():
             if not ok:

@@ -70,6 +70,15 @@ class Staging:
         faiss.write_index(index, str(self.dir / artifact.INDEX))
         self._done(artifact.INDEX)
 
+    def save_ranker(self, model_text: str, arrays: dict[str, np.ndarray]) -> None:
+        """The learned ranker: LightGBM's model text and its trees' arrays (protos.ranker.forest)."""
+        (self.dir / artifact.RANKER_MODEL).write_text(model_text, encoding="utf-8")
+        self._done(artifact.RANKER_MODEL)
+        for stem, array in arrays.items():
+            name = artifact.RANKER_ARRAY.format(stem)
+            np.save(self.dir / name, array, allow_pickle=False)
+            self._done(name)
+
     def save_store(self, profiles: Iterable[tuple[bytes, bytes]]) -> int:
         """Write the LMDB store (keys must come sorted); returns the number of profiles."""
         path = self.dir / artifact.STORE

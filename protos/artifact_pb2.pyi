@@ -177,7 +177,7 @@ class SegmentCount(_message.Message):
     def __init__(self, segment: _Optional[str] = ..., users: _Optional[int] = ...) -> None: ...
 
 class Manifest(_message.Message):
-    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout", "revisit_share", "countries", "age_bands", "lifetime", "segments", "refund_lines", "live_seq", "forgotten_users", "forgotten_seq", "users_rows_forgotten", "events_forgotten")
+    __slots__ = ("schema_version", "version", "created_at", "dim", "counts", "params", "index", "files", "categories", "brands", "build_seconds", "profile_layout", "revisit_share", "countries", "age_bands", "lifetime", "segments", "refund_lines", "live_seq", "forgotten_users", "forgotten_seq", "users_rows_forgotten", "events_forgotten", "ranker")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +201,7 @@ class Manifest(_message.Message):
     FORGOTTEN_SEQ_FIELD_NUMBER: _ClassVar[int]
     USERS_ROWS_FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
+    RANKER_FIELD_NUMBER: _ClassVar[int]
     schema_version: int
     version: str
     created_at: str
@@ -224,4 +225,59 @@ class Manifest(_message.Message):
     forgotten_seq: int
     users_rows_forgotten: int
     events_forgotten: int
-    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ..., revisit_share: _Optional[float] = ..., countries: _Optional[_Iterable[str]] = ..., age_bands: _Optional[_Iterable[str]] = ..., lifetime: _Optional[_Union[LifetimeModels, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[SegmentCount, _Mapping]]] = ..., refund_lines: _Optional[int] = ..., live_seq: _Optional[int] = ..., forgotten_users: _Optional[int] = ..., forgotten_seq: _Optional[int] = ..., users_rows_forgotten: _Optional[int] = ..., events_forgotten: _Optional[int] = ...) -> None: ...
+    ranker: RankerInfo
+    def __init__(self, schema_version: _Optional[int] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., dim: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., params: _Optional[_Union[BuildParams, _Mapping]] = ..., index: _Optional[_Union[IndexInfo, _Mapping]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., categories: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., build_seconds: _Optional[float] = ..., profile_layout: _Optional[int] = ..., revisit_share: _Optional[float] = ..., countries: _Optional[_Iterable[str]] = ..., age_bands: _Optional[_Iterable[str]] = ..., lifetime: _Optional[_Union[LifetimeModels, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[SegmentCount, _Mapping]]] = ..., refund_lines: _Optional[int] = ..., live_seq: _Optional[int] = ..., forgotten_users: _Optional[int] = ..., forgotten_seq: _Optional[int] = ..., users_rows_forgotten: _Optional[int] = ..., events_forgotten: _Optional[int] = ..., ranker: _Optional[_Union[RankerInfo, _Mapping]] = ...) -> None: ...
+
+class RankerInfo(_message.Message):
+    __slots__ = ("features_version", "features", "trained", "serves", "verdict", "cut", "shoppers", "lists_train", "lists_validation", "rows", "trees", "leaves", "learning_rate", "min_leaf", "depth", "seconds", "validation_ndcg", "gains")
+    class ValidationNdcgEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class GainsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    FEATURES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_FIELD_NUMBER: _ClassVar[int]
+    SERVES_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    CUT_FIELD_NUMBER: _ClassVar[int]
+    SHOPPERS_FIELD_NUMBER: _ClassVar[int]
+    LISTS_TRAIN_FIELD_NUMBER: _ClassVar[int]
+    LISTS_VALIDATION_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TREES_FIELD_NUMBER: _ClassVar[int]
+    LEAVES_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    MIN_LEAF_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_NDCG_FIELD_NUMBER: _ClassVar[int]
+    GAINS_FIELD_NUMBER: _ClassVar[int]
+    features_version: int
+    features: _containers.RepeatedScalarFieldContainer[str]
+    trained: bool
+    serves: bool
+    verdict: str
+    cut: str
+    shoppers: int
+    lists_train: int
+    lists_validation: int
+    rows: int
+    trees: int
+    leaves: int
+    learning_rate: float
+    min_leaf: int
+    depth: int
+    seconds: float
+    validation_ndcg: _containers.ScalarMap[str, float]
+    gains: _containers.ScalarMap[str, float]
+    def __init__(self, features_version: _Optional[int] = ..., features: _Optional[_Iterable[str]] = ..., trained: _Optional[bool] = ..., serves: _Optional[bool] = ..., verdict: _Optional[str] = ..., cut: _Optional[str] = ..., shoppers: _Optional[int] = ..., lists_train: _Optional[int] = ..., lists_validation: _Optional[int] = ..., rows: _Optional[int] = ..., trees: _Optional[int] = ..., leaves: _Optional[int] = ..., learning_rate: _Optional[float] = ..., min_leaf: _Optional[int] = ..., depth: _Optional[int] = ..., seconds: _Optional[float] = ..., validation_ndcg: _Optional[_Mapping[str, float]] = ..., gains: _Optional[_Mapping[str, float]] = ...) -> None: ...

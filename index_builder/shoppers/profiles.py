@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from index_builder.shoppers.facts import Facts
 from protos.artifact import no_facts, pack_profile
 
-__all__ = ["UserEvents", "ProfileRecords", "profile_records"]
+__all__ = ["UserEvents", "ProfileRecords", "profile_records", "recent_by_user", "purchased_by_user"]
 
 _LOW_BITS = 1 << 32
 
@@ -49,7 +49,7 @@ def _by_user_then_time(events: UserEvents) -> np.ndarray:
     return by_time[np.argsort(events.user[by_time], kind="stable")]
 
 
-def _recent(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def recent_by_user(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct items per user ordered by last touch, with how many events each had and when it was last
     touched (epoch seconds); user u's slice is bounds[u]:bounds[u+1]. Returns (items, bounds, events, last touch).
 
@@ -74,7 +74,7 @@ def _recent(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, n
             (last_ms[at] // 1000).astype(np.int64))
 
 
-def _purchased(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def purchased_by_user(events: UserEvents, n_users: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct purchased items per user, sorted, the last purchase of each (epoch seconds) and its number of
     purchase events; user u's slice is bounds[u]:bounds[u+1]. Returns (items, last purchase, bounds, counts)."""
     keys = (events.user[events.purchase].astype(np.int64) << 32) | events.item[events.purchase]
@@ -155,5 +155,5 @@ def profile_records(user_ids: pa.Array, consent: np.ndarray, vectors: np.ndarray
         order = order[~consent[order] | (vector_of[order] >= 0)]
     keys = user_ids.take(pa.array(order)).cast(pa.binary()).to_pylist()
     return ProfileRecords(key_bytes=keys, users=order, consent=consent, vectors=vectors, vector_of=vector_of,
-                          recent=_recent(events, n_users), purchased=_purchased(events, n_users),
+                          recent=recent_by_user(events, n_users), purchased=purchased_by_user(events, n_users),
                           recent_items=recent_items, facts=facts)

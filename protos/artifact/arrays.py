@@ -60,6 +60,7 @@ ITEM_ARRAYS = {
     "repurchase_days": ArraySpec("item_repurchase_days.npy", "<f4", ("items",), values=(0.0, _INF)),
     "price_position": ArraySpec("item_price_position.npy", "<f4", ("items",)),
     "first_seen": ArraySpec("item_first_seen.npy", "<i8", ("items",)),
+    "users": ArraySpec("item_users.npy", "<i4", ("items",), values=(0, _INF)),
     "segment_popularity": ArraySpec("segment_popularity.npy", "<f4", ("segments", "items")),
     "cell_popular_rows": ArraySpec("cell_popular_rows.npy", "<i4", ("cells", "k"), rows=True, padded=True),
     "segment_popular_rows": ArraySpec("segment_popular_rows.npy", "<i4", ("segments", "k"), rows=True, padded=True),

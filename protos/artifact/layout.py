@@ -12,6 +12,10 @@ MANIFEST = "manifest.json"
 INDEX = "index.faiss"
 STORE = "store.lmdb"
 DB_PROFILES = b"profiles"
+# The learned ranker (manifest.ranker): LightGBM's model text and its trees as arrays, one file per
+# protos.ranker.forest.Forest.arrays() stem (ranker_<stem>.npy).
+RANKER_MODEL = "ranker.txt"
+RANKER_ARRAY = "ranker_{}.npy"
 # Event types in the order the builder codes them (decision.proto's InteractionType without UNSPECIFIED:
 # view, cart, purchase); manifest.params.event_weights is keyed by these.
 EVENT_TYPES = enums.INTERACTION_TYPES[1:]

@@ -74,6 +74,7 @@ class Catalog:
     segment_popularity: np.ndarray  # [SEGMENTS, items] 0..1
     cell_popular_rows: np.ndarray  # [demographic cells, k], -1 padded
     segment_popular_rows: np.ndarray  # [SEGMENTS, k]: each segment's most popular in-stock rows, -1 padded
+    users: np.ndarray  # int32 distinct users who touched each item (the learned ranker's pop_users_log)
     category_names: np.ndarray  # object [categories]: code -> name, for responses
     # [len(CHANNELS), k] trending rows per channel, -1 padded (row 0: all channels); none in memory snapshots.
     channel_popular_rows: np.ndarray = field(default_factory=partial(artifact.empty_item_array, "channel_popular_rows"))
@@ -357,6 +358,7 @@ def memory_snapshot(vectors: np.ndarray, ids: Sequence[str], category: Sequence[
         segment_popularity=np.zeros((len(artifact.SEGMENTS), len(ids)), dtype=np.float32),
         cell_popular_rows=np.zeros((0, 0), dtype=np.int32),
         segment_popular_rows=np.full((len(artifact.SEGMENTS), 0), -1, dtype=np.int32),
+        users=np.zeros(len(ids), dtype=np.int32),
         **_exploration_arrays(category_codes, popular))
     weights = _event_weights(event_weights or {"view": 1.0, "cart": 4.0, "purchase": 10.0})
     return Snapshot(version, catalog, index, MemoryProfiles(profiles or {}), weights, reference_time=reference_time,

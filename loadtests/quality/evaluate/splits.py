@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 from index_builder.config import BuildConfig
 from index_builder.inputs.coded import derived_sessions
 from index_builder.inputs.tables import find_input, parse_timestamps
+from index_builder.ranker import cut
 
 __all__ = ["MAX_SESSION", "SESSION_SHARE", "COLD_SHARE", "SPLITS", "TRAIN_SHARE", "Split", "read_events",
            "split_events", "write_train"]
@@ -91,9 +92,9 @@ def split_events(events: pa.Table, kind: str, seed: int = 42) -> Split:
     user, known = _user_codes(events)
     if kind == "random":
         draws = np.random.default_rng(seed).random(events.num_rows)
-        test = _tail_share(user, draws) & known
+        test = cut.tail_share(user, draws, TRAIN_SHARE) & known
     elif kind == "time":
-        test = _tail_share(user, _seconds(events).astype(np.float64)) & known
+        test = cut.tail_share(user, _seconds(events).astype(np.float64), TRAIN_SHARE) & known
     if kind == "cold-items":
         return _cold_items(events, known, seed)
     as_of: dict[str, int] = {}
@@ -149,22 +150,6 @@ def _session_codes(events: pa.Table, user: np.ndarray, known: np.ndarray, second
     return codes
 
 
-def _positions(user: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: its 1-based position among its user's rows ordered by key (ties in row order), and that user's rows."""
-    order = np.lexsort((np.arange(len(user)), key, user))
-    counts = np.bincount(user, minlength=int(user.max()) + 1 if len(user) else 0)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    position = np.empty(len(user), dtype=np.int64)
-    position[order] = np.arange(len(user)) - starts[user[order]] + 1
-    return position, counts[user]
-
-
-def _tail_share(user: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Rows whose per-user percentile rank of `key` is above TRAIN_SHARE (pandas' rank(pct=True) for distinct keys)."""
-    position, total = _positions(user, key)
-    return position / total > TRAIN_SHARE
-
-
 def _purchases(events: pa.Table) -> np.ndarray:
     if "type" not in events.column_names:
         return np.zeros(events.num_rows, dtype=bool)
@@ -178,21 +163,7 @@ def _last_basket(events: pa.Table, user: np.ndarray) -> tuple[np.ndarray, np.nda
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     seconds = _seconds(events)
     session = _session_codes(events, user, _user_codes(events)[1], seconds)
-    bought = _purchases(events)
-    baskets = bought if bought.any() else np.ones(len(user), dtype=bool)
-    order = np.lexsort((np.arange(len(user)), seconds, user))
-    order = order[baskets[order]]
-    n_users = int(user.max()) + 1
-    last = np.full(n_users, -1, dtype=np.int64)
-    last[user[order]] = session[order]  # later rows overwrite earlier ones: the latest basket's session wins
-    start = np.full(n_users, np.iinfo(np.int64).max)
-    in_last = session == last[user]
-    np.minimum.at(start, user[in_last], seconds[in_last])
-    pairs = np.unique(user * (int(session.max()) + 1) + session)
-    sessions_of = np.bincount(pairs // (int(session.max()) + 1), minlength=n_users)
-    evaluated = (last[user] >= 0) & (sessions_of[user] >= 2)
-    out = evaluated & (in_last | (seconds > start[user]))
-    return out, evaluated & in_last & baskets, evaluated & in_last
+    return cut.last_basket(user, session, seconds, _purchases(events))
 
 
 def _held_out_sessions(events: pa.Table, seed: int) -> Split:

@@ -1,0 +1,187 @@
+"""The learned ranker's question, asked the same way by the builder (on a shopper's log before a cut) and by the
+server (on a request): which candidates, found by which generator, with which feature rows.
+
+  pool          the union of the generators over one shopper — the item-item model's best (history and session
+                seeds), the successors of their newest items, their own items (most touched, then most recent)
+                and the popular list — each row once, with a bit per generator that found it (SOURCES) and its
+                FEATURES row (protos/ranker/features.py)
+  features_of   the FEATURES rows of given candidates (Rerank's, from the request)
+  history_of    a shopper's History from the profile record's arrays (recent items with their touches and last
+                touch, purchased items with their purchase counts and last purchase), before `now`
+
+`ItemModel` is the item arrays the generators read, by the artifact's names. `GENERATORS` fixes the generators'
+sizes and seed weights: part of the feature table's contract (FEATURES_VERSION), so not a setting. Each call is a
+fixed number of array operations over the catalog and the candidates: no Python loop per candidate or item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from protos.ranker import generators
+from protos.ranker.features import History, ItemFacts, feature_matrix
+
+__all__ = ["GENERATORS", "Generators", "ItemModel", "Pool", "SOURCES", "SOURCE_ITEM_ITEM", "SOURCE_SUCCESSORS",
+           "SOURCE_OWN", "SOURCE_POPULAR", "pool", "features_of", "history_of"]
+
+SOURCE_ITEM_ITEM, SOURCE_SUCCESSORS, SOURCE_OWN, SOURCE_POPULAR = 1, 2, 4, 8
+SOURCES = {"item_item": SOURCE_ITEM_ITEM, "successors": SOURCE_SUCCESSORS, "own": SOURCE_OWN,
+           "popular": SOURCE_POPULAR}
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Generators:
+    """How many rows each generator adds to a pool, and the item-item seeds' weights (generators.seeds)."""
+
+    item_item: int = 100
+    successors: int = 50
+    own: int = 100
+    popular: int = 50
+    history_floor: float = 0.5
+    history_recency: float = 0.97
+    successor_weight: float = 0.25
+    successor_items: int = 20
+    successor_recency: float = 0.9
+
+
+GENERATORS = Generators()
+
+
+@dataclass(frozen=True)
+class ItemModel:
+    """The item arrays the generators and features read (artifact names; successors [items, 0] when none)."""
+
+    neighbors: np.ndarray
+    neighbor_weights: np.ndarray
+    successors: np.ndarray
+    successor_weights: np.ndarray
+    popular_rows: np.ndarray
+    facts: ItemFacts
+
+    @property
+    def n_items(self) -> int:
+        return len(self.facts.category)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One shopper's candidates: catalog rows, the generators that found each (SOURCES bits) and their
+    FEATURES rows (float32 [rows, FEATURES])."""
+
+    rows: np.ndarray
+    sources: np.ndarray
+    features: np.ndarray
+
+
+def history_of(recent: np.ndarray, touches: np.ndarray, recent_at: np.ndarray, purchased: np.ndarray,
+               purchased_at: np.ndarray, purchase_counts: np.ndarray, now_ms: int) -> History:
+    """The History the features read: every item in `recent` (oldest first, with its events and last touch in
+    epoch seconds) or `purchased` (its purchase events and last purchase, epoch seconds), once, touched before
+    `now_ms`. A purchased item beyond the recent list counts its purchases as its events."""
+    recent = np.asarray(recent, dtype=np.int64)
+    purchased = np.asarray(purchased, dtype=np.int64)
+    at_bought = generators.positions(purchased, recent)
+    extra = ~_member(purchased, recent)
+    rows = np.concatenate([recent, purchased[extra]])
+    bought_counts = np.asarray(purchase_counts, dtype=np.float64)
+    purchases = np.concatenate([np.where(at_bought >= 0, bought_counts[np.maximum(at_bought, 0)]
+                                         if len(purchased) else 0.0, 0.0), bought_counts[extra]])
+    events = np.concatenate([np.asarray(touches, dtype=np.float64), bought_counts[extra]])
+    seconds = np.concatenate([np.asarray(recent_at, dtype=np.int64), np.asarray(purchased_at, dtype=np.int64)[extra]])
+    if len(purchased):  # a purchase later than the recent list's last touch (a record made by hand) counts
+        seconds[:len(recent)] = np.maximum(seconds[:len(recent)], np.where(
+            at_bought >= 0, np.asarray(purchased_at, dtype=np.int64)[np.maximum(at_bought, 0)], 0))
+    last_ms = seconds * 1000
+    before = last_ms < now_ms
+    return History(rows[before], events[before], purchases[before], last_ms[before])
+
+
+def _member(values: np.ndarray, of: np.ndarray) -> np.ndarray:
+    return generators.positions(of, values) >= 0 if len(of) else np.zeros(len(values), dtype=bool)
+
+
+def _seeds(history: History, session_rows: np.ndarray, session_weights: np.ndarray,
+           g: Generators) -> tuple[np.ndarray, np.ndarray]:
+    """Item-item seeds: the history oldest first (by last touch), then the session's rows."""
+    oldest_first = np.argsort(history.last_ms, kind="stable")
+    rows, weights, _ = generators.seeds(history.rows[oldest_first], history.events[oldest_first], session_rows,
+                                        np.asarray(session_weights, dtype=np.float32), g.history_floor,
+                                        g.history_recency)
+    return rows, weights
+
+
+def _dense(model: ItemModel, seeds: tuple[np.ndarray, np.ndarray], g: Generators) -> tuple[np.ndarray, ...]:
+    """Per catalog item: the item-item score (with successors), the flat item-item score, the successor score;
+    zeros without a model or seeds."""
+    rows, weights = seeds
+    zero = np.zeros(model.n_items)
+    if not len(rows):
+        return zero, zero, zero
+    has_ii, has_succ = model.neighbors.shape[1] > 0, model.successors.shape[1] > 0
+    ii = generators.item_item_scores(
+        model.neighbors, model.neighbor_weights, rows, weights, model.n_items, successors=model.successors,
+        successor_weights=model.successor_weights, successor_weight=g.successor_weight,
+        successor_items=g.successor_items, successor_recency=g.successor_recency) if has_ii else zero
+    flat = generators.flat_item_item_scores(model.neighbors, model.neighbor_weights, rows, model.n_items) \
+        if has_ii else zero
+    succ = generators.successor_scores(model.successors, model.successor_weights, rows, model.n_items,
+                                       g.successor_items, g.successor_recency) if has_succ else zero
+    return ii, flat, succ
+
+
+def _best(scores: np.ndarray, limit: int) -> np.ndarray:
+    """The rows of the `limit` highest positive scores, best first (ties: lower row first)."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > limit:
+        positive = positive[np.argpartition(-scores[positive], limit - 1)[:limit]]
+    return positive[np.lexsort((positive, -scores[positive]))]
+
+
+def _columns(rows: np.ndarray, dense: tuple[np.ndarray, ...], ii_best: np.ndarray) -> dict[str, np.ndarray]:
+    ii, flat, succ = dense
+
+    def found(values: np.ndarray) -> np.ndarray:
+        at = values[rows]
+        return np.where(at != 0, at, np.nan).astype(np.float32)
+
+    _, rank = generators.aligned(rows, ii_best, ii[ii_best])
+    return {"ii_score": found(ii), "ii_rank": rank, "succ_score": found(succ), "ii_flat": found(flat)}
+
+
+def pool(model: ItemModel, history: History, now_ms: int, session: tuple[np.ndarray, np.ndarray] | None = None,
+         g: Generators = GENERATORS) -> Pool:
+    """The shopper's candidates (module docstring), in generator order: item-item, successors, own, popular."""
+    session_rows, session_weights = session if session is not None else (_NO_ROWS, np.zeros(0, np.float32))
+    dense = _dense(model, _seeds(history, session_rows, session_weights, g), g)
+    ii_best = _best(dense[0], g.item_item)
+    found = [ii_best, _best(dense[2], g.successors), _own(history, g.own),
+             np.asarray(model.popular_rows[:g.popular], dtype=np.int64)]
+    every = np.concatenate(found)
+    bits = np.concatenate([np.full(len(rows), bit, dtype=np.uint8)
+                           for rows, bit in zip(found, SOURCES.values(), strict=True)])
+    distinct, first, inverse = np.unique(every, return_index=True, return_inverse=True)
+    sources = np.zeros(len(distinct), dtype=np.uint8)
+    np.bitwise_or.at(sources, inverse, bits)
+    order = np.argsort(first, kind="stable")
+    rows = distinct[order]
+    return Pool(rows, sources[order], feature_matrix(rows, _columns(rows, dense, ii_best), history, model.facts,
+                                                     now_ms))
+
+
+def features_of(model: ItemModel, history: History, rows: np.ndarray, now_ms: int,
+                session: tuple[np.ndarray, np.ndarray] | None = None, g: Generators = GENERATORS) -> np.ndarray:
+    """float32 [rows, FEATURES]: the feature rows of the given candidate catalog rows (all >= 0)."""
+    session_rows, session_weights = session if session is not None else (_NO_ROWS, np.zeros(0, np.float32))
+    dense = _dense(model, _seeds(history, session_rows, session_weights, g), g)
+    rows = np.asarray(rows, dtype=np.int64)
+    return feature_matrix(rows, _columns(rows, dense, _best(dense[0], g.item_item)), history, model.facts, now_ms)
+
+
+def _own(history: History, limit: int) -> np.ndarray:
+    """The shopper's own items, most touched first, then most recently."""
+    order = np.lexsort((-history.last_ms, -history.events))[:limit]
+    return history.rows[order].astype(np.int64)
+
