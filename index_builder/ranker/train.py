@@ -112,7 +112,8 @@ def train_ranker(config: BuildConfig, lists: Lists, info: artifact_pb2.RankerInf
     text = booster.model_to_string()
     forest = forest_from_lightgbm(booster.dump_model())
     x_valid, y_valid = x[rows_held], y[rows_held]
-    scores = {"learned": ndcg_at(booster.predict(x_valid, raw_score=True, num_threads=2), y_valid, valid_sizes)}
+    predicted = np.asarray(booster.predict(x_valid, raw_score=True, num_threads=2))
+    scores = {"learned": ndcg_at(predicted, y_valid, valid_sizes)}
     scores |= {name: ndcg_at(order(x_valid), y_valid, valid_sizes) for name, order in BASELINES.items()}
     for name, value in scores.items():
         info.validation_ndcg[name] = round(value, 4)

@@ -132,7 +132,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["NO_BRAND", "UNBRANDED",
-           "SCHEMA_VERSION", "PROFILE_LAYOUT", "RANKER_MODEL", "RANKER_ARRAY", "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
+           "SCHEMA_VERSION", "PROFILE_LAYOUT", "RANKER_MODEL", "RANKER_ARRAY",
+           "CURRENT_LINK", "STAGING_PREFIX", "MANIFEST", "INDEX", "STORE",
            "DB_PROFILES", "EVENT_TYPES", "ArraySpec", "ITEM_ARRAYS", "empty_item_array", "Profile", "pack_profile",
            "unpack_profile", "FACTS", "RECORD_HEAD", "CONSENT_FLAG", "record_consent", "no_facts", "SEGMENTS",
            "LIFECYCLES", "PRICE_BANDS", "CHANNELS", "TAGS", "sorted_ids", "find_rows", "sample_user_ids",

@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from server.merchandising import stage as merchandising
-from server.ranking import complements, diversity, explore, reasons, scoring, stages
+from server.ranking import complements, diversity, explore, learned, reasons, scoring, stages
 from server.ranking.complements import Basket
 from server.ranking.policy import RankingPolicy
 from server.ranking.stages import Candidates
 
 if TYPE_CHECKING:  # the boundary's types; ranking itself imports neither the store nor the request
+    from server.api.queries import Filter
     from server.ranking.request import RequestArrays
     from server.ranking.signals import Signals
     from server.runtime.snapshot import Snapshot
@@ -57,16 +58,13 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, request: RequestArrays)
     shopper = signals.shopper
     pool = diversity.pool(n, policy)
     fetch = max(n * policy.profile_overfetch, pool) if shopper is not None and policy.uses_profile else pool
-    revisit = policy.revisit_weight if policy.keeps_history(snapshot.revisit_share) else 0.0
-    if _item_item_applies(snapshot, policy, signals):
-        c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, fetch,
-                             policy, signals.seed_revisits, revisit)
+    if learned.applies(snapshot, policy, signals):
+        c = learned.candidates(snapshot, signals, f)
+        restocks: tuple[np.ndarray, np.ndarray] = (learned.restocks(c), np.zeros(0))
     else:
-        c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, fetch)
-    c = scoring.profile_terms(catalog, c, shopper, signals.now, policy)
-    c = stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's purchases that came back
-    restocks = stages.restocks_due(catalog, signals.bought, signals.bought_at, signals.now, policy, f)
-    c = stages.add_restocks(c, restocks, policy)
+        c = _hand_blend(snapshot, policy, signals, f, fetch)
+        restocks = stages.restocks_due(catalog, signals.bought, signals.bought_at, signals.now, policy, f)
+        c = stages.add_restocks(c, restocks, policy)
     basket = _usable(request.basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     fallback = scoring.fallback_rows(catalog, shopper, policy, request.channel, request.trending)
@@ -79,6 +77,20 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, request: RequestArrays)
         c = explore.explore(catalog, c, shopper, signals.context_rows, signals.exclude, f, n, policy, request.rng,
                             active.caps)
     return scoring.shown(c)
+
+
+def _hand_blend(snapshot: Snapshot, policy: RankingPolicy, signals: Signals, f: Filter, fetch: int) -> Candidates:
+    """The hand blend's candidates: item-item (or index neighbours) with the profile terms, and a revisiting
+    store's purchases that came back marked buy again."""
+    catalog, shopper = snapshot.catalog, signals.shopper
+    revisit = policy.revisit_weight if policy.keeps_history(snapshot.revisit_share) else 0.0
+    if _item_item_applies(snapshot, policy, signals):
+        c = stages.item_item(catalog, signals.seeds, signals.seed_weights, signals.sources, signals.exclude, f, fetch,
+                             policy, signals.seed_revisits, revisit)
+    else:
+        c = stages.nearest(snapshot.index, catalog, policy, signals.vector, signals.sources, signals.exclude, f, fetch)
+    c = scoring.profile_terms(catalog, c, shopper, signals.now, policy)
+    return stages.mark(c, signals.bought, reasons.BUY_AGAIN)  # a revisiting store's purchases that came back
 
 
 def _usable(basket: Basket, signals: Signals) -> Basket:
@@ -95,8 +107,11 @@ def rerank(snapshot: Snapshot, policy: RankingPolicy, request: RequestArrays) ->
     f = merchandising.restrict(request.filter, active)
     c = stages.from_request(signals.candidate_rows, request.search_scores, signals.searched)
     c = stages.keep_filtered(catalog, c, f)
-    c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
-    c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)
+    if learned.applies(snapshot, policy, signals):
+        c = stages.blend_affinity(c, learned.affinity(snapshot, signals, c.rows), signals.sources, policy)
+    else:
+        c = stages.blend_affinity(c, _affinity(snapshot, policy, signals, c.rows), signals.sources, policy)
+        c = scoring.profile_terms(catalog, c, signals.shopper, signals.now, policy, policy.rerank_profile_scale)
     unknown = stages.unknown_entries(c)  # kept at their search positions; the known ones are ranked around them
     ranked = merchandising.apply(c.with_(keep=c.keep & (c.rows >= 0)), active, n, signals.exclude, f, add_pins=False)
     ranked = scoring.explain(catalog, stages.top_n(ranked, n), signals.shopper, signals.now, policy)

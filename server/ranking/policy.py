@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-__all__ = ["CLOCKS", "RankingPolicy"]
+__all__ = ["CLOCKS", "RANKERS", "RankingPolicy"]
 
 # Where a request's "now" comes from (`RankingPolicy.clock`).
 CLOCKS = ("artifact", "wall")
+# Which ranker orders a known shopper's Recommend and Rerank (`RankingPolicy.ranker`).
+RANKERS = ("auto", "learned", "hand")
 # Float knobs that are weights or multiples, not shares: >= 0 rather than in [0, 1].
 _UNBOUNDED = ("buy_again_weight", "buy_again_max_cycles", "revisit_weight", "category_weight", "brand_weight",
               "price_fit_weight", "segment_weight", "freshness_weight", "freshness_half_life_days",
@@ -88,6 +90,11 @@ class RankingPolicy:
     # saw, manifest params.reference_time_ms): deterministic, right for evaluation on old logs, late
     # by at most the time since the build; "wall" = this machine's clock (for rarely rebuilt stores).
     clock: str = "artifact"
+    # The ranker of a known shopper's answers (docs/ranker.md): "auto" = the version's learned ranker where its
+    # build's validation says it beat the simple orders (manifest ranker.serves), else the hand blend below;
+    # "learned" = the learned ranker wherever the version has one; "hand" = the hand blend. An experiment
+    # variant can set it (ranking.ranker = "hand" against "learned").
+    ranker: str = "auto"
     # Live interactions (TrackEvents) of the user and of the request's context.session_id that join the
     # request's session, the newest of each.
     live_items: int = 20
@@ -147,6 +154,8 @@ class RankingPolicy:
                 raise ValueError(f"ranking.{f.name}: must be in [0, 1], got {value}")
         if self.clock not in CLOCKS:
             raise ValueError(f"ranking.clock: must be one of {', '.join(CLOCKS)}, got {self.clock!r}")
+        if self.ranker not in RANKERS:
+            raise ValueError(f"ranking.ranker: must be one of {', '.join(RANKERS)}, got {self.ranker!r}")
         if self.search_overfetch < 1:
             raise ValueError(f"ranking.search_overfetch: must be >= 1, got {self.search_overfetch}")
         if self.max_search_k < 1:

@@ -22,6 +22,8 @@ from protos import decision_pb2 as pb
 from protos.artifact import Profile
 from protos.live import Overlay
 from protos.ranker import generators
+from protos.ranker.candidates import history_of
+from protos.ranker.features import History
 from server.api.queries import Query
 from server.ranking import reasons, stages
 from server.ranking.policy import RankingPolicy
@@ -68,6 +70,13 @@ class Signals:
     # The request names a page's anchor item the catalog does not hold: answered as without one, and the
     # response says so (RecommendResponse.anchor_unknown).
     anchor_unknown: bool = False
+    # The learned ranker's inputs (server/ranking/learned.py), only for a version with one and a consenting
+    # shopper with a profile: their History before now, the session's seeds (rows, weights), and the rows it
+    # never recommends — the request's context and what they bought live, and the history only in a store
+    # whose shoppers do not come back to items (the model itself learns which of their items they rebuy).
+    history: History | None = None
+    session: tuple[np.ndarray, np.ndarray] | None = None
+    learned_exclude: np.ndarray = field(default_factory=lambda: _NO_ROWS)
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -98,6 +107,9 @@ class _Personal:
     bought: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_ROWS)  # purchased rows, last purchase (epoch s)
     shopper: Shopper | None = None
     session_rows: np.ndarray = field(default_factory=lambda: _NO_ROWS)  # the (live and request) session's
+    history: History | None = None  # the learned ranker's (Signals.history, .session, .learned_exclude)
+    session: tuple[np.ndarray, np.ndarray] | None = None
+    learned_seen: tuple[np.ndarray, ...] = ()
 
 
 def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
@@ -177,7 +189,16 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         else:
             vector = session if session is not None else user
     shopper = shopper_of(profile, len(snapshot.names.age_bands)) if profile is not None else None
-    return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows)
+    if snapshot.ranker is None or profile is None:
+        return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows)
+    history = history_of(profile.recent, profile.recent_touches, profile.recent_at, profile.purchased,
+                         profile.purchased_at, profile.purchase_counts, int(now * 1000))
+    learned_seen = [session_rows, bought_live]
+    if not policy.keeps_history(snapshot.revisit_share):
+        learned_seen += [profile.purchased, profile.recent]
+    return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows, history,
+                     session_seeds(session_rows, session_types, snapshot.event_weights, policy.session_recency),
+                     tuple(learned_seen))
 
 
 def _seeds(snapshot: Snapshot, policy: RankingPolicy, session_rows: np.ndarray, session_types: np.ndarray,
@@ -214,13 +235,22 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query,
         vector = anchor_vec if vector is None else blend(anchor_vec, vector, policy.anchor_share)
         sources |= reasons.bit(reasons.ANCHOR_SIMILAR)
         seen.append(np.array([anchor]))
-    exclude = [np.asarray(rows, dtype=np.int64) for rows in seen if len(rows)]
-    rows = np.unique(np.concatenate(exclude)) if exclude else np.zeros(0, dtype=np.int64)
+    rows = _rows(seen)
+    learned_exclude = _rows([*personal.learned_seen, np.array([anchor])]) if personal.history is not None \
+        else _NO_ROWS
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
     bought, bought_at = personal.bought if anchor < 0 else (_NO_ROWS, _NO_ROWS)
     seeds, seed_weights, seed_revisits = personal.seeds
-    return Signals(vec, sources, rows[rows >= 0], catalog.rows_of(query.candidate_ids), seeds=seeds,
+    return Signals(vec, sources, rows, catalog.rows_of(query.candidate_ids), seeds=seeds,
                    seed_weights=seed_weights, bought=bought, bought_at=bought_at, now=now,
                    seed_revisits=seed_revisits, shopper=personal.shopper,
                    context_rows=np.append(personal.session_rows, anchor) if anchor >= 0 else personal.session_rows,
-                   searched=bool(query.query_text.strip()), anchor_unknown=bool(query.anchor_item_id) and anchor < 0)
+                   searched=bool(query.query_text.strip()), anchor_unknown=bool(query.anchor_item_id) and anchor < 0,
+                   history=personal.history, session=personal.session, learned_exclude=learned_exclude)
+
+
+def _rows(seen: Sequence[np.ndarray]) -> np.ndarray:
+    """The distinct catalog rows (>= 0) of several row arrays."""
+    parts = [np.asarray(rows, dtype=np.int64) for rows in seen if len(rows)]
+    rows = np.unique(np.concatenate(parts)) if parts else _NO_ROWS
+    return rows[rows >= 0]

@@ -25,6 +25,7 @@ import numpy as np
 from protos import artifact, enums
 from protos import decision_pb2 as pb
 from server.errors import ArtifactError
+from server.runtime.ranker_model import LearnedModel, load_ranker
 
 __all__ = ["Catalog", "Names", "ProfileStore", "LmdbProfiles", "MemoryProfiles", "Snapshot", "load_snapshot",
            "memory_snapshot", "resolve_current"]
@@ -223,6 +224,8 @@ class Snapshot:
     # The live store's batches this version folded in (manifest.live_seq): overlay entries up to it are
     # part of the profiles already and are not merged again.
     live_seq: int = 0
+    # The learned ranker (manifest.ranker, server/runtime/ranker_model.py); None: the hand blend alone.
+    ranker: LearnedModel | None = None
 
     def may_keep(self, user_ids: Iterable[str]) -> dict[str, bool]:
         """Per user: whether their events may be stored — their profile's consent, else the default (one
@@ -276,7 +279,8 @@ def _load(directory: Path, stack: ExitStack) -> Snapshot:
                   tuple(manifest.age_bands), manifest.params.clv_horizon_days)
     return Snapshot(manifest.version, catalog, index, profiles, weights, manifest.created_at, directory,
                     manifest.params.reference_time_ms / 1000, manifest.revisit_share, names,
-                    manifest.params.default_consent, manifest.live_seq)
+                    manifest.params.default_consent, manifest.live_seq,
+                    load_ranker(directory, manifest.ranker, catalog))
 
 
 def load_snapshot(directory: Path) -> Snapshot:

@@ -80,6 +80,7 @@ def format_report(report: Report) -> str:
                       f"Tailor Rerank p50 {rr.p50_ms:.2f} ms, p99 {rr.p99_ms:.2f} ms", *_table(
             ["order", f"nDCG@{report.k}", f"R@{report.k}"],
             [[row.name, f"{row.ndcg:.4f}", f"{row.recall:.4f}"] for row in rr.rows])]
+    lines += _ranker_lines(report.ranker)
     tailor = report.results[0]
     unit = "sessions" if report.split == "session" else "users"
     lines.append(f"\nsplit={report.split} seed={report.seed}: {report.users} test {unit}, {report.items} items, "
@@ -87,6 +88,22 @@ def format_report(report: Report) -> str:
                  f"{tailor.p50_ms:.2f} ms, p99 {tailor.p99_ms:.2f} ms (fit s = build); "
                  f"wall {report.wall_seconds:.1f} s")
     return "\n".join(lines)
+
+
+def _ranker_lines(ranker: dict[str, object]) -> list[str]:
+    """The learned ranker's part of the report: its verdict, the validation figures the build gated on, and
+    which features drive it (share of the model's split gain), so a store owner sees what moves their answers."""
+    if not ranker.get("trained"):
+        return ["", f"learned ranker: {ranker.get('verdict', 'none in this version')}"] if ranker else []
+    validation = ranker.get("validation_ndcg", {})
+    gains = ranker.get("gains", {})
+    assert isinstance(validation, dict) and isinstance(gains, dict)  # noqa: S101 — MessageToDict's maps
+    used = sorted(gains.items(), key=lambda kv: -kv[1])
+    return ["", f"learned ranker ({ranker.get('cut')} cut, {ranker.get('lists_train', 0)} + "
+                f"{ranker.get('lists_validation', 0)} shopper lists, {ranker.get('rows')} rows, "
+                f"{ranker.get('trees')} trees, {ranker.get('seconds')} s): {ranker.get('verdict')}",
+            "validation nDCG@10: " + ", ".join(f"{name} {value:.4f}" for name, value in validation.items()),
+            "feature gain: " + ", ".join(f"{name} {value:.1%}" for name, value in used if value > 0)]
 
 
 def main(argv: Sequence[str]) -> int:

@@ -23,13 +23,14 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
+from google.protobuf import json_format
 from tqdm import tqdm
 
 from clients import TailorClient
@@ -43,8 +44,9 @@ from loadtests.quality.evaluate.buckets import BucketScores, bucket_scores
 from loadtests.quality.evaluate.cold import cold_candidates, score_cold
 from loadtests.quality.evaluate.rerank import CandidateSets, RerankReport, rerank_all, sample_candidates, score_rerank
 from loadtests.quality.evaluate.splits import Split, read_events, split_events, write_train
+from protos.artifact_pb2 import RankerInfo
 from server import start_server
-from server.runtime.config import load_server_config
+from server.runtime.config import ServerConfig, load_server_config
 
 __all__ = ["ModelResult", "Report", "evaluate"]
 
@@ -52,6 +54,13 @@ log = logging.getLogger(__name__)
 TAILOR = "Tailor"
 # The same server asked with no_exploration: the ranking alone, and what the explore slots cost offline.
 EXPLOIT = "Tailor (no exploration)"
+# The same version served with the hand blend (ranking.ranker = "hand"), or with the learned ranker where the
+# hand blend serves by default.
+HAND, LEARNED = "Tailor hand blend", "Tailor learned"
+# The learned ranker's cut for each split's question (index_builder/ranker/cut.py): a model trained to answer
+# one question and asked another falls to popularity level (docs/ranker.md).
+CUT_OF_SPLIT = {"random": "random", "time": "time", "last-basket": "last-basket", "session": "session",
+                "cold-items": "auto"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,8 @@ class Report:
     wall_seconds: float = 0.0
     buckets: list[BucketScores] = field(default_factory=list)
     rerank: RerankReport | None = None
+    # The built version's learned ranker (manifest.ranker as JSON): validation figures, feature gains, verdict.
+    ranker: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -126,8 +137,8 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
                          category=category, brand=brand)
 
     with tempfile.TemporaryDirectory(prefix="tailor-evaluate-") as tmp:
-        arms = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config, variants,
-                       default_consent)
+        arms, ranker = _tailor(data_dir, cut, Path(tmp), test_users, k, sets, items, progress, config, variants,
+                               default_consent)
     tailor = next((arm for _, arm in arms if arm.rerank_checked), arms[0][1])
     baselines = run_session_baselines(data, history, last, k) if cut.sessions else run_baselines(data, test_users, k)
     results = [ModelResult(name, scored(arm.recs), arm.fit_seconds, arm.p50_ms, arm.p99_ms) for name, arm in arms]
@@ -138,7 +149,7 @@ def evaluate(data_dir: Path, split: str = "random", k: int = 10, seed: int = 42,
     scorer = score_cold if split == "cold-items" else score_rerank
     report = Report(str(data_dir), split, k, seed, len(test_users), len(items), cut.train.num_rows, cut.test_events,
                     results, time.perf_counter() - start, buckets,
-                    scorer(sets, items, tailor.reranked, k, tailor.rerank_seconds) if sets else None)
+                    scorer(sets, items, tailor.reranked, k, tailor.rerank_seconds) if sets else None, ranker)
     log.info("evaluate_done split=%s users=%d seconds=%.1f", split, len(test_users), report.wall_seconds)
     return report
 
@@ -190,21 +201,27 @@ class _Served:
 
 def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, sets: CandidateSets | None,
             items: list[str], progress: bool, config: Path | None = None,
-            variants: Path | None = None, default_consent: str | None = None) -> list[tuple[str, _Served]]:
+            variants: Path | None = None,
+            default_consent: str | None = None) -> tuple[list[tuple[str, _Served]], dict[str, object]]:
     """Build Tailor on the train part, then per arm (one, or each variant of `variants`) serve it on a free
     port, ask for k items per user (session), and (the first arm) rerank `sets`. Without variants, a server
-    that explores is asked once more without exploration (row EXPLOIT)."""
+    that explores is asked once more without exploration (row EXPLOIT), and a version with a learned ranker is
+    served once more with the other ranker (rows HAND, or LEARNED where the hand blend serves by default).
+    Returns the rows and the version's manifest.ranker as JSON."""
     train_dir = write_train(data_dir, cut, tmp / "train")
     started = time.perf_counter()
     # The config file's [build], [ranking] (and TAILOR_RANKING_*) apply, as in production; its paths do not.
     flags_: dict[str, object] = {"data_dir": train_dir, "out_root": tmp / "artifacts", "show_progress": progress}
     if default_consent is not None:
         flags_["default_consent"] = default_consent  # "true"/"false", as `tailor build --default-consent`
-    build_artifacts(load_build_config(config or variants, flags=flags_))
+    build_config = load_build_config(config or variants, flags=flags_)
+    if build_config.ranker_cut == "auto":  # the learned ranker trains on the question this split asks
+        build_config = replace(build_config, ranker_cut=CUT_OF_SPLIT[cut.kind])
+    manifest = build_artifacts(build_config)
     fit_seconds = time.perf_counter() - started
     flags = {"artifacts": tmp / "artifacts", "port": 0}
     arms = served_configs(load_server_config(variants, flags=flags)) if variants else \
-        [(TAILOR, load_server_config(config, flags=flags))]
+        _ranker_arms(load_server_config(config, flags=flags), manifest.ranker)
     served: list[tuple[str, _Served]] = []
     # The Rerank check runs on the first arm that personalizes (a popular control keeps the search order).
     checked = next((name for name, c in arms if not (c.experiment and c.experiment.variants[0].popular)), arms[0][0])
@@ -217,11 +234,23 @@ def _tailor(data_dir: Path, cut: Split, tmp: Path, users: list[str], k: int, set
                     else ([], np.zeros(0))
                 served.append((name, _served(recs, latency, fit_seconds, reranked, rerank_seconds, name == checked)))
                 if not variants and server_config.ranking.explore_share > 0:
-                    recs, latency = _recommend_all(client, users, k, progress, cut, EXPLOIT, no_exploration=True)
-                    served.append((EXPLOIT, _served(recs, latency, fit_seconds, [], np.zeros(0), False)))
+                    exploit = f"{name} (no exploration)"
+                    recs, latency = _recommend_all(client, users, k, progress, cut, exploit, no_exploration=True)
+                    served.append((exploit, _served(recs, latency, fit_seconds, [], np.zeros(0), False)))
         finally:
             server.stop(grace=None)
-    return served
+    return served, json_format.MessageToDict(manifest.ranker, preserving_proto_field_name=True)
+
+
+def _ranker_arms(config: ServerConfig, ranker: RankerInfo) -> list[tuple[str, ServerConfig]]:
+    """Tailor as configured, then, for a version with a learned ranker, with the ranker it did not serve: the
+    hand blend where the learned ranker serves (ranking.ranker auto or learned), else the learned one."""
+    arms = [(TAILOR, config)]
+    if ranker.trained:
+        learned_serves = config.ranking.ranker == "learned" or config.ranking.ranker == "auto" and ranker.serves
+        other = (HAND, "hand") if learned_serves else (LEARNED, "learned")
+        arms.append((other[0], replace(config, ranking=replace(config.ranking, ranker=other[1]))))
+    return arms
 
 
 def _served(recs: list[list[str]], latency: np.ndarray, fit_seconds: float, reranked: list[list[str]],
