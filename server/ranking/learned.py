@@ -10,8 +10,9 @@ Scores are exp(raw - best): positive, best 1, in the model's order, so the later
 scored below every candidate) work on them as on the hand blend's.
 
 Reasons come from the generator that found the item: the item-item model and successors give the shopper's
-sources (their tastes, this session), their own purchased items "time to restock?", their own other items
-"matches this shopper's tastes", the popular list alone "popular right now".
+sources (their tastes, this session), their own purchases "time to restock?" (a purchase is a candidate only once
+it may be bought again: the hand blend's exclusion, server/ranking/signals.py), their own other items "matches
+this shopper's tastes", the popular list alone "popular right now".
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from protos.ranker.candidates import (
     features_of,
     pool,
 )
-from protos.ranker.features import FEATURES
 from server.api.queries import Filter
 from server.ranking import reasons, stages
 from server.ranking.policy import RankingPolicy
@@ -38,9 +38,8 @@ if TYPE_CHECKING:
     from server.ranking.signals import Signals
     from server.runtime.snapshot import Snapshot
 
-__all__ = ["applies", "candidates", "restocks", "affinity"]
+__all__ = ["applies", "candidates", "affinity"]
 
-_PURCHASES = FEATURES.index("own_purchases")
 _MASK = reasons.MASK_DTYPE
 
 
@@ -58,30 +57,24 @@ def _positive(raw: np.ndarray) -> np.ndarray:
 
 
 def candidates(snapshot: Snapshot, signals: Signals, f: Filter) -> Candidates:
-    """Recommend's candidates: the pool's eligible rows (not excluded, in stock, passing the filters), best
-    first by the model."""
+    """Recommend's candidates: the pool's eligible rows (not excluded — as for the hand blend, a purchase only
+    once it may be bought again —, in stock, passing the filters), best first by the model."""
     model, history = snapshot.ranker, signals.history
     assert model is not None and history is not None  # noqa: S101 — callers check `applies`
     found = pool(model.items, history, int(signals.now * 1000), signals.session)
-    keep = stages.eligible(snapshot.catalog, found.rows, signals.learned_exclude, f)
+    keep = stages.eligible(snapshot.catalog, found.rows, signals.exclude, f)
     rows, features, sources = found.rows[keep], found.features[keep], found.sources[keep]
     scores = _positive(model.score(features))
     order = np.argsort(-scores, kind="stable")
     personal = signals.sources or reasons.bit(reasons.USER_AFFINITY)
     own = (sources & SOURCE_OWN) > 0
-    bought = own & (features[:, _PURCHASES] > 0)
+    restock = own & stages.member(rows, signals.bought)
     mask = np.where((sources & (SOURCE_ITEM_ITEM | SOURCE_SUCCESSORS)) > 0, personal, 0)
-    mask |= np.where(bought, reasons.bit(reasons.BUY_AGAIN), np.where(own, reasons.bit(reasons.USER_AFFINITY), 0))
+    mask |= np.where(restock, reasons.bit(reasons.BUY_AGAIN), np.where(own, reasons.bit(reasons.USER_AFFINITY), 0))
     mask = np.where(mask == 0, np.where((sources & SOURCE_POPULAR) > 0, reasons.bit(reasons.POPULAR), personal),
                     mask)
     return Candidates(rows[order], scores[order], mask[order].astype(_MASK), np.ones(len(rows), dtype=bool),
                       ordered=True)
-
-
-def restocks(c: Candidates) -> np.ndarray:
-    """The candidates the learned ranker found among the shopper's purchases (reason buy_again): the rows the
-    brand cap lets through, as the hand blend's due restocks."""
-    return c.rows[(c.reasons & reasons.bit(reasons.BUY_AGAIN)) > 0]
 
 
 def affinity(snapshot: Snapshot, signals: Signals, rows: np.ndarray) -> np.ndarray:

@@ -58,13 +58,11 @@ def recommend(snapshot: Snapshot, policy: RankingPolicy, request: RequestArrays)
     shopper = signals.shopper
     pool = diversity.pool(n, policy)
     fetch = max(n * policy.profile_overfetch, pool) if shopper is not None and policy.uses_profile else pool
+    restocks = stages.restocks_due(catalog, signals.bought, signals.bought_at, signals.now, policy, f)
     if learned.applies(snapshot, policy, signals):
         c = learned.candidates(snapshot, signals, f)
-        restocks: tuple[np.ndarray, np.ndarray] = (learned.restocks(c), np.zeros(0))
     else:
-        c = _hand_blend(snapshot, policy, signals, f, fetch)
-        restocks = stages.restocks_due(catalog, signals.bought, signals.bought_at, signals.now, policy, f)
-        c = stages.add_restocks(c, restocks, policy)
+        c = stages.add_restocks(_hand_blend(snapshot, policy, signals, f, fetch), restocks, policy)
     basket = _usable(request.basket, signals)
     c = complements.add_complements(catalog, c, basket, signals.exclude, f, n, policy)
     fallback = scoring.fallback_rows(catalog, shopper, policy, request.channel, request.trending)

@@ -71,12 +71,9 @@ class Signals:
     # response says so (RecommendResponse.anchor_unknown).
     anchor_unknown: bool = False
     # The learned ranker's inputs (server/ranking/learned.py), only for a version with one and a consenting
-    # shopper with a profile: their History before now, the session's seeds (rows, weights), and the rows it
-    # never recommends — the request's context and what they bought live, and the history only in a store
-    # whose shoppers do not come back to items (the model itself learns which of their items they rebuy).
+    # shopper with a profile: their History before now and the session's seeds (rows, weights).
     history: History | None = None
     session: tuple[np.ndarray, np.ndarray] | None = None
-    learned_exclude: np.ndarray = field(default_factory=lambda: _NO_ROWS)
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -107,9 +104,8 @@ class _Personal:
     bought: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_ROWS)  # purchased rows, last purchase (epoch s)
     shopper: Shopper | None = None
     session_rows: np.ndarray = field(default_factory=lambda: _NO_ROWS)  # the (live and request) session's
-    history: History | None = None  # the learned ranker's (Signals.history, .session, .learned_exclude)
+    history: History | None = None  # the learned ranker's (Signals.history, .session)
     session: tuple[np.ndarray, np.ndarray] | None = None
-    learned_seen: tuple[np.ndarray, ...] = ()
 
 
 def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
@@ -193,12 +189,8 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows)
     history = history_of(profile.recent, profile.recent_touches, profile.recent_at, profile.purchased,
                          profile.purchased_at, profile.purchase_counts, int(now * 1000))
-    learned_seen = [session_rows, bought_live]
-    if not policy.keeps_history(snapshot.revisit_share):
-        learned_seen += [profile.purchased, profile.recent]
     return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows, history,
-                     session_seeds(session_rows, session_types, snapshot.event_weights, policy.session_recency),
-                     tuple(learned_seen))
+                     session_seeds(session_rows, session_types, snapshot.event_weights, policy.session_recency))
 
 
 def _seeds(snapshot: Snapshot, policy: RankingPolicy, session_rows: np.ndarray, session_types: np.ndarray,
@@ -236,8 +228,6 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query,
         sources |= reasons.bit(reasons.ANCHOR_SIMILAR)
         seen.append(np.array([anchor]))
     rows = _rows(seen)
-    learned_exclude = _rows([*personal.learned_seen, np.array([anchor])]) if personal.history is not None \
-        else _NO_ROWS
     vec = None if vector is None else np.ascontiguousarray(vector, dtype=np.float32)
     bought, bought_at = personal.bought if anchor < 0 else (_NO_ROWS, _NO_ROWS)
     seeds, seed_weights, seed_revisits = personal.seeds
@@ -246,7 +236,7 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query,
                    seed_revisits=seed_revisits, shopper=personal.shopper,
                    context_rows=np.append(personal.session_rows, anchor) if anchor >= 0 else personal.session_rows,
                    searched=bool(query.query_text.strip()), anchor_unknown=bool(query.anchor_item_id) and anchor < 0,
-                   history=personal.history, session=personal.session, learned_exclude=learned_exclude)
+                   history=personal.history, session=personal.session)
 
 
 def _rows(seen: Sequence[np.ndarray]) -> np.ndarray:

@@ -29,13 +29,19 @@ _BEFORE = {
     "segment_popularity.npy": "float32", "cell_popular_rows.npy": "int32", "segment_popular_rows.npy": "int32",
     "channel_popular_rows.npy": "int32", "category_priors.npy": "float32", "category_popular_rows.npy": "int32",
 }
+# Added since: the learned ranker's distinct users per item ([9/15]).
+_ADDED = {"item_users.npy": "int32"}
+# The learned ranker's files (manifest.ranker), when its build trained one.
+_RANKER = {artifact.RANKER_MODEL, *(artifact.RANKER_ARRAY.format(stem) for stem in (
+    "feature", "threshold", "left", "right", "default_left", "missing", "leaf_value", "root"))}
 
 
 def test_the_built_version_holds_the_same_files_and_dtypes_as_before(built: Built) -> None:
     version = artifact.resolve_current(built.root)
     listed = {f.path for f in built.manifest.files}
-    assert listed == {*_BEFORE, artifact.INDEX, artifact.STORE}
-    for file, dtype in _BEFORE.items():
+    assert built.manifest.ranker.trained
+    assert listed == {*_BEFORE, *_ADDED, *_RANKER, artifact.INDEX, artifact.STORE}
+    for file, dtype in (_BEFORE | _ADDED).items():
         array = np.load(version / file, mmap_mode="r")
         assert (array.dtype.kind == "S") if dtype == "S" else array.dtype == np.dtype(dtype), file
 

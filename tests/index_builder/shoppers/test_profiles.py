@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from index_builder.shoppers.profiles import UserEvents, _purchased, _recent, profile_records
+from index_builder.shoppers.profiles import UserEvents, profile_records, purchased_by_user, recent_by_user
 from protos.artifact import PROFILE_LAYOUT, pack_profile, unpack_profile
 
 
@@ -32,7 +32,7 @@ def _reference_recent(events: UserEvents, user: int) -> list[int]:
 def test_recent_items_are_distinct_and_ordered_by_last_touch() -> None:
     events = _random_events(1)
     events = UserEvents(events.user, events.item, events.ts * 1000 + 999, events.purchase)  # ms, as the builder has
-    items, bounds, touches, last_at = _recent(events, 42)  # two users without events
+    items, bounds, touches, last_at = recent_by_user(events, 42)  # two users without events
     for user in range(42):
         assert items[bounds[user]:bounds[user + 1]].tolist() == _reference_recent(events, user)
         mine = events.item[events.user == user]
@@ -47,7 +47,7 @@ def test_recent_items_are_distinct_and_ordered_by_last_touch() -> None:
 def test_purchased_items_are_distinct_and_sorted_with_their_last_purchase() -> None:
     events = _random_events(2)
     events = UserEvents(events.user, events.item, events.ts * 1000, events.purchase)  # ms, as the builder has them
-    items, last_at, bounds, counts = _purchased(events, 40)
+    items, last_at, bounds, counts = purchased_by_user(events, 40)
     for user in range(40):
         last: dict[int, int] = {}
         times: dict[int, int] = {}
@@ -63,9 +63,9 @@ def test_purchased_items_are_distinct_and_sorted_with_their_last_purchase() -> N
 
 def test_no_events_give_empty_lists() -> None:
     empty = UserEvents(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, bool))
-    items, bounds, touches, last_at = _recent(empty, 3)
+    items, bounds, touches, last_at = recent_by_user(empty, 3)
     assert len(items) == 0 and len(touches) == 0 and len(last_at) == 0 and bounds.tolist() == [0, 0, 0, 0]
-    bought, _, bought_bounds, counts = _purchased(empty, 3)
+    bought, _, bought_bounds, counts = purchased_by_user(empty, 3)
     assert len(bought) == 0 and len(counts) == 0 and bought_bounds.tolist() == [0, 0, 0, 0]
 
 
