@@ -257,7 +257,8 @@ _CONVERT: dict[str, Callable[[Any], object]] = {
     "rfm_window_days": float, "lifecycle_new_days": float, "lifecycle_active_days": float,
     "lifecycle_lapsed_days": float, "clv_horizon_days": float, "clv_margin": float, "clv_annual_discount": float,
     "live_dir": Path, "fold_live": parse_boolean, "cold_links": _integer, "cold_link_weight": float,
-    "keep_versions": _integer,
+    "keep_versions": _integer, "ranker": parse_boolean, "ranker_cut": str, "ranker_shoppers": _integer,
+    "ranker_validation": float, "ranker_trees": _integer, "ranker_leaves": _integer, "ranker_learning_rate": float,
 }
 # What the [build] table (and TAILOR_BUILD_<KEY>) may set: everything but the terminal's progress bars (`--quiet`).
 FILE_KEYS = tuple(f.name for f in fields(BuildConfig) if f.name != "show_progress")

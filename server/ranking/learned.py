@@ -11,7 +11,7 @@ scored below every candidate) work on them as on the hand blend's.
 
 Reasons come from the generator that found the item: the item-item model and successors give the shopper's
 sources (their tastes, this session), their own purchases "time to restock?" (a purchase is a candidate only once
-it may be bought again: the hand blend's exclusion, server/ranking/signals.py), their own other items "matches
+it may be bought again, as for the hand blend: server/ranking/signals.py), their own other items "matches
 this shopper's tastes", the popular list alone "popular right now".
 """
 
@@ -57,12 +57,12 @@ def _positive(raw: np.ndarray) -> np.ndarray:
 
 
 def candidates(snapshot: Snapshot, signals: Signals, f: Filter) -> Candidates:
-    """Recommend's candidates: the pool's eligible rows (not excluded — as for the hand blend, a purchase only
-    once it may be bought again —, in stock, passing the filters), best first by the model."""
+    """Recommend's candidates: the pool's eligible rows (not excluded: Signals.learned_exclude; in stock, passing
+    the filters), best first by the model."""
     model, history = snapshot.ranker, signals.history
     assert model is not None and history is not None  # noqa: S101 — callers check `applies`
     found = pool(model.items, history, int(signals.now * 1000), signals.session)
-    keep = stages.eligible(snapshot.catalog, found.rows, signals.exclude, f)
+    keep = stages.eligible(snapshot.catalog, found.rows, signals.learned_exclude, f)
     rows, features, sources = found.rows[keep], found.features[keep], found.sources[keep]
     scores = _positive(model.score(features))
     order = np.argsort(-scores, kind="stable")

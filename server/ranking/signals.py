@@ -71,9 +71,13 @@ class Signals:
     # response says so (RecommendResponse.anchor_unknown).
     anchor_unknown: bool = False
     # The learned ranker's inputs (server/ranking/learned.py), only for a version with one and a consenting
-    # shopper with a profile: their History before now and the session's seeds (rows, weights).
+    # shopper with a profile: their History before now, the session's seeds (rows, weights), and the rows it
+    # never recommends: the session's, what they bought live, and a purchase until it may be bought again
+    # (stages.due) — not the rest of their history, even where shoppers rarely come back to items: whether to
+    # show a shopper's own items again is what the model learned from the store's log.
     history: History | None = None
     session: tuple[np.ndarray, np.ndarray] | None = None
+    learned_exclude: np.ndarray = field(default_factory=lambda: _NO_ROWS)
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -104,8 +108,9 @@ class _Personal:
     bought: tuple[np.ndarray, np.ndarray] = (_NO_ROWS, _NO_ROWS)  # purchased rows, last purchase (epoch s)
     shopper: Shopper | None = None
     session_rows: np.ndarray = field(default_factory=lambda: _NO_ROWS)  # the (live and request) session's
-    history: History | None = None  # the learned ranker's (Signals.history, .session)
+    history: History | None = None  # the learned ranker's (Signals.history, .session, .learned_exclude)
     session: tuple[np.ndarray, np.ndarray] | None = None
+    learned_exclude: np.ndarray = field(default_factory=lambda: _NO_ROWS)
 
 
 def session_seeds(rows: np.ndarray, types: np.ndarray, event_weights: np.ndarray,
@@ -189,8 +194,10 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows)
     history = history_of(profile.recent, profile.recent_touches, profile.recent_at, profile.purchased,
                          profile.purchased_at, profile.purchase_counts, int(now * 1000))
+    due = stages.due(catalog, profile.purchased, profile.purchased_at, now, policy, without_cycle=True)
     return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows, history,
-                     session_seeds(session_rows, session_types, snapshot.event_weights, policy.session_recency))
+                     session_seeds(session_rows, session_types, snapshot.event_weights, policy.session_recency),
+                     _rows([session_rows, bought_live, profile.purchased[~due]]))
 
 
 def _seeds(snapshot: Snapshot, policy: RankingPolicy, session_rows: np.ndarray, session_types: np.ndarray,
@@ -236,7 +243,7 @@ def gather_signals(snapshot: Snapshot, policy: RankingPolicy, query: Query,
                    seed_revisits=seed_revisits, shopper=personal.shopper,
                    context_rows=np.append(personal.session_rows, anchor) if anchor >= 0 else personal.session_rows,
                    searched=bool(query.query_text.strip()), anchor_unknown=bool(query.anchor_item_id) and anchor < 0,
-                   history=personal.history, session=personal.session)
+                   history=personal.history, session=personal.session, learned_exclude=personal.learned_exclude)
 
 
 def _rows(seen: Sequence[np.ndarray]) -> np.ndarray:

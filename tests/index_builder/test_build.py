@@ -44,7 +44,10 @@ def test_version_is_complete_and_verifies(built: Built) -> None:
     manifest = artifact.read_manifest(current)
     artifact.verify_files(current, manifest)
     listed = {f.path for f in manifest.files}
-    assert listed == {*(spec.file for spec in artifact.ITEM_ARRAYS.values()), artifact.INDEX, artifact.STORE}
+    assert built.manifest.ranker.trained, built.manifest.ranker.verdict
+    ranker = {artifact.RANKER_MODEL, *(artifact.RANKER_ARRAY.format(stem) for stem in (
+        "feature", "threshold", "left", "right", "default_left", "missing", "leaf_value", "root"))}
+    assert listed == {*(spec.file for spec in artifact.ITEM_ARRAYS.values()), artifact.INDEX, artifact.STORE, *ranker}
     assert manifest.counts.items == len(built.store.category)
     assert manifest.counts.users_without_consent >= 1
     assert manifest.dim == 32

@@ -110,13 +110,17 @@ def test_a_pin_of_an_out_of_stock_item_is_not_placed(client: TailorClient, built
 
 
 def test_a_date_window_turns_a_rule_on_and_off(client: TailorClient) -> None:
-    last = _baseline(client)[-1]
+    def ms(moment: str) -> int:
+        return int(datetime.fromisoformat(moment).replace(tzinfo=UTC).timestamp() * 1000)
+
+    # The last of the answer inside the window, without rules (a learned ranker's order moves with time).
+    last = _ids(client.recommend(10, user_id=LOYAL_USER, page="home", no_exploration=True,
+                                 time_ms=ms("2030-06-03T12:00:00")).items)[-1]
     text = (f'[[rule]]\nname = "sale"\nstart = "2030-06-01T00:00:00Z"\nend = "2030-06-08T00:00:00Z"\n'
             f'items = ["{last}"]\nboost = 1000\n')
 
     def first_at(moment: str) -> str:
-        ms = int(datetime.fromisoformat(moment).replace(tzinfo=UTC).timestamp() * 1000)
-        return _ids(_preview(client, text, user_id=LOYAL_USER, page="home", time_ms=ms).with_rules)[0]
+        return _ids(_preview(client, text, user_id=LOYAL_USER, page="home", time_ms=ms(moment)).with_rules)[0]
 
     assert first_at("2030-06-03T12:00:00") == last
     assert first_at("2030-05-31T23:59:59") != last
