@@ -3,8 +3,8 @@ server (on a request): which candidates, found by which generator, with which fe
 
   pool          the union of the generators over one shopper — the item-item model's best (history and session
                 seeds) and the successors of their newest items, both beyond the shopper's own items; their own
-                items (most touched, then most recent); and the popular list — each row once, with a bit per generator that found it (SOURCES) and its
-                FEATURES row (protos/ranker/features.py)
+                items (most touched, then most recent); and the popular list — each row once, with a bit per
+                generator that found it (SOURCES) and its FEATURES row (protos/ranker/features.py)
   features_of   the FEATURES rows of given candidates (Rerank's, from the request)
   history_of    a shopper's History from the profile record's arrays (recent items with their touches and last
                 touch, purchased items with their purchase counts and last purchase), before `now`
@@ -113,28 +113,28 @@ def _seeds(history: History, session_rows: np.ndarray, session_weights: np.ndarr
     return rows, weights
 
 
-def _dense(model: ItemModel, seeds: tuple[np.ndarray, np.ndarray], g: Generators) -> tuple[np.ndarray, ...]:
+def _dense(model: ItemModel, seeds: tuple[np.ndarray, np.ndarray],
+           g: Generators) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Per catalog item: the item-item score (with successors), the flat item-item score, the successor score;
-    zeros without a model or seeds."""
+    None where the version has no such model or the shopper no seeds (no array the catalog's size is made)."""
     rows, weights = seeds
-    zero = np.zeros(model.n_items)
-    if not len(rows):
-        return zero, zero, zero
-    has_ii, has_succ = model.neighbors.shape[1] > 0, model.successors.shape[1] > 0
+    has_ii, has_succ = model.neighbors.shape[1] > 0 and len(rows) > 0, model.successors.shape[1] > 0 and len(rows) > 0
     ii = generators.item_item_scores(
         model.neighbors, model.neighbor_weights, rows, weights, model.n_items, successors=model.successors,
         successor_weights=model.successor_weights, successor_weight=g.successor_weight,
-        successor_items=g.successor_items, successor_recency=g.successor_recency) if has_ii else zero
+        successor_items=g.successor_items, successor_recency=g.successor_recency) if has_ii else None
     flat = generators.flat_item_item_scores(model.neighbors, model.neighbor_weights, rows, model.n_items) \
-        if has_ii else zero
+        if has_ii else None
     succ = generators.successor_scores(model.successors, model.successor_weights, rows, model.n_items,
-                                       g.successor_items, g.successor_recency) if has_succ else zero
+                                       g.successor_items, g.successor_recency) if has_succ else None
     return ii, flat, succ
 
 
-def _best(scores: np.ndarray, limit: int, own: np.ndarray) -> np.ndarray:
+def _best(scores: np.ndarray | None, limit: int, own: np.ndarray) -> np.ndarray:
     """The rows of the `limit` highest positive scores but the shopper's `own` rows, best first (ties: lower row
     first): what a generator finds beyond the shopper's history (the own generator brings that)."""
+    if scores is None:
+        return _NO_ROWS
     positive = np.flatnonzero(scores > 0)
     positive = positive[~_member(positive, own)]
     if len(positive) > limit:
@@ -142,15 +142,19 @@ def _best(scores: np.ndarray, limit: int, own: np.ndarray) -> np.ndarray:
     return positive[np.lexsort((positive, -scores[positive]))]
 
 
-def _columns(rows: np.ndarray, dense: tuple[np.ndarray, ...], ii_best: np.ndarray) -> dict[str, np.ndarray]:
+def _columns(rows: np.ndarray, dense: tuple[np.ndarray | None, ...], ii_best: np.ndarray) -> dict[str, np.ndarray]:
+    """The generator columns (features.GENERATOR_FEATURES) of the candidate rows; a missing one is all NaN."""
     ii, flat, succ = dense
 
     def found(values: np.ndarray) -> np.ndarray:
         at = values[rows]
         return np.where(at != 0, at, np.nan).astype(np.float32)
 
-    _, rank = generators.aligned(rows, ii_best, ii[ii_best])
-    return {"ii_score": found(ii), "ii_rank": rank, "succ_score": found(succ), "ii_flat": found(flat)}
+    columns = {name: found(values) for name, values in (("ii_score", ii), ("succ_score", succ), ("ii_flat", flat))
+               if values is not None}
+    if ii is not None:
+        columns["ii_rank"] = generators.aligned(rows, ii_best, ii[ii_best])[1]
+    return columns
 
 
 def pool(model: ItemModel, history: History, now_ms: int, session: tuple[np.ndarray, np.ndarray] | None = None,
