@@ -8,7 +8,7 @@ request's candidates): both call `feature_matrix` on plain arrays, never a copy 
 The table (one float32 column each; NaN = not known, which LightGBM routes as missing):
 
   ii_score         the item-item generator's score of the candidate (NaN: it did not find it)
-  ii_rank          its 0-based rank in that generator's list of items beyond the shopper's own (NaN: not there)
+  ii_rank          its 0-based rank in that generator's list (NaN: not found)
   succ_score       the successor generator's score (what shoppers touch soon after the seed items; NaN: not found)
   ii_flat          the item-item score with every seed item weighing the same (NaN: not found)
   own_count        the shopper's events on the candidate before now

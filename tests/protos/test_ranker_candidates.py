@@ -46,7 +46,7 @@ def test_the_pool_unions_the_generators_and_marks_who_found_each() -> None:
     found = pool(_model(), h, NOW_MS, g=Generators(item_item=5, successors=5, own=5, popular=2))
     sources = dict(zip(found.rows.tolist(), found.sources.tolist(), strict=True))
     assert sources[1] == SOURCE_ITEM_ITEM and sources[2] == SOURCE_ITEM_ITEM  # item 0's neighbours
-    assert sources[0] == SOURCE_OWN  # the item-item generator looks beyond the shopper's own items
+    assert sources[0] == SOURCE_OWN  # the seed itself: no item-item score from its own neighbours
     assert sources[7] == SOURCE_POPULAR and sources[6] == SOURCE_POPULAR
     assert len(found.rows) == len(set(found.rows.tolist())) == 5
     own = found.features[:, FEATURES.index("own_count")]
