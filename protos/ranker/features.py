@@ -88,8 +88,9 @@ def feature_matrix(rows: np.ndarray, generated: Mapping[str, np.ndarray], histor
         raise ValueError("history: an event at or after now (the label's period) would leak into the features")
     _own(out, rows, history, items, now_ms)
     _category(out, rows, history, items, now_ms)
+    # Gather first, then convert: the item arrays are the mapped catalog (a conversion of one is catalog-sized).
     out[:, _COLUMN["rep_rate"]] = items.repurchase_rate[rows]
-    out[:, _COLUMN["pop_users_log"]] = np.log1p(np.asarray(items.users, dtype=np.float64)[rows])
+    out[:, _COLUMN["pop_users_log"]] = np.log1p(np.asarray(items.users[rows], dtype=np.float64))
     out[:, _COLUMN["user_events_log"]] = np.log1p(float(np.sum(history.events)))
     return out
 
@@ -106,21 +107,23 @@ def _own(out: np.ndarray, rows: np.ndarray, history: History, items: ItemFacts, 
     out[:, _COLUMN["own_purchases"]] = pick(history.purchases, 0.0)
     days = (now_ms - pick(history.last_ms, np.nan)) / _DAY_MS
     out[:, _COLUMN["own_days_since"]] = days
-    cycle = np.asarray(items.cycle_days, dtype=np.float64)[rows]
+    cycle = np.asarray(items.cycle_days[rows], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         out[:, _COLUMN["cycles_since"]] = np.where(cycle > 0, days / cycle, np.nan)
 
 
 def _category(out: np.ndarray, rows: np.ndarray, history: History, items: ItemFacts, now_ms: int) -> None:
-    """The share of the shopper's events in each candidate's category, and days since they last touched it."""
-    categories = int(items.category.max()) + 1 if len(items.category) else 1
-    touched = items.category[history.rows]
-    weight = np.bincount(touched, weights=history.events, minlength=categories)
+    """The share of the shopper's events in each candidate's category, and days since they last touched it (over
+    the categories the shopper touched: nothing the catalog's size)."""
+    categories, touched = np.unique(items.category[history.rows], return_inverse=True)
+    weight = np.bincount(touched, weights=history.events, minlength=len(categories))
     total = float(weight.sum())
-    candidate = items.category[rows]
-    out[:, _COLUMN["cat_count_share"]] = weight[candidate] / total if total > 0 else 0.0
-    last = np.full(categories, np.iinfo(np.int64).min, dtype=np.int64)
+    last = np.full(len(categories), np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, touched, np.asarray(history.last_ms, dtype=np.int64))
-    seen = last[candidate] > np.iinfo(np.int64).min
-    out[:, _COLUMN["cat_days_since"]] = np.where(seen, (now_ms - last[candidate].astype(np.float64)) / _DAY_MS,
-                                                 np.nan)
+    at = positions(categories, items.category[rows])
+    seen, safe = at >= 0, np.maximum(at, 0)
+    if not len(categories):  # no history: no category touched
+        out[:, _COLUMN["cat_count_share"]] = 0.0
+        return
+    out[:, _COLUMN["cat_count_share"]] = np.where(seen, weight[safe], 0.0) / total if total > 0 else 0.0
+    out[:, _COLUMN["cat_days_since"]] = np.where(seen, (now_ms - last[safe].astype(np.float64)) / _DAY_MS, np.nan)
