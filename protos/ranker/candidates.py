@@ -4,7 +4,8 @@ server (on a request): which candidates, found by which generator, with which fe
   pool          the union of the generators over one shopper — the item-item model's best (history and session
                 seeds), the successors of their newest items, their own items (most touched, then most recent)
                 and the popular list — each row once, with a bit per
-                generator that found it (SOURCES) and its FEATURES row (protos/ranker/features.py)
+                generator that found it (SOURCES) and its FEATURES row (protos/ranker/features.py); a purchase
+                that may not be bought again yet (`not_due`) is no candidate, in training as when served
   features_of   the FEATURES rows of given candidates (Rerank's, from the request)
   history_of    a shopper's History from the profile record's arrays (recent items with their touches and last
                 touch, purchased items with their purchase counts and last purchase), before `now`
@@ -24,7 +25,7 @@ from protos.ranker import generators
 from protos.ranker.features import History, ItemFacts, feature_matrix
 
 __all__ = ["GENERATORS", "Generators", "ItemModel", "Pool", "SOURCES", "SOURCE_ITEM_ITEM", "SOURCE_SUCCESSORS",
-           "SOURCE_OWN", "SOURCE_POPULAR", "pool", "features_of", "history_of"]
+           "SOURCE_OWN", "SOURCE_POPULAR", "pool", "not_due", "features_of", "history_of"]
 
 SOURCE_ITEM_ITEM, SOURCE_SUCCESSORS, SOURCE_OWN, SOURCE_POPULAR = 1, 2, 4, 8
 SOURCES = {"item_item": SOURCE_ITEM_ITEM, "successors": SOURCE_SUCCESSORS, "own": SOURCE_OWN,
@@ -45,6 +46,11 @@ class Generators:
     successor_weight: float = 0.25
     successor_items: int = 20
     successor_recency: float = 0.9
+    # A purchase is a candidate again only once it may be bought again (generators.due, an item without a
+    # learned cycle counting as due): at least due_min_rate of its buyers bought it again and due_share of its
+    # cycle has passed since this shopper bought it. A durable never comes back right after it was bought.
+    due_min_rate: float = 0.1
+    due_share: float = 0.5
 
 
 GENERATORS = Generators()
@@ -95,8 +101,10 @@ def history_of(recent: np.ndarray, touches: np.ndarray, recent_at: np.ndarray, p
         seconds[:len(recent)] = np.maximum(seconds[:len(recent)], np.where(
             at_bought >= 0, np.asarray(purchased_at, dtype=np.int64)[np.maximum(at_bought, 0)], 0))
     last_ms = seconds * 1000
+    bought_ms = np.concatenate([np.where(at_bought >= 0, np.asarray(purchased_at, dtype=np.int64)[
+        np.maximum(at_bought, 0)] if len(purchased) else 0, 0), np.asarray(purchased_at, dtype=np.int64)[extra]]) * 1000
     before = last_ms < now_ms
-    return History(rows[before], events[before], purchases[before], last_ms[before])
+    return History(rows[before], events[before], purchases[before], last_ms[before], bought_ms[before])
 
 
 def _member(values: np.ndarray, of: np.ndarray) -> np.ndarray:
@@ -156,9 +164,22 @@ def _columns(rows: np.ndarray, dense: tuple[np.ndarray | None, ...], ii_best: np
     return columns
 
 
+def not_due(model: ItemModel, history: History, now_ms: int, g: Generators = GENERATORS) -> np.ndarray:
+    """The shopper's purchases that may not be bought again yet (Generators.due_min_rate, due_share)."""
+    if history.bought_ms is None:
+        return _NO_ROWS
+    bought = history.purchases > 0
+    rows = history.rows[bought].astype(np.int64)
+    due = generators.due(model.facts.repurchase_rate[rows], model.facts.cycle_days[rows],
+                         history.bought_ms[bought] // 1000, now_ms / 1000, g.due_min_rate, g.due_share,
+                         without_cycle=True)
+    return rows[~due]
+
+
 def pool(model: ItemModel, history: History, now_ms: int, session: tuple[np.ndarray, np.ndarray] | None = None,
          g: Generators = GENERATORS) -> Pool:
-    """The shopper's candidates (module docstring), in generator order: item-item, successors, own, popular."""
+    """The shopper's candidates (module docstring), in generator order: item-item, successors, own, popular; a
+    purchase not yet due again (`not_due`) is none of them."""
     session_rows, session_weights = session if session is not None else (_NO_ROWS, np.zeros(0, np.float32))
     dense = _dense(model, _seeds(history, session_rows, session_weights, g), g)
     ii_best = _best(dense[0], g.item_item)
@@ -167,6 +188,10 @@ def pool(model: ItemModel, history: History, now_ms: int, session: tuple[np.ndar
     every = np.concatenate(found)
     bits = np.concatenate([np.full(len(rows), bit, dtype=np.uint8)
                            for rows, bit in zip(found, SOURCES.values(), strict=True)])
+    waiting = not_due(model, history, now_ms, g)
+    if len(waiting):
+        allowed = ~_member(every, waiting)
+        every, bits = every[allowed], bits[allowed]
     distinct, first, inverse = np.unique(every, return_index=True, return_inverse=True)
     sources = np.zeros(len(distinct), dtype=np.uint8)
     np.bitwise_or.at(sources, inverse, bits)

@@ -49,13 +49,15 @@ _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 @dataclass(frozen=True)
 class History:
-    """One shopper's items before now: each distinct item row once, with its event and purchase counts and the
-    last time they touched it (epoch ms)."""
+    """One shopper's items before now: each distinct item row once, with its event and purchase counts, the
+    last time they touched it and (`bought_ms`, None = not known) the last time they bought it (epoch ms; 0 for
+    an item never bought)."""
 
     rows: np.ndarray  # int [h], distinct
     events: np.ndarray  # float [h]
     purchases: np.ndarray  # float [h]
     last_ms: np.ndarray  # int64 [h]
+    bought_ms: np.ndarray | None = None  # int64 [h]
 
 
 @dataclass(frozen=True)

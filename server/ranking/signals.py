@@ -72,9 +72,9 @@ class Signals:
     anchor_unknown: bool = False
     # The learned ranker's inputs (server/ranking/learned.py), only for a version with one and a consenting
     # shopper with a profile: their History before now, the session's seeds (rows, weights), and the rows it
-    # never recommends: the session's, what they bought live, and a purchase until it may be bought again
-    # (stages.due) — not the rest of their history, even where shoppers rarely come back to items: whether to
-    # show a shopper's own items again is what the model learned from the store's log.
+    # never recommends: the session's and what they bought live (a purchase not yet due again is none of its
+    # candidates: protos/ranker/candidates.py) — not the rest of their history, even where shoppers rarely come
+    # back to items: whether to show a shopper's own items again is what the model learned from the store's log.
     history: History | None = None
     session: tuple[np.ndarray, np.ndarray] | None = None
     learned_exclude: np.ndarray = field(default_factory=lambda: _NO_ROWS)
@@ -194,10 +194,9 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows)
     history = history_of(profile.recent, profile.recent_touches, profile.recent_at, profile.purchased,
                          profile.purchased_at, profile.purchase_counts, int(now * 1000))
-    due = stages.due(catalog, profile.purchased, profile.purchased_at, now, policy, without_cycle=True)
     return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows, history,
                      session_seeds(session_rows, session_types, snapshot.event_weights, policy.session_recency),
-                     _rows([session_rows, bought_live, profile.purchased[~due]]))
+                     _rows([session_rows, bought_live]))
 
 
 def _seeds(snapshot: Snapshot, policy: RankingPolicy, session_rows: np.ndarray, session_types: np.ndarray,

@@ -73,3 +73,21 @@ def test_a_shopper_without_seeds_or_a_version_without_models_gets_own_and_popula
     found = pool(empty, h, NOW_MS)
     assert sorted(found.rows.tolist()) == [2, 5, 6, 7]
     assert np.isnan(found.features[:, FEATURES.index("ii_score")]).all()
+
+
+def test_a_purchase_is_a_candidate_again_only_once_it_may_be_bought_again() -> None:
+    base = _model()
+    # Item 3: a durable (nobody rebuys it); item 4: restocked every 10 days; item 5: rebought, no cycle learned.
+    facts = ItemFacts(base.facts.category, base.facts.users, np.array([0, 0, 0, 0.0, 0.5, 0.5, 0, 0]),
+                      np.array([0, 0, 0, 0, 10.0, 0, 0, 0]))
+    model = ItemModel(base.neighbors, base.neighbor_weights, base.successors, base.successor_weights,
+                      base.popular_rows, facts)
+
+    def candidates(days_ago: int) -> set[int]:
+        bought_s = NOW_MS // 1000 - days_ago * DAY_S
+        h = history_of(np.array([3, 4, 5]), np.array([1, 1, 1]), np.full(3, bought_s), np.array([3, 4, 5]),
+                       np.full(3, bought_s), np.array([1, 1, 1]), NOW_MS)
+        return set(pool(model, h, NOW_MS).rows.tolist())
+
+    assert {3, 4} & candidates(2) == set() and 5 in candidates(2)
+    assert 4 in candidates(8) and 3 not in candidates(300)
