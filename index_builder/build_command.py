@@ -68,7 +68,19 @@ def summary(manifest: artifact_pb2.Manifest, root: Path) -> str:
         f"{str(manifest.params.default_consent).lower()}, {c.events_implicit_user} events); {c.profiles} profiles",
         f"  live:    {c.events_live} events folded in (through batch {manifest.live_seq})",
         f"  privacy: {manifest.forgotten_users} forgotten users left out ({manifest.events_forgotten} events, "
-        f"{manifest.users_rows_forgotten} users rows)"])
+        f"{manifest.users_rows_forgotten} users rows)",
+        f"  ranker:  {_ranker_line(manifest.ranker)}"])
+
+
+def _ranker_line(ranker: artifact_pb2.RankerInfo) -> str:
+    """The learned ranker's verdict and what it was measured on (docs/ranker.md)."""
+    if not ranker.trained:
+        return ranker.verdict or "none ([build] ranker = false): the hand blend serves"
+    others = ", ".join(f"{name} {value:.3f}" for name, value in sorted(ranker.validation_ndcg.items())
+                       if name != "learned")
+    return (f"{'learned serves' if ranker.serves else 'hand blend serves'} — validation nDCG@10 learned "
+            f"{ranker.validation_ndcg['learned']:.3f} ({others}); {ranker.trees} trees on {ranker.rows} rows of "
+            f"{ranker.lists_train} + {ranker.lists_validation} shoppers ({ranker.cut} cut), {ranker.seconds:.1f}s")
 
 
 def _build(args: argparse.Namespace) -> int:
