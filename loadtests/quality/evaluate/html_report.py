@@ -14,6 +14,7 @@ then the same tables as the console and the run's settings and timings.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def render_html(report: Report) -> str:
     """The whole page: charts, tables and settings of one `tailor evaluate` run."""
     with figure_style():
         sections = [_metrics_section(report), _buckets_section(report), _rerank_section(report),
-                    _settings_section(report)]
+                    _ranker_section(report), _settings_section(report)]
     title = f"tailor evaluate: {Path(report.data_dir).name}, split={report.split}, k={report.k}"
     return render_page(title, sections, css=_CSS)
 
@@ -128,6 +129,26 @@ def _rerank_section(report: Report) -> str:
     rows = [[row.name, f"{row.ndcg:.4f}", f"{row.recall:.4f}"] for row in rr.rows]
     return ("<h2>Rerank</h2>" + figure_svg(fig, note)
             + _html_table(["order", f"nDCG@{report.k}", f"R@{report.k}"], rows))
+
+
+def _ranker_section(report: Report) -> str:
+    """The learned ranker: its verdict, the build's validation figures, and what drives it (share of the gain)."""
+    ranker = report.ranker
+    validation, gains = ranker.get("validation_ndcg", {}), ranker.get("gains", {})
+    if not ranker.get("trained") or not isinstance(validation, dict) or not isinstance(gains, dict):
+        return f"<h2>Learned ranker</h2><p>{html.escape(str(ranker.get('verdict', 'none')))}</p>" if ranker else ""
+    used = sorted(((name, float(value)) for name, value in gains.items() if value > 0), key=lambda kv: -kv[1])
+    fig = Figure(figsize=(7.5, 0.4 + 0.28 * max(len(used), 1)), layout="constrained")
+    ax = fig.subplots()
+    ax.barh([name for name, _ in used][::-1], [value for _, value in used][::-1], color=_TAILOR_COLOR)
+    ax.set_xlabel("share of the model's split gain")
+    ax.set_title("What drives the learned ranker")
+    note = (f"{html.escape(str(ranker.get('verdict')))}. Trained on {ranker.get('lists_train', 0)} shoppers' lists "
+            f"({ranker.get('rows')} candidate rows, {ranker.get('cut')} cut), {ranker.get('trees')} trees, "
+            f"{ranker.get('seconds')} s; validated on {ranker.get('lists_validation', 0)} held-out shoppers.")
+    rows = [[name, f"{float(value):.4f}"] for name, value in validation.items()]
+    return ("<h2>Learned ranker</h2>" + figure_svg(fig, note)
+            + _html_table(["order (validation)", "nDCG@10"], rows, highlight=False))
 
 
 def _settings_section(report: Report) -> str:

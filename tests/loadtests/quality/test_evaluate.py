@@ -14,7 +14,8 @@ import pytest
 from clients.tailor import main as tailor
 from index_builder.inputs.importers import import_movielens
 from loadtests.quality.evaluate import evaluate
-from loadtests.quality.evaluate.run import EXPLOIT, TAILOR
+from loadtests.quality.evaluate.evaluate_command import format_report
+from loadtests.quality.evaluate.run import EXPLOIT, HAND, LEARNED, TAILOR
 from loadtests.quality.evaluate.splits import read_events, split_events, write_train
 from tests.index_builder.inputs.test_movielens_importer import ml100k
 
@@ -109,6 +110,17 @@ def test_evaluate_scores_tailor_against_baselines(movielens: Path) -> None:
     assert report.results[1].name == EXPLOIT and ndcg[EXPLOIT] > ndcg[TAILOR]
     tailor_row = report.results[0]
     assert tailor_row.name == TAILOR and tailor_row.p50_ms is not None and tailor_row.p50_ms > 0
+    # The version's learned ranker: trained on the split's question, its figures and feature gains reported, and
+    # the same version served with the other ranker as a row of its own.
+    ranker = report.ranker
+    assert ranker["trained"] and ranker["cut"] == "random"
+    validation, gains = ranker["validation_ndcg"], ranker["gains"]
+    assert isinstance(validation, dict) and isinstance(gains, dict)
+    assert set(validation) == {"learned", "own_most_bought", "popularity", "item_item"}
+    assert sum(gains.values()) == pytest.approx(1.0, abs=1e-3)
+    other = HAND if ranker["serves"] else LEARNED
+    assert other in ndcg and f"{other} (no exploration)" in ndcg
+    assert "feature gain: " in format_report(report)
 
 
 def test_tailor_meets_the_movielens_targets(movielens: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -117,21 +117,25 @@ def _report(*, with_extras: bool = True) -> Report:
     rerank = RerankReport(4, 40, 8, [RerankRow("upstream (popularity + noise)", 0.48, 0.35),
                                      RerankRow("Tailor Rerank", 0.69, 0.48),
                                      RerankRow("reference: popularity, no noise", 0.70, 0.49)], 0.9, 3.6)
+    ranker = {"trained": True, "serves": True, "verdict": "serves: validation nDCG@10 0.30 beats popularity 0.14",
+              "cut": "random", "lists_train": 750, "lists_validation": 190, "rows": 150000, "trees": 41, "seconds": 2.0,
+              "validation_ndcg": {"learned": 0.3, "popularity": 0.14}, "gains": {"own_count": 0.6, "ii_rank": 0.4}}
     return Report("/data/shop", "random", 10, 42, 4, 100, 300, 100, results, 2.5,
-                  buckets if with_extras else [], rerank if with_extras else None)
+                  buckets if with_extras else [], rerank if with_extras else None, ranker if with_extras else {})
 
 
 def test_html_page_is_self_contained_with_charts_and_model_names(tmp_path: Path) -> None:
     page = write_html(_report(), tmp_path / "eval.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert page.count("<svg") == 3  # metrics by model, activity buckets, Rerank
+    assert page.count("<svg") == 4  # metrics by model, activity buckets, Rerank, the learned ranker's gains
     # nothing loaded from elsewhere (the SVGs' url(#clip) references point inside the page)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\((?!#)|@import|<script|<link|<img""", page)
-    for name in ("Tailor", "popularity", "EASE &lt;lambda&gt;", "Tailor Rerank", "151+", "nDCG@10"):
+    for name in ("Tailor", "popularity", "EASE &lt;lambda&gt;", "Tailor Rerank", "151+", "nDCG@10", "own_count",
+                 "What drives the learned ranker"):
         assert name in page
     assert "EASE <lambda>" not in page  # escaped everywhere, also inside the SVG text
 
 
 def test_html_page_without_buckets_or_rerank() -> None:
     page = render_html(_report(with_extras=False))
-    assert page.count("<svg") == 1 and "Rerank</h2>" not in page
+    assert page.count("<svg") == 1 and "Rerank</h2>" not in page and "Learned ranker" not in page
