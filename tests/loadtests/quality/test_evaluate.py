@@ -169,7 +169,9 @@ def test_cli_writes_an_html_page_with_rerank_and_buckets(slice200: Path, tmp_pat
     printed = capsys.readouterr().out
     assert "Tailor Rerank" in printed and "by train history length" in printed
     html = page.read_text(encoding="utf-8")
-    assert html.count("<svg") == 3 and "Tailor Rerank" in html and "EASE" in html and "nDCG@5" in html
+    # Metrics, buckets, Rerank and the learned ranker's feature gains.
+    assert html.count("<svg") == 4 and "Tailor Rerank" in html and "EASE" in html and "nDCG@5" in html
+    assert "What drives the learned ranker" in html
     report = json.loads(out.read_text())
     assert report["rerank"]["users"] == 200 and [r["name"] for r in report["rerank"]["rows"]] == [
         "upstream (popularity + noise)", "Tailor Rerank", "reference: popularity, no noise"]
