@@ -10,7 +10,7 @@ PORT ?= 50051
 
 .PHONY: install demo data artifacts test lint typecheck unit bench-smoke test-portable protos loadtest bench clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml setup.py native/_forest.c Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
