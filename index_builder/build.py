@@ -228,7 +228,7 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
     popular = popularity[catalog.in_stock[popularity]][: config.popular_list]
     ids = _fixed_width_bytes(catalog.ids)
     ids_sorted, rows_by_id = artifact.sorted_ids(ids)
-    mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)  # known users with a vector
+    mine = _known_with_vector(events, user_rows)
     user_events = _user_events(events, mine)
     revisit = revisits.revisit_share(events.user[mine], events.item[mine], events.session[mine], events.ts[mine],
                                      len(catalog.category))
@@ -274,10 +274,16 @@ def _write(config: BuildConfig, staging: Staging, catalog: Catalog, events: Even
     return manifest
 
 
+def _known_with_vector(events: Events, user_rows: np.ndarray) -> np.ndarray:
+    """Per event: a known user's with a learned vector (known and consenting): what profiles, cycles and the
+    learned ranker are made of."""
+    return (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
+
+
 def _ranker(config: BuildConfig, staging: Staging, info: artifact_pb2.RankerInfo, catalog: Catalog, events: Events,
             consent: np.ndarray, user_rows: np.ndarray, weights: np.ndarray, reference_ms: int) -> None:
     """Train the learned ranker on the known shoppers' logs (index_builder/ranker/) and keep it in the version."""
-    mine = (events.user >= 0) & (user_rows[np.maximum(events.user, 0)] >= 0)
+    mine = _known_with_vector(events, user_rows)
     lists = training_lists(config, events, consent, mine, weights, (catalog.category, catalog.in_stock),
                            reference_ms)
     if lists is None:

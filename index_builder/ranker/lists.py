@@ -27,6 +27,7 @@ from index_builder.ranker import cut as cuts
 from index_builder.shoppers.profiles import UserEvents, purchased_by_user, recent_by_user
 from protos.ranker.candidates import ItemModel, history_of, pool
 from protos.ranker.features import History, ItemFacts
+from protos.ranker.generators import positions
 
 __all__ = ["Lists", "training_lists", "grades"]
 
@@ -107,6 +108,9 @@ def training_lists(config: BuildConfig, events: Events, consent: np.ndarray, min
     # Per (user, item) after the cut, the best grade: sorted by user, then item, the last of each run wins.
     order = np.lexsort((grade, label_item, label_user))
     label_user, label_item, grade = label_user[order], label_item[order], grade[order]
+    last = np.ones(len(label_user), dtype=bool)
+    last[:-1] = (label_user[1:] != label_user[:-1]) | (label_item[1:] != label_item[:-1])
+    label_user, label_item, grade = label_user[last], label_item[last], grade[last]
     bounds = np.searchsorted(label_user, np.arange(n_users + 1))
     features, labels, sizes = [], [], []
     for u in tqdm(np.sort(sampled_users).tolist(), desc="ranker lists", unit="shopper",
@@ -115,11 +119,9 @@ def training_lists(config: BuildConfig, events: Events, consent: np.ndarray, min
         if not len(h.rows):
             continue
         candidates = pool(model, h, int(nows[u]))
-        items, best = label_item[bounds[u]:bounds[u + 1]], grade[bounds[u]:bounds[u + 1]]
-        at = np.searchsorted(items, candidates.rows, side="right") - 1  # the run's last entry: its best grade
-        hit = (at >= 0) & (items[np.maximum(at, 0)] == candidates.rows) if len(items) else np.zeros(
-            len(candidates.rows), dtype=bool)
-        y = np.where(hit, best[np.maximum(at, 0)] if len(best) else 0, 0).astype(np.int32)
+        at = positions(label_item[bounds[u]:bounds[u + 1]], candidates.rows)
+        y = np.zeros(len(at), dtype=np.int32)
+        y[at >= 0] = grade[bounds[u]:bounds[u + 1]][at[at >= 0]]
         if y.any():
             features.append(candidates.features)
             labels.append(y)

@@ -38,17 +38,21 @@ if TYPE_CHECKING:
     from server.ranking.signals import Signals
     from server.runtime.snapshot import Snapshot
 
-__all__ = ["applies", "candidates", "affinity"]
+__all__ = ["serves", "applies", "candidates", "affinity"]
 
 _MASK = reasons.MASK_DTYPE
 
 
-def applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signals) -> bool:
-    """The version has a learned ranker the policy serves (ranking.ranker), and a consenting shopper with a
-    history asks, not on a product page."""
+def serves(snapshot: Snapshot, policy: RankingPolicy) -> bool:
+    """The version has a learned ranker the policy serves (ranking.ranker: learned, or auto where its build's
+    validation says it won)."""
     model = snapshot.ranker
-    return (model is not None and policy.ranker != "hand" and (policy.ranker == "learned" or model.serves)
-            and signals.history is not None and len(signals.history.rows) > 0
+    return model is not None and (policy.ranker == "learned" or policy.ranker == "auto" and model.serves)
+
+
+def applies(snapshot: Snapshot, policy: RankingPolicy, signals: Signals) -> bool:
+    """`serves`, and a consenting shopper with a history asks, not on a product page."""
+    return (serves(snapshot, policy) and signals.history is not None and len(signals.history.rows) > 0
             and not signals.sources & reasons.bit(reasons.ANCHOR_SIMILAR))
 
 

@@ -25,7 +25,7 @@ from protos.ranker import generators
 from protos.ranker.candidates import history_of
 from protos.ranker.features import History
 from server.api.queries import Query
-from server.ranking import reasons, stages
+from server.ranking import learned, reasons, stages
 from server.ranking.policy import RankingPolicy
 from server.ranking.scoring import Shopper, shopper_of
 from server.ranking.stages import member
@@ -70,8 +70,8 @@ class Signals:
     # The request names a page's anchor item the catalog does not hold: answered as without one, and the
     # response says so (RecommendResponse.anchor_unknown).
     anchor_unknown: bool = False
-    # The learned ranker's inputs (server/ranking/learned.py), only for a version with one and a consenting
-    # shopper with a profile: their History before now, the session's seeds (rows, weights), and the rows it
+    # The learned ranker's inputs (server/ranking/learned.py), only where it serves (learned.serves) and for a
+    # consenting shopper with a profile: their History before now, the session's seeds (rows, weights), and the rows it
     # never recommends: the session's and what they bought live (a purchase not yet due again is none of its
     # candidates: protos/ranker/candidates.py) — not the rest of their history, even where shoppers rarely come
     # back to items: whether to show a shopper's own items again is what the model learned from the store's log.
@@ -190,7 +190,7 @@ def _personal(snapshot: Snapshot, policy: RankingPolicy, query: Query, now: floa
         else:
             vector = session if session is not None else user
     shopper = shopper_of(profile, len(snapshot.names.age_bands)) if profile is not None else None
-    if snapshot.ranker is None or profile is None:
+    if profile is None or not learned.serves(snapshot, policy):
         return _Personal(vector, sources, tuple(seen), seeds, bought, shopper, session_rows)
     history = history_of(profile.recent, profile.recent_touches, profile.recent_at, profile.purchased,
                          profile.purchased_at, profile.purchase_counts, int(now * 1000))
